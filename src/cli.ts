@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// The command line: `gatehouse <command> [options]`. Each command lives in its
+// own module under src/commands/ and is loaded only when it is used.
+import type { Command } from './commands/command.js';
+
+const commands: Record<string, () => Promise<Command>> = {
+  'check-config': async () => (await import('./commands/check-config.js')).command,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const name = argv[0];
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    const lines = await Promise.all(Object.entries(commands).map(async ([n, load]) => `  ${n.padEnd(12)} ${(await load()).summary}`));
+    process.stdout.write(`usage: gatehouse <command> [options]\n\ncommands:\n${lines.join('\n')}\n`);
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`gatehouse: unknown command "${name}" (try: gatehouse --help)\n`);
+    return 2;
+  }
+  return (await load()).run(argv.slice(1));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`gatehouse: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,285 @@
+// Config file loading and validation. The file is YAML; every error names the
+// key path and the line it is on, so a technician can fix it without guessing.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'expected IP:PORT, for example 127.0.0.1:5353 or [::1]:5353');
+
+const upstreamUrl = z
+  .string()
+  .regex(/^(udp|tcp|tls):\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'expected udp://IP:PORT, tcp://IP:PORT or tls://IP:PORT');
+
+const ipAddress = z.string().regex(/^[0-9a-fA-F:.]+$/, 'expected an IP address');
+
+const severity = z.enum(['none', 'low', 'medium', 'high', 'critical']);
+
+const linkSchema = z.strictObject({
+  name: z.string().min(1),
+  upstreams: z.array(upstreamUrl).min(1),
+  /** Per-query timeout for this link; a satellite link needs about 1500 ms. */
+  timeoutMs: z.number().int().min(50).max(30_000).default(1500),
+  /** Source address to send from, so traffic leaves through this link's interface. */
+  sourceAddress: ipAddress.optional(),
+  /** Name to verify in the certificate of tls:// upstreams. */
+  tlsServerName: z.string().optional(),
+  /** Extra CA file (PEM) for tls:// upstreams; the system store is used otherwise. */
+  tlsCaFile: z.string().optional(),
+});
+
+const scheduleSchema = z.strictObject({
+  /** Categories this window blocks in addition to the group's always-blocked ones. */
+  block: z.array(z.string()).min(1),
+  days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).min(1),
+  /** Windows like "08:30-12:00", local time in `timezone`. */
+  times: z.array(z.string().regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/, 'expected HH:MM-HH:MM')).min(1),
+  timezone: z.string().default('Europe/London'),
+});
+
+const groupSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9_-]+$/, 'use lower-case letters, digits, - and _'),
+  /** Client networks in CIDR notation; the most specific network across all groups wins. */
+  networks: z.array(z.string()).default([]),
+  /** The group for clients no network matches. Exactly one group has it. */
+  default: z.boolean().default(false),
+  block: z.array(z.string()).default([]),
+  schedules: z.array(scheduleSchema).default([]),
+  safeSearch: z
+    .strictObject({
+      google: z.boolean().default(false),
+      bing: z.boolean().default(false),
+      duckduckgo: z.boolean().default(false),
+      youtube: z.enum(['off', 'moderate', 'strict']).default('off'),
+    })
+    .default({ google: false, bing: false, duckduckgo: false, youtube: 'off' }),
+});
+
+const categorySchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9_-]+$/, 'use lower-case letters, digits, - and _'),
+  name: z.string().min(1),
+  /** Illegal content (IWF, CTIRU): blocked for everyone, never excepted, entries never shown. */
+  illegal: z.boolean().default(false),
+  severity: severity.default('none'),
+  /** Circumvention categories (VPN, proxy, DoH) mark decisions for the alerts. */
+  circumvention: z.boolean().default(false),
+  /** Keyword rules matched after folding punycode, homoglyphs and leetspeak. */
+  keywords: z.array(z.string().min(3)).default([]),
+});
+
+const listSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9_.-]+$/, 'use lower-case letters, digits, ., - and _'),
+  category: z.string(),
+  /** `file:relative/or/absolute/path` or an https:// URL. */
+  source: z.string().regex(/^(file:|https:\/\/|http:\/\/)/, 'expected file:PATH or https://URL'),
+  format: z.enum(['domains', 'hosts', 'adblock', 'wildcard', 'rpz', 'urls']),
+  /** node-cron expression; lists from files are re-read on this schedule too. */
+  refresh: z.string().default('17 3 * * *'),
+  maxBytes: z.number().int().positive().default(200 * 1024 * 1024),
+  timeoutMs: z.number().int().positive().default(60_000),
+});
+
+const configSchema = z.strictObject({
+  dns: z
+    .strictObject({
+      listen: z.array(hostPort).min(1).default(['127.0.0.1:5353']),
+      /** Largest UDP answer we send, whatever the client advertises (RFC 9715 suggests 1232). */
+      udpSize: z.number().int().min(512).max(4096).default(1232),
+      tcpIdleTimeoutMs: z.number().int().min(1000).default(10_000),
+      tcpMaxConnections: z.number().int().min(1).default(1000),
+      /** How long SIGTERM waits for in-flight queries. */
+      drainTimeoutMs: z.number().int().min(0).default(5000),
+      block: z
+        .strictObject({
+          mode: z.enum(['address', 'nxdomain', 'null']).default('address'),
+          ttl: z.number().int().min(0).max(86_400).default(60),
+          /** The block page server's addresses (mode `address`). */
+          a: ipAddress.default('127.0.0.1'),
+          aaaa: ipAddress.default('::1'),
+        })
+        .default({ mode: 'address', ttl: 60, a: '127.0.0.1', aaaa: '::1' }),
+    })
+    .default({} as never),
+  cache: z
+    .strictObject({
+      maxEntries: z.number().int().min(0).default(100_000),
+      minTtl: z.number().int().min(0).default(0),
+      maxTtl: z.number().int().min(1).default(86_400),
+      /** Cap on negative (NXDOMAIN / NODATA) caching, RFC 2308. */
+      negativeMaxTtl: z.number().int().min(0).default(900),
+      prefetch: z.boolean().default(true),
+      /** An entry hit this many times is refreshed before it expires. */
+      prefetchMinHits: z.number().int().min(1).default(3),
+      /** Serve expired answers for this long when every link is down (RFC 8767). */
+      serveStaleSeconds: z.number().int().min(0).default(86_400),
+      staleTtl: z.number().int().min(1).default(30),
+    })
+    .default({} as never),
+  links: z.array(linkSchema).min(1),
+  health: z
+    .strictObject({
+      /** Consecutive failures that take a link down. */
+      failAfter: z.number().int().min(1).default(3),
+      /** The primary must be healthy this long before we fail back to it. */
+      failbackAfterMs: z.number().int().min(0).default(60_000),
+      probeIntervalMs: z.number().int().min(100).default(2000),
+      probeName: z.string().default('.'),
+      probeType: z.string().default('NS'),
+    })
+    .default({} as never),
+  categories: z.array(categorySchema).default([]),
+  lists: z.array(listSchema).default([]),
+  groups: z.array(groupSchema).min(1),
+  store: z
+    .strictObject({
+      path: z.string().default('./data/gatehouse.db'),
+      retentionDays: z.number().int().min(1).default(365),
+      /** Query-log rows queued for the writer before new ones are dropped (and counted). */
+      queueMax: z.number().int().min(1000).default(200_000),
+    })
+    .default({} as never),
+  alerts: z.record(z.string(), z.unknown()).default({}),
+  admin: z.record(z.string(), z.unknown()).default({}),
+  logging: z
+    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+    .default({} as never),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type LinkConfig = z.infer<typeof linkSchema>;
+export type GroupConfig = z.infer<typeof groupSchema>;
+export type CategoryConfig = z.infer<typeof categorySchema>;
+export type ListConfig = z.infer<typeof listSchema>;
+
+export class ConfigError extends Error {
+  readonly code = 'GH_ERR_CONFIG';
+  constructor(
+    readonly file: string,
+    readonly problems: { path: string; line?: number; message: string }[],
+  ) {
+    super(
+      `invalid config ${file}:\n` +
+        problems.map((p) => `  ${p.path || '(top level)'}${p.line ? ` (line ${p.line})` : ''}: ${p.message}`).join('\n'),
+    );
+  }
+}
+
+/** Load, validate and cross-check a config file. Throws ConfigError. */
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(err as Error).message}` }]);
+  }
+  return parseConfig(text, file);
+}
+
+export function parseConfig(text: string, file = '<config>'): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: '', line: lineCounter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] })),
+    );
+  }
+  const lineOf = (path: (string | number)[]): number | undefined => {
+    // Walk down as far as the path exists; a missing key is reported at its parent.
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    throw new ConfigError(
+      file,
+      parsed.error.issues.map((i) => {
+        const path = i.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+        const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
+        return { path: formatPath(path), line: lineOf(path), message: i.message + keys };
+      }),
+    );
+  }
+  const config = parsed.data;
+  const problems = crossCheck(config).map((p) => ({ ...p, line: lineOf(p.at) , path: formatPath(p.at) }));
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  resolvePaths(config, dirname(resolve(file)));
+  return config;
+}
+
+function formatPath(path: (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/** Checks that span several parts of the file (references between sections). */
+function crossCheck(config: Config): { at: (string | number)[]; message: string }[] {
+  const problems: { at: (string | number)[]; message: string }[] = [];
+  const categoryIds = new Set<string>();
+  config.categories.forEach((c, i) => {
+    if (categoryIds.has(c.id)) problems.push({ at: ['categories', i, 'id'], message: `duplicate category id "${c.id}"` });
+    categoryIds.add(c.id);
+  });
+  if (categoryIds.size > 32) problems.push({ at: ['categories'], message: 'at most 32 categories are supported' });
+  const listIds = new Set<string>();
+  config.lists.forEach((l, i) => {
+    if (listIds.has(l.id)) problems.push({ at: ['lists', i, 'id'], message: `duplicate list id "${l.id}"` });
+    listIds.add(l.id);
+    if (!categoryIds.has(l.category)) problems.push({ at: ['lists', i, 'category'], message: `unknown category "${l.category}"` });
+  });
+  const linkNames = new Set<string>();
+  config.links.forEach((l, i) => {
+    if (linkNames.has(l.name)) problems.push({ at: ['links', i, 'name'], message: `duplicate link name "${l.name}"` });
+    linkNames.add(l.name);
+  });
+  const groupNames = new Set<string>();
+  let defaults = 0;
+  config.groups.forEach((g, i) => {
+    if (groupNames.has(g.name)) problems.push({ at: ['groups', i, 'name'], message: `duplicate group name "${g.name}"` });
+    groupNames.add(g.name);
+    if (g.default) defaults++;
+    g.networks.forEach((n, j) => {
+      if (!isCidr(n)) problems.push({ at: ['groups', i, 'networks', j], message: `"${n}" is not a network in CIDR notation` });
+    });
+    g.block.forEach((c, j) => {
+      if (!categoryIds.has(c)) problems.push({ at: ['groups', i, 'block', j], message: `unknown category "${c}"` });
+    });
+    g.schedules.forEach((s, j) => {
+      s.block.forEach((c, k) => {
+        if (!categoryIds.has(c)) problems.push({ at: ['groups', i, 'schedules', j, 'block', k], message: `unknown category "${c}"` });
+      });
+      if (!isTimeZone(s.timezone)) problems.push({ at: ['groups', i, 'schedules', j, 'timezone'], message: `unknown time zone "${s.timezone}"` });
+    });
+  });
+  if (defaults !== 1) problems.push({ at: ['groups'], message: `exactly one group must have "default: true" (found ${defaults})` });
+  return problems;
+}
+
+function isCidr(text: string): boolean {
+  const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(text);
+  if (!m) return false;
+  const bits = Number(m[2]);
+  return m[1].includes(':') ? bits <= 128 : bits <= 32 && /^\d+\.\d+\.\d+\.\d+$/.test(m[1]);
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Relative paths in the config are relative to the config file, not the working directory. */
+function resolvePaths(config: Config, base: string): void {
+  for (const list of config.lists) {
+    if (list.source.startsWith('file:')) list.source = 'file:' + resolve(base, list.source.slice(5));
+  }
+  config.store.path = resolve(base, config.store.path);
+  for (const link of config.links) if (link.tlsCaFile) link.tlsCaFile = resolve(base, link.tlsCaFile);
+}

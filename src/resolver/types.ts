@@ -1,0 +1,80 @@
+// The handler contract, in one place (as CoreDNS's plugin.go): a query flows
+// one way through a chain of handlers; each one answers it or passes it on.
+
+/** A client's group, resolved once per query by the identify handler. */
+export interface Group {
+  /** Small integer id, stable for the life of a config; used in the query log. */
+  index: number;
+  name: string;
+}
+
+export interface Client {
+  address: string;
+  port: number;
+  group: Group;
+}
+
+/**
+ * A decoded view of one incoming query. Only the header and the question are
+ * decoded (by wire.ts); `wire` is the client's packet as received.
+ */
+export interface Query {
+  id: number;
+  /** Lower-case presentation form without the trailing dot ("" for the root). */
+  name: string;
+  type: number;
+  klass: number;
+  /** Offset just past the question section in `wire`. */
+  questionEnd: number;
+  /** Client advertised EDNS(0); `udpSize` is then its buffer size, else 512. */
+  edns: boolean;
+  udpSize: number;
+  dnssecOk: boolean;
+  /** Checking Disabled bit: part of the cache key, as in CoreDNS. */
+  checkingDisabled: boolean;
+  recursionDesired: boolean;
+  transport: 'udp' | 'tcp';
+  client: Client;
+  wire: Buffer;
+  /** Start time in process.hrtime.bigint() nanoseconds' Number form (ms), for latency. */
+  receivedAt: number;
+}
+
+export type Action = 'allow' | 'block' | 'rewrite';
+
+/** Why an answer was produced; `reason` is low-cardinality (fit for a metric label). */
+export interface Decision {
+  action: Action;
+  reason: string;
+  category?: string;
+  listId?: string;
+  /** Set on VPN / proxy / DoH / Private Relay / DoH-canary decisions, for the alerts. */
+  circumvention?: boolean;
+}
+
+export type AnswerSource = 'cache' | 'upstream' | 'policy' | 'stale' | 'error';
+
+/**
+ * An answer on its way back to the client. `wire` is a complete DNS message
+ * whose ID and question may still need patching by the server (see wire.ts
+ * `finishResponse`): the server writes the client's ID and fits it to the
+ * transport, so handlers never need to care about either.
+ */
+export interface Answer {
+  wire: Buffer;
+  rcode: number;
+  source: AnswerSource;
+  decision?: Decision;
+  /** Name of the internet link that produced it, for upstream answers. */
+  link?: string;
+}
+
+export type Next = (q: Query) => Answer | Promise<Answer>;
+
+/**
+ * A link in the chain. Returning an Answer synchronously is allowed and is the
+ * fast path (cache hits, blocks): no promise is created for them.
+ */
+export interface Handler {
+  resolve(q: Query, next: Next): Answer | Promise<Answer>;
+}
