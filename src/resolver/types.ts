@@ -67,6 +67,12 @@ export interface Answer {
   decision?: Decision;
   /** Name of the internet link that produced it, for upstream answers. */
   link?: string;
+  /**
+   * Lower-case targets of the CNAME records in the answer section, in order,
+   * when there are any. Filled once when an upstream answer is parsed (and kept
+   * in the cache), so the policy can inspect CNAME chains without decoding.
+   */
+  cnames?: string[];
 }
 
 export type Next = (q: Query) => Answer | Promise<Answer>;
