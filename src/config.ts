@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
+import { adminConfigSchema } from './admin/config.js';
 
 const hostPort = z
   .string()
@@ -141,7 +142,7 @@ const configSchema = z.strictObject({
     })
     .default({} as never),
   alerts: z.record(z.string(), z.unknown()).default({}),
-  admin: z.record(z.string(), z.unknown()).default({}),
+  admin: adminConfigSchema.prefault({}),
   logging: z
     .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
     .default({} as never),
@@ -282,4 +283,7 @@ function resolvePaths(config: Config, base: string): void {
   }
   config.store.path = resolve(base, config.store.path);
   for (const link of config.links) if (link.tlsCaFile) link.tlsCaFile = resolve(base, link.tlsCaFile);
+  const tls = config.admin.tls;
+  if (tls?.certFile) tls.certFile = resolve(base, tls.certFile);
+  if (tls?.keyFile) tls.keyFile = resolve(base, tls.keyFile);
 }
