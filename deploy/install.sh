@@ -1,0 +1,457 @@
+#!/usr/bin/env bash
+# Gatehouse installer: install, upgrade and uninstall on a Debian 12 / Ubuntu
+# 24.04 machine (or into a scratch root directory for testing and images).
+#
+#   deploy/install.sh install   [--root DIR] [--admin NAME --admin-password-file FILE]
+#   deploy/install.sh upgrade   [--root DIR]
+#   deploy/install.sh uninstall [--root DIR] [--purge]
+#
+# Run it from a built source tree (dist/ present: `npm ci && npm run build`).
+# Every action can be repeated safely. Config (/etc/gatehouse) and data
+# (/var/lib/gatehouse) are never overwritten; uninstall keeps them unless
+# --purge is given. See docs/operations.md.
+set -euo pipefail
+
+PROG=$(basename "$0")
+SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
+SOURCE=$(cd "$SCRIPT_DIR/.." && pwd)
+ROOT=/
+ACTION=
+PURGE=no
+ADMIN_NAME=
+ADMIN_PASSWORD_FILE=
+SKIP_NODE_MODULES=${GATEHOUSE_SKIP_NODE_MODULES:-0}
+NODE=${GATEHOUSE_NODE:-}
+SERVICE_USER=gatehouse
+MIN_NODE_MAJOR=20
+
+say() { printf '%s: %s\n' "$PROG" "$*"; }
+warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
+die() {
+  printf '%s: error: %s\n' "$PROG" "$*" >&2
+  exit 1
+}
+
+usage() {
+  cat <<EOF
+usage: $PROG install|upgrade|uninstall [options]
+
+  install      install or repair: program, config (if absent), data directory,
+               service user, systemd unit (enabled and started); optionally the
+               first admin account
+  upgrade      replace the program and the unit; keep config and data; restart
+  uninstall    stop and remove the program and the unit; keep config and data
+
+options:
+  --root DIR                  install under DIR instead of / (no user, no systemctl)
+  --source DIR                built Gatehouse tree to install from (default: $SOURCE)
+  --admin NAME                create the first admin account with this name (install)
+  --admin-password-file FILE  read that admin's password from FILE (first line)
+  --purge                     uninstall: also delete config, data, cache and the user
+  --skip-node-modules         do not copy or install node_modules (for tests)
+  -h, --help                  this text
+EOF
+}
+
+parse_args() {
+  [ $# -gt 0 ] || {
+    usage >&2
+    exit 2
+  }
+  ACTION=$1
+  shift
+  case $ACTION in
+  install | upgrade | uninstall) ;;
+  -h | --help | help)
+    usage
+    exit 0
+    ;;
+  *)
+    usage >&2
+    die "unknown action \"$ACTION\""
+    ;;
+  esac
+  while [ $# -gt 0 ]; do
+    case $1 in
+    --root)
+      [ $# -ge 2 ] || die "--root needs a directory"
+      ROOT=$2
+      shift 2
+      ;;
+    --root=*)
+      ROOT=${1#--root=}
+      shift
+      ;;
+    --source)
+      [ $# -ge 2 ] || die "--source needs a directory"
+      SOURCE=$(cd "$2" && pwd) || die "no such directory: $2"
+      shift 2
+      ;;
+    --admin)
+      [ $# -ge 2 ] || die "--admin needs a name"
+      ADMIN_NAME=$2
+      shift 2
+      ;;
+    --admin-password-file)
+      [ $# -ge 2 ] || die "--admin-password-file needs a file"
+      ADMIN_PASSWORD_FILE=$2
+      shift 2
+      ;;
+    --purge)
+      PURGE=yes
+      shift
+      ;;
+    --skip-node-modules)
+      SKIP_NODE_MODULES=1
+      shift
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *) die "unknown option \"$1\" (see $PROG --help)" ;;
+    esac
+  done
+  [ -n "$ROOT" ] || die "--root must not be empty"
+  mkdir -p "$ROOT"
+  ROOT=$(cd "$ROOT" && pwd)
+  if [ "$ACTION" != install ] && [ -n "$ADMIN_NAME" ]; then
+    die "--admin only goes with install"
+  fi
+  if [ -n "$ADMIN_PASSWORD_FILE" ] && [ -z "$ADMIN_NAME" ]; then
+    die "--admin-password-file needs --admin NAME"
+  fi
+  if [ "$PURGE" = yes ] && [ "$ACTION" != uninstall ]; then
+    die "--purge only goes with uninstall"
+  fi
+}
+
+# Paths inside the target root. P=/ gives /opt/gatehouse; P=/srv/img gives /srv/img/opt/gatehouse.
+path_in_root() {
+  if [ "$ROOT" = / ]; then printf '%s' "$1"; else printf '%s%s' "$ROOT" "$1"; fi
+}
+
+live_root() { [ "$ROOT" = / ]; }
+systemd_running() { live_root && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
+
+set_paths() {
+  OPT=$(path_in_root /opt/gatehouse)
+  ETC=$(path_in_root /etc/gatehouse)
+  CONFIG=$ETC/gatehouse.yaml
+  DATA=$(path_in_root /var/lib/gatehouse)
+  CACHE=$(path_in_root /var/cache/gatehouse)
+  UNIT_DIR=$(path_in_root /etc/systemd/system)
+  UNIT=$UNIT_DIR/gatehouse.service
+  WANTS_LINK=$UNIT_DIR/multi-user.target.wants/gatehouse.service
+  BIN_LINK=$(path_in_root /usr/local/bin/gatehouse)
+}
+
+check_node() {
+  if [ -z "$NODE" ]; then
+    NODE=$(command -v node || true)
+  fi
+  if [ -z "$NODE" ] || [ ! -x "$NODE" ]; then
+    die "Node.js $MIN_NODE_MAJOR or newer is needed and \`node\` is not on PATH (Debian/Ubuntu: install Node.js 22 LTS from NodeSource or your distribution)"
+  fi
+  NODE=$(readlink -f "$NODE")
+  local version major
+  version=$("$NODE" -p 'process.versions.node') || die "cannot run $NODE"
+  major=${version%%.*}
+  [ "$major" -ge "$MIN_NODE_MAJOR" ] || die "Node.js $version is too old: Gatehouse needs $MIN_NODE_MAJOR or newer (22 LTS recommended)"
+  [ "$major" -ge 22 ] || warn "Node.js $version works, but Node.js 20 is out of support since April 2026: move to 22 LTS"
+  case $NODE in
+  /home/* | /root/*) die "node is at $NODE, inside a home directory the service cannot read (ProtectHome=yes); install Node.js system-wide" ;;
+  esac
+  say "using Node.js $version at $NODE"
+}
+
+check_source() {
+  [ -f "$SOURCE/dist/cli.js" ] || die "$SOURCE/dist/cli.js is missing: build first (npm ci && npm run build)"
+  [ -f "$SOURCE/package.json" ] || die "$SOURCE/package.json is missing: is $SOURCE a Gatehouse tree?"
+  [ -f "$SOURCE/systemd/gatehouse.service" ] || die "$SOURCE/systemd/gatehouse.service is missing"
+  if [ ! -e "$CONFIG" ] && [ ! -f "$SOURCE/deploy/gatehouse.site.yaml" ]; then
+    die "$SOURCE/deploy/gatehouse.site.yaml is missing: cannot create $CONFIG"
+  fi
+}
+
+need_root_user() {
+  if live_root && [ "$(id -u)" -ne 0 ]; then
+    die "run as root (sudo $PROG $ACTION ...), or use --root DIR to install into a directory"
+  fi
+}
+
+# --- pieces -------------------------------------------------------------------
+
+ensure_user() {
+  if ! live_root; then
+    say "not creating the '$SERVICE_USER' system user under --root $ROOT (create it in the target system: useradd --system --user-group --home-dir /var/lib/gatehouse --shell /usr/sbin/nologin $SERVICE_USER)"
+    return
+  fi
+  if getent passwd "$SERVICE_USER" >/dev/null; then
+    say "system user '$SERVICE_USER' exists"
+  else
+    useradd --system --user-group --home-dir /var/lib/gatehouse --no-create-home \
+      --shell /usr/sbin/nologin --comment "Gatehouse DNS filter" "$SERVICE_USER"
+    say "created system user '$SERVICE_USER'"
+  fi
+}
+
+# chown only on a live system, where the user exists.
+own() {
+  if live_root; then chown "$@"; fi
+}
+
+# install_program [keep-previous]: stage the new tree beside the old one, then swap.
+install_program() {
+  local stage=$OPT.new previous=$OPT.previous keep=${1:-}
+  rm -rf "$stage"
+  mkdir -p "$stage"
+  cp -a "$SOURCE/dist" "$stage/dist"
+  cp -a "$SOURCE/package.json" "$stage/"
+  local item
+  for item in package-lock.json README.md LICENSE docs deploy systemd lists config; do
+    if [ -e "$SOURCE/$item" ]; then cp -a "$SOURCE/$item" "$stage/"; fi
+  done
+  # The program tree needs no build scripts: without them `npm ci` and
+  # `npm prune` here never try to run the TypeScript compiler.
+  "$NODE" -e '
+    const fs = require("fs"); const f = process.argv[1];
+    const p = JSON.parse(fs.readFileSync(f, "utf8")); delete p.scripts; delete p.devDependencies;
+    fs.writeFileSync(f, JSON.stringify(p, null, 2) + "\n");' "$stage/package.json"
+  chmod 0755 "$stage/dist/cli.js"
+
+  if [ "$SKIP_NODE_MODULES" = 1 ]; then
+    say "skipping node_modules (--skip-node-modules)"
+  elif [ -d "$SOURCE/node_modules" ]; then
+    say "copying node_modules from $SOURCE (offline), then removing development packages"
+    cp -a "$SOURCE/node_modules" "$stage/node_modules"
+    (cd "$stage" && npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error >/dev/null) ||
+      warn "npm prune failed; the development packages stay in $OPT/node_modules (harmless, only larger)"
+  else
+    say "installing dependencies with npm ci --omit=dev (needs the npm registry)"
+    (cd "$stage" && npm ci --omit=dev --no-audit --no-fund --loglevel=error) ||
+      die "npm ci failed: run \`npm ci\` in $SOURCE (where the network is available) and re-run this installer"
+  fi
+  if [ -d "$stage/node_modules/better-sqlite3" ]; then
+    (cd "$stage" && "$NODE" -e 'require("better-sqlite3")(":memory:").close()') ||
+      die "better-sqlite3 does not load with $NODE (built for another Node.js version?): run \`npm rebuild better-sqlite3\` in $SOURCE and re-run"
+  fi
+
+  # Swap the new tree in. An upgrade keeps the version it replaces in
+  # $OPT.previous for a quick rollback; a repeated install just replaces it.
+  if [ -d "$OPT" ]; then
+    if [ "$keep" = keep-previous ]; then
+      rm -rf "$previous"
+      mv "$OPT" "$previous"
+    else
+      rm -rf "$OPT"
+    fi
+  fi
+  mv "$stage" "$OPT"
+  chown -R root:root "$OPT" 2>/dev/null || true
+  chmod 0755 "$OPT"
+  say "program installed in $OPT ($(program_version "$OPT"))"
+
+  mkdir -p "$(dirname "$BIN_LINK")"
+  ln -sfn /opt/gatehouse/dist/cli.js "$BIN_LINK"
+}
+
+program_version() {
+  "$NODE" -p 'require(process.argv[1] + "/package.json").version' "$1" 2>/dev/null || echo "unknown version"
+}
+
+install_config() {
+  mkdir -p "$ETC"
+  chmod 0750 "$ETC"
+  own root:"$SERVICE_USER" "$ETC"
+  if [ -e "$CONFIG" ]; then
+    say "keeping existing config $CONFIG"
+  else
+    local example=$SOURCE/deploy/gatehouse.site.yaml
+    [ -f "$example" ] || die "$example is missing: cannot create $CONFIG"
+    cp "$example" "$CONFIG"
+    chmod 0640 "$CONFIG"
+    own root:"$SERVICE_USER" "$CONFIG"
+    say "created $CONFIG from deploy/gatehouse.site.yaml: edit it for this site (networks, links, alerts), then: systemctl reload gatehouse"
+  fi
+}
+
+install_data() {
+  local dir
+  for dir in "$DATA" "$CACHE"; do
+    mkdir -p "$dir"
+    chmod 0750 "$dir"
+    own "$SERVICE_USER:$SERVICE_USER" "$dir"
+  done
+  say "data directory $DATA"
+}
+
+install_unit() {
+  mkdir -p "$UNIT_DIR/multi-user.target.wants"
+  # The unit names /usr/bin/node; point it at the node this installer checked.
+  sed "s#^ExecStart=/usr/bin/node #ExecStart=$NODE #" "$SOURCE/systemd/gatehouse.service" >"$UNIT.tmp"
+  chmod 0644 "$UNIT.tmp"
+  mv "$UNIT.tmp" "$UNIT"
+  if systemd_running; then
+    systemctl daemon-reload
+    systemctl enable gatehouse.service >/dev/null 2>&1
+    say "systemd unit installed and enabled"
+  else
+    # What `systemctl enable` does, for a root with no running systemd.
+    ln -sfn /etc/systemd/system/gatehouse.service "$WANTS_LINK"
+    say "systemd unit installed in $UNIT and enabled (no running systemd here: not started)"
+  fi
+}
+
+# True when the installed program has `gatehouse <name>`.
+has_command() {
+  "$NODE" "$OPT/dist/cli.js" --help 2>/dev/null | grep -qE "^  $1( |$)"
+}
+
+run_as_service_user() {
+  runuser -u "$SERVICE_USER" -- "$NODE" /opt/gatehouse/dist/cli.js "$@"
+}
+
+create_admin() {
+  local name=$ADMIN_NAME
+  if [ -z "$name" ]; then
+    if [ -t 0 ] && live_root; then
+      read -r -p "Name for the first admin account (empty to skip): " name || name=
+    fi
+    [ -n "$name" ] || {
+      say "no admin account created; later: sudo -u $SERVICE_USER gatehouse user add --config /etc/gatehouse/gatehouse.yaml --name NAME --role admin"
+      return
+    }
+  fi
+  if ! live_root; then
+    say "not creating admin '$name' under --root $ROOT; on the target: sudo -u $SERVICE_USER gatehouse user add --config /etc/gatehouse/gatehouse.yaml --name $name --role admin"
+    return
+  fi
+  if ! has_command user; then
+    warn "this build has no \`gatehouse user\` command yet; create the admin once it has one"
+    return
+  fi
+  local args=(user add --config /etc/gatehouse/gatehouse.yaml --name "$name" --role admin)
+  if [ -n "$ADMIN_PASSWORD_FILE" ]; then
+    [ -r "$ADMIN_PASSWORD_FILE" ] || die "cannot read $ADMIN_PASSWORD_FILE"
+    # The password goes in on standard input, never on a command line (ps would show it).
+    if head -n 1 "$ADMIN_PASSWORD_FILE" | run_as_service_user "${args[@]}" --password-stdin; then
+      say "created admin '$name'"
+    else
+      warn "could not create admin '$name' (it may exist already; see the message above)"
+    fi
+  elif run_as_service_user "${args[@]}"; then
+    say "created admin '$name'"
+  else
+    warn "could not create admin '$name' (it may exist already; see the message above)"
+  fi
+}
+
+check_config() {
+  if has_command check-config; then
+    if live_root; then
+      run_as_service_user check-config --config /etc/gatehouse/gatehouse.yaml ||
+        die "$CONFIG has errors (above): fix them, then re-run \`$PROG $ACTION\`"
+    else
+      "$NODE" "$OPT/dist/cli.js" check-config --config "$CONFIG" >/dev/null 2>&1 ||
+        warn "$CONFIG does not validate here (paths in it are for the target system): check it there with gatehouse check-config"
+    fi
+  fi
+}
+
+backup_before_upgrade() {
+  live_root || return 0
+  [ -d "$OPT" ] || return 0
+  if has_command backup; then
+    local file
+    file=/var/lib/gatehouse/backups/pre-upgrade-$(date -u +%Y%m%dT%H%M%SZ).db
+    runuser -u "$SERVICE_USER" -- mkdir -p /var/lib/gatehouse/backups
+    if run_as_service_user backup --config /etc/gatehouse/gatehouse.yaml "$file"; then
+      say "backup before upgrade: $file"
+    else
+      die "backup before upgrade failed: nothing was changed"
+    fi
+  fi
+}
+
+start_or_restart() {
+  if systemd_running; then
+    if systemctl is-active --quiet gatehouse.service; then
+      systemctl restart gatehouse.service
+      say "service restarted"
+    else
+      systemctl start gatehouse.service
+      say "service started"
+    fi
+    systemctl --no-pager --lines=5 status gatehouse.service || true
+  fi
+}
+
+# --- actions ------------------------------------------------------------------
+
+do_install() {
+  need_root_user
+  check_node
+  check_source
+  ensure_user
+  install_program
+  install_config
+  install_data
+  install_unit
+  check_config
+  create_admin
+  start_or_restart
+  say "installed. Next: docs/operations.md (point DHCP at this machine: docs/network-setup.md)"
+}
+
+do_upgrade() {
+  need_root_user
+  [ -d "$OPT" ] || die "Gatehouse is not installed in $OPT: use \`$PROG install\`"
+  check_node
+  check_source
+  local old
+  old=$(program_version "$OPT")
+  backup_before_upgrade
+  ensure_user
+  install_program keep-previous
+  install_config
+  install_data
+  install_unit
+  check_config
+  start_or_restart
+  say "upgraded from $old to $(program_version "$OPT"); config and data kept; previous program in $OPT.previous"
+}
+
+do_uninstall() {
+  need_root_user
+  if systemd_running; then
+    systemctl disable --now gatehouse.service >/dev/null 2>&1 || true
+  fi
+  rm -f "$WANTS_LINK" "$UNIT"
+  if systemd_running; then systemctl daemon-reload; fi
+  if [ -L "$BIN_LINK" ]; then rm -f "$BIN_LINK"; fi
+  rm -rf "$OPT" "$OPT.new" "$OPT.previous"
+  say "removed the program ($OPT) and the systemd unit"
+  if [ "$PURGE" = yes ]; then
+    rm -rf "$ETC" "$DATA" "$CACHE"
+    say "purged config ($ETC), data ($DATA) and cache ($CACHE)"
+    if live_root && getent passwd "$SERVICE_USER" >/dev/null; then
+      userdel "$SERVICE_USER" || warn "could not remove the '$SERVICE_USER' user"
+      say "removed system user '$SERVICE_USER'"
+    fi
+  else
+    say "kept config ($ETC) and data ($DATA); \`$PROG uninstall --purge\` deletes them"
+  fi
+}
+
+main() {
+  parse_args "$@"
+  set_paths
+  case $ACTION in
+  install) do_install ;;
+  upgrade) do_upgrade ;;
+  uninstall) do_uninstall ;;
+  esac
+}
+
+main "$@"

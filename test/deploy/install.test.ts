@@ -1,0 +1,261 @@
+// deploy/install.sh against a scratch root directory: install, upgrade,
+// repeated install, uninstall and purge, from a small fake source tree (the
+// real installer and unit, a stand-in dist/ and node_modules), so the test
+// is fast and needs no network.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findProgram, havePrograms } from '../helpers/programs.js';
+
+const repo = resolve(import.meta.dirname, '../..');
+const installer = join(repo, 'deploy/install.sh');
+
+let work: string;
+let source: string;
+let root: string;
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync('bash', [join(source, 'deploy/install.sh'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH}`, ...env },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function ok(args: string[], env: Record<string, string> = {}) {
+  const r = run(args, env);
+  if (r.code !== 0) throw new Error(`install.sh ${args.join(' ')} exited ${r.code}\n${r.out}\n${r.err}`);
+  return r;
+}
+
+/** Every path under dir, relative, sorted (symlinks not followed). */
+function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      out.push(relative(dir, p));
+      if (lstatSync(p).isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+const at = (p: string) => join(root, p);
+
+/** A built Gatehouse tree in miniature. */
+function makeSource(dir: string, version: string): void {
+  mkdirSync(join(dir, 'dist'), { recursive: true });
+  mkdirSync(join(dir, 'deploy'), { recursive: true });
+  mkdirSync(join(dir, 'systemd'), { recursive: true });
+  cpSync(installer, join(dir, 'deploy/install.sh'));
+  chmodSync(join(dir, 'deploy/install.sh'), 0o755);
+  cpSync(join(repo, 'systemd/gatehouse.service'), join(dir, 'systemd/gatehouse.service'));
+  writeFileSync(join(dir, 'deploy/gatehouse.site.yaml'), '# site example\nstore: { path: /var/lib/gatehouse/gatehouse.db }\n');
+  writeCli(dir, version);
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'gatehouse',
+        version,
+        type: 'module',
+        scripts: { prepare: 'tsc -p tsconfig.json' },
+        dependencies: { 'fake-dep': '1.0.0' },
+        devDependencies: { 'fake-dev': '1.0.0' },
+      },
+      null,
+      2,
+    ),
+  );
+  writeFileSync(
+    join(dir, 'package-lock.json'),
+    JSON.stringify(
+      {
+        name: 'gatehouse',
+        version,
+        lockfileVersion: 3,
+        requires: true,
+        packages: {
+          '': { name: 'gatehouse', version, dependencies: { 'fake-dep': '1.0.0' }, devDependencies: { 'fake-dev': '1.0.0' } },
+          'node_modules/fake-dep': { version: '1.0.0' },
+          'node_modules/fake-dev': { version: '1.0.0', dev: true },
+        },
+      },
+      null,
+      2,
+    ),
+  );
+  for (const pkg of ['fake-dep', 'fake-dev']) {
+    mkdirSync(join(dir, 'node_modules', pkg), { recursive: true });
+    writeFileSync(join(dir, 'node_modules', pkg, 'package.json'), JSON.stringify({ name: pkg, version: '1.0.0' }));
+    writeFileSync(join(dir, 'node_modules', pkg, 'index.js'), 'module.exports = 1;\n');
+  }
+}
+
+function writeCli(dir: string, version: string): void {
+  writeFileSync(
+    join(dir, 'dist/cli.js'),
+    `#!/usr/bin/env node
+// fake gatehouse ${version}
+const cmd = process.argv[2];
+if (cmd === '--help') { process.stdout.write('usage: gatehouse <command>\\n\\ncommands:\\n  check-config validate a config file\\n'); process.exit(0); }
+if (cmd === 'check-config') process.exit(0);
+process.exit(2);
+`,
+  );
+}
+
+const version = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'gatehouse-install-'));
+  source = join(work, 'src');
+  root = join(work, 'root');
+  makeSource(source, '1.0.0');
+});
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('deploy/install.sh', () => {
+  it('installs the program, config, data directory, unit and command link', () => {
+    const r = ok(['install', '--root', root]);
+    expect(r.out).toContain('created');
+    expect(r.out).toMatch(/not creating the 'gatehouse' system user under --root/);
+
+    expect(readFileSync(at('opt/gatehouse/dist/cli.js'), 'utf8')).toContain('fake gatehouse 1.0.0');
+    expect(lstatSync(at('opt/gatehouse/dist/cli.js')).mode & 0o111).not.toBe(0);
+    const pkg = JSON.parse(readFileSync(at('opt/gatehouse/package.json'), 'utf8'));
+    expect(pkg.version).toBe('1.0.0');
+    expect(pkg.scripts).toBeUndefined(); // no build step can run on the appliance
+    expect(existsSync(at('opt/gatehouse/package-lock.json'))).toBe(true);
+    expect(existsSync(at('opt/gatehouse/deploy/install.sh'))).toBe(true);
+
+    // node_modules copied from the source tree, development packages pruned.
+    expect(existsSync(at('opt/gatehouse/node_modules/fake-dep/index.js'))).toBe(true);
+    expect(existsSync(at('opt/gatehouse/node_modules/fake-dev'))).toBe(false);
+    expect(existsSync(join(source, 'node_modules/fake-dev'))).toBe(true); // the source is untouched
+
+    expect(readFileSync(at('etc/gatehouse/gatehouse.yaml'), 'utf8')).toBe(readFileSync(join(source, 'deploy/gatehouse.site.yaml'), 'utf8'));
+    expect(lstatSync(at('etc/gatehouse/gatehouse.yaml')).mode & 0o777).toBe(0o640);
+    expect(lstatSync(at('etc/gatehouse')).mode & 0o777).toBe(0o750);
+    expect(lstatSync(at('var/lib/gatehouse')).isDirectory()).toBe(true);
+    expect(lstatSync(at('var/lib/gatehouse')).mode & 0o777).toBe(0o750);
+    expect(lstatSync(at('var/cache/gatehouse')).isDirectory()).toBe(true);
+
+    const unit = readFileSync(at('etc/systemd/system/gatehouse.service'), 'utf8');
+    expect(unit).toMatch(/^ExecStart=\/\S*node \/opt\/gatehouse\/dist\/cli\.js serve --config \/etc\/gatehouse\/gatehouse\.yaml$/m);
+    expect(unit).toContain(`ExecStart=${execFileSync('readlink', ['-f', process.execPath], { encoding: 'utf8' }).trim()} `);
+    expect(readlinkSync(at('etc/systemd/system/multi-user.target.wants/gatehouse.service'))).toBe('/etc/systemd/system/gatehouse.service');
+    expect(readlinkSync(at('usr/local/bin/gatehouse'))).toBe('/opt/gatehouse/dist/cli.js');
+  });
+
+  it('upgrades the program and keeps config and data', () => {
+    const configFile = at('etc/gatehouse/gatehouse.yaml');
+    writeFileSync(configFile, '# edited by the technician\n');
+    writeFileSync(at('var/lib/gatehouse/gatehouse.db'), 'precious data');
+
+    // A new release in the source tree.
+    writeCli(source, '1.1.0');
+    const pkg = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8'));
+    writeFileSync(join(source, 'package.json'), JSON.stringify({ ...pkg, version: '1.1.0' }, null, 2));
+    writeFileSync(join(source, 'deploy/gatehouse.site.yaml'), '# a newer site example\n');
+
+    const r = ok(['upgrade', '--root', root]);
+    expect(r.out).toContain('upgraded from 1.0.0 to 1.1.0');
+    expect(r.out).toContain('keeping existing config');
+    expect(readFileSync(at('opt/gatehouse/dist/cli.js'), 'utf8')).toContain('fake gatehouse 1.1.0');
+    expect(version(at('opt/gatehouse'))).toBe('1.1.0');
+    expect(version(at('opt/gatehouse.previous'))).toBe('1.0.0');
+    expect(existsSync(at('opt/gatehouse.new'))).toBe(false);
+    expect(readFileSync(configFile, 'utf8')).toBe('# edited by the technician\n');
+    expect(readFileSync(at('var/lib/gatehouse/gatehouse.db'), 'utf8')).toBe('precious data');
+  });
+
+  it('is idempotent: installing again changes nothing but the program copy', () => {
+    const before = tree(root);
+    ok(['install', '--root', root]);
+    const second = tree(root);
+    ok(['install', '--root', root]);
+    expect(tree(root)).toEqual(second);
+    expect(second).toEqual(before);
+    expect(readFileSync(at('etc/gatehouse/gatehouse.yaml'), 'utf8')).toBe('# edited by the technician\n');
+    expect(readFileSync(at('var/lib/gatehouse/gatehouse.db'), 'utf8')).toBe('precious data');
+  });
+
+  it('uninstall removes the program and the unit and keeps config and data', () => {
+    const r = ok(['uninstall', '--root', root]);
+    expect(r.out).toContain('kept config');
+    for (const p of [
+      'opt/gatehouse',
+      'opt/gatehouse.previous',
+      'etc/systemd/system/gatehouse.service',
+      'etc/systemd/system/multi-user.target.wants/gatehouse.service',
+      'usr/local/bin/gatehouse',
+    ]) {
+      expect(existsSync(at(p)), p).toBe(false);
+    }
+    expect(readFileSync(at('etc/gatehouse/gatehouse.yaml'), 'utf8')).toBe('# edited by the technician\n');
+    expect(readFileSync(at('var/lib/gatehouse/gatehouse.db'), 'utf8')).toBe('precious data');
+    ok(['uninstall', '--root', root]); // again: nothing to do, no error
+  });
+
+  it('a reinstall after uninstall picks up the kept config and data', () => {
+    ok(['install', '--root', root, '--skip-node-modules']);
+    expect(existsSync(at('opt/gatehouse/node_modules'))).toBe(false);
+    expect(readFileSync(at('etc/gatehouse/gatehouse.yaml'), 'utf8')).toBe('# edited by the technician\n');
+    expect(readFileSync(at('var/lib/gatehouse/gatehouse.db'), 'utf8')).toBe('precious data');
+  });
+
+  it('uninstall --purge removes config, data and cache too', () => {
+    const r = ok(['uninstall', '--root', root, '--purge']);
+    expect(r.out).toContain('purged');
+    for (const p of ['opt/gatehouse', 'etc/gatehouse', 'var/lib/gatehouse', 'var/cache/gatehouse', 'etc/systemd/system/gatehouse.service']) {
+      expect(existsSync(at(p)), p).toBe(false);
+    }
+  });
+
+  it('refuses clearly: upgrade before install, unknown action or option, old Node.js, unbuilt tree', () => {
+    const scratch = join(work, 'other-root');
+    let r = run(['upgrade', '--root', scratch]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain('not installed');
+
+    r = run(['reinstall']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('unknown action "reinstall"');
+
+    r = run(['install', '--root', scratch, '--frobnicate']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('unknown option "--frobnicate"');
+
+    r = run(['install', '--root', scratch, '--purge']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('--purge only goes with uninstall');
+
+    const oldNode = join(work, 'node18');
+    writeFileSync(oldNode, '#!/bin/sh\necho 18.19.0\n');
+    chmodSync(oldNode, 0o755);
+    r = run(['install', '--root', scratch], { GATEHOUSE_NODE: oldNode });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('Node.js 18.19.0 is too old');
+
+    const unbuilt = join(work, 'unbuilt');
+    makeSource(unbuilt, '1.0.0');
+    rmSync(join(unbuilt, 'dist'), { recursive: true });
+    r = run(['install', '--root', scratch, '--source', unbuilt]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('build first');
+    expect(existsSync(join(scratch, 'opt/gatehouse'))).toBe(false);
+  });
+
+  it.skipIf(!findProgram('shellcheck') && process.env.CI !== 'true')('is shellcheck-clean', () => {
+    if (!havePrograms('shellcheck')) return;
+    execFileSync(findProgram('shellcheck')!, [installer], { encoding: 'utf8' });
+  });
+});
