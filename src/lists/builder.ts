@@ -1,0 +1,278 @@
+// Builds the arrays of a CompactMatcher (matcher.ts) from list entries. Runs
+// in the build worker; memory is kept near 24 bytes per raw entry at the peak
+// (the raw chunks are released while they are sorted into place).
+import { BLOCK_APEX, BLOCK_SUB, EXCEPT_APEX, EXCEPT_SUB } from './formats/types.js';
+import { hashName, suffixHashes } from './hash.js';
+import type { MatcherData } from './matcher.js';
+
+const CHUNK = 1 << 20;
+/** Buckets are sized for about this many entries each: one or two cache lines of `his`. */
+const PER_BUCKET = 8;
+
+interface Chunk {
+  hi: Int32Array;
+  lo: Int32Array;
+  tag: Int32Array;
+}
+
+interface Combo {
+  tags: number[];
+  masks: [number, number, number, number];
+}
+
+export class MatcherBuilder {
+  private chunks: Chunk[] = [];
+  private used = CHUNK;
+  private count = 0;
+  /** Names that carry an exception, with their list: few, kept to resolve them per list. */
+  private readonly exceptionNames = new Set<string>();
+  private readonly hash = new Int32Array(2);
+
+  /** @param listBits for each list index, the category bit index of its category. */
+  constructor(private readonly listBits: readonly number[]) {}
+
+  get rawEntries(): number {
+    return this.count;
+  }
+
+  add(listIndex: number, name: string, flags: number): void {
+    if (this.used === CHUNK) {
+      this.chunks.push({ hi: new Int32Array(CHUNK), lo: new Int32Array(CHUNK), tag: new Int32Array(CHUNK) });
+      this.used = 0;
+    }
+    const chunk = this.chunks[this.chunks.length - 1];
+    hashName(name, this.hash);
+    chunk.hi[this.used] = this.hash[0];
+    chunk.lo[this.used] = this.hash[1];
+    chunk.tag[this.used] = (listIndex << 4) | flags;
+    this.used++;
+    this.count++;
+    if (flags & (EXCEPT_APEX | EXCEPT_SUB)) this.exceptionNames.add(name);
+  }
+
+  /** A point to roll back to if the list being added turns out to be broken. */
+  mark(): number {
+    return this.count;
+  }
+
+  rollback(mark: number): void {
+    while (this.count > mark) {
+      const drop = Math.min(this.count - mark, this.used);
+      this.used -= drop;
+      this.count -= drop;
+      if (this.used === 0 && this.count > mark) {
+        this.chunks.pop();
+        this.used = CHUNK;
+      }
+    }
+    if (this.used === 0 && this.chunks.length > 0) {
+      this.chunks.pop();
+      this.used = CHUNK;
+    }
+  }
+
+  build(): MatcherData {
+    const n = this.count;
+    const bucketBits = Math.max(1, Math.min(28, Math.ceil(Math.log2(Math.max(2, n / PER_BUCKET)))));
+    const shift = 32 - bucketBits;
+    const buckets = 1 << bucketBits;
+    const dir = new Int32Array(buckets + 1);
+    for (const c of this.chunks) {
+      const len = c === this.chunks[this.chunks.length - 1] ? this.used : CHUNK;
+      for (let i = 0; i < len; i++) dir[(c.hi[i] >>> shift) + 1]++;
+    }
+    for (let b = 0; b < buckets; b++) dir[b + 1] += dir[b];
+
+    // Scatter into bucket order, dropping each raw chunk once it is placed.
+    const his = new Int32Array(n);
+    const los = new Int32Array(n);
+    const tags = new Int32Array(n);
+    const next = dir.slice(0, buckets);
+    while (this.chunks.length > 0) {
+      const c = this.chunks.shift()!;
+      const len = this.chunks.length === 0 ? this.used : CHUNK;
+      for (let i = 0; i < len; i++) {
+        const p = next[c.hi[i] >>> shift]++;
+        his[p] = c.hi[i];
+        los[p] = c.lo[i];
+        tags[p] = c.tag[i];
+      }
+    }
+    this.used = CHUNK;
+    this.count = 0;
+
+    // Sort each bucket, then merge equal hashes into one entry with a combo id.
+    const ids = new Uint32Array(n);
+    const combos: Combo[] = [];
+    const comboByKey = new Map<string, number>();
+    const single = new Map<number, number>();
+    const comboFor = (groupTags: number[]): number => {
+      if (groupTags.length === 1) {
+        let id = single.get(groupTags[0]);
+        if (id === undefined) {
+          id = combos.push(this.combo([groupTags[0]])) - 1;
+          single.set(groupTags[0], id);
+        }
+        return id;
+      }
+      const merged = mergeTags(groupTags);
+      const key = merged.join(',');
+      let id = comboByKey.get(key);
+      if (id === undefined) {
+        id = combos.push(this.combo(merged)) - 1;
+        comboByKey.set(key, id);
+      }
+      return id;
+    };
+    let w = 0;
+    const group: number[] = [];
+    for (let b = 0; b < buckets; b++) {
+      const start = dir[b];
+      const end = dir[b + 1];
+      sortBucket(his, los, tags, start, end);
+      dir[b] = w;
+      for (let r = start; r < end; ) {
+        const hi = his[r];
+        const lo = los[r];
+        group.length = 0;
+        while (r < end && his[r] === hi && los[r] === lo) group.push(tags[r++]);
+        his[w] = hi;
+        los[w] = lo;
+        ids[w] = comboFor(group);
+        w++;
+      }
+    }
+    dir[buckets] = w;
+
+    const data: MatcherData = {
+      shift,
+      dir,
+      his: his.slice(0, w),
+      los: los.slice(0, w),
+      ids: ids.subarray(0, w),
+      comboMasks: new Int32Array(0),
+      comboStart: new Int32Array(0),
+      comboTags: new Int32Array(0),
+    };
+    this.resolveExceptions(data, combos, comboByKey);
+    this.exceptionNames.clear();
+    const compactIds = combos.length <= 0x10000 ? Uint16Array.from(data.ids) : data.ids.slice();
+    data.ids = compactIds;
+    data.comboMasks = new Int32Array(combos.length * 4);
+    data.comboStart = new Int32Array(combos.length + 1);
+    data.comboTags = new Int32Array(combos.reduce((s, c) => s + c.tags.length, 0));
+    combos.forEach((c, i) => {
+      data.comboMasks.set(c.masks, i * 4);
+      data.comboStart[i + 1] = data.comboStart[i] + c.tags.length;
+      data.comboTags.set(c.tags, data.comboStart[i]);
+    });
+    return data;
+  }
+
+  private combo(tags: number[]): Combo {
+    const masks: [number, number, number, number] = [0, 0, 0, 0];
+    for (const tag of tags) {
+      const bit = 1 << this.listBits[tag >> 4];
+      if (tag & BLOCK_APEX) masks[0] |= bit;
+      if (tag & BLOCK_SUB) masks[1] |= bit;
+      if (tag & EXCEPT_APEX) masks[2] |= bit;
+      if (tag & EXCEPT_SUB) masks[3] |= bit;
+    }
+    return { tags, masks };
+  }
+
+  /**
+   * An exception is per list: it lifts its own list's block, not another
+   * list's block in the same category. For each excepted name, find which
+   * lists still block it (from a parent down to the name, each list's own
+   * exceptions applied) and drop those categories from the entry's exception
+   * masks, with a combo of its own.
+   */
+  private resolveExceptions(data: MatcherData, combos: Combo[], comboByKey: Map<string, number>): void {
+    const find = (hi: number, lo: number): number => {
+      const bucket = hi >>> data.shift;
+      for (let j = data.dir[bucket]; j < data.dir[bucket + 1]; j++) if (data.his[j] === hi && data.los[j] === lo) return j;
+      return -1;
+    };
+    for (const name of this.exceptionNames) {
+      const levels = suffixHashes(name);
+      const self = levels.pop()!;
+      const entry = find(self.hi, self.lo);
+      if (entry < 0) continue;
+      const covered = new Map<number, boolean>();
+      for (const level of levels) {
+        const j = find(level.hi, level.lo);
+        if (j < 0) continue;
+        for (const tag of combos[data.ids[j]].tags) {
+          if (tag & BLOCK_SUB) covered.set(tag >> 4, true);
+          if (tag & EXCEPT_SUB) covered.set(tag >> 4, false);
+        }
+      }
+      const own = new Map<number, number>();
+      for (const tag of combos[data.ids[entry]].tags) own.set(tag >> 4, tag & 15);
+      let stillApex = 0;
+      let stillSub = 0;
+      for (const list of new Set([...covered.keys(), ...own.keys()])) {
+        const flags = own.get(list) ?? 0;
+        const fromAbove = covered.get(list) === true;
+        const bit = 1 << this.listBits[list];
+        if ((fromAbove || flags & BLOCK_APEX) && !(flags & EXCEPT_APEX)) stillApex |= bit;
+        if ((fromAbove || flags & BLOCK_SUB) && !(flags & EXCEPT_SUB)) stillSub |= bit;
+      }
+      const old = combos[data.ids[entry]];
+      const masks: Combo['masks'] = [old.masks[0], old.masks[1], old.masks[2] & ~stillApex, old.masks[3] & ~stillSub];
+      if (masks[2] === old.masks[2] && masks[3] === old.masks[3]) continue;
+      const key = `${old.tags.join(',')}|${masks[2]},${masks[3]}`;
+      let id = comboByKey.get(key);
+      if (id === undefined) {
+        id = combos.push({ tags: old.tags, masks }) - 1;
+        comboByKey.set(key, id);
+      }
+      data.ids[entry] = id;
+    }
+  }
+}
+
+/** Tags of one name, sorted: one tag per list with its flags ORed together. */
+function mergeTags(sorted: number[]): number[] {
+  const out: number[] = [];
+  for (const tag of sorted) {
+    const last = out.length - 1;
+    if (last >= 0 && out[last] >> 4 === tag >> 4) out[last] |= tag;
+    else out.push(tag);
+  }
+  return out;
+}
+
+/** Sort entries start..end-1 by (hi, lo, tag), signed: within a bucket the top bits agree. */
+function sortBucket(his: Int32Array, los: Int32Array, tags: Int32Array, start: number, end: number): void {
+  const len = end - start;
+  if (len < 2) return;
+  if (len <= 32) {
+    for (let i = start + 1; i < end; i++) {
+      const h = his[i];
+      const l = los[i];
+      const t = tags[i];
+      let j = i - 1;
+      while (j >= start && (his[j] > h || (his[j] === h && (los[j] > l || (los[j] === l && tags[j] > t))))) {
+        his[j + 1] = his[j];
+        los[j + 1] = los[j];
+        tags[j + 1] = tags[j];
+        j--;
+      }
+      his[j + 1] = h;
+      los[j + 1] = l;
+      tags[j + 1] = t;
+    }
+    return;
+  }
+  // A crowded bucket (one name repeated many times): an O(n log n) sort.
+  const order = Array.from({ length: len }, (_, i) => start + i);
+  order.sort((x, y) => his[x] - his[y] || los[x] - los[y] || tags[x] - tags[y]);
+  const h = order.map((i) => his[i]);
+  const l = order.map((i) => los[i]);
+  const t = order.map((i) => tags[i]);
+  his.set(h, start);
+  los.set(l, start);
+  tags.set(t, start);
+}
