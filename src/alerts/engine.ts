@@ -1,0 +1,370 @@
+// The alert engine: the DNS server calls observe() for every blocked or
+// circumvention decision. observe() only touches memory (rules cache, throttle
+// map, counters); a timer writes new alerts, their outbox rows and count
+// updates to SQLite in one small transaction, then wakes the dispatcher.
+import type { Database } from 'better-sqlite3';
+import cron, { type ScheduledTask } from 'node-cron';
+import {
+  type AlertingSeverity,
+  type AlertsConfig,
+  type ChannelName,
+  digestChannels,
+  operationalChannels,
+  routeFor,
+} from './config.js';
+import { buildChannels } from './channels/index.js';
+import { Dispatcher, errorText } from './dispatcher.js';
+import { Outbox, type OutboxRow } from './outbox.js';
+import { renderAlert, renderDigest } from './render.js';
+import { Rules } from './rules.js';
+import { ensureAlertsSchema } from './schema.js';
+import { AlertStore, type ListFilter, type NewAlert } from './store.js';
+import { Tracker, type PendingAlert } from './tracker.js';
+import type { Alert, AlertEvent, AlertHistoryEntry, Channel, DeliveryAttempt, OperationalEvent, OutgoingMessage } from './types.js';
+import { silentLogger, type Logger } from '../log.js';
+
+export interface AlertEngineOptions {
+  /** An open better-sqlite3 database; the engine never closes it. */
+  db: Database;
+  config: AlertsConfig;
+  /** config.categories: names for the messages; `illegal` withholds domains even if an event forgets to. */
+  categories?: readonly { id: string; name: string; illegal?: boolean }[];
+  logger?: Logger;
+}
+
+const operationalSeverity: Record<OperationalEvent['kind'], AlertingSeverity> = {
+  'link-failover': 'high',
+  'link-failback': 'low',
+  'list-refresh-failed': 'medium',
+  'querylog-dropped': 'high',
+  'disk-nearly-full': 'high',
+  'check-failed': 'high',
+};
+
+/** New alerts held in memory when SQLite cannot take them; beyond this they are counted and dropped. */
+const MAX_PENDING = 10_000;
+const SWEEP_EVERY_MS = 60_000;
+
+export class AlertEngine {
+  readonly store: AlertStore;
+  private readonly outbox: Outbox;
+  private readonly rules: Rules;
+  private readonly tracker: Tracker;
+  private readonly channels: Map<ChannelName, Channel>;
+  private readonly dispatcher: Dispatcher;
+  private readonly log: Logger;
+  private readonly names: Map<string, string>;
+  private readonly illegal: Set<string>;
+  private readonly windowMs: number;
+  private readonly opWindowMs: number;
+  private readonly opKinds: Set<string>;
+  private readonly routes: Record<AlertingSeverity, ChannelName[]>;
+  private readonly digestSeverities: Set<AlertingSeverity>;
+  private readonly flushTx: () => { ids: number[]; queued: number };
+  private readonly digestTx: (now: number) => number;
+  private newAlerts: PendingAlert[] = [];
+  private dirty: PendingAlert[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private digestTask: ScheduledTask | null = null;
+  private latestAt = 0;
+  private lastSweep = 0;
+  private started = false;
+  readonly counters = { observed: 0, ignored: 0, belowThreshold: 0, raised: 0, repeats: 0, dropped: 0, flushErrors: 0 };
+
+  constructor(private readonly options: AlertEngineOptions) {
+    const { db, config } = options;
+    ensureAlertsSchema(db);
+    this.log = (options.logger ?? silentLogger()).child({ module: 'alerts' });
+    this.store = new AlertStore(db);
+    this.outbox = new Outbox(db);
+    this.rules = new Rules(config);
+    this.tracker = new Tracker(config.delivery.maxTracked);
+    this.names = new Map((options.categories ?? []).map((c) => [c.id, c.name]));
+    this.illegal = new Set((options.categories ?? []).filter((c) => c.illegal).map((c) => c.id));
+    this.windowMs = config.throttle.windowMinutes * 60_000;
+    this.opWindowMs = config.operational.throttleMinutes * 60_000;
+    this.opKinds = new Set(config.operational.kinds);
+    this.routes = {
+      low: routeFor(config, 'low'),
+      medium: routeFor(config, 'medium'),
+      high: routeFor(config, 'high'),
+      critical: routeFor(config, 'critical'),
+    };
+    this.digestSeverities = new Set(config.digest.severities);
+    this.channels = buildChannels(config);
+    this.dispatcher = new Dispatcher(this.outbox, this.channels, (row, key) => this.renderRow(row, key), this.log, {
+      retryBaseMs: config.delivery.retryBaseMs,
+      retryMaxMs: config.delivery.retryMaxMs,
+    });
+    this.flushTx = db.transaction(() => this.writePending());
+    this.digestTx = db.transaction((now: number) => this.queueDigest(now));
+  }
+
+  /** Reload open throttle windows from SQLite, start delivering and schedule the digest. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.reloadWindows(Date.now());
+    this.dispatcher.start();
+    if (this.options.config.enabled) {
+      const { schedule, timezone } = this.options.config.digest;
+      this.digestTask = cron.schedule(schedule, () => this.runDigestSafely(), { timezone, name: 'alerts-digest', noOverlap: true });
+    }
+  }
+
+  /** One blocked or circumvention lookup. Memory only; never waits on SQLite or the network. */
+  observe(e: AlertEvent): void {
+    if (!this.options.config.enabled) return;
+    this.counters.observed++;
+    const rule = this.rules.for(e.group, e.category);
+    const severity = rule.severity ?? e.severity;
+    if (severity === 'none') {
+      this.counters.ignored++;
+      return;
+    }
+    if (e.at > this.latestAt) this.latestAt = e.at;
+    const key = e.client + '\0' + e.category;
+    const t = this.tracker.track(key, e.at, rule.threshold.count, rule.withinMs);
+    if (t.kind === 'repeat') {
+      this.counters.repeats++;
+      this.addRepeat(t.alert, e.at);
+      return;
+    }
+    if (t.kind === 'below-threshold') {
+      this.counters.belowThreshold++;
+      return;
+    }
+    const illegal = e.illegal || this.illegal.has(e.category);
+    this.raise(key, this.windowMs, {
+      kind: 'safeguarding',
+      createdAt: t.firstAt,
+      lastAt: e.at,
+      client: e.client,
+      clientName: e.clientName ?? null,
+      group: e.group,
+      category: e.category,
+      severity,
+      // An illegal category's domain is dropped here, before it is held anywhere.
+      domain: illegal ? null : e.domain,
+      illegal,
+      circumvention: e.circumvention,
+      count: t.count,
+      message: null,
+      details: null,
+      digest: this.digestSeverities.has(severity),
+    });
+  }
+
+  /** An operational alert for IT (link switch, list refresh failure, dropped log rows, disk). */
+  operational(e: OperationalEvent): void {
+    if (!this.options.config.enabled || !this.opKinds.has(e.kind)) return;
+    const at = e.at ?? Date.now();
+    const key = 'op\0' + e.kind;
+    const t = this.tracker.track(key, at, 1, 0);
+    if (t.kind === 'repeat') {
+      this.addRepeat(t.alert, at);
+      return;
+    }
+    this.raise(key, this.opWindowMs, {
+      kind: 'operational',
+      createdAt: at,
+      lastAt: at,
+      client: null,
+      clientName: null,
+      group: null,
+      category: e.kind,
+      severity: operationalSeverity[e.kind],
+      domain: null,
+      illegal: false,
+      circumvention: false,
+      count: 1,
+      message: e.message,
+      details: e.details ?? null,
+      digest: false,
+    });
+  }
+
+  private raise(key: string, windowMs: number, row: NewAlert): void {
+    if (this.newAlerts.length >= MAX_PENDING) {
+      this.counters.dropped++;
+      return;
+    }
+    this.counters.raised++;
+    const alert: PendingAlert = { id: null, row, delta: 0, lastAt: row.lastAt, dirty: false };
+    if (windowMs > 0) this.tracker.open(key, alert, row.lastAt + windowMs);
+    this.newAlerts.push(alert);
+    this.scheduleFlush();
+  }
+
+  private addRepeat(alert: PendingAlert, at: number): void {
+    alert.delta++;
+    if (at > alert.lastAt) alert.lastAt = at;
+    if (!alert.dirty && alert.id !== null) {
+      alert.dirty = true;
+      this.dirty.push(alert);
+    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer !== null) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.flush();
+    }, this.options.config.delivery.flushMs);
+    this.flushTimer.unref();
+  }
+
+  /** Write pending alerts and counts to SQLite now, and wake the dispatcher for new outbox rows. */
+  flush(): void {
+    if (this.flushTimer !== null) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    if (this.newAlerts.length > 0 || this.dirty.length > 0) {
+      try {
+        const { ids, queued } = this.flushTx();
+        this.applyFlushed(ids);
+        if (queued > 0) this.dispatcher.kick();
+      } catch (err) {
+        // Kept in memory and tried again on the next tick.
+        this.counters.flushErrors++;
+        this.log.error({ err: errorText(err) }, 'writing alerts to the database failed; will retry');
+        this.scheduleFlush();
+      }
+    }
+    if (this.latestAt - this.lastSweep > SWEEP_EVERY_MS) {
+      this.lastSweep = this.latestAt;
+      this.tracker.sweep(this.latestAt, Math.max(this.windowMs, 60 * 60_000));
+    }
+  }
+
+  /**
+   * Runs inside the flush transaction. It only writes: memory is updated after
+   * the commit (applyFlushed), so a failed transaction leaves everything pending.
+   */
+  private writePending(): { ids: number[]; queued: number } {
+    const now = Date.now();
+    const ids: number[] = [];
+    let queued = 0;
+    for (const a of this.newAlerts) {
+      const row = a.row!;
+      const id = this.store.insert({ ...row, count: row.count + a.delta, lastAt: a.lastAt });
+      const channels = row.kind === 'operational' ? operationalChannels(this.options.config) : this.routes[row.severity];
+      for (const ch of channels) {
+        if (!this.channels.has(ch)) continue;
+        this.outbox.enqueue(ch, 'alert', id, null, now);
+        queued++;
+      }
+      ids.push(id);
+    }
+    for (const a of this.dirty) if (a.delta > 0) this.store.addCount(a.id!, a.delta, a.lastAt);
+    return { ids, queued };
+  }
+
+  private applyFlushed(ids: number[]): void {
+    this.newAlerts.forEach((a, i) => {
+      a.id = ids[i];
+      a.row = null;
+      a.delta = 0;
+    });
+    for (const a of this.dirty) {
+      a.delta = 0;
+      a.dirty = false;
+    }
+    this.newAlerts = [];
+    this.dirty = [];
+  }
+
+  /** Put the low-severity alerts waiting for the digest into one outbox message per digest channel. */
+  runDigest(): number {
+    this.flush();
+    const n = this.digestTx(Date.now());
+    if (n > 0) this.dispatcher.kick();
+    return n;
+  }
+
+  private runDigestSafely(): void {
+    try {
+      const n = this.runDigest();
+      this.log.info({ alerts: n }, 'alert digest queued');
+    } catch (err) {
+      this.log.error({ err: errorText(err) }, 'alert digest failed');
+    }
+  }
+
+  private queueDigest(now: number): number {
+    const ids = this.store.pendingDigest(1000);
+    if (ids.length === 0) return 0;
+    for (const ch of digestChannels(this.options.config)) {
+      if (this.channels.has(ch)) this.outbox.enqueue(ch, 'digest', null, ids, now);
+    }
+    this.store.markDigested(ids);
+    return ids.length;
+  }
+
+  private renderRow(row: OutboxRow, key: string): OutgoingMessage | null {
+    if (row.kind === 'alert') {
+      const alert = row.alertId === null ? undefined : this.store.get(row.alertId);
+      return alert ? renderAlert(alert, key, this.names) : null;
+    }
+    const alerts = (row.alertIds ?? []).map((id) => this.store.get(id)).filter((a): a is Alert => a !== undefined);
+    return alerts.length > 0 ? renderDigest(alerts, key, this.names) : null;
+  }
+
+  private reloadWindows(now: number): void {
+    for (const a of this.store.recent('safeguarding', now - this.windowMs)) {
+      this.tracker.open(a.client + '\0' + a.category, this.reloaded(a), a.createdAt + this.windowMs);
+    }
+    if (this.opWindowMs > 0) {
+      for (const a of this.store.recent('operational', now - this.opWindowMs)) {
+        this.tracker.open('op\0' + a.category, this.reloaded(a), a.createdAt + this.opWindowMs);
+      }
+    }
+  }
+
+  private reloaded(a: Alert): PendingAlert {
+    return { id: a.id, row: null, delta: 0, lastAt: a.lastAt, dirty: false };
+  }
+
+  // The admin UI's inbox. Writes here are the DSL's, not the hot path's.
+
+  list(filter?: ListFilter): { total: number; items: Alert[] } {
+    this.flush();
+    return this.store.list(filter);
+  }
+
+  get(id: number): (Alert & { history: AlertHistoryEntry[]; deliveries: DeliveryAttempt[] }) | undefined {
+    this.flush();
+    const alert = this.store.get(id);
+    return alert && { ...alert, history: this.store.history(id), deliveries: this.store.deliveries(id) };
+  }
+
+  acknowledge(id: number, user: string): Alert {
+    this.flush();
+    return this.store.acknowledge(id, user);
+  }
+
+  /** Close with an outcome. Further lookups from that client and category raise a new alert. */
+  close(id: number, user: string, outcome: string): Alert {
+    this.flush();
+    const alert = this.store.close(id, user, outcome);
+    this.tracker.forgetAlert(id);
+    return alert;
+  }
+
+  /** Outbox rows not yet delivered, on every channel. */
+  pendingDeliveries(): number {
+    return this.outbox.pending();
+  }
+
+  /** Write what is pending, stop the digest, wait for sends in flight and close the channels. */
+  async stop(): Promise<void> {
+    this.digestTask?.destroy();
+    this.digestTask = null;
+    this.flush();
+    await this.dispatcher.stop();
+    await Promise.allSettled([...this.channels.values()].map((c) => c.close()));
+    this.started = false;
+  }
+}

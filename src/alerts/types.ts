@@ -1,0 +1,121 @@
+// The shapes that flow through the alert engine: what the DNS server reports,
+// what the store keeps, and what a channel sends.
+import type { AlertingSeverity, ChannelName, OperationalKind, Severity } from './config.js';
+
+/** One blocked or circumvention lookup, reported by the server after the answer is sent. */
+export interface AlertEvent {
+  /** Time of the lookup, ms since the epoch. */
+  at: number;
+  /** Client address. */
+  client: string;
+  clientName?: string;
+  group: string;
+  /** Category id. */
+  category: string;
+  /** The category's severity from config.categories; per-group rules may replace it. */
+  severity: Severity;
+  domain: string;
+  circumvention: boolean;
+  /** Illegal categories never have their domain stored or sent. */
+  illegal: boolean;
+}
+
+export interface OperationalEvent {
+  kind: OperationalKind;
+  message: string;
+  details?: Record<string, unknown>;
+  /** ms since the epoch; now when omitted. */
+  at?: number;
+}
+
+export type AlertKind = 'safeguarding' | 'operational';
+export type AlertStatus = 'open' | 'acknowledged' | 'closed';
+
+/** An alert as stored and as shown in the admin UI. */
+export interface Alert {
+  id: number;
+  kind: AlertKind;
+  /** First lookup (or event) the alert stands for, ms. */
+  createdAt: number;
+  /** Latest lookup counted in `count`, ms. */
+  lastAt: number;
+  client: string | null;
+  clientName: string | null;
+  group: string | null;
+  /** Category id, or the operational kind. */
+  category: string;
+  severity: AlertingSeverity;
+  /** Null for illegal categories (and operational alerts). */
+  domain: string | null;
+  illegal: boolean;
+  circumvention: boolean;
+  /** Lookups (or events) this alert stands for. */
+  count: number;
+  /** Operational alerts: what happened. */
+  message: string | null;
+  details: Record<string, unknown> | null;
+  status: AlertStatus;
+  outcome: string | null;
+  acknowledgedBy: string | null;
+  acknowledgedAt: number | null;
+  closedBy: string | null;
+  closedAt: number | null;
+}
+
+export interface AlertHistoryEntry {
+  id: number;
+  alertId: number;
+  at: number;
+  user: string;
+  fromStatus: AlertStatus;
+  toStatus: AlertStatus;
+  note: string | null;
+}
+
+export interface DeliveryAttempt {
+  id: number;
+  outboxId: number;
+  at: number;
+  channel: ChannelName;
+  ok: boolean;
+  error: string | null;
+  durationMs: number;
+}
+
+/** A rendered message, ready for any channel. */
+export interface OutgoingMessage {
+  /** Idempotency key: the same for every attempt at one outbox row, so a resend is recognisable. */
+  key: string;
+  kind: 'alert' | 'operational' | 'digest';
+  severity: AlertingSeverity;
+  subject: string;
+  text: string;
+  /** Structured form for webhooks and syslog structured data. */
+  alerts: PublicAlert[];
+}
+
+/** The fields of an alert that leave the building. Never a domain for illegal categories. */
+export interface PublicAlert {
+  id: number;
+  kind: AlertKind;
+  time: string;
+  lastTime: string;
+  client: string | null;
+  clientName: string | null;
+  group: string | null;
+  category: string;
+  categoryName: string;
+  severity: AlertingSeverity;
+  domain: string | null;
+  circumvention: boolean;
+  count: number;
+  message: string | null;
+  details: Record<string, unknown> | null;
+}
+
+export interface Channel {
+  readonly name: ChannelName;
+  /** Resolves once the far end has accepted the message; rejects otherwise. */
+  send(message: OutgoingMessage): Promise<void>;
+  close(): Promise<void>;
+}

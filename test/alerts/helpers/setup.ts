@@ -1,0 +1,73 @@
+// A real SQLite database in a temp dir, a parsed alerts config and the example
+// categories, for building engines in the tests.
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { alertsSchema, type AlertsConfig } from '../../../src/alerts/config.js';
+import { AlertEngine } from '../../../src/alerts/engine.js';
+import type { AlertEvent } from '../../../src/alerts/types.js';
+
+export const categories = [
+  { id: 'iwf', name: 'Child sexual abuse (IWF)', illegal: true, severity: 'critical' as const },
+  { id: 'adult', name: 'Pornography', illegal: false, severity: 'high' as const },
+  { id: 'self-harm', name: 'Self-harm and suicide', illegal: false, severity: 'critical' as const },
+  { id: 'vpn-proxy', name: 'VPN, proxy and DoH circumvention', illegal: false, severity: 'medium' as const },
+  { id: 'piracy', name: 'Piracy', illegal: false, severity: 'low' as const },
+  { id: 'ads', name: 'Advertising', illegal: false, severity: 'none' as const },
+];
+
+export function event(over: Partial<AlertEvent> = {}): AlertEvent {
+  const category = categories.find((c) => c.id === (over.category ?? 'adult'))!;
+  return {
+    at: Date.now(),
+    client: '10.1.2.3',
+    group: 'pupils',
+    category: category.id,
+    severity: category.severity,
+    domain: 'bad.example',
+    circumvention: category.id === 'vpn-proxy',
+    illegal: category.illegal,
+    ...over,
+  };
+}
+
+export class TestSite {
+  readonly dir = mkdtempSync(join(tmpdir(), 'gatehouse-alerts-'));
+  readonly dbPath = join(this.dir, 'gatehouse.db');
+  db: Database.Database = this.open();
+  engine: AlertEngine | null = null;
+
+  open(): Database.Database {
+    const db = new Database(this.dbPath);
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 5000');
+    return db;
+  }
+
+  /** Build and start an engine on this site's database. */
+  start(config: unknown): AlertEngine {
+    this.engine = new AlertEngine({ db: this.db, config: parseAlerts(config), categories });
+    this.engine.start();
+    return this.engine;
+  }
+
+  /** Stop the engine and close the database, as a service restart does. */
+  async restart(config: unknown): Promise<AlertEngine> {
+    await this.engine?.stop();
+    this.db.close();
+    this.db = this.open();
+    return this.start(config);
+  }
+
+  async close(): Promise<void> {
+    await this.engine?.stop();
+    this.engine = null;
+    if (this.db.open) this.db.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function parseAlerts(config: unknown): AlertsConfig {
+  return alertsSchema.parse(config);
+}

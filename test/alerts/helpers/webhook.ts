@@ -1,0 +1,49 @@
+// A real HTTP server that records webhook POSTs; it can answer with an error
+// status to play a failing receiver.
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedPost {
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+export class WebhookSink {
+  readonly posts: ReceivedPost[] = [];
+  status = 200;
+  onPost: ((p: ReceivedPost) => void) | null = null;
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(port = 0): Promise<WebhookSink> {
+    let sink: WebhookSink | undefined;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const post = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+        if (sink!.status < 300) sink!.posts.push(post);
+        sink!.onPost?.(post);
+        res.writeHead(sink!.status).end();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    sink = new WebhookSink(server, (server.address() as AddressInfo).port);
+    return sink;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/hook`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
