@@ -1,0 +1,93 @@
+// Schema migrations for the main database, tracked by `PRAGMA user_version`.
+//
+// HOW TO ADD ONE: append an entry at the END of `migrations` with the next
+// version number (versions are 1, 2, 3, … with no gaps) and a short name. `up`
+// is either SQL (several statements are fine) or a function for work SQL
+// cannot express. Never edit or reorder an entry that has shipped: databases
+// in schools have already run it. Each migration runs in its own transaction
+// together with the user_version bump, so a failure leaves the database as it was.
+//
+// The query log's per-day partitions (q_YYYYMMDD, …) are not created here:
+// src/store/partitions.ts creates them on demand. A migration that changes
+// their shape must loop over `listDays(db)` and alter each one.
+import type { Database } from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up: string | ((db: Database) => void);
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'query log dictionaries, link switches, list refreshes',
+    up: `
+      -- Interned query names. last_day (days since the epoch, UTC) is the last
+      -- day a row referenced the name, so retention can delete stale names too.
+      CREATE TABLE name_by_id (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        last_day INTEGER NOT NULL
+      );
+      -- Interned client addresses, with the same retention rule.
+      CREATE TABLE client_by_id (
+        id INTEGER PRIMARY KEY,
+        address TEXT NOT NULL UNIQUE,
+        last_day INTEGER NOT NULL
+      );
+      -- Names of groups, categories and links as they were when logged: rows
+      -- store these ids, so the log keeps its meaning when the config changes.
+      -- Ids start at 1; 0 in a log row means "none".
+      CREATE TABLE dict (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('group', 'category', 'link')),
+        name TEXT NOT NULL,
+        UNIQUE (kind, name)
+      );
+      CREATE TABLE link_switch (
+        at INTEGER NOT NULL,
+        from_link TEXT,
+        to_link TEXT,
+        reason TEXT NOT NULL
+      );
+      CREATE INDEX link_switch_at ON link_switch (at);
+      CREATE TABLE list_refresh (
+        at INTEGER NOT NULL,
+        list_id TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        entries INTEGER,
+        error TEXT
+      );
+      CREATE INDEX list_refresh_at ON list_refresh (at);
+    `,
+  },
+];
+
+/** The newest schema version this build knows. */
+export function latestVersion(list: readonly Migration[] = migrations): number {
+  return list.length === 0 ? 0 : list[list.length - 1].version;
+}
+
+/**
+ * Bring the database up to the newest version. Returns the versions applied.
+ * Throws (with the migration's name) if one fails; that migration is rolled back.
+ */
+export function migrate(db: Database, list: readonly Migration[] = migrations): number[] {
+  list.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration "${m.name}" has version ${m.version}, expected ${i + 1}`);
+  });
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const applied: number[] = [];
+  for (const m of list) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      if (typeof m.up === 'string') db.exec(m.up);
+      else m.up(db);
+      // user_version cannot take a bound parameter; the value is our own integer.
+      db.pragma(`user_version = ${m.version | 0}`);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}

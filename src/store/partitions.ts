@@ -1,0 +1,95 @@
+// The query log is partitioned by UTC day: each day has its own tables, so the
+// retention purge drops a day's tables (their pages go to SQLite's free list
+// and are reused by new days) instead of deleting rows from one huge table.
+//
+// Per day D (named YYYYMMDD):
+//   q_D   one row per query. The rowid is the key: (ms since the day's start) * 256 + k,
+//         k a tie-breaker for queries in the same millisecond. Time order is rowid order,
+//         so a time range is a rowid range and there is no separate time index.
+//   rc_D  per (client, minute): queries and blocks. Rollup for dashboards, and the
+//         index a client search uses to find the minutes worth scanning.
+//   rn_D  per (name, 10-minute bucket): the same for domains (top domains, domain search).
+//   rm_D  per (minute, group, category, link, action): counts, cached, latency sum.
+import type { Database } from 'better-sqlite3';
+
+export const DAY_MS = 86_400_000;
+export const MINUTE_MS = 60_000;
+/** Width of a domain-rollup bucket, in minutes. */
+export const NAME_BUCKET_MINUTES = 10;
+/** Tie-breaker slots per millisecond in a q_D rowid. */
+export const KEY_SLOTS = 256;
+
+export interface DayTables {
+  day: number;
+  q: string;
+  rc: string;
+  rn: string;
+  rm: string;
+}
+
+/** Days since the Unix epoch (UTC) of a millisecond timestamp. */
+export function dayOf(ms: number): number {
+  return Math.floor(ms / DAY_MS);
+}
+
+/** "20261123" for a day number. */
+export function dayLabel(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '');
+}
+
+export function dayFromLabel(label: string): number {
+  return dayOf(Date.parse(`${label.slice(0, 4)}-${label.slice(4, 6)}-${label.slice(6, 8)}T00:00:00Z`));
+}
+
+export function dayTables(day: number): DayTables {
+  if (!Number.isInteger(day)) throw new Error(`bad day ${day}`);
+  const label = dayLabel(day);
+  return { day, q: `q_${label}`, rc: `rc_${label}`, rn: `rn_${label}`, rm: `rm_${label}` };
+}
+
+/** Global row key (what search returns as `id` and takes as a cursor): ts * 256 + k. */
+export function globalKey(day: number, rowid: number): number {
+  return day * DAY_MS * KEY_SLOTS + rowid;
+}
+
+export function splitKey(key: number): { day: number; rowid: number; ts: number } {
+  const ts = Math.floor(key / KEY_SLOTS);
+  const day = dayOf(ts);
+  return { day, rowid: key - day * DAY_MS * KEY_SLOTS, ts };
+}
+
+export function createDay(db: Database, day: number): DayTables {
+  const t = dayTables(day);
+  // Columns are small integers; 0 means "none" for cat and link (dict ids start at 1).
+  // flags = action | cached << 2 | rcode << 3. lat is in microseconds.
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS ${t.q} (
+      id INTEGER PRIMARY KEY, client INTEGER NOT NULL, name INTEGER NOT NULL, qtype INTEGER NOT NULL,
+      grp INTEGER NOT NULL, flags INTEGER NOT NULL, cat INTEGER NOT NULL, link INTEGER NOT NULL, lat INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS ${t.rc} (
+      client INTEGER NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL, blocked INTEGER NOT NULL,
+      PRIMARY KEY (client, minute)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS ${t.rn} (
+      name INTEGER NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL, blocked INTEGER NOT NULL,
+      PRIMARY KEY (name, bucket)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS ${t.rm} (
+      minute INTEGER NOT NULL, grp INTEGER NOT NULL, cat INTEGER NOT NULL, link INTEGER NOT NULL,
+      action INTEGER NOT NULL, n INTEGER NOT NULL, cached INTEGER NOT NULL, lat INTEGER NOT NULL,
+      PRIMARY KEY (minute, grp, cat, link, action)) WITHOUT ROWID;
+  `);
+  return t;
+}
+
+/** Days that have a query-log partition, oldest first. */
+export function listDays(db: Database): number[] {
+  const rows = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'q_[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]'")
+    .pluck()
+    .all() as string[];
+  return rows.map((n) => dayFromLabel(n.slice(2))).sort((a, b) => a - b);
+}
+
+export function dropDay(db: Database, day: number): void {
+  const t = dayTables(day);
+  db.exec(`DROP TABLE IF EXISTS ${t.q}; DROP TABLE IF EXISTS ${t.rc}; DROP TABLE IF EXISTS ${t.rn}; DROP TABLE IF EXISTS ${t.rm};`);
+}

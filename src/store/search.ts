@@ -1,0 +1,288 @@
+// Searching the query log: the one module the admin UI and `gatehouse log
+// search` use. Results come newest first, a page at a time; the cursor is the
+// `id` of the last row of the previous page (keyset paging, stable while the
+// writer appends).
+//
+// How a search stays fast on billions of rows: a time range is a rowid range
+// in each day's q_D table. When the search names a client, a domain, a group,
+// a category or an action, the day's rollups (rc_D, rn_D, rm_D) say which
+// minutes can hold a match, and only those minutes are scanned.
+import type { Database, Statement } from 'better-sqlite3';
+import { StoreError } from './errors.js';
+import {
+  dayOf,
+  dayTables,
+  globalKey,
+  listDays,
+  splitKey,
+  DAY_MS,
+  KEY_SLOTS,
+  MINUTE_MS,
+  NAME_BUCKET_MINUTES,
+} from './partitions.js';
+
+export type ActionName = 'allow' | 'block' | 'rewrite';
+export const ACTIONS: readonly ActionName[] = ['allow', 'block', 'rewrite'];
+
+export interface SearchFilter {
+  /** Inclusive start, ms epoch. */
+  from: number;
+  /** Exclusive end, ms epoch. */
+  to: number;
+  /** Exact client address. */
+  client?: string;
+  /** Group name as logged. */
+  group?: string;
+  /** Substring of the query name (case-insensitive; names are logged lower-case). */
+  domain?: string;
+  action?: ActionName;
+  /** Category id as logged. */
+  category?: string;
+  /** Page size, 1..10000 (default 100). */
+  limit?: number;
+  /** Cursor: return rows older than this id (the `next` of the previous page). */
+  before?: number;
+}
+
+export interface LogRow {
+  /** Unique and time-ordered: ts * 256 + tie-breaker. */
+  id: number;
+  ts: number;
+  client: string;
+  group: string | null;
+  name: string;
+  qtype: number;
+  action: ActionName;
+  category: string | null;
+  link: string | null;
+  rcode: number;
+  latencyUs: number;
+  cached: boolean;
+}
+
+export interface SearchPage {
+  rows: LogRow[];
+  /** Pass as `before` to get the next page; absent on the last page. */
+  next?: number;
+}
+
+const MINUTES = 1440;
+/** Candidate minutes closer than this are scanned as one range (fewer statements). */
+const MERGE_GAP_MINUTES = 2;
+
+export function search(db: Database, filter: SearchFilter): SearchPage {
+  const limit = filter.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new StoreError('GH_ERR_STORE_QUERY', 'limit must be 1..10000');
+  if (!Number.isFinite(filter.from) || !Number.isFinite(filter.to) || filter.from >= filter.to) {
+    throw new StoreError('GH_ERR_STORE_QUERY', 'the time range is empty or invalid (need from < to)');
+  }
+  if (filter.action !== undefined && !ACTIONS.includes(filter.action)) {
+    throw new StoreError('GH_ERR_STORE_QUERY', `unknown action "${String(filter.action)}" (allow, block or rewrite)`);
+  }
+  if (filter.before !== undefined && !Number.isSafeInteger(filter.before)) throw new StoreError('GH_ERR_STORE_QUERY', 'bad cursor');
+
+  const ids = resolveFilter(db, filter);
+  if (!ids) return { rows: [] };
+  // Global key bounds: [lo, hi).
+  const lo = Math.max(0, Math.floor(filter.from)) * KEY_SLOTS;
+  const hi = Math.min(Math.ceil(filter.to) * KEY_SLOTS, filter.before ?? Number.MAX_SAFE_INTEGER);
+  if (lo >= hi) return { rows: [] };
+  const firstDay = dayOf(lo / KEY_SLOTS);
+  const lastDay = splitKey(hi - 1).day;
+  const days = listDays(db).filter((d) => d >= firstDay && d <= lastDay).reverse();
+
+  const rows: LogRow[] = [];
+  const dict = loadDict(db);
+  for (const day of days) {
+    const dayLo = Math.max(lo - globalKey(day, 0), 0);
+    const dayHi = Math.min(hi - globalKey(day, 0), DAY_MS * KEY_SLOTS);
+    const minutes = candidateMinutes(db, day, ids, Math.floor(dayLo / KEY_SLOTS / MINUTE_MS), Math.floor((dayHi - 1) / KEY_SLOTS / MINUTE_MS));
+    const scan = scanStatement(db, day);
+    for (const [mFirst, mLast] of rangesNewestFirst(minutes)) {
+      const rLo = Math.max(dayLo, mFirst * MINUTE_MS * KEY_SLOTS);
+      const rHi = Math.min(dayHi, (mLast + 1) * MINUTE_MS * KEY_SLOTS);
+      if (rLo >= rHi) continue;
+      const found = scan.all({
+        lo: rLo,
+        hi: rHi,
+        client: ids.client,
+        names: ids.names,
+        grp: ids.group,
+        cat: ids.category,
+        action: ids.action,
+        limit: limit - rows.length,
+      }) as RawRow[];
+      for (const r of found) rows.push(toRow(day, r, dict));
+      if (rows.length >= limit) return { rows, next: rows[rows.length - 1].id };
+    }
+  }
+  return { rows };
+}
+
+/** Filter values turned into ids; null when the filter is absent. Returns null if nothing can match. */
+interface FilterIds {
+  client: number | null;
+  /** JSON array of name ids (bound to json_each). */
+  names: string | null;
+  nameCount: number;
+  group: number | null;
+  category: number | null;
+  action: number | null;
+}
+
+function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
+  const ids: FilterIds = { client: null, names: null, nameCount: 0, group: null, category: null, action: null };
+  if (f.client !== undefined && f.client !== '') {
+    const id = db.prepare('SELECT id FROM client_by_id WHERE address = ?').pluck().get(f.client) as number | undefined;
+    if (id === undefined) return null;
+    ids.client = id;
+  }
+  if (f.domain !== undefined && f.domain !== '') {
+    const needle = f.domain.toLowerCase();
+    const list = db.prepare('SELECT id FROM name_by_id WHERE instr(name, ?) > 0').pluck().all(needle) as number[];
+    if (list.length === 0) return null;
+    ids.names = JSON.stringify(list);
+    ids.nameCount = list.length;
+  }
+  const dictId = (kind: string, name: string) =>
+    db.prepare('SELECT id FROM dict WHERE kind = ? AND name = ?').pluck().get(kind, name) as number | undefined;
+  if (f.group !== undefined && f.group !== '') {
+    const id = dictId('group', f.group);
+    if (id === undefined) return null;
+    ids.group = id;
+  }
+  if (f.category !== undefined && f.category !== '') {
+    const id = dictId('category', f.category);
+    if (id === undefined) return null;
+    ids.category = id;
+  }
+  if (f.action !== undefined) ids.action = ACTIONS.indexOf(f.action);
+  return ids;
+}
+
+/** Minutes (0..1439) of `day` that can hold a match, from the rollups. */
+function candidateMinutes(db: Database, day: number, ids: FilterIds, first: number, last: number): Uint8Array {
+  const t = dayTables(day);
+  const out = new Uint8Array(MINUTES);
+  out.fill(1, first, last + 1);
+  const blockedOnly = ids.action === 1 ? 1 : 0;
+  const narrow = (minutes: Iterable<number>, width = 1) => {
+    const keep = new Uint8Array(MINUTES);
+    for (const m of minutes) keep.fill(1, m * width, m * width + width);
+    for (let i = 0; i < MINUTES; i++) out[i] &= keep[i];
+  };
+  if (ids.client !== null) {
+    narrow(
+      db
+        .prepare(`SELECT minute FROM ${t.rc} WHERE client = ? AND minute BETWEEN ? AND ? AND (? = 0 OR blocked > 0)`)
+        .pluck()
+        .iterate(ids.client, first, last, blockedOnly) as Iterable<number>,
+    );
+  }
+  if (ids.names !== null) {
+    narrow(
+      db
+        .prepare(`SELECT DISTINCT bucket FROM ${t.rn} WHERE name IN (SELECT value FROM json_each(?)) AND (? = 0 OR blocked > 0)`)
+        .pluck()
+        .iterate(ids.names, blockedOnly) as Iterable<number>,
+      NAME_BUCKET_MINUTES,
+    );
+  }
+  if (ids.group !== null || ids.category !== null || ids.action !== null) {
+    narrow(
+      db
+        .prepare(
+          `SELECT DISTINCT minute FROM ${t.rm} WHERE minute BETWEEN @first AND @last
+             AND (@grp IS NULL OR grp = @grp) AND (@cat IS NULL OR cat = @cat) AND (@action IS NULL OR action = @action)`,
+        )
+        .pluck()
+        .iterate({ first, last, grp: ids.group, cat: ids.category, action: ids.action }) as Iterable<number>,
+    );
+  }
+  return out;
+}
+
+/** Runs of candidate minutes, newest first, with small gaps merged. */
+function* rangesNewestFirst(minutes: Uint8Array): Generator<[number, number]> {
+  let m = MINUTES - 1;
+  while (m >= 0) {
+    if (!minutes[m]) {
+      m--;
+      continue;
+    }
+    const end = m;
+    let start = m;
+    let gap = 0;
+    for (m--; m >= 0; m--) {
+      if (minutes[m]) {
+        start = m;
+        gap = 0;
+      } else if (++gap > MERGE_GAP_MINUTES) break;
+    }
+    yield [start, end];
+  }
+}
+
+interface RawRow {
+  id: number;
+  client: string;
+  name: string;
+  qtype: number;
+  grp: number;
+  flags: number;
+  cat: number;
+  link: number;
+  lat: number;
+}
+
+const scans = new WeakMap<Database, Map<number, Statement>>();
+
+function scanStatement(db: Database, day: number): Statement {
+  let perDb = scans.get(db);
+  if (!perDb) scans.set(db, (perDb = new Map()));
+  let st = perDb.get(day);
+  if (!st) {
+    const t = dayTables(day);
+    // q is the outer loop, walked backwards over its rowid range; the joins are lookups.
+    st = db.prepare(
+      `SELECT q.id, c.address AS client, n.name, q.qtype, q.grp, q.flags, q.cat, q.link, q.lat
+         FROM ${t.q} AS q
+         LEFT JOIN client_by_id AS c ON c.id = q.client
+         LEFT JOIN name_by_id AS n ON n.id = q.name
+        WHERE q.id >= @lo AND q.id < @hi
+          AND (@client IS NULL OR q.client = @client)
+          AND (@names IS NULL OR q.name IN (SELECT value FROM json_each(@names)))
+          AND (@grp IS NULL OR q.grp = @grp)
+          AND (@cat IS NULL OR q.cat = @cat)
+          AND (@action IS NULL OR (q.flags & 3) = @action)
+        ORDER BY q.id DESC
+        LIMIT @limit`,
+    );
+    perDb.set(day, st);
+  }
+  return st;
+}
+
+function loadDict(db: Database): Map<number, string> {
+  const map = new Map<number, string>();
+  for (const r of db.prepare('SELECT id, name FROM dict').all() as { id: number; name: string }[]) map.set(r.id, r.name);
+  return map;
+}
+
+function toRow(day: number, r: RawRow, dict: Map<number, string>): LogRow {
+  const id = globalKey(day, r.id);
+  return {
+    id,
+    ts: Math.floor(id / KEY_SLOTS),
+    client: r.client ?? '',
+    group: dict.get(r.grp) ?? null,
+    name: r.name ?? '',
+    qtype: r.qtype,
+    action: ACTIONS[r.flags & 3] ?? 'allow',
+    category: r.cat ? (dict.get(r.cat) ?? null) : null,
+    link: r.link ? (dict.get(r.link) ?? null) : null,
+    rcode: r.flags >> 3,
+    latencyUs: r.lat,
+    cached: (r.flags & 4) !== 0,
+  };
+}

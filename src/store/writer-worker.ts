@@ -1,0 +1,93 @@
+// The query-log writer thread. It owns the only writing connection to the
+// log tables and handles messages strictly in order, so a `flush` reply means
+// everything posted before it is committed. A failed batch (disk full, I/O
+// error, lock timeout) is dropped and reported as dropped: the log must never
+// make the main thread wait or grow without bound.
+import { parentPort } from 'node:worker_threads';
+import type { Database } from 'better-sqlite3';
+import { openDatabase } from './db.js';
+import { LogWriter } from './writer.js';
+import type { WorkerRequest, WorkerReply } from './writer-protocol.js';
+
+const port = parentPort!;
+let db: Database | undefined;
+let writer: LogWriter | undefined;
+
+function reply(msg: WorkerReply): void {
+  port.postMessage(msg);
+}
+
+function message(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: string }).code;
+    return code ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}
+
+port.on('message', (msg: WorkerRequest) => {
+  switch (msg.type) {
+    case 'open':
+      try {
+        db = openDatabase(msg.path);
+        // Caps the file size (pages); a full cap behaves like a full disk.
+        if (msg.maxPages) db.pragma(`max_page_count = ${msg.maxPages | 0}`);
+        writer = new LogWriter(db);
+        reply({ type: 'ready' });
+      } catch (err) {
+        reply({ type: 'failed', message: message(err), code: (err as { code?: string }).code });
+      }
+      return;
+    case 'batch': {
+      const n = msg.batch.n;
+      try {
+        writer!.writeBatch(msg.batch);
+        reply({ type: 'written', written: n, lost: 0, at: Date.now() });
+      } catch (err) {
+        reply({ type: 'written', written: 0, lost: n, at: Date.now(), error: message(err) });
+      }
+      return;
+    }
+    case 'dict':
+      try {
+        writer!.setDictionaries(msg.dict);
+      } catch (err) {
+        reply({ type: 'problem', error: message(err) });
+      }
+      return;
+    case 'switch':
+      try {
+        writer!.recordLinkSwitch(msg.record);
+      } catch (err) {
+        reply({ type: 'problem', error: message(err) });
+      }
+      return;
+    case 'refresh':
+      try {
+        writer!.recordListRefresh(msg.record);
+      } catch (err) {
+        reply({ type: 'problem', error: message(err) });
+      }
+      return;
+    case 'purge':
+      try {
+        reply({ type: 'purged', id: msg.id, result: writer!.purge(msg.cutoff) });
+      } catch (err) {
+        reply({ type: 'purged', id: msg.id, error: message(err) });
+      }
+      return;
+    case 'flush':
+      reply({ type: 'flushed', id: msg.id });
+      return;
+    case 'close':
+      try {
+        // Fold the WAL back into the database so the file is complete on its own.
+        db?.pragma('wal_checkpoint(TRUNCATE)');
+        db?.close();
+      } finally {
+        reply({ type: 'closed' });
+        port.close();
+      }
+      return;
+  }
+});

@@ -1,0 +1,292 @@
+// The database side of the query log: turns batches into rows of the day
+// partitions and their rollups, one transaction per batch, with prepared
+// statements only. Runs inside the writer worker (writer-worker.ts); the bench
+// and the tests also drive it directly.
+import type { Database, Statement } from 'better-sqlite3';
+import type { Batch, Dictionaries } from './batch.js';
+import { createDay, dayOf, dropDay, listDays, dayTables, DAY_MS, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES } from './partitions.js';
+
+interface DayStatements {
+  insert: Statement;
+  rc: Statement;
+  rn: Statement;
+  rm: Statement;
+}
+
+export interface LinkSwitch {
+  at: number;
+  from: string | null;
+  to: string | null;
+  reason: string;
+}
+
+export interface ListRefresh {
+  at: number;
+  listId: string;
+  ok: boolean;
+  entries?: number | null;
+  error?: string | null;
+}
+
+export interface PurgeResult {
+  droppedDays: number[];
+  deletedRows: number;
+}
+
+/** Interned ids are cached per day (the first use on a day also bumps last_day). */
+const INTERN_CACHE_MAX = 500_000;
+
+export class LogWriter {
+  private readonly days = new Map<number, DayStatements>();
+  private readonly names = new Map<string, number>();
+  private readonly clients = new Map<string, number>();
+  private cacheDay = -1;
+  private groupIds: number[] = [];
+  private categoryIds: number[] = [];
+  private linkIds: number[] = [];
+  // Tie-breaker state: the last millisecond key used and its next slot.
+  private lastMsKey = -1;
+  private nextSlot = 0;
+  private readonly internName: Statement;
+  private readonly internClient: Statement;
+  private readonly internDict: Statement;
+  private readonly insertSwitch: Statement;
+  private readonly insertRefresh: Statement;
+
+  constructor(private readonly db: Database) {
+    this.internName = db.prepare(
+      'INSERT INTO name_by_id (name, last_day) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET last_day = max(last_day, excluded.last_day) RETURNING id',
+    ).pluck();
+    this.internClient = db.prepare(
+      'INSERT INTO client_by_id (address, last_day) VALUES (?, ?) ON CONFLICT (address) DO UPDATE SET last_day = max(last_day, excluded.last_day) RETURNING id',
+    ).pluck();
+    this.internDict = db.prepare(
+      'INSERT INTO dict (kind, name) VALUES (?, ?) ON CONFLICT (kind, name) DO UPDATE SET name = excluded.name RETURNING id',
+    ).pluck();
+    this.insertSwitch = db.prepare('INSERT INTO link_switch (at, from_link, to_link, reason) VALUES (?, ?, ?, ?)');
+    this.insertRefresh = db.prepare('INSERT INTO list_refresh (at, list_id, ok, entries, error) VALUES (?, ?, ?, ?, ?)');
+  }
+
+  /** Map the config's group / category / link indexes to stable dict ids. */
+  setDictionaries(d: Dictionaries): void {
+    this.db.transaction(() => {
+      this.groupIds = d.groups.map((n) => this.internDict.get('group', n) as number);
+      this.categoryIds = d.categories.map((n) => this.internDict.get('category', n) as number);
+      this.linkIds = d.links.map((n) => this.internDict.get('link', n) as number);
+    })();
+  }
+
+  /** Write a batch in one transaction. Returns the number of rows written. */
+  writeBatch(b: Batch): number {
+    const n = b.n;
+    if (n === 0) return 0;
+    // Sort by time so rows append at the end of each day's b-tree (full pages).
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const ts = b.ts;
+    order.sort((x, y) => ts[x] - ts[y]);
+    this.db.transaction(() => {
+      let day = -1;
+      let st: DayStatements | undefined;
+      let agg: Aggregates | undefined;
+      for (let j = 0; j < n; j++) {
+        const i = order[j];
+        const t = Math.floor(ts[i]);
+        const d = Math.floor(t / DAY_MS);
+        if (d !== day) {
+          if (st && agg) this.flushAggregates(st, agg);
+          day = d;
+          st = this.statements(d);
+          agg = newAggregates();
+          if (d > this.cacheDay) this.resetCaches(d);
+        }
+        const ms = t - d * DAY_MS;
+        const clientId = this.clientId(b.client[i], d);
+        const nameId = this.nameId(b.name[i], d);
+        const grp = this.groupIds[b.group[i]] ?? 0;
+        const cat = b.category[i] >= 0 ? (this.categoryIds[b.category[i]] ?? 0) : 0;
+        const link = b.link[i] >= 0 ? (this.linkIds[b.link[i]] ?? 0) : 0;
+        const action = b.action[i];
+        const cached = b.cached[i];
+        const flags = action | (cached << 2) | (b.rcode[i] << 3);
+        const lat = b.latencyUs[i];
+        this.insertRow(st!, d, ms, clientId, nameId, b.qtype[i], grp, flags, cat, link, lat);
+        const minute = Math.floor(ms / MINUTE_MS);
+        const blocked = action === 1 ? 1 : 0;
+        bump2(agg!.rc, clientId * 1440 + minute, blocked);
+        bump2(agg!.rn, nameId * 144 + Math.floor(minute / NAME_BUCKET_MINUTES), blocked);
+        const rmKey = `${minute},${grp},${cat},${link},${action}`;
+        const m = agg!.rm.get(rmKey);
+        if (m) {
+          m[0]++;
+          m[1] += cached;
+          m[2] += lat;
+        } else agg!.rm.set(rmKey, [1, cached, lat]);
+      }
+      if (st && agg) this.flushAggregates(st, agg);
+    })();
+    return n;
+  }
+
+  recordLinkSwitch(s: LinkSwitch): void {
+    this.insertSwitch.run(s.at, s.from, s.to, s.reason);
+  }
+
+  recordListRefresh(r: ListRefresh): void {
+    this.insertRefresh.run(r.at, r.listId, r.ok ? 1 : 0, r.entries ?? null, r.error ?? null);
+  }
+
+  /**
+   * Delete everything logged before `cutoff` (ms epoch), exactly: whole days
+   * before it are dropped, the day it falls in loses the rows before it.
+   */
+  purge(cutoff: number): PurgeResult {
+    const cutoffDay = dayOf(cutoff);
+    const result: PurgeResult = { droppedDays: [], deletedRows: 0 };
+    this.db.transaction(() => {
+      for (const day of listDays(this.db)) {
+        if (day < cutoffDay) {
+          dropDay(this.db, day);
+          this.days.delete(day);
+          result.droppedDays.push(day);
+        } else if (day === cutoffDay) {
+          const t = dayTables(day);
+          const ms = cutoff - day * DAY_MS;
+          const minute = Math.floor(ms / MINUTE_MS);
+          // Table names come from dayTables (our own format), never from input.
+          result.deletedRows += this.db.prepare(`DELETE FROM ${t.q} WHERE id < ?`).run(ms * KEY_SLOTS).changes;
+          // Rollups keep the minute (bucket) that still has rows after the cutoff.
+          this.db.prepare(`DELETE FROM ${t.rc} WHERE minute < ?`).run(minute);
+          this.db.prepare(`DELETE FROM ${t.rm} WHERE minute < ?`).run(minute);
+          this.db.prepare(`DELETE FROM ${t.rn} WHERE bucket < ?`).run(Math.floor(minute / NAME_BUCKET_MINUTES));
+        }
+      }
+      this.db.prepare('DELETE FROM link_switch WHERE at < ?').run(cutoff);
+      this.db.prepare('DELETE FROM list_refresh WHERE at < ?').run(cutoff);
+      // Names and addresses last seen on a purged day are personal data too.
+      this.db.prepare('DELETE FROM name_by_id WHERE last_day < ?').run(cutoffDay);
+      this.db.prepare('DELETE FROM client_by_id WHERE last_day < ?').run(cutoffDay);
+    })();
+    this.names.clear();
+    this.clients.clear();
+    return result;
+  }
+
+  private insertRow(
+    st: DayStatements,
+    day: number,
+    ms: number,
+    client: number,
+    name: number,
+    qtype: number,
+    grp: number,
+    flags: number,
+    cat: number,
+    link: number,
+    lat: number,
+  ): void {
+    const msKey = day * DAY_MS + ms;
+    let slot = msKey === this.lastMsKey ? this.nextSlot : 0;
+    let msOfDay = ms;
+    // A late row can land on a slot already used: try the next one. Past 256
+    // queries in one millisecond the row moves to the next millisecond.
+    for (;;) {
+      if (slot >= KEY_SLOTS) {
+        slot = 0;
+        if (msOfDay < DAY_MS - 1) msOfDay++;
+      }
+      if (st.insert.run(msOfDay * KEY_SLOTS + slot, client, name, qtype, grp, flags, cat, link, lat).changes === 1) break;
+      slot++;
+    }
+    this.lastMsKey = day * DAY_MS + msOfDay;
+    this.nextSlot = slot + 1;
+  }
+
+  private statements(day: number): DayStatements {
+    let st = this.days.get(day);
+    if (!st) {
+      const t = createDay(this.db, day);
+      st = {
+        insert: this.db.prepare(
+          `INSERT OR IGNORE INTO ${t.q} (id, client, name, qtype, grp, flags, cat, link, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ),
+        rc: this.db.prepare(
+          `INSERT INTO ${t.rc} (client, minute, n, blocked) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, blocked = blocked + excluded.blocked`,
+        ),
+        rn: this.db.prepare(
+          `INSERT INTO ${t.rn} (name, bucket, n, blocked) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, blocked = blocked + excluded.blocked`,
+        ),
+        rm: this.db.prepare(
+          `INSERT INTO ${t.rm} (minute, grp, cat, link, action, n, cached, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT DO UPDATE SET n = n + excluded.n, cached = cached + excluded.cached, lat = lat + excluded.lat`,
+        ),
+      };
+      this.days.set(day, st);
+    }
+    return st;
+  }
+
+  private flushAggregates(st: DayStatements, agg: Aggregates): void {
+    // Sorted keys: neighbouring upserts touch neighbouring pages.
+    for (const key of [...agg.rc.keys()].sort((a, b) => a - b)) {
+      const v = agg.rc.get(key)!;
+      st.rc.run(Math.floor(key / 1440), key % 1440, v[0], v[1]);
+    }
+    for (const key of [...agg.rn.keys()].sort((a, b) => a - b)) {
+      const v = agg.rn.get(key)!;
+      st.rn.run(Math.floor(key / 144), key % 144, v[0], v[1]);
+    }
+    for (const [key, v] of agg.rm) {
+      const [minute, grp, cat, link, action] = key.split(',').map(Number);
+      st.rm.run(minute, grp, cat, link, action, v[0], v[1], v[2]);
+    }
+  }
+
+  private resetCaches(day: number): void {
+    this.cacheDay = day;
+    this.names.clear();
+    this.clients.clear();
+  }
+
+  private nameId(name: string, day: number): number {
+    let id = this.names.get(name);
+    if (id === undefined) {
+      id = this.internName.get(name, day) as number;
+      if (day === this.cacheDay) {
+        if (this.names.size >= INTERN_CACHE_MAX) this.names.clear();
+        this.names.set(name, id);
+      }
+    }
+    return id;
+  }
+
+  private clientId(address: string, day: number): number {
+    let id = this.clients.get(address);
+    if (id === undefined) {
+      id = this.internClient.get(address, day) as number;
+      if (day === this.cacheDay) {
+        if (this.clients.size >= INTERN_CACHE_MAX) this.clients.clear();
+        this.clients.set(address, id);
+      }
+    }
+    return id;
+  }
+}
+
+interface Aggregates {
+  rc: Map<number, [number, number]>;
+  rn: Map<number, [number, number]>;
+  rm: Map<string, [number, number, number]>;
+}
+
+function newAggregates(): Aggregates {
+  return { rc: new Map(), rn: new Map(), rm: new Map() };
+}
+
+function bump2(map: Map<number, [number, number]>, key: number, blocked: number): void {
+  const v = map.get(key);
+  if (v) {
+    v[0]++;
+    v[1] += blocked;
+  } else map.set(key, [1, blocked]);
+}
