@@ -102,7 +102,7 @@ const configSchema = z.strictObject({
         })
         .default({ mode: 'address', ttl: 60, a: '127.0.0.1', aaaa: '::1' }),
     })
-    .default({} as never),
+    .prefault({}),
   cache: z
     .strictObject({
       maxEntries: z.number().int().min(0).default(100_000),
@@ -116,8 +116,10 @@ const configSchema = z.strictObject({
       /** Serve expired answers for this long when every link is down (RFC 8767). */
       serveStaleSeconds: z.number().int().min(0).default(86_400),
       staleTtl: z.number().int().min(1).default(30),
+      /** With a stale answer in hand, wait no longer than this for the links (RFC 8767 suggests 1.8 s). */
+      staleAnswerAfterMs: z.number().int().min(0).default(1800),
     })
-    .default({} as never),
+    .prefault({}),
   links: z.array(linkSchema).min(1),
   health: z
     .strictObject({
@@ -129,7 +131,7 @@ const configSchema = z.strictObject({
       probeName: z.string().default('.'),
       probeType: z.string().default('NS'),
     })
-    .default({} as never),
+    .prefault({}),
   categories: z.array(categorySchema).default([]),
   lists: z.array(listSchema).default([]),
   groups: z.array(groupSchema).min(1),
@@ -140,12 +142,12 @@ const configSchema = z.strictObject({
       /** Query-log rows queued for the writer before new ones are dropped (and counted). */
       queueMax: z.number().int().min(1000).default(200_000),
     })
-    .default({} as never),
+    .prefault({}),
   alerts: z.record(z.string(), z.unknown()).default({}),
   admin: adminConfigSchema.prefault({}),
   logging: z
     .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
-    .default({} as never),
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,48 @@
+// `gatehouse serve --config FILE`: run the service. SIGTERM/SIGINT drain and
+// exit; SIGHUP reloads the config, keeping the old one if the new one is bad.
+import { buildApp } from '../app.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { parseCommandArgs, type Command } from './command.js';
+
+export const command: Command = {
+  summary: 'run the DNS filter (SIGHUP reloads the config, SIGTERM drains and stops)',
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {});
+    const file = values.config!;
+    let config;
+    try {
+      config = loadConfig(file);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(err.message + '\n');
+        return 1;
+      }
+      throw err;
+    }
+    const app = buildApp(config);
+    await app.start();
+    app.logger.info({ config: file }, 'gatehouse started');
+
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      app.logger.info({ signal }, 'stopping: draining in-flight queries');
+      await app.stop();
+      app.logger.info('stopped');
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      try {
+        const next = loadConfig(file);
+        app.reload(next).catch((err: unknown) => app.logger.error({ err }, 'reload failed; the old configuration stays'));
+      } catch (err) {
+        app.logger.error({ problems: err instanceof ConfigError ? err.problems : String(err) }, 'new configuration rejected; the old one stays');
+      }
+    });
+    await new Promise(() => undefined); // run until a signal
+    return 0;
+  },
+};

@@ -1,0 +1,81 @@
+// Client address → group. The most specific network across all groups wins;
+// the default group catches the rest. Results are memoised per address, since
+// a school has a few thousand devices asking again and again.
+import ipaddr from 'ipaddr.js';
+import type { Config } from '../config.js';
+import type { Answer, Group, Handler, Next, Query } from './types.js';
+
+interface Network {
+  range: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  kind: 'ipv4' | 'ipv6';
+  group: Group;
+}
+
+const MEMO_LIMIT = 65_536;
+
+export class GroupIdentifier {
+  private networks: Network[] = [];
+  private defaultGroup!: Group;
+  private groups: Group[] = [];
+  private memo = new Map<string, Group>();
+
+  constructor(config: Config) {
+    this.configure(config);
+  }
+
+  configure(config: Config): void {
+    this.groups = config.groups.map((g, index) => ({ index, name: g.name }));
+    this.defaultGroup = this.groups[config.groups.findIndex((g) => g.default)];
+    this.networks = config.groups.flatMap((g, i) =>
+      g.networks.map((cidr) => {
+        const range = ipaddr.parseCIDR(cidr);
+        return { range, kind: range[0].kind(), group: this.groups[i] };
+      }),
+    );
+    // Most specific first, so the first match is the best one.
+    this.networks.sort((a, b) => b.range[1] - a.range[1]);
+    this.memo = new Map();
+  }
+
+  get all(): readonly Group[] {
+    return this.groups;
+  }
+
+  byName(name: string): Group | undefined {
+    return this.groups.find((g) => g.name === name);
+  }
+
+  groupOf(address: string): Group {
+    let group = this.memo.get(address);
+    if (group === undefined) {
+      group = this.lookup(address);
+      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+      this.memo.set(address, group);
+    }
+    return group;
+  }
+
+  private lookup(address: string): Group {
+    let ip: ipaddr.IPv4 | ipaddr.IPv6;
+    try {
+      ip = ipaddr.process(address); // IPv4-mapped IPv6 becomes IPv4
+    } catch {
+      return this.defaultGroup;
+    }
+    const kind = ip.kind();
+    for (const n of this.networks) {
+      if (n.kind === kind && ip.match(n.range)) return n.group;
+    }
+    return this.defaultGroup;
+  }
+}
+
+/** The identify link of the chain: sets the client's group, then passes on. */
+export class IdentifyHandler implements Handler {
+  constructor(private readonly groups: GroupIdentifier) {}
+
+  resolve(q: Query, next: Next): Answer | Promise<Answer> {
+    q.client.group = this.groups.groupOf(q.client.address);
+    return next(q);
+  }
+}

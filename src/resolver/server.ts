@@ -1,0 +1,258 @@
+// The DNS listeners: UDP and TCP (RFC 7766) on every `dns.listen` address.
+// A packet is decoded (header and question only), handed to the chain, and
+// the answer is fitted to the transport: TC when it does not fit the client's
+// UDP buffer. Nothing here waits on a database, a disk or an alert channel:
+// observers (query log, alerts) are called after the answer has been sent.
+import net from 'node:net';
+import { once } from 'node:events';
+import type { Logger } from '../log.js';
+import type { Answer, Group, Next, Query } from './types.js';
+import { errorResponse, parseQuery, RCODE, truncate, EDE } from './wire.js';
+import { listenUdp, type UdpListener } from './udp-socket.js';
+
+export interface QueryObserver {
+  onAnswer(q: Query, answer: Answer, latencyUs: number): void;
+}
+
+export interface ServerOptions {
+  listen: string[];
+  udpSize: number;
+  tcpIdleTimeoutMs: number;
+  tcpMaxConnections: number;
+  drainTimeoutMs: number;
+  logger: Logger;
+}
+
+export interface ServerStats {
+  queries: number;
+  udp: number;
+  tcp: number;
+  formerr: number;
+  notimp: number;
+  dropped: number;
+  truncated: number;
+  servfail: number;
+  inflight: number;
+  tcpConnections: number;
+}
+
+const TYPE_AXFR = 252;
+const TYPE_IXFR = 251;
+const MAX_TCP_MESSAGE = 65_535;
+
+export class DnsServer {
+  /** Listeners by `dns.listen` address, in the order they were opened. */
+  private listeners = new Map<string, { udp: UdpListener; tcp: net.Server }>();
+  private readonly connections = new Set<net.Socket>();
+  private draining = false;
+  private observers: QueryObserver[] = [];
+  private placeholderGroup: Group = { index: -1, name: '' };
+  readonly stats: ServerStats = { queries: 0, udp: 0, tcp: 0, formerr: 0, notimp: 0, dropped: 0, truncated: 0, servfail: 0, inflight: 0, tcpConnections: 0 };
+
+  constructor(
+    private options: ServerOptions,
+    private chain: Next,
+  ) {}
+
+  /** Replace the chain (SIGHUP): queries already in it finish on the old one. */
+  setChain(chain: Next): void {
+    this.chain = chain;
+  }
+
+  setOptions(options: ServerOptions): void {
+    this.options = options;
+    for (const l of this.listeners.values()) l.tcp.maxConnections = options.tcpMaxConnections;
+  }
+
+  addObserver(observer: QueryObserver): void {
+    this.observers = [...this.observers, observer];
+  }
+
+  async start(): Promise<void> {
+    for (const address of this.options.listen) await this.listenOn(address);
+  }
+
+  /** Open listeners for addresses added to `dns.listen`, close removed ones (SIGHUP). */
+  async relisten(listen: string[]): Promise<void> {
+    for (const address of listen) if (!this.listeners.has(address)) await this.listenOn(address);
+    for (const [address, l] of this.listeners) {
+      if (listen.includes(address)) continue;
+      this.listeners.delete(address);
+      l.tcp.close();
+      await l.udp.close();
+      this.options.logger.info({ address }, 'DNS listener closed');
+    }
+  }
+
+  /** The bound addresses, in `dns.listen` order (tests listen on port 0). */
+  addresses(): { udp: net.AddressInfo[]; tcp: net.AddressInfo[] } {
+    const all = [...this.listeners.values()];
+    return { udp: all.map((l) => l.udp.socket.address()), tcp: all.map((l) => l.tcp.address() as net.AddressInfo) };
+  }
+
+  /** Stop taking queries, let those in flight finish (up to drainTimeoutMs), then close. */
+  async stop(): Promise<void> {
+    this.draining = true;
+    for (const l of this.listeners.values()) l.tcp.close();
+    const deadline = Date.now() + this.options.drainTimeoutMs;
+    while (this.stats.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const socket of this.connections) socket.destroy();
+    await Promise.all([...this.listeners.values()].map((l) => l.udp.close()));
+    this.listeners.clear();
+  }
+
+  private async listenOn(address: string): Promise<void> {
+    const { host, port } = splitHostPort(address);
+    const udp = await listenUdp(host, port, (packet, from, fromPort) => this.onUdp(udp, packet, from, fromPort));
+    udp.socket.on('error', (err) => this.options.logger.error({ err, address }, 'UDP socket error'));
+    // The TCP listener takes the UDP listener's port, so port 0 gives one port for both.
+    const tcpPort = port === 0 ? udp.socket.address().port : port;
+    const server = net.createServer({ noDelay: true }, (socket) => this.onTcpConnection(socket));
+    server.maxConnections = this.options.tcpMaxConnections;
+    server.listen({ host, port: tcpPort, ipv6Only: host.includes(':') });
+    await once(server, 'listening');
+    server.on('error', (err) => this.options.logger.error({ err, address }, 'TCP listener error'));
+    this.listeners.set(address, { udp, tcp: server });
+    this.options.logger.info({ udp: `${host}:${udp.socket.address().port}`, fast: udp.fast }, 'DNS listening on UDP and TCP');
+  }
+
+  private onUdp(udp: UdpListener, packet: Buffer, address: string, port: number): void {
+    if (this.draining) return;
+    this.stats.udp++;
+    this.handle(packet, address, port, 'udp', (answer) => udp.send(answer, address, port));
+  }
+
+  private onTcpConnection(socket: net.Socket): void {
+    if (this.draining) return void socket.destroy();
+    this.connections.add(socket);
+    this.stats.tcpConnections = this.connections.size;
+    socket.setTimeout(this.options.tcpIdleTimeoutMs, () => socket.end());
+    let buffered: Buffer = Buffer.alloc(0);
+    let open = true;
+    const reply = (answer: Buffer) => {
+      if (!open) return;
+      const framed = Buffer.allocUnsafe(answer.length + 2);
+      framed.writeUInt16BE(answer.length, 0);
+      answer.copy(framed, 2);
+      socket.write(framed);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      // Several queries per connection, answered as they complete (RFC 7766 §6.2.1.1).
+      while (buffered.length >= 2) {
+        const length = buffered.readUInt16BE(0);
+        if (buffered.length < 2 + length) break;
+        const message = Buffer.from(buffered.subarray(2, 2 + length));
+        buffered = buffered.subarray(2 + length);
+        if (length === 0) continue;
+        this.stats.tcp++;
+        this.handle(message, socket.remoteAddress ?? '', socket.remotePort ?? 0, 'tcp', reply);
+      }
+      if (buffered.length > MAX_TCP_MESSAGE + 2) socket.destroy();
+    });
+    const closed = () => {
+      open = false;
+      this.connections.delete(socket);
+      this.stats.tcpConnections = this.connections.size;
+    };
+    socket.on('close', closed);
+    socket.on('error', closed);
+  }
+
+  private handle(packet: Buffer, address: string, port: number, transport: 'udp' | 'tcp', reply: (answer: Buffer) => void): void {
+    const parsed = parseQuery(packet);
+    if (typeof parsed === 'string') {
+      if (parsed === 'drop') {
+        this.stats.dropped++;
+        return;
+      }
+      if (parsed === 'notimp') this.stats.notimp++;
+      else this.stats.formerr++;
+      const rcode = parsed === 'notimp' ? RCODE.NOTIMP : parsed === 'badvers' ? 0 : RCODE.FORMERR;
+      reply(errorResponse(packet, rcode, parsed === 'badvers' ? { edns: true, udpSize: this.options.udpSize, extendedRcode: 1 } : {}));
+      return;
+    }
+    this.stats.queries++;
+    const q: Query = {
+      id: parsed.id,
+      name: parsed.name,
+      type: parsed.type,
+      klass: parsed.klass,
+      questionEnd: parsed.questionEnd,
+      edns: parsed.edns,
+      udpSize: parsed.udpSize,
+      dnssecOk: parsed.dnssecOk,
+      checkingDisabled: parsed.checkingDisabled,
+      recursionDesired: parsed.recursionDesired,
+      transport,
+      client: { address, port, group: this.placeholderGroup },
+      wire: packet,
+      receivedAt: performance.now(),
+    };
+    if (q.klass !== 1 || q.type === TYPE_AXFR || q.type === TYPE_IXFR) {
+      // Only the Internet class is resolved; zone transfers are not ours to give.
+      this.finish(q, this.refuse(q), reply);
+      return;
+    }
+    this.stats.inflight++;
+    let result: Answer | Promise<Answer>;
+    try {
+      result = this.chain(q);
+    } catch (err) {
+      result = this.internalError(q, err);
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (answer) => this.done(q, answer, reply),
+        (err) => this.done(q, this.internalError(q, err), reply),
+      );
+    } else {
+      this.done(q, result, reply);
+    }
+  }
+
+  private done(q: Query, answer: Answer, reply: (answer: Buffer) => void): void {
+    this.stats.inflight--;
+    this.finish(q, answer, reply);
+  }
+
+  private finish(q: Query, answer: Answer, reply: (answer: Buffer) => void): void {
+    let wire = answer.wire;
+    if (q.transport === 'udp') {
+      const limit = q.edns ? Math.min(q.udpSize, this.options.udpSize) : 512;
+      if (wire.length > limit) {
+        wire = truncate(wire, q.questionEnd, q.edns, this.options.udpSize, q.dnssecOk);
+        this.stats.truncated++;
+      }
+    }
+    if (answer.rcode === RCODE.SERVFAIL) this.stats.servfail++;
+    reply(wire);
+    const observers = this.observers;
+    if (observers.length === 0) return;
+    const latencyUs = ((performance.now() - q.receivedAt) * 1000) | 0;
+    for (let i = 0; i < observers.length; i++) {
+      try {
+        observers[i].onAnswer(q, answer, latencyUs);
+      } catch (err) {
+        this.options.logger.error({ err }, 'query observer failed');
+      }
+    }
+  }
+
+  private refuse(q: Query): Answer {
+    const wire = errorResponse(q.wire, RCODE.REFUSED, { questionEnd: q.questionEnd, edns: q.edns, udpSize: this.options.udpSize, dnssecOk: q.dnssecOk, ede: q.edns ? { code: EDE.NOT_SUPPORTED, text: 'only class IN queries are answered' } : undefined });
+    return { wire, rcode: RCODE.REFUSED, source: 'error' };
+  }
+
+  private internalError(q: Query, err: unknown): Answer {
+    this.options.logger.error({ err, name: q.name, type: q.type }, 'query failed inside the chain');
+    const wire = errorResponse(q.wire, RCODE.SERVFAIL, { questionEnd: q.questionEnd, edns: q.edns, udpSize: this.options.udpSize, dnssecOk: q.dnssecOk });
+    return { wire, rcode: RCODE.SERVFAIL, source: 'error' };
+  }
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]+):(\d+)$/.exec(address);
+  if (!m) throw new Error(`bad listen address ${address}`);
+  return { host: m[1], port: Number(m[2]) };
+}
