@@ -1,0 +1,80 @@
+// The policy compiled from a config: category masks per group, schedules,
+// keyword rules, safe search and the block answers. Built once per config (and
+// exceptions once per change) so a query costs a few ANDs and map lookups.
+import type { Config, GroupConfig } from '../config.js';
+import { KeywordMatcher } from '../lists/keywords.js';
+import { AnswerBuilder } from './block-answer.js';
+import { CategoryTable } from './categories.js';
+import { SafeSearchRules } from './safe-search.js';
+import { Schedules } from './schedules.js';
+import type { SuffixMap } from './suffix-map.js';
+import type { Group } from './types.js';
+
+export interface GroupPolicy {
+  name: string;
+  /** Categories blocked at all times, the illegal ones included. */
+  block: number;
+  /** Categories only some windows block (and `block` does not). */
+  scheduled: number;
+  schedules: Schedules;
+  /** Categories with keywords that this group blocks at some time. */
+  keywords: number;
+  /** Null when the group has no safe search. */
+  safeSearch: SafeSearchRules | null;
+  /** Null when the group has no exceptions. */
+  exceptions: SuffixMap | null;
+}
+
+export class PolicyState {
+  readonly categories: CategoryTable;
+  readonly keywords: KeywordMatcher;
+  readonly answers: AnswerBuilder;
+  readonly groups: readonly GroupPolicy[];
+  readonly udpSize: number;
+  private readonly byName: ReadonlyMap<string, GroupPolicy>;
+  private readonly fallback: GroupPolicy;
+
+  /** Throws (with the group or keyword named) on what the config schema cannot check. */
+  constructor(config: Config) {
+    this.categories = new CategoryTable(config.categories);
+    this.keywords = new KeywordMatcher(config.categories.map((c) => c.keywords));
+    this.answers = new AnswerBuilder(config.dns);
+    this.udpSize = config.dns.udpSize;
+    this.groups = config.groups.map((g) => this.compileGroup(g));
+    this.byName = new Map(this.groups.map((g) => [g.name, g]));
+    const fallbackIndex = config.groups.findIndex((g) => g.default);
+    this.fallback = this.groups[Math.max(fallbackIndex, 0)];
+  }
+
+  private compileGroup(g: GroupConfig): GroupPolicy {
+    const { categories } = this;
+    try {
+      const block = categories.maskOf(g.block) | categories.illegalMask;
+      const schedules = new Schedules(g.schedules, (ids) => categories.maskOf(ids));
+      const scheduled = schedules.mask & ~block;
+      const safeSearch = new SafeSearchRules(g.safeSearch);
+      return {
+        name: g.name,
+        block,
+        scheduled,
+        schedules,
+        keywords: this.keywords.mask & (block | scheduled),
+        safeSearch: safeSearch.enabled ? safeSearch : null,
+        exceptions: null,
+      };
+    } catch (err) {
+      throw new Error(`group "${g.name}": ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * The policy for a client's group. Identify numbers groups in config order,
+   * so the index usually hits; the name check guards a stale index after a
+   * reload, and an unknown group gets the default group's policy.
+   */
+  groupFor(group: Group): GroupPolicy {
+    const byIndex = this.groups[group.index];
+    if (byIndex !== undefined && byIndex.name === group.name) return byIndex;
+    return this.byName.get(group.name) ?? this.fallback;
+  }
+}

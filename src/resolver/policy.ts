@@ -1,0 +1,207 @@
+// The policy link of the chain: decides, per client group, whether a name is
+// blocked, rewritten (safe search) or resolved. It sits after identify (which
+// sets q.client.group) and before the cache, so blocks are never cached and a
+// change of policy or exceptions applies to the very next query.
+//
+// Order of decision, first match wins:
+//   1. illegal categories (IWF, CTIRU): every group, no exception, no switch
+//   2. the group's deny exceptions, 3. its allow exceptions
+//   4. categories the group blocks, 5. categories its open schedule windows block
+//   6. keyword rules of those categories
+//   7. safe search, 8. circumvention canaries
+//   9. resolve, then CNAME inspection of the answer with steps 1-6
+import type { Config } from '../config.js';
+import { asciiSkeleton, isInternational } from '../lists/fold.js';
+import type { DomainMatcher } from '../lists/matcher.js';
+import type { Logger } from '../log.js';
+import { EDE_BLOCKED, EDE_FILTERED, type Ede } from './block-answer.js';
+import { canaryFor } from './circumvention.js';
+import { EXCEPTION_ALLOW, EXCEPTION_DENY, compileExceptions, type Exception } from './exceptions.js';
+import { isPromise } from './maybe-async.js';
+import { PolicyState, type GroupPolicy } from './policy-state.js';
+import { safeSearchAnswer } from './safe-search.js';
+import type { Answer, Decision, Handler, Next, Query } from './types.js';
+
+export type { Exception } from './exceptions.js';
+
+/** What the policy needs of the category lists (src/lists/matcher.ts): bit i = config.categories[i]. */
+export type PolicyMatcher = Pick<DomainMatcher, 'lookup'>;
+
+export interface PolicyOptions {
+  config: Config;
+  /** The current matcher; the lists manager swaps it after a rebuild. */
+  matcher: () => PolicyMatcher;
+  /** Clock for schedules; tests inject one. */
+  now?: () => Date;
+  logger: Logger;
+}
+
+type BlockReason = 'illegal' | 'deny-exception' | 'category' | 'schedule' | 'keyword';
+
+/** A block found by judge(): the reason, the categories that block (0 for none) and the one reported (-1 for none). */
+interface Verdict {
+  reason: BlockReason;
+  mask: number;
+  bit: number;
+}
+
+/** judge() result for a name an allow exception covers. */
+const EXCEPTED = Symbol('allow-exception');
+
+const ALLOWED_BY_EXCEPTION: Decision = { action: 'allow', reason: 'allow-exception' };
+
+const ILLEGAL_TEXT = 'Blocked: illegal content (IWF/CTIRU)';
+const EXCEPTION_TEXT = 'Blocked by the school filtering policy';
+
+export class PolicyHandler implements Handler {
+  private state: PolicyState;
+  private exceptions: readonly Exception[] = [];
+  private readonly matcher: () => PolicyMatcher;
+  private readonly nowMs: () => number;
+  private readonly logger: Logger;
+
+  constructor(opts: PolicyOptions) {
+    this.matcher = opts.matcher;
+    const now = opts.now;
+    this.nowMs = now ? () => now().getTime() : Date.now;
+    this.logger = opts.logger.child({ module: 'policy' });
+    this.state = new PolicyState(opts.config);
+  }
+
+  /** Apply a new config (SIGHUP). Throws, keeping the old policy, if it cannot be compiled. */
+  reload(config: Config): void {
+    const state = new PolicyState(config);
+    this.applyExceptions(state, this.exceptions);
+    this.state = state;
+    this.logger.info({ groups: state.groups.length, categories: config.categories.length }, 'policy reloaded');
+  }
+
+  /** Replace every exception at once; takes effect on the next query. */
+  setExceptions(list: Exception[]): void {
+    this.exceptions = list.slice();
+    this.applyExceptions(this.state, this.exceptions);
+  }
+
+  private applyExceptions(state: PolicyState, list: readonly Exception[]): void {
+    const { byGroup, skipped } = compileExceptions(
+      list,
+      state.groups.map((g) => g.name),
+    );
+    for (const g of state.groups as GroupPolicy[]) g.exceptions = byGroup.get(g.name) ?? null;
+    for (const s of skipped) this.logger.warn({ id: s.exception.id, domain: s.exception.domain, problem: s.problem }, 'exception ignored');
+    this.logger.info({ exceptions: list.length - skipped.length }, 'exceptions applied');
+  }
+
+  resolve(q: Query, next: Next): Answer | Promise<Answer> {
+    const state = this.state;
+    const group = state.groupFor(q.client.group);
+    const name = q.name;
+    const verdict = this.judge(state, group, name);
+    if (verdict === EXCEPTED) return this.forward(q, next, state, group, true);
+    if (verdict !== undefined) return this.block(state, q, verdict, verdict.reason);
+    if (group.safeSearch !== null) {
+      const target = group.safeSearch.target(name);
+      if (target !== undefined) return safeSearchAnswer(q, target, next, state.answers, state.udpSize);
+    }
+    const canary = canaryFor(name);
+    if (canary !== undefined) {
+      const ede = { code: EDE_FILTERED, text: canary.text };
+      const built = canary.answer === 'nxdomain' ? state.answers.nxdomain(q, ede) : state.answers.nodata(q, ede);
+      return { ...built, source: 'policy', decision: { action: 'block', reason: canary.reason, circumvention: true } };
+    }
+    return this.forward(q, next, state, group, false);
+  }
+
+  /** Steps 1-6 for one name: a block, EXCEPTED, or undefined to carry on. */
+  private judge(state: PolicyState, group: GroupPolicy, name: string): Verdict | typeof EXCEPTED | undefined {
+    const { categories } = state;
+    const matcher = this.matcher();
+    let mask = matcher.lookup(name);
+    // An IDN look-alike of a listed name ("gооgle" with Cyrillic о) counts as the name.
+    if (isInternational(name)) {
+      const folded = asciiSkeleton(name);
+      if (folded !== null && folded !== name) mask |= matcher.lookup(folded);
+    }
+    const illegal = mask & categories.illegalMask;
+    if (illegal !== 0) return { reason: 'illegal', mask: illegal, bit: categories.pick(illegal) };
+    if (group.exceptions !== null) {
+      const flags = group.exceptions.lookup(name);
+      if ((flags & EXCEPTION_DENY) !== 0) return { reason: 'deny-exception', mask: 0, bit: -1 };
+      if ((flags & EXCEPTION_ALLOW) !== 0) return EXCEPTED;
+    }
+    const blocked = mask & group.block;
+    if (blocked !== 0) return { reason: 'category', mask: blocked, bit: categories.pick(blocked) };
+    let open = -1; // schedule mask, read from the clock only when a name needs it
+    if ((mask & group.scheduled) !== 0) {
+      open = group.schedules.active(this.nowMs());
+      const now = mask & group.scheduled & open;
+      if (now !== 0) return { reason: 'schedule', mask: now, bit: categories.pick(now) };
+    }
+    if (group.keywords !== 0) {
+      let hit = state.keywords.match(name) & group.keywords;
+      if ((hit & group.scheduled) !== 0) {
+        if (open === -1) open = group.schedules.active(this.nowMs());
+        hit &= group.block | open;
+      }
+      if (hit !== 0) return { reason: 'keyword', mask: hit, bit: categories.pick(hit) };
+    }
+    return undefined;
+  }
+
+  private forward(q: Query, next: Next, state: PolicyState, group: GroupPolicy, excepted: boolean): Answer | Promise<Answer> {
+    const answer = next(q);
+    if (isPromise(answer)) return answer.then((a) => this.inspect(q, a, state, group, excepted));
+    return this.inspect(q, answer, state, group, excepted);
+  }
+
+  /** CNAME inspection: an answer whose chain reaches a blocked name is blocked too. */
+  private inspect(q: Query, answer: Answer, state: PolicyState, group: GroupPolicy, excepted: boolean): Answer {
+    const cnames = answer.cnames;
+    if (cnames !== undefined) {
+      for (let i = 0; i < cnames.length; i++) {
+        // An allow exception covers the chain it names, except illegal targets.
+        const verdict = excepted ? this.illegalOnly(state, cnames[i]) : this.judge(state, group, cnames[i]);
+        if (verdict !== undefined && verdict !== EXCEPTED) return this.block(state, q, verdict, 'cname');
+      }
+    }
+    if (excepted && answer.decision === undefined) return { ...answer, decision: ALLOWED_BY_EXCEPTION };
+    return answer;
+  }
+
+  private illegalOnly(state: PolicyState, name: string): Verdict | undefined {
+    const matcher = this.matcher();
+    let mask = matcher.lookup(name);
+    if (isInternational(name)) {
+      const folded = asciiSkeleton(name);
+      if (folded !== null && folded !== name) mask |= matcher.lookup(folded);
+    }
+    const illegal = mask & state.categories.illegalMask;
+    return illegal !== 0 ? { reason: 'illegal', mask: illegal, bit: state.categories.pick(illegal) } : undefined;
+  }
+
+  private block(state: PolicyState, q: Query, verdict: Verdict, reason: string): Answer {
+    const { categories } = state;
+    const bit = verdict.bit;
+    const decision: Decision = { action: 'block', reason };
+    if (bit >= 0) decision.category = categories.ids[bit];
+    // Flagged when any blocking category is a circumvention one, even if another is reported.
+    if ((verdict.mask & categories.circumventionMask) !== 0) decision.circumvention = true;
+    const built = state.answers.block(q, blockText(categories.names, bit >= 0 && categories.isIllegal(bit), verdict));
+    return { wire: built.wire, rcode: built.rcode, source: 'policy', decision };
+  }
+}
+
+/** EDE for a block: names the category, never the name or a list entry; generic for illegal content. */
+function blockText(names: readonly string[], illegal: boolean, verdict: Verdict): Ede {
+  if (illegal) return { code: EDE_BLOCKED, text: ILLEGAL_TEXT };
+  if (verdict.bit < 0) return { code: EDE_BLOCKED, text: EXCEPTION_TEXT };
+  const name = names[verdict.bit];
+  switch (verdict.reason) {
+    case 'schedule':
+      return { code: EDE_BLOCKED, text: `Blocked at this time: ${name}` };
+    case 'keyword':
+      return { code: EDE_FILTERED, text: `Filtered: ${name}` };
+    default:
+      return { code: EDE_BLOCKED, text: `Blocked: ${name}` };
+  }
+}
