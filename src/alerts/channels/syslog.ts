@@ -81,6 +81,7 @@ export class SyslogChannel implements Channel {
       });
     });
     // The collector closing the connection means: reconnect before the next line.
+    socket.once('end', () => this.dropTcp(socket));
     socket.once('close', () => this.dropTcp(socket));
     socket.on('data', () => undefined);
     // An unused rejection (nobody waiting) must not become an unhandled one.

@@ -118,7 +118,11 @@ export class SyslogSink {
     return new SyslogSink(lines, null, server, (server.address() as AddressInfo).port, connections);
   }
 
+  private stopped = false;
+
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.udp) await new Promise<void>((resolve) => this.udp!.close(() => resolve()));
     if (this.tcp) {
       const server = this.tcp;
