@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
 import { adminConfigSchema } from './admin/config.js';
+import { alertsSchema, checkAlertsConfig, resolveAlertPaths } from './alerts/config.js';
 
 const hostPort = z
   .string()
@@ -143,7 +144,7 @@ const configSchema = z.strictObject({
       queueMax: z.number().int().min(1000).default(200_000),
     })
     .prefault({}),
-  alerts: z.record(z.string(), z.unknown()).default({}),
+  alerts: alertsSchema.prefault({}),
   admin: adminConfigSchema.prefault({}),
   logging: z
     .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
@@ -259,6 +260,7 @@ function crossCheck(config: Config): { at: (string | number)[]; message: string 
     });
   });
   if (defaults !== 1) problems.push({ at: ['groups'], message: `exactly one group must have "default: true" (found ${defaults})` });
+  problems.push(...checkAlertsConfig(config.alerts, config.groups, config.categories));
   return problems;
 }
 
@@ -288,4 +290,5 @@ function resolvePaths(config: Config, base: string): void {
   const tls = config.admin.tls;
   if (tls?.certFile) tls.certFile = resolve(base, tls.certFile);
   if (tls?.keyFile) tls.keyFile = resolve(base, tls.keyFile);
+  resolveAlertPaths(config.alerts, base);
 }
