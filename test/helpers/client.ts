@@ -1,0 +1,86 @@
+// A small DNS client for tests: one query over UDP or TCP, from a chosen
+// loopback source address, decoded with dns-packet.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import dnsPacket from 'dns-packet';
+
+export interface AskOptions {
+  tcp?: boolean;
+  /** Source address to send from (127.0.0.N simulates another client). */
+  from?: string;
+  server?: string;
+  edns?: number | false;
+  dnssecOk?: boolean;
+  id?: number;
+  timeoutMs?: number;
+}
+
+export interface Reply {
+  packet: dnsPacket.DecodedPacket;
+  raw: Buffer;
+  rcode: string;
+  addresses: string[];
+  ttls: number[];
+}
+
+export function buildQuery(name: string, type: dnsPacket.RecordType = 'A', opts: AskOptions = {}): Buffer {
+  const additionals =
+    opts.edns === false || opts.edns === undefined
+      ? []
+      : [{ type: 'OPT', name: '.', udpPayloadSize: opts.edns, flags: opts.dnssecOk ? dnsPacket.DNSSEC_OK : 0, options: [] } as unknown as dnsPacket.Answer];
+  return dnsPacket.encode({ type: 'query', id: opts.id ?? Math.floor(Math.random() * 65535), flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }], additionals });
+}
+
+export async function ask(port: number, name: string, type: dnsPacket.RecordType = 'A', opts: AskOptions = {}): Promise<Reply> {
+  const raw = await exchange(port, buildQuery(name, type, opts), opts);
+  return toReply(raw);
+}
+
+export function toReply(raw: Buffer): Reply {
+  const packet = dnsPacket.decode(raw);
+  return {
+    packet,
+    raw,
+    rcode: packet.rcode ?? 'NOERROR',
+    addresses: (packet.answers ?? []).filter((a) => a.type === 'A' || a.type === 'AAAA').map((a) => String(a.data)),
+    ttls: (packet.answers ?? []).map((a) => (a as { ttl?: number }).ttl ?? 0),
+  };
+}
+
+/** Send raw bytes and return the raw reply (rejects on timeout). */
+export function exchange(port: number, packet: Buffer, opts: AskOptions = {}): Promise<Buffer> {
+  const server = opts.server ?? '127.0.0.1';
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  if (opts.tcp) {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: server, port, localAddress: opts.from });
+      const timer = setTimeout(() => (socket.destroy(), reject(new Error('timeout'))), timeoutMs);
+      let buf = Buffer.alloc(0);
+      socket.on('connect', () => {
+        const framed = Buffer.alloc(packet.length + 2);
+        framed.writeUInt16BE(packet.length);
+        packet.copy(framed, 2);
+        socket.write(framed);
+      });
+      socket.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          clearTimeout(timer);
+          socket.destroy();
+          resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        }
+      });
+      socket.on('error', (e) => (clearTimeout(timer), reject(e)));
+    });
+  }
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(server.includes(':') ? 'udp6' : 'udp4');
+    const timer = setTimeout(() => (socket.close(), reject(new Error('timeout'))), timeoutMs);
+    socket.on('message', (msg) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(msg);
+    });
+    socket.bind(0, opts.from, () => socket.send(packet, port, server));
+  });
+}

@@ -1,0 +1,114 @@
+// A scriptable loopback upstream for unit tests: answers from a table, and can
+// be told to delay, drop, SERVFAIL or send garbage. Counts the queries it sees.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import dnsPacket from 'dns-packet';
+
+export type Behaviour = 'answer' | 'drop' | 'servfail' | 'wrong-id' | 'wrong-question' | 'truncate';
+
+export interface FakeUpstream {
+  port: number;
+  url: string;
+  tcpUrl: string;
+  queries: number;
+  tcpQueries: number;
+  behaviour: Behaviour;
+  delayMs: number;
+  /** name → A address (or TXT text when the value starts with "txt:"). */
+  records: Map<string, string>;
+  ttl: number;
+  stop(): Promise<void>;
+}
+
+export async function startFakeUpstream(records: Record<string, string> = {}, host = '127.0.0.1'): Promise<FakeUpstream> {
+  const udp = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  await new Promise<void>((r) => udp.bind(0, host, () => r()));
+  const port = udp.address().port;
+  const tcp = net.createServer((socket) => {
+    let buf = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+        buf = buf.subarray(2 + msg.length);
+        fake.tcpQueries++;
+        const answer = respond(msg, false);
+        if (!answer) continue;
+        const framed = Buffer.alloc(answer.length + 2);
+        framed.writeUInt16BE(answer.length);
+        answer.copy(framed, 2);
+        setTimeout(() => socket.writable && socket.write(framed), fake.delayMs);
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => tcp.listen(port, host, () => r()));
+  const sockets = new Set<net.Socket>();
+  tcp.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  const fake: FakeUpstream = {
+    port,
+    url: `udp://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    tcpUrl: `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    queries: 0,
+    tcpQueries: 0,
+    behaviour: 'answer',
+    delayMs: 0,
+    records: new Map(Object.entries(records)),
+    ttl: 300,
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await Promise.all([new Promise((r) => udp.close(() => r(undefined))), new Promise((r) => tcp.close(() => r(undefined)))]);
+    },
+  };
+
+  function respond(msg: Buffer, overUdp: boolean): Buffer | undefined {
+    let query: dnsPacket.Packet;
+    try {
+      query = dnsPacket.decode(msg);
+    } catch {
+      return undefined;
+    }
+    const q = query.questions![0];
+    const base = { type: 'response' as const, id: query.id!, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: [q] };
+    switch (fake.behaviour) {
+      case 'drop':
+        return undefined;
+      case 'servfail':
+        return dnsPacket.encode({ ...base, flags: base.flags | 2 }); // rcode SERVFAIL
+      case 'wrong-id':
+        return dnsPacket.encode({ ...base, id: (query.id! + 1) & 0xffff });
+      case 'wrong-question':
+        return dnsPacket.encode({ ...base, questions: [{ ...q, name: 'other.' + q.name }] });
+      case 'truncate':
+        if (overUdp) return dnsPacket.encode({ ...base, flags: base.flags | dnsPacket.TRUNCATED_RESPONSE });
+    }
+    const value = fake.records.get(q.name.toLowerCase());
+    if (value === undefined) {
+      return dnsPacket.encode({
+        ...base,
+        flags: base.flags | 3, // rcode NXDOMAIN
+        authorities: [{ type: 'SOA', name: 'test', ttl: fake.ttl, data: { mname: 'ns.test', rname: 'admin.test', serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60 } }],
+      } as dnsPacket.Packet);
+    }
+    const answers: dnsPacket.Answer[] = value.startsWith('txt:')
+      ? [{ type: 'TXT', name: q.name, ttl: fake.ttl, data: value.slice(4) }]
+      : q.type === 'A'
+        ? [{ type: 'A', name: q.name, ttl: fake.ttl, data: value }]
+        : [];
+    return dnsPacket.encode({ ...base, answers });
+  }
+
+  udp.on('message', (msg, rinfo) => {
+    fake.queries++;
+    const answer = respond(msg, true);
+    if (!answer) return;
+    const send = () => udp.send(answer, rinfo.port, rinfo.address, () => undefined);
+    if (fake.delayMs > 0) setTimeout(send, fake.delayMs);
+    else send();
+  });
+  return fake;
+}

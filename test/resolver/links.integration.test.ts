@@ -1,0 +1,124 @@
+// Failover between internet links with real nsd upstreams that give
+// different answers for the same name; and the TCP and TLS transports.
+import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { havePrograms } from '../helpers/programs.js';
+import { freePort, startNsd, zone, type NsdServer } from '../helpers/nsd.js';
+import { baseConfig, startGatehouse, type Running } from '../helpers/gatehouse.js';
+import { ask } from '../helpers/client.js';
+
+const ready = havePrograms('nsd');
+const primaryZone = zone('link.test', ['which IN A 192.0.2.1']);
+const backupZone = zone('link.test', ['which IN A 198.51.100.1']);
+
+async function waitFor(check: () => Promise<boolean>, limitMs: number): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < limitMs) {
+    if (await check()) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`condition not met within ${limitMs} ms`);
+}
+
+describe.skipIf(!ready)('internet links', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  it('fails over to the backup when the primary stops, and fails back once it has been healthy', async () => {
+    let primary: NsdServer = await startNsd({ 'link.test': primaryZone });
+    const backup = await startNsd({ 'link.test': backupZone });
+    cleanup.push(() => backup.stop(), () => primary.stop());
+    const gh: Running = await startGatehouse(
+      baseConfig(
+        [
+          { name: 'primary', upstreams: [`udp://127.0.0.1:${primary.port}`], timeoutMs: 300 },
+          { name: 'satellite', upstreams: [`udp://127.0.0.1:${backup.port}`], timeoutMs: 600 },
+        ],
+        'cache: { maxEntries: 0 }\nhealth: { failAfter: 2, failbackAfterMs: 1500, probeIntervalMs: 200, probeName: link.test, probeType: SOA }',
+      ),
+    );
+    cleanup.push(() => gh.stop());
+    const switches: string[] = [];
+    gh.app.links.on('switch', (s: { to: string }) => switches.push(s.to));
+    const which = async () => (await ask(gh.port, 'which.link.test', 'A', { timeoutMs: 3000 })).addresses[0];
+
+    expect(await which()).toBe('192.0.2.1');
+    expect(gh.app.links.status().current).toBe('primary');
+
+    await primary.stop();
+    // Even the first query after the failure is answered (by trying the next link).
+    expect(await which()).toBe('198.51.100.1');
+    const failoverMs = await waitFor(async () => gh.app.links.status().current === 'satellite', 3000);
+    expect(failoverMs).toBeLessThan(3000);
+    expect(await which()).toBe('198.51.100.1');
+    const status = gh.app.links.status();
+    expect(status.links.find((l) => l.name === 'primary')?.state).toBe('down');
+    expect(status.lastSwitch).toMatchObject({ from: 'primary', to: 'satellite' });
+
+    primary = await startNsd({ 'link.test': primaryZone }, primary.port);
+    // No flapping: still on the satellite link right after the primary returns…
+    expect(await which()).toBe('198.51.100.1');
+    // …and back on the primary once it has been healthy for failbackAfterMs.
+    await waitFor(async () => (await which()) === '192.0.2.1', 6000);
+    expect(gh.app.links.status().current).toBe('primary');
+    expect(switches).toEqual(['satellite', 'primary']);
+  });
+
+  it('drops answers whose ID or question do not match and waits for the real one', async () => {
+    const { startFakeUpstream } = await import('../helpers/fake-upstream.js');
+    const up = await startFakeUpstream({ 'x.test': '192.0.2.9' });
+    cleanup.push(() => up.stop());
+    const gh = await startGatehouse(baseConfig([{ name: 'p', upstreams: [up.url], timeoutMs: 300 }], 'cache: { maxEntries: 0 }\nhealth: { probeIntervalMs: 60000 }'));
+    cleanup.push(() => gh.stop());
+    for (const behaviour of ['wrong-id', 'wrong-question'] as const) {
+      up.behaviour = behaviour;
+      expect((await ask(gh.port, 'x.test')).rcode).toBe('SERVFAIL');
+    }
+    up.behaviour = 'answer';
+    expect((await ask(gh.port, 'x.test')).addresses).toEqual(['192.0.2.9']);
+  });
+
+  it('retries over TCP when the upstream truncates', async () => {
+    const { startFakeUpstream } = await import('../helpers/fake-upstream.js');
+    const up = await startFakeUpstream({ 'x.test': '192.0.2.9' });
+    cleanup.push(() => up.stop());
+    up.behaviour = 'truncate';
+    const gh = await startGatehouse(baseConfig([{ name: 'p', upstreams: [up.url] }], 'health: { probeIntervalMs: 60000 }'));
+    cleanup.push(() => gh.stop());
+    expect((await ask(gh.port, 'x.test')).addresses).toEqual(['192.0.2.9']);
+    expect(up.tcpQueries).toBe(1);
+  });
+
+  it('resolves over tcp:// and over tls:// with the server name verified', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-tls-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=dns.school.test', '-addext', 'subjectAltName=DNS:dns.school.test'], { stdio: 'ignore' });
+    const tlsPort = await freePort();
+    const nsd = await startNsd({ 'link.test': primaryZone }, undefined, { port: tlsPort, keyFile: key, certFile: cert });
+    cleanup.push(() => nsd.stop());
+    const tcp = await startGatehouse(baseConfig([{ name: 'p', upstreams: [`tcp://127.0.0.1:${nsd.port}`] }], 'health: { probeIntervalMs: 60000 }'));
+    cleanup.push(() => tcp.stop());
+    expect((await ask(tcp.port, 'which.link.test')).addresses).toEqual(['192.0.2.1']);
+
+    const tlsConfig = (name: string) =>
+      [
+        'dns: { listen: ["127.0.0.1:0"] }',
+        `links: [{ name: p, upstreams: ["tls://127.0.0.1:${tlsPort}"], timeoutMs: 1000, tlsServerName: ${name}, tlsCaFile: ${cert} }]`,
+        'groups: [{ name: everyone, default: true }]',
+        'health: { probeIntervalMs: 60000 }',
+      ].join('\n');
+    const good = await startGatehouse(tlsConfig('dns.school.test'));
+    cleanup.push(() => good.stop());
+    expect((await ask(good.port, 'which.link.test')).addresses).toEqual(['192.0.2.1']);
+    const wrongName = await startGatehouse(tlsConfig('evil.example'));
+    cleanup.push(() => wrongName.stop());
+    expect((await ask(wrongName.port, 'which.link.test')).rcode).toBe('SERVFAIL');
+  });
+});
