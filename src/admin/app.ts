@@ -1,0 +1,60 @@
+// Builds the admin fastify instance; never listens (server.ts does), so tests
+// use app.inject(). The built-in route plugins are listed in one place below.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { installAuth } from './auth.js';
+import type { AdminContext, AdminDeps, AdminRoutePlugin } from './context.js';
+import { loadExceptionsIntoPolicy } from './exceptions.js';
+import { installOpenApi } from './openapi.js';
+import { authRoutes } from './routes/auth.js';
+import { changelogRoutes } from './routes/changelog.js';
+import { exceptionRoutes } from './routes/exceptions.js';
+import { contentRoutes } from './routes/index.js';
+import { userRoutes } from './routes/users.js';
+import { ensureAdminSchema } from './schema.js';
+import { installSecurity } from './security.js';
+import { loadTls } from './tls.js';
+
+/** The static shell (CSS, JS); next to this file in src/, or back in src/ when run from dist/. */
+function publicDir(): string {
+  const beside = fileURLToPath(new URL('./public/', import.meta.url));
+  return existsSync(beside) ? beside : fileURLToPath(new URL('../../src/admin/public/', import.meta.url));
+}
+
+const coreRoutes: AdminRoutePlugin[] = [authRoutes, exceptionRoutes, changelogRoutes, userRoutes];
+
+export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
+  const admin = deps.config.admin;
+  const tls = admin.tls ? loadTls(admin.tls, deps.config.store.path, deps.logger) : undefined;
+  const ctx: AdminContext = {
+    config: deps.config,
+    db: deps.db,
+    logger: deps.logger,
+    policy: deps.policy,
+    isIllegal: deps.isIllegal,
+    now: deps.now ?? Date.now,
+    https: tls !== undefined,
+  };
+  if (!deps.isIllegal) deps.logger.warn('admin: no isIllegal check wired; illegal names cannot be refused as exceptions');
+  ensureAdminSchema(deps.db);
+
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'admin' }),
+    trustProxy: admin.trustProxy,
+    bodyLimit: 256 * 1024,
+    // Request logs carry method, URL and address only (fastify's default serialisers): never bodies or cookies.
+    ...(tls ? { https: tls } : {}),
+  }) as unknown as FastifyInstance;
+
+  installSecurity(app, { allowedNetworks: admin.allowedNetworks, https: ctx.https });
+  installAuth(app, ctx);
+  installOpenApi(app);
+  await app.register(fastifyStatic, { root: publicDir(), prefix: '/static/', index: false, cacheControl: true, maxAge: 3_600_000 });
+  for (const plugin of [...coreRoutes, ...contentRoutes, ...(deps.extraRoutes ?? [])]) await app.register(plugin, { ctx });
+
+  // The resolver starts with the exceptions saved in the database.
+  loadExceptionsIntoPolicy(ctx);
+  return app;
+}

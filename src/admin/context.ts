@@ -1,0 +1,42 @@
+// What the admin app is built from, and what every route plugin receives.
+import type { Database } from 'better-sqlite3';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+
+/** One exception as the resolver's policy takes it. */
+export interface PolicyException {
+  id?: number;
+  domain: string;
+  action: 'allow' | 'deny';
+  groups: string[];
+}
+
+export interface AdminDeps {
+  config: Config;
+  db: Database;
+  logger: Logger;
+  /** The live policy: exceptions are pushed to it after every change (and at start). */
+  policy?: { setExceptions(list: PolicyException[]): void };
+  /** Whether the current matcher puts a name in an illegal category (IWF, CTIRU). */
+  isIllegal?: (name: string) => boolean;
+  /** Clock in milliseconds; tests inject one. */
+  now?: () => number;
+  /** More route plugins (registered after the built-in ones). */
+  extraRoutes?: AdminRoutePlugin[];
+}
+
+/** The deps with defaults filled in, handed to every route plugin as `opts.ctx`. */
+export interface AdminContext extends Required<Omit<AdminDeps, 'policy' | 'isIllegal' | 'extraRoutes'>> {
+  policy?: AdminDeps['policy'];
+  isIllegal?: AdminDeps['isIllegal'];
+  /** Served over HTTPS: cookies get Secure, responses get HSTS. */
+  https: boolean;
+}
+
+export interface AdminRouteOptions {
+  ctx: AdminContext;
+}
+
+/** A page or API plugin: `async (app, { ctx }) => { app.get(...) }`. */
+export type AdminRoutePlugin = FastifyPluginAsync<AdminRouteOptions>;

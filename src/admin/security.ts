@@ -1,0 +1,86 @@
+// Request plumbing shared by every route: client network allow-list, cookies,
+// urlencoded form bodies, and the security headers on every response.
+import ipaddr from 'ipaddr.js';
+import type { FastifyInstance } from 'fastify';
+
+export const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
+type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+export function parseNetworks(cidrs: string[]): Range[] {
+  return cidrs.map((c) => ipaddr.parseCIDR(c));
+}
+
+/** Whether an address (IPv4-mapped IPv6 counts as IPv4) is in one of the networks. */
+export function addressAllowed(address: string | undefined, networks: Range[]): boolean {
+  if (!address || !ipaddr.isValid(address)) return false;
+  const addr = ipaddr.process(address);
+  return networks.some(([net, bits]) => addr.kind() === net.kind() && addr.match(net, bits));
+}
+
+export function parseCookies(header: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!header) return out;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (!out.has(name)) out.set(name, part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+export function cookieHeader(name: string, value: string, opts: { secure: boolean; maxAgeSeconds?: number }): string {
+  const parts = [`${name}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Strict'];
+  if (opts.secure) parts.push('Secure');
+  if (opts.maxAgeSeconds !== undefined) parts.push(`Max-Age=${opts.maxAgeSeconds}`);
+  return parts.join('; ');
+}
+
+/** Form fields; a repeated field (checkboxes) becomes an array. No prototype to pollute. */
+export type FormBody = Record<string, string | string[]>;
+
+export function parseForm(body: string): FormBody {
+  const out: FormBody = Object.create(null);
+  for (const [k, v] of new URLSearchParams(body)) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+export function field(body: unknown, name: string): string {
+  const v = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
+}
+
+export function fieldList(body: unknown, name: string): string[] {
+  const v = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** Network allow-list, form parsing and security headers for the whole app. */
+export function installSecurity(app: FastifyInstance, opts: { allowedNetworks: string[]; https: boolean }): void {
+  const networks = parseNetworks(opts.allowedNetworks);
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) =>
+    done(null, parseForm(body as string)),
+  );
+  app.addHook('onRequest', async (request, reply) => {
+    if (!addressAllowed(request.ip, networks)) {
+      request.log.warn({ address: request.ip }, 'admin request from a network not allowed');
+      return reply.code(403).type('text/plain').send('Forbidden: this network may not use the admin UI.\n');
+    }
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('Content-Security-Policy', CSP);
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('Referrer-Policy', 'no-referrer');
+    reply.header('X-Frame-Options', 'DENY');
+    reply.header('Cross-Origin-Opener-Policy', 'same-origin');
+    if (opts.https) reply.header('Strict-Transport-Security', 'max-age=31536000');
+    // Static assets may be cached; everything else can hold personal data.
+    if (!request.url.startsWith('/static/')) reply.header('Cache-Control', 'no-store');
+    return payload;
+  });
+}

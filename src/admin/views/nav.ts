@@ -1,0 +1,19 @@
+// The navigation bar. Each page adds one line here; an item shows only to the
+// roles that may open it. The first item a role can see is its home page.
+import type { Role } from '../users.js';
+
+export interface NavItem {
+  href: string;
+  label: string;
+  roles: Role[];
+}
+
+export const navItems: NavItem[] = [
+  { href: '/exceptions', label: 'Exceptions', roles: ['admin', 'dsl', 'auditor'] },
+  { href: '/changelog', label: 'Change log', roles: ['admin', 'dsl', 'auditor'] },
+  { href: '/users', label: 'Users', roles: ['admin'] },
+];
+
+export function homeFor(role: Role): string {
+  return navItems.find((i) => i.roles.includes(role))?.href ?? '/account';
+}
