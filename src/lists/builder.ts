@@ -6,8 +6,9 @@ import { hashName, suffixHashes } from './hash.js';
 import type { MatcherData } from './matcher.js';
 
 const CHUNK = 1 << 20;
-/** Buckets are sized for about this many entries each: one or two cache lines of `his`. */
-const PER_BUCKET = 8;
+/** Entries per bucket: few enough buckets that `dir` stays in the CPU cache (matcher.ts guesses within a bucket). */
+const PER_BUCKET = 16;
+const MAX_BUCKET_BITS = 18;
 
 interface Chunk {
   hi: Int32Array;
@@ -73,7 +74,7 @@ export class MatcherBuilder {
 
   build(): MatcherData {
     const n = this.count;
-    const bucketBits = Math.max(1, Math.min(28, Math.ceil(Math.log2(Math.max(2, n / PER_BUCKET)))));
+    const bucketBits = Math.max(1, Math.min(MAX_BUCKET_BITS, Math.ceil(Math.log2(Math.max(2, n / PER_BUCKET)))));
     const shift = 32 - bucketBits;
     const buckets = 1 << bucketBits;
     const dir = new Int32Array(buckets + 1);

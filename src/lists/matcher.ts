@@ -3,8 +3,10 @@
 //
 // Layout (built by builder.ts, usually in a worker, then transferred):
 //   his/los  the two 32-bit halves of each name's hash (hash.ts), grouped in
-//            buckets by the top bits of `hi` and sorted within a bucket
-//   dir      bucket b holds entries dir[b] .. dir[b+1]-1 (about 4-8 each)
+//            buckets by the top bits of `hi` and sorted within a bucket (so
+//            sorted by `hi` as an unsigned number overall)
+//   dir      bucket b holds entries dir[b] .. dir[b+1]-1 (about 16-32 each,
+//            so `dir` stays small enough to live in the CPU cache)
 //   ids      per entry, a "combo" id: entries that are in the same lists with
 //            the same flags share one combo
 //   comboMasks  per combo [blockApex, blockSub, exceptApex, exceptSub] as
@@ -19,8 +21,11 @@
 // specific entry blocks again. (builder.ts has already dropped exception bits
 // where another list of the same category still blocks: an exception is
 // per list.)
-import { finish, SEED_A, SEED_B, stepA, stepB, suffixHashes } from './hash.js';
+import { SEED_A, SEED_B, suffixHashes } from './hash.js';
 import { BLOCK_APEX, BLOCK_SUB, EXCEPT_APEX, EXCEPT_SUB } from './formats/types.js';
+
+const SEED_A_LOCAL = SEED_A;
+const SEED_B_LOCAL = SEED_B;
 
 export interface DomainMatcher {
   /** OR of the category bits that block this lower-case name (no trailing dot); 0 when none. */
@@ -63,6 +68,8 @@ export interface MatcherList {
 
 export class CompactMatcher implements DomainMatcher {
   private readonly shift: number;
+  /** Bits of `hi` used for the bucket (32 - shift). */
+  private readonly bits: number;
   private readonly dir: Int32Array;
   private readonly his: Int32Array;
   private readonly los: Int32Array;
@@ -74,6 +81,7 @@ export class CompactMatcher implements DomainMatcher {
     private readonly lists: readonly MatcherList[],
   ) {
     this.shift = data.shift;
+    this.bits = 32 - data.shift;
     this.dir = data.dir;
     this.his = data.his;
     this.los = data.los;
@@ -92,31 +100,75 @@ export class CompactMatcher implements DomainMatcher {
   }
 
   lookup(name: string): number {
-    if (this.his.length === 0) return 0;
-    let a = SEED_A;
-    let b = SEED_B;
+    const his = this.his;
+    if (his.length === 0) return 0;
+    const los = this.los;
+    const dir = this.dir;
+    const shift = this.shift;
+    const bits = this.bits;
+    // hash.ts's stepA/stepB/finish, written out: calls across modules are not
+    // always inlined (under tsx they go through export getters), and this is
+    // the hot path. test/lists/matcher.test.ts checks the two agree.
+    let a = SEED_A_LOCAL;
+    let b = SEED_B_LOCAL;
     let result = 0;
     for (let i = name.length - 1; i >= 0; i--) {
       const c = name.charCodeAt(i);
-      a = stepA(a, c);
-      b = stepB(b, c);
+      a = Math.imul(a ^ c, 0x01000193);
+      const x = Math.imul(b ^ c, 0x5bd1e995);
+      b = x ^ (x >>> 15);
       if (i !== 0 && name.charCodeAt(i - 1) !== 0x2e) continue;
-      const j = this.find(finish(a), finish(b));
-      if (j < 0) continue;
-      const m = this.ids[j] << 2;
-      if (i === 0) result = (result | this.masks[m]) & ~this.masks[m + 2];
-      else result = (result | this.masks[m + 1]) & ~this.masks[m + 3];
+      // A suffix is complete: find its entry (inlined find(), the hot path).
+      let hi = a ^ (a >>> 16);
+      hi = Math.imul(hi, 0x85ebca6b);
+      hi ^= hi >>> 13;
+      hi = Math.imul(hi, 0xc2b2ae35);
+      hi ^= hi >>> 16;
+      const bucket = hi >>> shift;
+      const start = dir[bucket];
+      const end = dir[bucket + 1];
+      if (start === end) continue;
+      let j = start + ((((hi << bits) >>> 0) * (end - start)) / 4294967296) | 0;
+      if (his[j] < hi) {
+        do j++;
+        while (j < end && his[j] < hi);
+      } else {
+        while (j > start && his[j - 1] >= hi) j--;
+      }
+      if (j === end || his[j] !== hi) continue;
+      let lo = b ^ (b >>> 16);
+      lo = Math.imul(lo, 0x85ebca6b);
+      lo ^= lo >>> 13;
+      lo = Math.imul(lo, 0xc2b2ae35);
+      lo ^= lo >>> 16;
+      for (; j < end && his[j] === hi; j++) {
+        if (los[j] !== lo) continue;
+        const m = this.ids[j] << 2;
+        if (i === 0) result = (result | this.masks[m]) & ~this.masks[m + 2];
+        else result = (result | this.masks[m + 1]) & ~this.masks[m + 3];
+        break;
+      }
     }
     return result >>> 0;
   }
 
-  /** Index of the entry with this hash, or -1. */
+  /**
+   * Index of the entry with this hash, or -1. Hashes are uniform, so the
+   * entry's place inside its bucket is guessed from the hash's low bits and
+   * found within a step or two of the guess: usually one cache miss.
+   */
   private find(hi: number, lo: number): number {
     const bucket = hi >>> this.shift;
     const his = this.his;
-    let j = this.dir[bucket];
+    const start = this.dir[bucket];
     const end = this.dir[bucket + 1];
-    while (j < end && his[j] < hi) j++;
+    let j = start + Math.floor((((hi << this.bits) >>> 0) * (end - start)) / 4294967296);
+    if (j < end && his[j] < hi) {
+      do j++;
+      while (j < end && his[j] < hi);
+    } else {
+      while (j > start && his[j - 1] >= hi) j--;
+    }
     for (; j < end && his[j] === hi; j++) if (this.los[j] === lo) return j;
     return -1;
   }

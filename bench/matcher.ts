@@ -1,0 +1,158 @@
+// Matcher benchmark: 5 million names (the real lists in ../shared/lists plus
+// synthetic ones), built in the worker as in production. Prints build time,
+// resident memory per name in steady state and at the peak of a rebuild (the
+// old matcher still serving), and single-core lookup rate.
+//   npx tsx --expose-gc bench/matcher.ts [totalNames]
+import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { buildInWorker } from '../src/lists/build.js';
+import type { BuildListInput } from '../src/lists/build-job.js';
+import { PARSERS, type ListFormat } from '../src/lists/formats/index.js';
+import { readLines } from '../src/lists/lines.js';
+import { CompactMatcher } from '../src/lists/matcher.js';
+
+const TOTAL = Number(process.argv[2] ?? 5_000_000);
+const SHARED = resolve(import.meta.dirname, '../../shared/lists');
+const TLDS = ['com', 'net', 'org', 'co.uk', 'info', 'xyz', 'de', 'fr', 'io', 'ru'];
+
+v8.setFlagsFromString('--expose-gc');
+const gc = (globalThis.gc ?? vm.runInNewContext('gc')) as () => void;
+
+function settle(): Promise<void> {
+  gc();
+  return new Promise((r) => setTimeout(() => (gc(), r()), 300));
+}
+
+const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+/** The real lists, each with its format, when ../shared/lists is present. */
+function realLists(): { path: string; format: ListFormat }[] {
+  if (!existsSync(SHARED)) return [];
+  const out: { path: string; format: ListFormat }[] = [];
+  const add = (dir: string, ext: string, format: ListFormat) => {
+    for (const f of require_readdir(join(SHARED, dir))) if (f.endsWith(ext)) out.push({ path: join(SHARED, dir, f), format });
+  };
+  add('ut1', '.domains', 'domains');
+  add('ut1', '.urls', 'urls');
+  add('blocklistproject', '.hosts', 'hosts');
+  out.push({ path: join(SHARED, 'hagezi/domains-doh-vpn-proxy-bypass.txt'), format: 'domains' });
+  out.push({ path: join(SHARED, 'hagezi/domains-nosafesearch.txt'), format: 'domains' });
+  out.push({ path: join(SHARED, 'hagezi/adblock-doh-vpn-proxy-bypass.txt'), format: 'adblock' });
+  return out;
+}
+
+import { readdirSync as require_readdir } from 'node:fs';
+
+function syntheticName(i: number): string {
+  // Distinct by construction: base-36 counter, then a '-' (never in base 36).
+  return `s${i.toString(36)}-${((i * 7919) % 100_003).toString(36)}.${TLDS[i % TLDS.length]}`;
+}
+
+async function writeSynthetic(path: string, count: number): Promise<void> {
+  const out = createWriteStream(path);
+  for (let i = 0; i < count; i += 10_000) {
+    let chunk = '';
+    for (let j = i; j < Math.min(count, i + 10_000); j++) chunk += syntheticName(j) + '\n';
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+/** A flat string, as the resolver's wire decoding produces (not a concatenation tree). */
+function flat(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
+}
+
+async function main(): Promise<void> {
+  const real = realLists();
+  const realNames = new Set<string>();
+  for (const l of real) for (const e of PARSERS[l.format](readLines(l.path))) if (e.type === 'entry') realNames.add(e.name);
+  const synthetic = Math.max(0, TOTAL - realNames.size);
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  const synthPath = join(dir, 'synthetic.domains');
+  await writeSynthetic(synthPath, synthetic);
+  const sampleReal = [...realNames].slice(0, 100_000);
+  const realUnique = realNames.size;
+  realNames.clear();
+
+  const inputs: BuildListInput[] = [
+    ...real.map((l, i) => ({ id: `real-${i}`, category: `c${i % 30}`, bit: i % 30, format: l.format, candidate: l.path })),
+    { id: 'synthetic', category: 'c31', bit: 31, format: 'domains', candidate: synthPath },
+  ];
+  const meta = inputs.map((i) => ({ id: i.id, category: i.category, bit: i.bit }));
+  console.log(`lists: ${real.length} real (${real.length ? SHARED : 'absent'}) + synthetic; names: ${sampleReal.length ? 'real sample ok' : 'no real'}`);
+
+  await settle();
+  const base = process.memoryUsage().rss;
+
+  // First build: nothing to serve yet.
+  let peak = base;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+  let t0 = performance.now();
+  const first = await buildInWorker(inputs);
+  const firstWall = performance.now() - t0;
+  clearInterval(sampler);
+  let matcher = new CompactMatcher(first.data, meta);
+  first.data = undefined as never; // the matcher holds the arrays now
+  await settle();
+  const steady = process.memoryUsage().rss - base;
+  const dataBytes = matcher.buffers().reduce((s, b) => s + b.byteLength, 0);
+  const n = matcher.size;
+
+  // Rebuild while the first matcher still serves lookups on this thread.
+  peak = process.memoryUsage().rss;
+  const probe = sampleReal.length ? sampleReal[0] : syntheticName(1);
+  let servedDuringRebuild = 0;
+  const rebuildSampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+    for (let i = 0; i < 1000; i++) if (matcher.lookup(probe) !== 0) servedDuringRebuild++;
+  }, 10);
+  t0 = performance.now();
+  const second = await buildInWorker(inputs);
+  const rebuildWall = performance.now() - t0;
+  clearInterval(rebuildSampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  matcher = new CompactMatcher(second.data, meta);
+  second.data = undefined as never;
+  await settle();
+  const afterSwap = process.memoryUsage().rss - base;
+
+  // Lookups: half names in the lists (some as subdomains), half not.
+  const queries: string[] = [];
+  for (let i = 0; i < 1_000_000; i++) {
+    const k = (i * 2654435761) >>> 0;
+    if (i % 2 === 0) {
+      const name = sampleReal.length && i % 4 === 0 ? sampleReal[k % sampleReal.length] : syntheticName(k % synthetic || 0);
+      queries.push(flat(i % 8 === 0 ? `www.${name}` : name));
+    } else queries.push(flat(`miss${k.toString(36)}.example${i % 7}.com`));
+  }
+  let hits = 0;
+  for (let i = 0; i < 200_000; i++) if (matcher.lookup(queries[i]) !== 0) hits++; // warm up
+  let lookups = 0;
+  hits = 0;
+  t0 = performance.now();
+  while (performance.now() - t0 < 2000) {
+    for (let i = 0; i < queries.length; i++) if (matcher.lookup(queries[i]) !== 0) hits++;
+    lookups += queries.length;
+  }
+  const rate = lookups / ((performance.now() - t0) / 1000);
+
+  rmSync(dir, { recursive: true, force: true });
+  // Synthetic names are distinct from each other and from the real ones, so any shortfall is a collision.
+  const expected = synthetic + realUnique;
+  console.log(`names in matcher:      ${n.toLocaleString()} (raw entries ${first.rawEntries.toLocaleString()}; synthetic ${synthetic.toLocaleString()})`);
+  console.log(`hash collisions:       ${expected - n} (${expected.toLocaleString()} distinct names in, ${n.toLocaleString()} entries out)`);
+  console.log(`build (first):         ${(firstWall / 1000).toFixed(2)} s wall, ${(first.buildMs / 1000).toFixed(2)} s in worker`);
+  console.log(`build (rebuild):       ${(rebuildWall / 1000).toFixed(2)} s wall; ${servedDuringRebuild.toLocaleString()} lookups answered meanwhile`);
+  console.log(`matcher arrays:        ${mb(dataBytes)} = ${(dataBytes / n).toFixed(1)} bytes/name`);
+  console.log(`RSS steady:            +${mb(steady)} = ${(steady / n).toFixed(1)} bytes/name (after rebuild+swap: ${(afterSwap / n).toFixed(1)})`);
+  console.log(`RSS peak in rebuild:   +${mb(peak - base)} = ${((peak - base) / n).toFixed(1)} bytes/name (old matcher serving + worker)`);
+  console.log(`lookups:               ${(rate / 1e6).toFixed(2)} M/s on one core (${((hits / lookups) * 100).toFixed(0)}% blocked)`);
+}
+
+await main();
