@@ -1,0 +1,138 @@
+// `gatehouse serve` as a real process: SIGTERM drains in-flight queries and
+// exits cleanly; SIGHUP reloads the config, and a bad one is reported and the
+// old one kept; config errors name the key and the line.
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { ask } from '../helpers/client.js';
+
+const cli = join(import.meta.dirname, '../../dist/cli.js');
+
+function configText(upstream: string, extra = ''): string {
+  return [
+    'dns: { listen: ["127.0.0.1:0"], drainTimeoutMs: 3000 }',
+    `links: [{ name: primary, upstreams: ["${upstream}"], timeoutMs: 1500 }]`,
+    'groups: [{ name: everyone, default: true }]',
+    'cache: { maxEntries: 0 }',
+    'health: { probeIntervalMs: 60000 }',
+    'store: { path: ./data/gh.db }',
+    extra,
+  ].join('\n');
+}
+
+interface Proc {
+  child: ChildProcess;
+  port: number;
+  lines: string[];
+}
+
+async function serve(file: string): Promise<Proc> {
+  const child = spawn(process.execPath, [cli, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let buffer = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line: ${lines.join('\n')}`)), 15_000);
+    const onData = (d: Buffer) => {
+      buffer += d.toString();
+      const parts = buffer.split('\n');
+      buffer = parts.pop()!;
+      for (const line of parts) {
+        lines.push(line);
+        const m = /"udp":"127\.0\.0\.1:(\d+)"/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${lines.join('\n')}`)));
+  });
+  return { child, port, lines };
+}
+
+describe('gatehouse serve', () => {
+  let dir: string;
+  const procs: ChildProcess[] = [];
+  const ups: FakeUpstream[] = [];
+  afterEach(async () => {
+    for (const p of procs.splice(0)) if (p.exitCode === null) p.kill('SIGKILL');
+    for (const u of ups.splice(0)) await u.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('drains in-flight queries on SIGTERM and exits 0', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-serve-'));
+    const up = await startFakeUpstream({ 'slow.test': '192.0.2.50' });
+    ups.push(up);
+    up.delayMs = 700;
+    writeFileSync(join(dir, 'gh.yaml'), configText(up.url));
+    const p = await serve(join(dir, 'gh.yaml'));
+    procs.push(p.child);
+    const pending = ask(p.port, 'slow.test', 'A', { timeoutMs: 4000 });
+    await new Promise((r) => setTimeout(r, 150));
+    const exited = new Promise<number | null>((r) => p.child.on('exit', (code) => r(code)));
+    p.child.kill('SIGTERM');
+    expect((await pending).addresses).toEqual(['192.0.2.50']);
+    expect(await exited).toBe(0);
+    expect(p.lines.join('\n')).toMatch(/draining/);
+  });
+
+  it('reloads on SIGHUP, and keeps the old config when the new one is bad', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-serve-'));
+    const first = await startFakeUpstream({ 'which.test': '192.0.2.1' });
+    const second = await startFakeUpstream({ 'which.test': '192.0.2.2' });
+    ups.push(first, second);
+    const file = join(dir, 'gh.yaml');
+    writeFileSync(file, configText(first.url));
+    const p = await serve(file);
+    procs.push(p.child);
+    expect((await ask(p.port, 'which.test')).addresses).toEqual(['192.0.2.1']);
+
+    // Queries keep being answered while the reload happens.
+    let answered = 0;
+    let failed = 0;
+    const load = (async () => {
+      const until = Date.now() + 1200;
+      while (Date.now() < until) {
+        try {
+          await ask(p.port, 'which.test', 'A', { timeoutMs: 1000 });
+          answered++;
+        } catch {
+          failed++;
+        }
+      }
+    })();
+    writeFileSync(file, configText(second.url));
+    await new Promise((r) => setTimeout(r, 200));
+    p.child.kill('SIGHUP');
+    await load;
+    expect(failed).toBe(0);
+    expect(answered).toBeGreaterThan(10);
+    expect((await ask(p.port, 'which.test')).addresses).toEqual(['192.0.2.2']);
+
+    writeFileSync(file, configText(first.url).replace('timeoutMs: 1500', 'timeoutMs: "soon"'));
+    p.child.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 500));
+    const rejected = p.lines.find((l) => l.includes('new configuration rejected'));
+    expect(rejected).toMatch(/"path":"links\[0\]\.timeoutMs","line":2/);
+    expect((await ask(p.port, 'which.test')).addresses).toEqual(['192.0.2.2']);
+    p.child.kill('SIGTERM');
+  });
+
+  it('refuses to start on a bad config, naming the key and the line', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-serve-'));
+    const file = join(dir, 'gh.yaml');
+    writeFileSync(file, configText('udp://127.0.0.1:53').replace('groups: [{ name: everyone, default: true }]', 'groups:\n  - name: everyone\n    default: true\n    block: [nosuch]'));
+    const child = spawn(process.execPath, [cli, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(1);
+    expect(err).toMatch(/groups\[0\]\.block\[0\] \(line 6\): unknown category "nosuch"/);
+  });
+});
