@@ -17,14 +17,13 @@ import { Dispatcher, errorText } from './dispatcher.js';
 import { Outbox, type OutboxRow } from './outbox.js';
 import { renderAlert, renderDigest } from './render.js';
 import { Rules } from './rules.js';
-import { ensureAlertsSchema } from './schema.js';
 import { AlertStore, type ListFilter, type NewAlert } from './store.js';
 import { Tracker, type PendingAlert } from './tracker.js';
 import type { Alert, AlertEvent, AlertHistoryEntry, Channel, DeliveryAttempt, OperationalEvent, OutgoingMessage } from './types.js';
 import { silentLogger, type Logger } from '../log.js';
 
 export interface AlertEngineOptions {
-  /** An open better-sqlite3 database; the engine never closes it. */
+  /** The main database, opened (and so migrated) by store/db.ts openDatabase; the engine never closes it. */
   db: Database;
   config: AlertsConfig;
   /** config.categories: names for the messages; `illegal` withholds domains even if an event forgets to. */
@@ -73,7 +72,7 @@ export class AlertEngine {
 
   constructor(private readonly options: AlertEngineOptions) {
     const { db, config } = options;
-    ensureAlertsSchema(db);
+    requireTables(db);
     this.log = (options.logger ?? silentLogger()).child({ module: 'alerts' });
     this.store = new AlertStore(db);
     this.outbox = new Outbox(db);
@@ -367,4 +366,13 @@ export class AlertEngine {
     await Promise.allSettled([...this.channels.values()].map((c) => c.close()));
     this.started = false;
   }
+}
+
+/** The tables come from migration 2 in store/migrations.ts; say so plainly if they are missing. */
+function requireTables(db: Database): void {
+  const n = db
+    .prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('alerts', 'alert_history', 'alert_outbox', 'alert_deliveries')`)
+    .pluck()
+    .get() as number;
+  if (n !== 4) throw new Error('the database has no alert tables: open it with openDatabase() from src/store/db.ts, which runs the migrations');
 }

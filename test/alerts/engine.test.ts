@@ -1,6 +1,8 @@
 // The engine's rules, throttling and thresholds, against a real SQLite database.
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestSite, event } from './helpers/setup.js';
+import Database from 'better-sqlite3';
+import { AlertEngine } from '../../src/alerts/engine.js';
+import { TestSite, event, parseAlerts } from './helpers/setup.js';
 
 let site: TestSite;
 afterEach(async () => site?.close());
@@ -153,5 +155,13 @@ describe('operational alerts', () => {
     engine.operational({ kind: 'link-failback', message: 'back on primary' });
     engine.operational({ kind: 'disk-nearly-full', message: '93% used' });
     expect(engine.list({ kind: 'operational' }).items.map((a) => a.category)).toEqual(['disk-nearly-full']);
+  });
+});
+
+describe('database', () => {
+  it('refuses a database that has not been migrated, saying how to open it', () => {
+    const db = new Database(':memory:');
+    expect(() => new AlertEngine({ db, config: parseAlerts({}) })).toThrow(/openDatabase\(\) from src\/store\/db.ts/);
+    db.close();
   });
 });

@@ -1,11 +1,11 @@
 // A real SQLite database in a temp dir, a parsed alerts config and the example
 // categories, for building engines in the tests.
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alertsSchema, type AlertsConfig } from '../../../src/alerts/config.js';
 import { AlertEngine } from '../../../src/alerts/engine.js';
+import { openDatabase, type Database } from '../../../src/store/db.js';
 import type { AlertEvent } from '../../../src/alerts/types.js';
 
 export const categories = [
@@ -35,14 +35,12 @@ export function event(over: Partial<AlertEvent> = {}): AlertEvent {
 export class TestSite {
   readonly dir = mkdtempSync(join(tmpdir(), 'gatehouse-alerts-'));
   readonly dbPath = join(this.dir, 'gatehouse.db');
-  db: Database.Database = this.open();
+  db: Database = this.open();
   engine: AlertEngine | null = null;
 
-  open(): Database.Database {
-    const db = new Database(this.dbPath);
-    db.pragma('journal_mode = WAL');
-    db.pragma('busy_timeout = 5000');
-    return db;
+  /** The project's own open: pragmas and migrations, as the service does it. */
+  open(): Database {
+    return openDatabase(this.dbPath);
   }
 
   /** Build and start an engine on this site's database. */
