@@ -74,7 +74,7 @@ export const LISTED: Record<string, string[]> = {
   'vpn.example': ['vpn-proxy'],
   'social.example': ['social'],
   'game.example': ['games'],
-  'google.com': ['games'], // the listed name an IDN look-alike imitates
+  'roblox.com': ['games'], // the listed name an IDN look-alike imitates
   'mixed.example': ['adult', 'vpn-proxy'],
   'cdn-adult.example': ['adult'],
 };

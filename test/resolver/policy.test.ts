@@ -44,9 +44,9 @@ describe('PolicyHandler: groups and categories', () => {
     expect(vpn.decision).toMatchObject({ reason: 'category', category: 'vpn-proxy', circumvention: true });
   });
 
-  it('blocks an IDN look-alike of a listed name (Cyrillic о in google)', async () => {
+  it('blocks an IDN look-alike of a listed name (Cyrillic о and х in roblox)', async () => {
     const { policy } = makePolicy();
-    const lookalike = domainToASCII('gооgle.com'); // two Cyrillic о
+    const lookalike = domainToASCII('rоblох.com');
     expect(lookalike).toMatch(/^xn--/);
     expect(await decide(policy, lookalike, { group: 'pupils' })).toBe('category:games');
     expect(await decide(policy, lookalike, { group: 'staff' })).toBe('pass');
