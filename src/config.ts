@@ -83,6 +83,21 @@ const listSchema = z.strictObject({
   timeoutMs: z.number().int().positive().default(60_000),
 });
 
+/** The filtering self-test (`gatehouse check`, src/checks/): what to test and how. */
+const checksSchema = z.strictObject({
+  /** Category id → names its lists block, queried from each group that can be tested. */
+  names: z.record(z.string(), z.array(z.string().min(1)).min(1)).default({}),
+  /** Names no group should have blocked (a working, harmless site). */
+  allowed: z.array(z.string().min(1)).default([]),
+  /** Address to query; default: the first `dns.listen` address (a wildcard becomes loopback). */
+  server: hostPort.optional(),
+  /** Group name → address to send that group's queries from, when the automatic choice does not fit. */
+  sources: z.record(z.string(), ipAddress).default({}),
+  timeoutMs: z.number().int().min(100).max(30_000).default(2000),
+  /** node-cron expression for the scheduled run inside `serve`; "" turns it off. */
+  schedule: z.string().default('40 7 * * *'),
+});
+
 const configSchema = z.strictObject({
   dns: z
     .strictObject({
@@ -146,6 +161,7 @@ const configSchema = z.strictObject({
     .prefault({}),
   alerts: alertsSchema.prefault({}),
   admin: adminConfigSchema.prefault({}),
+  checks: checksSchema.prefault({}),
   logging: z
     .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
     .prefault({}),
@@ -156,6 +172,7 @@ export type LinkConfig = z.infer<typeof linkSchema>;
 export type GroupConfig = z.infer<typeof groupSchema>;
 export type CategoryConfig = z.infer<typeof categorySchema>;
 export type ListConfig = z.infer<typeof listSchema>;
+export type ChecksConfig = z.infer<typeof checksSchema>;
 
 export class ConfigError extends Error {
   readonly code = 'GH_ERR_CONFIG';
@@ -261,6 +278,12 @@ function crossCheck(config: Config): { at: (string | number)[]; message: string 
   });
   if (defaults !== 1) problems.push({ at: ['groups'], message: `exactly one group must have "default: true" (found ${defaults})` });
   problems.push(...checkAlertsConfig(config.alerts, config.groups, config.categories));
+  for (const id of Object.keys(config.checks.names)) {
+    if (!categoryIds.has(id)) problems.push({ at: ['checks', 'names', id], message: `unknown category "${id}"` });
+  }
+  for (const name of Object.keys(config.checks.sources)) {
+    if (!groupNames.has(name)) problems.push({ at: ['checks', 'sources', name], message: `unknown group "${name}"` });
+  }
   return problems;
 }
 
