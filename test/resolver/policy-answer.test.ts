@@ -51,10 +51,10 @@ describe('PolicyHandler: block answers on the wire', () => {
     ['nxdomain', 'AAAA', 'AAAA', 3, []],
   ])('mode %s, %s', (mode, _label, type, rcode, records) => {
     const answer = blockFor('adult.example', { type }, CONFIG_YAML.replace('mode: address', `mode: "${mode}"`));
-    const packet = dnsPacket.decode(answer.wire);
+    const packet = dnsPacket.decode(answer.wire) as dnsPacket.DecodedPacket & { rcode: string };
     expect(answer.rcode).toBe(rcode);
     expect(packet.rcode).toBe(rcode === 3 ? 'NXDOMAIN' : 'NOERROR');
-    expect(packet.answers?.map((a) => [a.type, a.data])).toEqual(records);
+    expect(packet.answers?.map((a) => [a.type, (a as dnsPacket.StringAnswer).data])).toEqual(records);
     for (const a of packet.answers ?? []) expect((a as { ttl: number }).ttl).toBe(60);
   });
 

@@ -64,7 +64,7 @@ describe('PolicyHandler: safe search', () => {
     const next = vi.fn((q: Query) => upstreamAnswer(q, ['edge.example.net'], '203.0.113.7'));
     const answer = await policy.resolve(makeQuery('www.bing.com'), next);
     const packet = dnsPacket.decode(answer.wire);
-    expect(packet.answers?.map((a) => [a.type, a.name, a.data])).toEqual([
+    expect(packet.answers?.map((a) => [a.type, a.name, (a as dnsPacket.StringAnswer).data])).toEqual([
       ['CNAME', 'www.bing.com', 'strict.bing.com'],
       ['CNAME', 'strict.bing.com', 'edge.example.net'],
       ['A', 'edge.example.net', '203.0.113.7'],
