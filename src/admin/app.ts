@@ -51,6 +51,17 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   installSecurity(app, { allowedNetworks: admin.allowedNetworks, https: ctx.https });
   installAuth(app, ctx);
   installOpenApi(app);
+  // Unexpected errors: logged in full, answered without detail (nothing was changed: changes are transactions).
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status < 500) {
+      return reply.code(status).send({ error: err.message, ...(err.validation ? { code: 'GH_ERR_VALIDATION' } : {}) });
+    }
+    request.log.error({ err }, 'admin request failed');
+    return request.url.startsWith('/api/')
+      ? reply.code(500).send({ error: 'internal error; nothing was changed' })
+      : reply.code(500).type('text/plain').send('Something went wrong and nothing was changed. The error has been logged.\n');
+  });
   await app.register(fastifyStatic, { root: publicDir(), prefix: '/static/', index: false, cacheControl: true, maxAge: 3_600_000 });
   for (const plugin of [...coreRoutes, ...contentRoutes, ...(deps.extraRoutes ?? [])]) await app.register(plugin, { ctx });
 

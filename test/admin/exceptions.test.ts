@@ -1,0 +1,135 @@
+// Exceptions: validation, the change-log row in the same transaction, the live
+// policy update, illegal names refused, review requests approved or refused.
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../src/admin/changelog.js';
+import { createPendingRequest, normaliseDomain } from '../../src/admin/exceptions.js';
+import { addUser, Client, harness, type Harness } from './helpers.js';
+
+let h: Harness;
+afterEach(async () => h?.close());
+
+const form = {
+  domain: 'www.Example.org.', action: 'allow', groups: ['pupils'],
+  requester: 'Ms Khan', subjectArea: 'Geography', reason: 'Coursework maps', approver: 'Mr Jones (DSL)',
+};
+
+async function admin(opts: Parameters<typeof harness>[0] = {}) {
+  h = await harness(opts);
+  await addUser(h, 'boss', 'admin');
+  const c = new Client(h);
+  await c.login('boss');
+  return c;
+}
+
+describe('domain validation', () => {
+  it.each([
+    ['Example.ORG', 'example.org'],
+    ['www.example.org.', 'www.example.org'],
+    ['bücher.example', 'xn--bcher-kva.example'],
+    ['http://example.org/x', null],
+    ['*.example.org', null],
+    ['localhost', null],
+    ['exa mple.org', null],
+    ['-bad.example.org', null],
+    ['1.2.3.4', null],
+    ['a'.repeat(64) + '.org', null],
+  ])('%s → %s', (input, expected) => expect(normaliseDomain(input)).toBe(expected));
+});
+
+describe('exceptions', () => {
+  it('saves the exception and its change-log row, then updates the policy', async () => {
+    const c = await admin();
+    const calls = h.policyCalls.length;
+    const res = await c.post('/exceptions', form);
+    expect(res.headers.location).toBe('/exceptions?done=added');
+    expect(h.policyCalls.length).toBe(calls + 1);
+    expect(h.policyCalls.at(-1)).toEqual([{ id: 1, domain: 'www.example.org', action: 'allow', groups: ['pupils'] }]);
+    const row = h.db.prepare("SELECT * FROM change_log WHERE entity = 'exception'").get() as Record<string, string>;
+    expect(row).toMatchObject({ actor: 'boss', action: 'create', requester: 'Ms Khan', reason: 'Coursework maps', approver: 'Mr Jones (DSL)' });
+    expect(JSON.parse(row.after_json)).toEqual({ domain: 'www.example.org', action: 'allow', groups: ['pupils'], subjectArea: 'Geography' });
+    const page = await c.get('/exceptions?done=added');
+    expect(page.body).toContain('www.example.org');
+    expect(page.body).toContain('Exception saved');
+    expect(verifyChain(h.db).ok).toBe(true);
+  });
+
+  it('writes nothing when the change-log row cannot be written', async () => {
+    const c = await admin();
+    // Make the change-log insert fail: the exception must not be saved either.
+    h.db.exec("CREATE TRIGGER fail_log BEFORE INSERT ON change_log WHEN NEW.entity = 'exception' BEGIN SELECT RAISE(ABORT, 'log full'); END");
+    const calls = h.policyCalls.length;
+    const res = await c.post('/exceptions', form);
+    expect(res.statusCode).toBe(500);
+    expect(h.db.prepare('SELECT count(*) AS n FROM exceptions').get()).toEqual({ n: 0 });
+    expect(h.policyCalls.length).toBe(calls);
+  });
+
+  it('refuses bad input with every problem listed', async () => {
+    const c = await admin();
+    const res = await c.post('/exceptions', { ...form, domain: 'not a domain', groups: ['nosuchgroup'], approver: ' ' });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toContain('Domain: enter a domain name');
+    expect(res.body).toContain('Groups: unknown group');
+    expect(res.body).toContain('Approver: who approved it?');
+    expect(h.db.prepare('SELECT count(*) AS n FROM exceptions').get()).toEqual({ n: 0 });
+  });
+
+  it('refuses to allow a name in an illegal category, without naming the list entry', async () => {
+    const c = await admin({ isIllegal: (n) => n === 'bad.example.net' });
+    const res = await c.post('/exceptions', { ...form, domain: 'bad.example.net' });
+    expect(res.statusCode).toBe(422);
+    expect(res.body).toContain('illegal content');
+    expect(res.body).not.toContain('iwf:');
+    expect(h.db.prepare('SELECT count(*) AS n FROM exceptions').get()).toEqual({ n: 0 });
+    const api = await c.api('POST', '/api/exceptions', { ...form, domain: 'bad.example.net' });
+    expect(api.statusCode).toBe(422);
+    expect(api.json().code).toBe('GH_ERR_EXCEPTION_ILLEGAL');
+    // A deny exception for it is harmless and allowed.
+    expect((await c.post('/exceptions', { ...form, domain: 'bad.example.net', action: 'deny' })).statusCode).toBe(302);
+  });
+
+  it('removes an exception with a change-log row', async () => {
+    const c = await admin();
+    await c.post('/exceptions', form);
+    const res = await c.post('/exceptions/1/delete', { reason: 'coursework finished' });
+    expect(res.headers.location).toBe('/exceptions?done=removed');
+    expect(h.policyCalls.at(-1)).toEqual([]);
+    const row = h.db.prepare("SELECT action, reason, before_json FROM change_log WHERE action = 'delete'").get() as Record<string, string>;
+    expect(row.reason).toBe('coursework finished');
+    expect(JSON.parse(row.before_json).domain).toBe('www.example.org');
+  });
+
+  it('works through the JSON API', async () => {
+    const c = await admin();
+    const created = await c.api('POST', '/api/exceptions', { ...form, domain: 'maps.example.org' });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ domain: 'maps.example.org', groups: ['pupils'], createdBy: 'boss' });
+    expect((await c.api('POST', '/api/exceptions', { ...form, domain: 'maps.example.org' })).statusCode).toBe(409);
+    expect((await c.api('GET', '/api/exceptions')).json()).toHaveLength(1);
+    expect((await c.api('DELETE', `/api/exceptions/${created.json().id}?reason=done`)).statusCode).toBe(204);
+    expect((await c.api('GET', '/api/exceptions')).json()).toHaveLength(0);
+    const doc = (await c.api('GET', '/api/openapi.json')).json();
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/exceptions', '/api/exceptions/{id}', '/api/changelog']));
+  });
+
+  it('turns an approved review request into an exception, and records a refusal', async () => {
+    const c = await admin();
+    const id = createPendingRequest(h.db, { domain: 'History.Example.org', category: 'social', group: 'pupils', clientAddress: '10.10.1.2', requesterName: 'Year 9', reason: 'project' });
+    const id2 = createPendingRequest(h.db, { domain: 'games.example.org', group: 'pupils', reason: 'fun' });
+    let page = await c.get('/exceptions');
+    expect(page.body).toContain('Pending requests (2)');
+    const res = await c.post(`/exceptions/requests/${id}/approve`, { groups: 'pupils', requester: 'Year 9', subjectArea: 'History', reason: 'project', approver: 'Head of History' });
+    expect(res.headers.location).toBe('/exceptions?done=approved');
+    expect(h.policyCalls.at(-1)).toEqual([{ id: 1, domain: 'history.example.org', action: 'allow', groups: ['pupils'] }]);
+    await c.post(`/exceptions/requests/${id2}/refuse`, { note: 'not for lessons' });
+    page = await c.get('/exceptions');
+    expect(page.body).toContain('Pending requests (0)');
+    const log = h.db.prepare("SELECT entity, action, approver FROM change_log WHERE entity LIKE 'exception%' ORDER BY id").all();
+    expect(log).toEqual([
+      { entity: 'exception', action: 'approve-request', approver: 'Head of History' },
+      { entity: 'exception-request', action: 'refuse', approver: 'boss' },
+    ]);
+    // A decided request cannot be decided again.
+    expect((await c.post(`/exceptions/requests/${id2}/refuse`, {})).statusCode).toBe(404);
+  });
+});
