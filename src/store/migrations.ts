@@ -11,6 +11,7 @@
 // src/store/partitions.ts creates them on demand. A migration that changes
 // their shape must loop over `listDays(db)` and alter each one.
 import type { Database } from 'better-sqlite3';
+import { adminSchemaSql } from '../admin/schema.js';
 
 export interface Migration {
   version: number;
@@ -136,6 +137,11 @@ export const migrations: Migration[] = [
       );
       CREATE INDEX alert_deliveries_by_outbox ON alert_deliveries (outbox_id);
     `,
+  },
+  {
+    version: 3,
+    name: 'admin accounts, sessions, auth audit, change log (hash chain, no update/delete), exceptions, review requests',
+    up: adminSchemaSql,
   },
 ];
 
