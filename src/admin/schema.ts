@@ -1,6 +1,8 @@
 // The admin tables: accounts, sessions, the auth audit trail, the change log,
-// exceptions and pending review requests. Every statement is idempotent so
-// the same SQL serves as a migration step and as a start-up check.
+// exceptions and pending review requests. This SQL is store migration 3
+// (src/store/migrations.ts): never edit it once shipped; add a new migration.
+// Every statement is idempotent, so ensureAdminSchema can also run it on a
+// database opened without the migrations (tests, tools).
 import type { Database } from 'better-sqlite3';
 
 export const adminSchemaSql = `
