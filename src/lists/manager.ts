@@ -171,7 +171,13 @@ export class ListManager extends EventEmitter {
     );
     const anyNew = [...fetched.values()].some((f) => f.kind === 'new');
     if (!anyNew && this.builtForConfig) {
-      for (const [id, outcome] of fetched) this.record(id, outcome, null, at);
+      // Nothing new to build: the matcher in use stays, and says which copy serves.
+      for (const [id, outcome] of fetched) {
+        const state = this.stateOf(id);
+        if (outcome.kind === 'unchanged' && state.serving !== 'none') state.serving = 'source';
+        if (outcome.kind === 'failed' && state.serving === 'source') state.serving = 'last-good';
+        this.record(id, outcome, null, at);
+      }
       return;
     }
 
