@@ -1,0 +1,46 @@
+// `gatehouse check --config FILE`: the filtering self-test against the running
+// service. Prints one row per test (group, source address, category, name,
+// expected and actual result) and exits 1 if any test failed or nothing could
+// be tested. See src/checks/self-test.ts.
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { formatTable, runSelfTest } from '../checks/self-test.js';
+import { parseCommandArgs, type Command } from './command.js';
+
+export const command: Command = {
+  summary: 'run the filtering self-test against the running service (exit 1 on a failure)',
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      server: { type: 'string' },
+      group: { type: 'string', multiple: true },
+      timeout: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
+    let config: Config;
+    try {
+      config = loadConfig(values.config!);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(err.message + '\n');
+        return 1;
+      }
+      throw err;
+    }
+    const unknown = (values.group ?? []).filter((g) => !config.groups.some((c) => c.name === g));
+    if (unknown.length > 0) {
+      process.stderr.write(`gatehouse check: unknown group ${unknown.map((g) => `"${g}"`).join(', ')}\n`);
+      return 2;
+    }
+    const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout);
+    if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
+      process.stderr.write(`gatehouse check: --timeout wants milliseconds, got "${values.timeout}"\n`);
+      return 2;
+    }
+    const result = await runSelfTest({ config, server: values.server, groups: values.group, timeoutMs });
+    if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else process.stdout.write(formatTable(result));
+    if (Object.keys(config.checks.names).length === 0 && !values.json) {
+      process.stderr.write('note: checks.names is empty, so only the DoH canary was tested; add test names per category to the config\n');
+    }
+    return result.ok ? 0 : 1;
+  },
+};
