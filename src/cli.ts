@@ -6,6 +6,7 @@ import type { Command } from './commands/command.js';
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.js')).command,
   'check-config': async () => (await import('./commands/check-config.js')).command,
+  check: async () => (await import('./commands/check.js')).command,
   user: async () => (await import('./commands/user.js')).command,
 };
 
