@@ -12,6 +12,8 @@ export interface DispatcherOptions {
   retryMaxMs: number;
   /** Rows read per channel per pass. */
   batch?: number;
+  /** Sends in flight per channel: a backlog drains in parallel over a slow mail server. */
+  concurrency?: number;
   now?: () => number;
 }
 
@@ -31,6 +33,7 @@ export class Dispatcher {
   private stopped = true;
   private readonly now: () => number;
   private readonly batch: number;
+  private readonly concurrency: number;
 
   constructor(
     private readonly outbox: Outbox,
@@ -41,6 +44,7 @@ export class Dispatcher {
   ) {
     this.now = options.now ?? Date.now;
     this.batch = options.batch ?? 20;
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
   }
 
   start(): void {
@@ -95,11 +99,16 @@ export class Dispatcher {
     // Bounded: each pass sends at most `batch` rows; at most 1000 passes per drain.
     for (let pass = 0; pass < 1000 && !this.stopped; pass++) {
       const rows = this.outbox.due(name, this.now(), this.batch);
-      for (const row of rows) {
-        if (this.stopped) return;
-        if (!(await this.sendRow(channel, row))) return;
-      }
-      if (rows.length < this.batch) return;
+      let next = 0;
+      let failed = false;
+      // `concurrency` senders share the rows, oldest first; after a failure none takes another.
+      const sender = async () => {
+        while (!failed && !this.stopped && next < rows.length) {
+          if (!(await this.sendRow(channel, rows[next++]))) failed = true;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.concurrency, rows.length) }, sender));
+      if (failed || rows.length < this.batch) return;
     }
   }
 

@@ -40,9 +40,12 @@ const operationalSeverity: Record<OperationalEvent['kind'], AlertingSeverity> = 
   'check-failed': 'high',
 };
 
-/** New alerts held in memory when SQLite cannot take them; beyond this they are counted and dropped. */
-const MAX_PENDING = 10_000;
+/** New alerts held in memory between flushes (or while SQLite cannot take them); beyond this they are counted and dropped. */
+const MAX_PENDING = 100_000;
 const SWEEP_EVERY_MS = 60_000;
+/** Items per flush transaction, so one flush never holds the event loop for long. */
+const SLICE_NEW = 250;
+const SLICE_DIRTY = 1000;
 
 export class AlertEngine {
   readonly store: AlertStore;
@@ -59,7 +62,7 @@ export class AlertEngine {
   private readonly opKinds: Set<string>;
   private readonly routes: Record<AlertingSeverity, ChannelName[]>;
   private readonly digestSeverities: Set<AlertingSeverity>;
-  private readonly flushTx: () => { ids: number[]; queued: number };
+  private readonly flushTx: (newN: number, dirtyN: number) => { ids: number[]; queued: number };
   private readonly digestTx: (now: number) => number;
   private newAlerts: PendingAlert[] = [];
   private dirty: PendingAlert[] = [];
@@ -95,7 +98,7 @@ export class AlertEngine {
       retryBaseMs: config.delivery.retryBaseMs,
       retryMaxMs: config.delivery.retryMaxMs,
     });
-    this.flushTx = db.transaction(() => this.writePending());
+    this.flushTx = db.transaction((newN: number, dirtyN: number) => this.writePending(newN, dirtyN));
     this.digestTx = db.transaction((now: number) => this.queueDigest(now));
   }
 
@@ -185,7 +188,8 @@ export class AlertEngine {
 
   private raise(key: string, windowMs: number, row: NewAlert): void {
     if (this.newAlerts.length >= MAX_PENDING) {
-      this.counters.dropped++;
+      // Logged once per burst, not per lookup.
+      if (this.counters.dropped++ % 10_000 === 0) this.log.error({ dropped: this.counters.dropped }, 'alert queue full; new alerts dropped');
       return;
     }
     this.counters.raised++;
@@ -209,44 +213,63 @@ export class AlertEngine {
     if (this.flushTimer !== null) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
-      this.flush();
+      this.flushTick();
     }, this.options.config.delivery.flushMs);
     this.flushTimer.unref();
   }
 
-  /** Write pending alerts and counts to SQLite now, and wake the dispatcher for new outbox rows. */
+  /** Write every pending alert and count to SQLite now (in slices), and wake the dispatcher. */
   flush(): void {
+    // Bounded: each slice writes at least one item.
+    while (this.newAlerts.length > 0 || this.dirty.length > 0) if (!this.flushSlice()) break;
+  }
+
+  /** The timer's flush: one slice, then yield to the event loop before the next. */
+  private flushTick(): void {
+    if (this.flushSlice() && (this.newAlerts.length > 0 || this.dirty.length > 0)) {
+      this.flushTimer = setTimeout(() => this.flushTick(), 0);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Write one slice in one transaction. Returns false when it failed (it is retried later). */
+  private flushSlice(): boolean {
     if (this.flushTimer !== null) {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
     }
     if (this.newAlerts.length > 0 || this.dirty.length > 0) {
+      const newN = Math.min(this.newAlerts.length, SLICE_NEW);
+      const dirtyN = Math.min(this.dirty.length, SLICE_DIRTY);
       try {
-        const { ids, queued } = this.flushTx();
-        this.applyFlushed(ids);
+        const { ids, queued } = this.flushTx(newN, dirtyN);
+        this.applyFlushed(ids, dirtyN);
         if (queued > 0) this.dispatcher.kick();
       } catch (err) {
         // Kept in memory and tried again on the next tick.
         this.counters.flushErrors++;
         this.log.error({ err: errorText(err) }, 'writing alerts to the database failed; will retry');
         this.scheduleFlush();
+        return false;
       }
     }
     if (this.latestAt - this.lastSweep > SWEEP_EVERY_MS) {
       this.lastSweep = this.latestAt;
       this.tracker.sweep(this.latestAt, Math.max(this.windowMs, 60 * 60_000));
     }
+    return true;
   }
 
   /**
    * Runs inside the flush transaction. It only writes: memory is updated after
    * the commit (applyFlushed), so a failed transaction leaves everything pending.
    */
-  private writePending(): { ids: number[]; queued: number } {
+  private writePending(newN: number, dirtyN: number): { ids: number[]; queued: number } {
     const now = Date.now();
     const ids: number[] = [];
     let queued = 0;
-    for (const a of this.newAlerts) {
+    for (let i = 0; i < newN; i++) {
+      const a = this.newAlerts[i];
       const row = a.row!;
       const id = this.store.insert({ ...row, count: row.count + a.delta, lastAt: a.lastAt });
       const channels = row.kind === 'operational' ? operationalChannels(this.options.config) : this.routes[row.severity];
@@ -257,22 +280,27 @@ export class AlertEngine {
       }
       ids.push(id);
     }
-    for (const a of this.dirty) if (a.delta > 0) this.store.addCount(a.id!, a.delta, a.lastAt);
+    for (let i = 0; i < dirtyN; i++) {
+      const a = this.dirty[i];
+      if (a.delta > 0) this.store.addCount(a.id!, a.delta, a.lastAt);
+    }
     return { ids, queued };
   }
 
-  private applyFlushed(ids: number[]): void {
-    this.newAlerts.forEach((a, i) => {
-      a.id = ids[i];
+  private applyFlushed(ids: number[], dirtyN: number): void {
+    ids.forEach((id, i) => {
+      const a = this.newAlerts[i];
+      a.id = id;
       a.row = null;
+      // Repeats counted before the insert are in the inserted count.
       a.delta = 0;
     });
-    for (const a of this.dirty) {
-      a.delta = 0;
-      a.dirty = false;
+    for (let i = 0; i < dirtyN; i++) {
+      this.dirty[i].delta = 0;
+      this.dirty[i].dirty = false;
     }
-    this.newAlerts = [];
-    this.dirty = [];
+    this.newAlerts = ids.length === this.newAlerts.length ? [] : this.newAlerts.slice(ids.length);
+    this.dirty = dirtyN === this.dirty.length ? [] : this.dirty.slice(dirtyN);
   }
 
   /** Put the low-severity alerts waiting for the digest into one outbox message per digest channel. */

@@ -1,5 +1,6 @@
-// Email over SMTP with nodemailer. One connection per message: alerts are few
-// (throttled) and a fresh connection recovers from a restarted server by itself.
+// Email over SMTP with nodemailer. A small connection pool: a backlog (after an
+// outage, or a class all hitting one site) goes out in parallel over reused
+// connections; nodemailer opens fresh ones after the server restarts.
 import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { EmailConfig } from '../config.js';
@@ -26,6 +27,9 @@ export class EmailChannel implements Channel {
         ...(config.tls.servername ? { servername: config.tls.servername } : {}),
       },
       auth,
+      pool: true,
+      maxConnections: 4,
+      maxMessages: 100,
       connectionTimeout: config.timeoutMs,
       greetingTimeout: config.timeoutMs,
       socketTimeout: config.timeoutMs,
