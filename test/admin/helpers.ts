@@ -3,15 +3,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { TOTP, Secret } from 'otpauth';
 import { buildAdminApp } from '../../src/admin/app.js';
 import type { AdminDeps, PolicyException } from '../../src/admin/context.js';
-import { ensureAdminSchema } from '../../src/admin/schema.js';
 import { createUser, getUserByName } from '../../src/admin/users.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
+import { openDatabase } from '../../src/store/db.js';
 
 export function testConfig(dir: string, adminYaml = ''): Config {
   return parseConfig(
@@ -42,9 +42,8 @@ export interface Harness {
 export async function harness(opts: { adminYaml?: string; isIllegal?: (n: string) => boolean; deps?: Partial<AdminDeps> } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-admin-'));
   const config = testConfig(dir, opts.adminYaml);
-  const db = new Database(config.store.path);
-  db.pragma('journal_mode = WAL');
-  ensureAdminSchema(db);
+  // The real store: its migrations create the admin tables.
+  const db = openDatabase(config.store.path);
   const clock = { now: Date.parse('2026-03-02T09:00:00Z') };
   const policyCalls: PolicyException[][] = [];
   const app = await buildAdminApp({

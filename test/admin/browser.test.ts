@@ -1,0 +1,106 @@
+// End to end in real headless Chromium over HTTPS (self-signed, generated at
+// start): log in with password + TOTP enrolment, change the first-login
+// password, add an allow exception for pupils, and find it in the change log.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildAdminApp } from '../../src/admin/app.js';
+import type { PolicyException } from '../../src/admin/context.js';
+import { createUser } from '../../src/admin/users.js';
+import { silentLogger } from '../../src/log.js';
+import { openDatabase, type Database } from '../../src/store/db.js';
+import { havePrograms } from '../helpers/programs.js';
+import { testConfig, totpCode } from './helpers.js';
+
+const run = havePrograms('chromium', 'openssl');
+
+describe.skipIf(!run)('admin UI in Chromium', () => {
+  let dir: string;
+  let db: Database;
+  let app: FastifyInstance;
+  let context: BrowserContext;
+  let base: string;
+  const policyCalls: PolicyException[][] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-admin-e2e-'));
+    const config = testConfig(dir, '  tls: { generate: true }');
+    db = openDatabase(config.store.path);
+    await createUser(db, { name: 'itlead', role: 'admin', password: 'Install-Day1', actor: 'test', now: Date.now() });
+    app = await buildAdminApp({ config, db, logger: silentLogger(), policy: { setExceptions: (l) => policyCalls.push(l) } });
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    // A fresh profile directory for each run.
+    context = await chromium.launchPersistentContext(join(dir, 'chromium'), {
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+      timeout: 30_000,
+      ignoreHTTPSErrors: true,
+      viewport: { width: 1024, height: 768 },
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await app?.close();
+    db?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('logs in with TOTP, changes the password, adds an exception and sees it in the change log', async () => {
+    expect(base).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const cspViolations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/.test(m.text())) cspViolations.push(m.text());
+    });
+
+    await page.goto(`${base}/login`);
+    await expect(page.locator('.warning').textContent()).resolves.toContain('Authorised users only');
+    await page.fill('input[name=username]', 'itlead');
+    await page.fill('input[name=password]', 'Install-Day1');
+    await Promise.all([page.waitForURL(`${base}/login/mfa`), page.click('button[type=submit]')]);
+
+    // Enrol: read the key shown beside the QR code, compute the code as the phone app would.
+    await expect(page.locator('.qr img').getAttribute('src')).resolves.toMatch(/^data:image\/svg\+xml;base64,/);
+    const secret = (await page.locator('#totp-secret').textContent())!.trim();
+    await page.fill('input[name=code]', totpCode(secret, Date.now()));
+    await Promise.all([page.waitForURL(`${base}/password`), page.click('main button[type=submit]')]);
+
+    await page.fill('input[name=current]', 'Install-Day1');
+    await page.fill('input[name=password]', 'Term-Starts2');
+    await page.fill('input[name=confirm]', 'Term-Starts2');
+    await Promise.all([page.waitForURL(`${base}/exceptions`), page.click('main button[type=submit]')]);
+
+    const form = page.locator('#add-exception');
+    await form.locator('input[name=domain]').fill('maps.example.org');
+    await form.locator('input[name=groups][value=pupils]').check();
+    await form.locator('input[name=requester]').fill('Ms Khan');
+    await form.locator('input[name=subjectArea]').fill('Geography');
+    await form.locator('textarea[name=reason]').fill('Fieldwork maps <b>not bold</b>');
+    await form.locator('input[name=approver]').fill('Mr Jones');
+    await Promise.all([page.waitForURL(/\/exceptions\?done=added$/), form.locator('button[type=submit]').click()]);
+    await expect(page.locator('.notice').textContent()).resolves.toContain('Exception saved');
+    await expect(page.locator('#exceptions').textContent()).resolves.toContain('maps.example.org');
+    expect(policyCalls.at(-1)).toEqual([{ id: 1, domain: 'maps.example.org', action: 'allow', groups: ['pupils'] }]);
+
+    await page.click('nav a[href="/changelog"]');
+    await page.waitForURL(`${base}/changelog`);
+    await expect(page.locator('#chain-status').textContent()).resolves.toContain('Chain verified');
+    const row = page.locator('#changes tbody tr', { hasText: 'maps.example.org' });
+    await expect(row.textContent()).resolves.toContain('Mr Jones');
+    await expect(row.textContent()).resolves.toContain('itlead');
+    // The reason's markup is shown as text, not rendered.
+    await expect(row.locator('b').count()).resolves.toBe(0);
+    await expect(row.textContent()).resolves.toContain('<b>not bold</b>');
+
+    // Session cookie: HttpOnly, Secure, SameSite=Strict.
+    const cookie = (await context.cookies()).find((c) => c.name === '__Host-gh_session')!;
+    expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
+    expect(cspViolations).toEqual([]);
+  });
+});
