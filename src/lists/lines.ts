@@ -27,7 +27,7 @@ export function* readLines(path: string): Generator<string, void, undefined> {
         const end = nl >= 0 && nl < got ? nl : -1;
         if (end < 0) {
           // No newline in the rest of this chunk: keep it for the next one, up to the cap.
-          if (!skipping) {
+          if (!skipping && start < got) {
             const piece = buf.subarray(start, got);
             carry = carry ? Buffer.concat([carry, piece]) : Buffer.from(piece);
             if (carry.length > MAX_LINE) {
@@ -44,12 +44,12 @@ export function* readLines(path: string): Generator<string, void, undefined> {
           carry = null;
           yield line.length > MAX_LINE ? line.toString('utf8', 0, MAX_LINE + 1) : line.toString('utf8');
         } else {
-          yield buf.toString('utf8', start, end);
+          yield buf.toString('utf8', start, Math.min(end, start + MAX_LINE + 1));
         }
         start = end + 1;
       }
     }
-    if (carry && !skipping) yield carry.toString('utf8');
+    if (carry && carry.length > 0 && !skipping) yield carry.toString('utf8');
   } finally {
     closeSync(fd);
   }
