@@ -334,8 +334,9 @@ create_admin() {
   local args=(user add --config /etc/gatehouse/gatehouse.yaml --name "$name" --role admin)
   if [ -n "$ADMIN_PASSWORD_FILE" ]; then
     [ -r "$ADMIN_PASSWORD_FILE" ] || die "cannot read $ADMIN_PASSWORD_FILE"
-    # The password goes in on standard input, never on a command line (ps would show it).
-    if head -n 1 "$ADMIN_PASSWORD_FILE" | run_as_service_user "${args[@]}" --password-stdin; then
+    # The password goes in on standard input (the gatehouse user may not be able
+    # to read the file), never on a command line, where ps would show it.
+    if head -n 1 "$ADMIN_PASSWORD_FILE" | run_as_service_user "${args[@]}"; then
       say "created admin '$name'"
     else
       warn "could not create admin '$name' (it may exist already; see the message above)"

@@ -124,8 +124,9 @@ afterAll(() => {
 
 describe('deploy/install.sh', () => {
   it('installs the program, config, data directory, unit and command link', () => {
-    const r = ok(['install', '--root', root]);
+    const r = ok(['install', '--root', root, '--admin', 'jsmith']);
     expect(r.out).toContain('created');
+    expect(r.out).toContain("not creating admin 'jsmith' under --root");
     expect(r.out).toMatch(/not creating the 'gatehouse' system user under --root/);
 
     expect(readFileSync(at('opt/gatehouse/dist/cli.js'), 'utf8')).toContain('fake gatehouse 1.0.0');
