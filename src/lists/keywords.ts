@@ -8,11 +8,11 @@
 // end with it, "*porn*" anywhere inside a token. Use stars only for words that
 // do not hide inside innocent words.
 //
-// Names with digits, @, $, punycode or non-ASCII letters are folded first
-// (see fold.ts) and checked twice: with digits as separators ("sex4free" →
-// sex, free) and with leetspeak folded ("p0rn" → porn). Plain ASCII names,
-// nearly every query, take a fast path that hashes tokens in place and
-// allocates nothing.
+// Names with digits, @ or $ are read twice: with digits as separators
+// ("sex4free" → sex, free) and with leetspeak folded ("p0rn" → porn).
+// Punycode and non-ASCII names are first folded to their confusable skeleton
+// (fold.ts). ASCII names, nearly every query, are read in place, hashing each
+// word as it goes: no allocation.
 import { foldLeet, skeleton } from './fold.js';
 
 interface Word {
@@ -25,18 +25,40 @@ interface Affix extends Word {
   atEnd: boolean;
 }
 
+// How scan() reads the characters of a name.
+const PLAIN = 0; // as they are: letters and digits make words
+const SPLIT = 1; // digits separate words: "sex4free" → sex, free
+const LEET = 2; // leetspeak folded: "p0rn" → porn, "c@$ino" → casino
+type Mode = typeof PLAIN | typeof SPLIT | typeof LEET;
+
+// Leetspeak by character code: 0→o, 1→i, 3→e, 4→a, 5→s, 7→t, @→a, $→s.
+const LEET_CODES = new Int32Array(128);
+for (const [from, to] of Object.entries({ '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' })) {
+  LEET_CODES[from.charCodeAt(0)] = to.charCodeAt(0);
+}
+
 function isSeparator(c: number): boolean {
   // ASCII that is not a letter or digit; non-ASCII letters are word characters.
   return c < 128 && !((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90));
 }
 
-/** True when the name needs folding before keyword matching. */
-function needsFolding(name: string): boolean {
+/** The character as `mode` reads it, or -1 for a separator. */
+function read(c: number, mode: Mode): number {
+  if (mode === LEET && c < 128 && LEET_CODES[c] !== 0) return LEET_CODES[c];
+  if (isSeparator(c) || (mode === SPLIT && c >= 48 && c <= 57)) return -1;
+  return c;
+}
+
+/** Whether the name needs more than the plain reading: digits, @ or $ (leetspeak), or punycode / non-ASCII (folding). */
+function kindOf(name: string): 'plain' | 'digits' | 'international' {
+  let digits = false;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    if (c > 127 || (c >= 48 && c <= 57) || c === 64 || c === 36) return true;
+    if (c > 127) return 'international';
+    if ((c >= 48 && c <= 57) || c === 64 || c === 36) digits = true;
   }
-  return name.includes('xn--');
+  if (name.includes('xn--')) return 'international';
+  return digits ? 'digits' : 'plain';
 }
 
 export class KeywordMatcher {
@@ -67,7 +89,8 @@ export class KeywordMatcher {
   }
 
   private addExact(word: string, mask: number): void {
-    const h = hashRange(word, 0, word.length);
+    let h = 0;
+    for (let i = 0; i < word.length; i++) h = (Math.imul(h, 31) + word.charCodeAt(i)) | 0;
     let bucket = this.exact.get(h);
     if (!bucket) this.exact.set(h, (bucket = []));
     const found = bucket.find((w) => w.word === word);
@@ -80,59 +103,66 @@ export class KeywordMatcher {
   /** OR of the category bits whose keywords match the name (lower-case presentation form). */
   match(name: string): number {
     if (this.mask === 0) return 0;
-    if (!needsFolding(name)) return this.scan(name);
-    const folded = skeleton(name);
-    // Digits as separators, then leetspeak folded: "porn4free" and "p0rn" both match porn.
-    const split = folded.replace(/[^\p{L}\p{M}]+/gu, '.');
-    const leet = foldLeet(folded).replace(/[^\p{L}\p{M}\p{N}]+/gu, '.');
-    return this.scan(split) | this.scan(leet);
+    switch (kindOf(name)) {
+      case 'plain':
+        return this.scan(name, PLAIN);
+      case 'digits':
+        // ASCII is its own skeleton: read it twice, allocating nothing.
+        return this.scan(name, SPLIT) | this.scan(name, LEET);
+      default: {
+        // Rare: fold to the skeleton, and make any non-ASCII punctuation a plain separator.
+        const folded = skeleton(name).replace(/[^\p{L}\p{M}\p{N}@$]+/gu, '.');
+        return this.scan(folded, SPLIT) | this.scan(folded, LEET);
+      }
+    }
   }
 
-  private scan(text: string): number {
+  /** Every word of `text` as `mode` reads it, against the exact keywords and the starred ones. */
+  private scan(text: string, mode: Mode): number {
     let found = 0;
-    if (this.maxLen > 0) {
-      let start = 0;
-      let h = 0;
-      for (let i = 0; i <= text.length; i++) {
-        const c = i < text.length ? text.charCodeAt(i) : 46;
-        if (!isSeparator(c)) {
-          h = (Math.imul(h, 31) + c) | 0;
-          continue;
-        }
-        const len = i - start;
+    let start = 0;
+    let h = 0;
+    for (let i = 0; i <= text.length; i++) {
+      const c = i < text.length ? read(text.charCodeAt(i), mode) : -1;
+      if (c !== -1) {
+        h = (Math.imul(h, 31) + c) | 0;
+        continue;
+      }
+      const len = i - start;
+      if (len > 0) {
         if (len >= this.minLen && len <= this.maxLen) {
           const bucket = this.exact.get(h);
           if (bucket !== undefined) {
             for (let j = 0; j < bucket.length; j++) {
               const w = bucket[j];
-              if (w.word.length === len && text.startsWith(w.word, start)) found |= w.mask;
+              if (w.word.length === len && sameAt(text, start, w.word, mode)) found |= w.mask;
             }
           }
         }
-        start = i + 1;
-        h = 0;
+        for (let j = 0; j < this.affixes.length; j++) {
+          const a = this.affixes[j];
+          if ((found & a.mask) === 0 && hasAffix(text, start, i, a, mode)) found |= a.mask;
+        }
       }
-    }
-    for (let j = 0; j < this.affixes.length; j++) {
-      const a = this.affixes[j];
-      if ((found & a.mask) === 0 && this.hasAffix(text, a)) found |= a.mask;
+      start = i + 1;
+      h = 0;
     }
     return found;
   }
-
-  private hasAffix(text: string, a: Affix): boolean {
-    for (let at = text.indexOf(a.word); at !== -1; at = text.indexOf(a.word, at + 1)) {
-      const end = at + a.word.length;
-      const startOk = !a.atStart || at === 0 || isSeparator(text.charCodeAt(at - 1));
-      const endOk = !a.atEnd || end === text.length || isSeparator(text.charCodeAt(end));
-      if (startOk && endOk) return true;
-    }
-    return false;
-  }
 }
 
-function hashRange(text: string, from: number, to: number): number {
-  let h = 0;
-  for (let i = from; i < to; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
-  return h;
+/** Whether `word` is at `at` in `text`, as `mode` reads it. */
+function sameAt(text: string, at: number, word: string, mode: Mode): boolean {
+  for (let k = 0; k < word.length; k++) if (read(text.charCodeAt(at + k), mode) !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Whether the word text[start, end) begins with, ends with or contains the starred keyword. */
+function hasAffix(text: string, start: number, end: number, a: Affix, mode: Mode): boolean {
+  const last = end - a.word.length;
+  if (last < start) return false;
+  if (a.atStart) return sameAt(text, start, a.word, mode);
+  if (a.atEnd) return sameAt(text, last, a.word, mode);
+  for (let at = start; at <= last; at++) if (sameAt(text, at, a.word, mode)) return true;
+  return false;
 }

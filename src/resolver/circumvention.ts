@@ -5,8 +5,6 @@
 //   iCloud Private Relay is not available on this network.
 // - resolver.arpa: NODATA, so clients find no designated encrypted resolver
 //   (DDR, RFC 9462: they ask for _dns.resolver.arpa SVCB).
-import { SuffixMap } from './suffix-map.js';
-
 export interface Canary {
   /** Low-cardinality reason for the decision. */
   reason: 'canary' | 'private-relay' | 'ddr';
@@ -22,12 +20,13 @@ const CANARIES: readonly [string, Canary][] = [
   ['resolver.arpa', { reason: 'ddr', answer: 'nodata', text: 'Filtered: encrypted resolver discovery' }],
 ];
 
-const names = new SuffixMap();
-CANARIES.forEach(([name], i) => names.add(name, 1 << i));
-
-/** The canary the name (or a parent) is, or undefined. */
+/** The canary the name (or a parent) is, or undefined. Four endsWith() calls: most fail at the last character. */
 export function canaryFor(name: string): Canary | undefined {
-  const flags = names.lookup(name);
-  if (flags === 0) return undefined;
-  return CANARIES[31 - Math.clz32(flags & -flags)][1];
+  for (let i = 0; i < CANARIES.length; i++) {
+    const domain = CANARIES[i][0];
+    if (name.endsWith(domain) && (name.length === domain.length || name.charCodeAt(name.length - domain.length - 1) === 46)) {
+      return CANARIES[i][1];
+    }
+  }
+  return undefined;
 }
