@@ -12,6 +12,8 @@ export interface ReceivedPost {
 export class WebhookSink {
   readonly posts: ReceivedPost[] = [];
   status = 200;
+  /** Record POSTs but never answer them (the sender is killed meanwhile). */
+  hold = false;
   onPost: ((p: ReceivedPost) => void) | null = null;
   private constructor(
     private readonly server: Server,
@@ -27,7 +29,7 @@ export class WebhookSink {
         const post = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
         if (sink!.status < 300) sink!.posts.push(post);
         sink!.onPost?.(post);
-        res.writeHead(sink!.status).end();
+        if (!sink!.hold) res.writeHead(sink!.status).end();
       });
     });
     await new Promise<void>((resolve, reject) => {
