@@ -143,6 +143,46 @@ export const migrations: Migration[] = [
     name: 'admin accounts, sessions, auth audit, change log (hash chain, no update/delete), exceptions, review requests',
     up: adminSchemaSql,
   },
+  {
+    version: 4,
+    name: 'records of filtering checks (self-test runs) and the actions taken after them',
+    up: `
+      -- One row per run of the filtering self-test: when, who, against what,
+      -- every case (group, source, category, name, expected, result) and the totals.
+      CREATE TABLE checks (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL,
+        -- A user name, or 'schedule' / 'cli (osuser)'.
+        run_by      TEXT    NOT NULL,
+        trigger     TEXT    NOT NULL CHECK (trigger IN ('manual', 'schedule', 'cli')),
+        server      TEXT    NOT NULL,
+        ok          INTEGER NOT NULL,
+        passed      INTEGER NOT NULL,
+        failed      INTEGER NOT NULL,
+        summary     TEXT    NOT NULL,
+        -- JSON arrays: the cases as tested, and the groups that could not be tested.
+        cases_json  TEXT    NOT NULL,
+        skipped_json TEXT   NOT NULL
+      );
+      CREATE INDEX checks_by_time ON checks (started_at);
+      -- The resulting actions: appended after a run (automatic ones such as an
+      -- alert raised, and what staff then did). Never edited.
+      CREATE TABLE check_actions (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        check_id INTEGER NOT NULL REFERENCES checks (id),
+        at       INTEGER NOT NULL,
+        user     TEXT    NOT NULL,
+        action   TEXT    NOT NULL
+      );
+      CREATE INDEX check_actions_by_check ON check_actions (check_id);
+      -- A record of a check is evidence: it cannot be changed or removed through SQL either.
+      CREATE TRIGGER checks_no_update BEFORE UPDATE ON checks BEGIN SELECT RAISE(ABORT, 'check records cannot be changed'); END;
+      CREATE TRIGGER checks_no_delete BEFORE DELETE ON checks BEGIN SELECT RAISE(ABORT, 'check records cannot be deleted'); END;
+      CREATE TRIGGER check_actions_no_update BEFORE UPDATE ON check_actions BEGIN SELECT RAISE(ABORT, 'check actions cannot be changed'); END;
+      CREATE TRIGGER check_actions_no_delete BEFORE DELETE ON check_actions BEGIN SELECT RAISE(ABORT, 'check actions cannot be deleted'); END;
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */
