@@ -198,13 +198,13 @@ export class ListManager extends EventEmitter {
       throw err;
     }
 
-    lists.forEach((l, i) => {
+    for (const [i, l] of lists.entries()) {
       const built = result.lists[i];
       const outcome = fetched.get(l.id);
       if (outcome?.kind === 'new') {
         if (built.used === 'candidate') {
           if (outcome.download) this.store.promoteDownload(l.id, outcome.meta);
-          else this.store.copyFrom(l.id, outcome.path, outcome.meta);
+          else await this.store.copyFrom(l.id, outcome.path, outcome.meta).catch((err: Error) => this.logger.warn({ list: l.id, err: err.message }, 'cannot keep a copy of the list file'));
         } else if (outcome.download) this.store.discardDownload(l.id);
       }
       const state = this.stateOf(l.id);
@@ -220,7 +220,7 @@ export class ListManager extends EventEmitter {
       } else if (built.error && built.used === 'none') {
         state.lastError = built.error;
       }
-    });
+    }
 
     this.current = new CompactMatcher(result.data, lists.map((l) => ({ id: l.id, category: l.category, bit: bitOf.get(l.category)! })));
     this.builtForConfig = true;

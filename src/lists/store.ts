@@ -2,7 +2,8 @@
 //   <id>            the list as last accepted (used when a refresh fails, and at start-up)
 //   <id>.meta.json  ETag / Last-Modified of that copy, or the source file's size and mtime
 //   <id>.download   a download in progress or awaiting its parse
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface CopyMeta {
@@ -54,9 +55,10 @@ export class LastGoodStore {
   }
 
   /** Keep a copy of a file: source that parsed, in case the file is later broken or removed. */
-  copyFrom(id: string, source: string, meta: Omit<CopyMeta, 'savedAt'>): void {
+  async copyFrom(id: string, source: string, meta: Omit<CopyMeta, 'savedAt'>): Promise<void> {
+    // Asynchronous: a list file may be a hundred megabytes, and DNS is served on this thread.
     const tmp = `${this.path(id)}.tmp`;
-    copyFileSync(source, tmp);
+    await copyFile(source, tmp);
     renameSync(tmp, this.path(id));
     this.writeMeta(id, meta);
   }

@@ -17,7 +17,7 @@ export function configWithLists(lists: TestList[], categories = ['adult', 'gambl
     'groups: [{ name: everyone, default: true }]',
     'categories:',
     ...categories.map((c) => `  - { id: ${c}, name: "${c}"${c === 'iwf' ? ', illegal: true' : ''} }`),
-    'lists:',
+    lists.length === 0 ? 'lists: []' : 'lists:',
     ...lists.map((l) => `  - ${JSON.stringify({ refresh: '0 0 1 1 *', ...l })}`),
   ].join('\n');
   return parseConfig(yaml, '/tmp/test-config.yaml');
