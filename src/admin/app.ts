@@ -34,6 +34,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     logger: deps.logger,
     policy: deps.policy,
     isIllegal: deps.isIllegal,
+    live: deps.live ?? {},
     now: deps.now ?? Date.now,
     https: tls !== undefined,
   };

@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { LiveDeps } from './live.js';
 
 /** One exception as the resolver's policy takes it. */
 export interface PolicyException {
@@ -24,10 +25,13 @@ export interface AdminDeps {
   now?: () => number;
   /** More route plugins (registered after the built-in ones). */
   extraRoutes?: AdminRoutePlugin[];
+  /** The running service's state and engines for the content pages (see live.ts); absent parts show as not available. */
+  live?: LiveDeps;
 }
 
 /** The deps with defaults filled in, handed to every route plugin as `opts.ctx`. */
-export interface AdminContext extends Required<Omit<AdminDeps, 'policy' | 'isIllegal' | 'extraRoutes'>> {
+export interface AdminContext extends Required<Omit<AdminDeps, 'policy' | 'isIllegal' | 'extraRoutes' | 'live'>> {
+  live: LiveDeps;
   policy?: AdminDeps['policy'];
   isIllegal?: AdminDeps['isIllegal'];
   /** Served over HTTPS: cookies get Secure, responses get HSTS. */

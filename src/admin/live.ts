@@ -1,0 +1,57 @@
+// What the content pages (dashboard, lists, checks, alerts, /metrics) need of
+// the running service. src/app.ts passes these as `AdminDeps.live`; every
+// field is optional and a page without it says the data is not available.
+import type { Alert, AlertHistoryEntry, DeliveryAttempt, OperationalEvent } from '../alerts/types.js';
+import type { ListFilter } from '../alerts/store.js';
+import type { CheckResult } from '../checks/self-test.js';
+import type { ListStatus } from '../lists/manager.js';
+import type { CacheStats } from '../resolver/cache.js';
+import type { LinksStatus } from '../resolver/links.js';
+import type { ServerStats } from '../resolver/server.js';
+import type { QueryLogStats } from '../store/query-log.js';
+
+/** The alert engine's inbox API (src/alerts/engine.ts AlertEngine has all of it). */
+export interface LiveAlerts {
+  list(filter?: ListFilter): { total: number; items: Alert[] };
+  get(id: number): (Alert & { history: AlertHistoryEntry[]; deliveries: DeliveryAttempt[] }) | undefined;
+  acknowledge(id: number, user: string): Alert;
+  close(id: number, user: string, outcome: string): Alert;
+  /** Outbox rows not yet delivered. */
+  pendingDeliveries(): number;
+  /** Raise an operational alert (a failed check raises 'check-failed'). */
+  operational?(e: OperationalEvent): void;
+}
+
+/** Why the block page's client got the block answer for a host. */
+export interface BlockExplanation {
+  /** The client's group. */
+  group: string;
+  /** Category id and display name; absent when no category applies (a deny exception). */
+  category?: string;
+  categoryName?: string;
+  /** Illegal content: the page shows only the IWF wording. */
+  illegal: boolean;
+  /** Blocked now for this client (false: the page says it may have been a stale answer). */
+  blocked: boolean;
+}
+
+export interface LiveDeps {
+  /** LinkManager.status(). */
+  links?(): LinksStatus;
+  /** DnsServer.stats. */
+  dns?(): ServerStats;
+  /** CacheHandler.stats. */
+  cache?(): CacheStats;
+  /** ListManager.status(). */
+  lists?(): ListStatus[];
+  /** QueryLog.stats(). */
+  queryLog?(): QueryLogStats;
+  /** The alert engine (or the inbox is read straight from the alert tables, without ack/close side effects on throttling). */
+  alerts?: LiveAlerts;
+  /** Run the filtering self-test against the running resolver (default: runSelfTest with the config's checks.server / first dns.listen). */
+  selfTest?(opts: { groups?: string[] }): Promise<CheckResult>;
+  /** The policy's decision for a host and client address, for the block page. */
+  explain?(host: string, clientAddress: string): BlockExplanation;
+  /** Blocks per category id since start (QueryMetrics.observer counts them); /metrics reads it. */
+  blocksByCategory?(): Record<string, number>;
+}
