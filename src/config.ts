@@ -37,7 +37,10 @@ const scheduleSchema = z.strictObject({
   block: z.array(z.string()).min(1),
   days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).min(1),
   /** Windows like "08:30-12:00", local time in `timezone`. */
-  times: z.array(z.string().regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/, 'expected HH:MM-HH:MM')).min(1),
+  /** A window ending at or before its start runs past midnight ("22:00-06:00"); 24:00 is the end of the day. */
+  times: z
+    .array(z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d-(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$/, 'expected HH:MM-HH:MM (00:00 to 24:00)'))
+    .min(1),
   timezone: z.string().default('Europe/London'),
 });
 
@@ -68,7 +71,9 @@ const categorySchema = z.strictObject({
   /** Circumvention categories (VPN, proxy, DoH) mark decisions for the alerts. */
   circumvention: z.boolean().default(false),
   /** Keyword rules matched after folding punycode, homoglyphs and leetspeak. */
-  keywords: z.array(z.string().min(3)).default([]),
+  keywords: z
+    .array(z.string().min(3).regex(/^\*?[\p{L}\p{N}@$]+\*?$/u, 'expected one word of letters and digits, with an optional * at either end'))
+    .default([]),
 });
 
 const listSchema = z.strictObject({
@@ -110,7 +115,8 @@ const configSchema = z.strictObject({
       drainTimeoutMs: z.number().int().min(0).default(5000),
       block: z
         .strictObject({
-          mode: z.enum(['address', 'nxdomain', 'null']).default('address'),
+          // YAML reads an unquoted `null` as no value: take it as the mode it names.
+          mode: z.preprocess((v) => (v === null ? 'null' : v), z.enum(['address', 'nxdomain', 'null'])).default('address'),
           ttl: z.number().int().min(0).max(86_400).default(60),
           /** The block page server's addresses (mode `address`). */
           a: ipAddress.default('127.0.0.1'),
