@@ -58,6 +58,11 @@ describe('PolicyHandler: block answers on the wire', () => {
     for (const a of packet.answers ?? []) expect((a as { ttl: number }).ttl).toBe(60);
   });
 
+  it('takes an unquoted YAML null as mode "null"', () => {
+    const answer = blockFor('adult.example', {}, CONFIG_YAML.replace('mode: address', 'mode: null'));
+    expect((dnsPacket.decode(answer.wire).answers?.[0] as dnsPacket.StringAnswer).data).toBe('0.0.0.0');
+  });
+
   it('uses the configured TTL', () => {
     const answer = blockFor('adult.example', {}, CONFIG_YAML.replace('ttl: 60', 'ttl: 5'));
     expect((dnsPacket.decode(answer.wire).answers?.[0] as { ttl: number }).ttl).toBe(5);

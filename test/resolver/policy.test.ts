@@ -81,9 +81,17 @@ describe('PolicyHandler: groups and categories', () => {
 
   it('keeps the old policy when a reloaded config cannot be compiled', async () => {
     const { policy } = makePolicy();
-    const broken = testConfig(CONFIG_YAML.replace('"08:30-12:00"', '"08:30-25:00"'));
+    const broken = testConfig();
+    broken.groups[0].schedules[0].times = ['08:30-25:00']; // as a config built in code could be
     expect(() => policy.reload(broken)).toThrow(/group "pupils".*25:00/);
     expect(await decide(policy, 'adult.example', { group: 'staff' })).toBe('category:adult');
+  });
+
+  it.each([
+    ['a schedule time past 24:00', '"08:30-12:00"', '"08:30-25:00"', /times\[0\] \(line \d+\): expected HH:MM-HH:MM/],
+    ['a keyword of two words', '"selfharm"', '"self harm"', /keywords\[1\] \(line \d+\): expected one word/],
+  ])('leaves %s to the config loader, which names the key and line', (_title, from, to, message) => {
+    expect(() => testConfig(CONFIG_YAML.replace(from, to))).toThrow(message);
   });
 
   it('gives an unknown group the default group policy', async () => {
