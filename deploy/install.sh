@@ -47,7 +47,7 @@ options:
   --source DIR                built Gatehouse tree to install from (default: $SOURCE)
   --admin NAME                create the first admin account with this name (install)
   --admin-password-file FILE  read that admin's password from FILE (first line)
-  --purge                     uninstall: also delete config, data, cache and the user
+  --purge                     uninstall: also delete config, data and the user
   --skip-node-modules         do not copy or install node_modules (for tests)
   -h, --help                  this text
 EOF
@@ -139,7 +139,6 @@ set_paths() {
   ETC=$(path_in_root /etc/gatehouse)
   CONFIG=$ETC/gatehouse.yaml
   DATA=$(path_in_root /var/lib/gatehouse)
-  CACHE=$(path_in_root /var/cache/gatehouse)
   UNIT_DIR=$(path_in_root /etc/systemd/system)
   UNIT=$UNIT_DIR/gatehouse.service
   WANTS_LINK=$UNIT_DIR/multi-user.target.wants/gatehouse.service
@@ -277,12 +276,9 @@ install_config() {
 }
 
 install_data() {
-  local dir
-  for dir in "$DATA" "$CACHE"; do
-    mkdir -p "$dir"
-    chmod 0750 "$dir"
-    own "$SERVICE_USER:$SERVICE_USER" "$dir"
-  done
+  mkdir -p "$DATA"
+  chmod 0750 "$DATA"
+  own "$SERVICE_USER:$SERVICE_USER" "$DATA"
   say "data directory $DATA"
 }
 
@@ -434,8 +430,8 @@ do_uninstall() {
   rm -rf "$OPT" "$OPT.new" "$OPT.previous"
   say "removed the program ($OPT) and the systemd unit"
   if [ "$PURGE" = yes ]; then
-    rm -rf "$ETC" "$DATA" "$CACHE"
-    say "purged config ($ETC), data ($DATA) and cache ($CACHE)"
+    rm -rf "$ETC" "$DATA"
+    say "purged config ($ETC) and data ($DATA)"
     if live_root && getent passwd "$SERVICE_USER" >/dev/null; then
       userdel "$SERVICE_USER" || warn "could not remove the '$SERVICE_USER' user"
       say "removed system user '$SERVICE_USER'"

@@ -147,7 +147,6 @@ describe('deploy/install.sh', () => {
     expect(lstatSync(at('etc/gatehouse')).mode & 0o777).toBe(0o750);
     expect(lstatSync(at('var/lib/gatehouse')).isDirectory()).toBe(true);
     expect(lstatSync(at('var/lib/gatehouse')).mode & 0o777).toBe(0o750);
-    expect(lstatSync(at('var/cache/gatehouse')).isDirectory()).toBe(true);
 
     const unit = readFileSync(at('etc/systemd/system/gatehouse.service'), 'utf8');
     expect(unit).toMatch(/^ExecStart=\/\S*node \/opt\/gatehouse\/dist\/cli\.js serve --config \/etc\/gatehouse\/gatehouse\.yaml$/m);
@@ -213,10 +212,10 @@ describe('deploy/install.sh', () => {
     expect(readFileSync(at('var/lib/gatehouse/gatehouse.db'), 'utf8')).toBe('precious data');
   });
 
-  it('uninstall --purge removes config, data and cache too', () => {
+  it('uninstall --purge removes config and data too', () => {
     const r = ok(['uninstall', '--root', root, '--purge']);
     expect(r.out).toContain('purged');
-    for (const p of ['opt/gatehouse', 'etc/gatehouse', 'var/lib/gatehouse', 'var/cache/gatehouse', 'etc/systemd/system/gatehouse.service']) {
+    for (const p of ['opt/gatehouse', 'etc/gatehouse', 'var/lib/gatehouse', 'etc/systemd/system/gatehouse.service']) {
       expect(existsSync(at(p)), p).toBe(false);
     }
   });
