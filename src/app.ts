@@ -1,6 +1,9 @@
 // Builds a whole Gatehouse from a config without listening (as fastify's
 // testing guide does for HTTP): tests start it on port 0, `serve` on the
-// configured addresses.
+// configured addresses. This is the one place where the parts meet.
+import { dirname } from 'node:path';
+import type { Database } from 'better-sqlite3';
+import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { DnsServer } from './resolver/server.js';
@@ -8,12 +11,23 @@ import { buildChain } from './resolver/chain.js';
 import { GroupIdentifier, IdentifyHandler } from './resolver/identify.js';
 import { CacheHandler } from './resolver/cache.js';
 import { ForwardHandler } from './resolver/forward.js';
-import { LinkManager } from './resolver/links.js';
+import { LinkManager, type LinkSwitch } from './resolver/links.js';
+import { PolicyHandler } from './resolver/policy.js';
+import { AlertObserver, LogIndexes, QueryLogObserver } from './resolver/observers.js';
+import { ListManager, type RefreshEvent } from './lists/manager.js';
+import { openDatabase } from './store/db.js';
+import { QueryLog } from './store/query-log.js';
+import { Retention } from './store/retention.js';
+import { AlertEngine } from './alerts/engine.js';
+import { buildAdminApp } from './admin/app.js';
+import { startAdminServer } from './admin/server.js';
 
 export interface AppOptions {
   logger?: Logger;
-  /** Clock for the cache and link health (tests move it). */
+  /** Clock in ms for the cache, link health, the query log and alerts (tests move it). */
   now?: () => number;
+  /** Serve the admin UI (default true). Resolver-only tests turn it off. */
+  admin?: boolean;
 }
 
 export class Gatehouse {
@@ -21,24 +35,64 @@ export class Gatehouse {
   readonly groups: GroupIdentifier;
   readonly cache: CacheHandler;
   readonly links: LinkManager;
+  readonly lists: ListManager;
+  readonly policy: PolicyHandler;
   readonly server: DnsServer;
+  readonly db: Database;
+  readonly queryLog: QueryLog;
+  readonly retention: Retention;
+  alerts: AlertEngine;
+  admin: FastifyInstance | undefined;
+  /** Where the admin UI listens, once started. */
+  adminUrl: string | undefined;
+  private readonly logIndexes = new LogIndexes();
+  private readonly alertObserver: AlertObserver;
+  private readonly now: () => number;
   private started = false;
 
   constructor(
     public config: Config,
-    options: AppOptions = {},
+    private readonly options: AppOptions = {},
   ) {
     this.logger = options.logger ?? createLogger(config.logging.level);
-    const now = options.now ?? Date.now;
+    const now = (this.now = options.now ?? Date.now);
+    const dataDir = dirname(config.store.path);
+
+    // The database opens first: a corrupt or unwritable file stops start-up with a clear error.
+    this.db = openDatabase(config.store.path);
+    this.queryLog = new QueryLog({ path: config.store.path, queueMax: config.store.queueMax, logger: this.logger.child({ part: 'querylog' }), now });
+    this.retention = new Retention({ log: this.queryLog, retentionDays: config.store.retentionDays, logger: this.logger.child({ part: 'retention' }), now });
+    this.alerts = this.newAlertEngine(config);
+
     this.groups = new GroupIdentifier(config);
+    this.lists = new ListManager(config, { dataDir, logger: this.logger });
+    this.policy = new PolicyHandler({ config, matcher: () => this.lists.matcher, logger: this.logger, now: () => new Date(now()) });
     this.cache = new CacheHandler(config, now);
     this.links = new LinkManager(config, this.logger.child({ part: 'links' }), now);
     this.server = new DnsServer(this.serverOptions(config), this.chain());
+
+    this.logIndexes.configure(config);
+    this.alertObserver = new AlertObserver({ observe: (e) => this.alerts.observe(e) }, now);
+    this.alertObserver.configure(config);
+    this.server.addObserver(new QueryLogObserver(this.queryLog, this.logIndexes, now));
+    this.server.addObserver(this.alertObserver);
+
+    this.links.on('switch', (s: LinkSwitch) => this.onLinkSwitch(s));
+    this.lists.on('refresh', (r: RefreshEvent) => this.onListRefresh(r));
+    this.queryLog.on('dropped', (e: { count: number; total: number; lastError?: string }) =>
+      this.alerts.operational({ kind: 'querylog-dropped', message: `${e.count} query-log rows dropped (${e.total} in all)`, details: { ...e } }),
+    );
   }
 
+  /**
+   * The query path, top to bottom (see resolver/chain.ts for why each sits
+   * where it does): identify → policy → cache → forward. The query log and
+   * the alerts observe answers after they are sent (server.ts).
+   */
   private chain() {
     return buildChain({
       identify: new IdentifyHandler(this.groups),
+      policy: this.policy,
       cache: this.cache,
       forward: new ForwardHandler(this.links),
     });
@@ -49,27 +103,101 @@ export class Gatehouse {
     return { listen, udpSize, tcpIdleTimeoutMs, tcpMaxConnections, drainTimeoutMs, logger: this.logger.child({ part: 'dns' }) };
   }
 
+  private newAlertEngine(config: Config): AlertEngine {
+    return new AlertEngine({ db: this.db, config: config.alerts, categories: config.categories, logger: this.logger });
+  }
+
+  private dictionaries(config: Config) {
+    return { groups: config.groups.map((g) => g.name), categories: config.categories.map((c) => c.id), links: config.links.map((l) => l.name) };
+  }
+
+  /** Whether the current lists put a name in an illegal category (IWF, CTIRU). */
+  isIllegal(name: string): boolean {
+    const mask = this.config.categories.reduce((m, c, i) => (c.illegal ? m | (1 << i) : m), 0);
+    return (this.lists.matcher.lookup(name.toLowerCase().replace(/\.$/, '')) & mask) !== 0;
+  }
+
+  private onLinkSwitch(s: LinkSwitch): void {
+    this.queryLog.recordLinkSwitch(s);
+    const primary = this.config.links[0]?.name;
+    this.alerts.operational({
+      kind: s.to === primary ? 'link-failback' : 'link-failover',
+      message: `internet link switched from ${s.from} to ${s.to}: ${s.reason}`,
+      details: { ...s },
+      at: s.at,
+    });
+  }
+
+  private onListRefresh(r: RefreshEvent): void {
+    const at = Date.parse(r.at);
+    this.queryLog.recordListRefresh({ at, listId: r.listId, ok: r.ok, entries: r.entries, error: r.error });
+    if (!r.ok) this.alerts.operational({ kind: 'list-refresh-failed', message: `list ${r.listId} could not be refreshed: ${r.error}`, details: { listId: r.listId }, at });
+  }
+
   async start(): Promise<void> {
+    await this.queryLog.start();
+    this.queryLog.setDictionaries(this.dictionaries(this.config));
+    this.retention.start();
+    this.alerts.start();
+    // Lists before DNS: a filter must not answer unfiltered while it loads.
+    await this.lists.start();
     await this.server.start();
     this.links.startProbes();
+    if (this.options.admin !== false) {
+      this.admin = await buildAdminApp({
+        config: this.config,
+        db: this.db,
+        logger: this.logger,
+        policy: this.policy,
+        isIllegal: (name) => this.isIllegal(name),
+        now: this.now,
+      });
+      this.adminUrl = await startAdminServer(this.admin, this.config);
+      this.logger.info({ url: this.adminUrl }, 'admin UI listening');
+    }
     this.started = true;
   }
 
   /** Apply a new, already validated config without dropping queries (SIGHUP). */
   async reload(config: Config): Promise<void> {
+    this.policy.reload(config); // throws (keeping the old policy) before anything else changes
     this.groups.configure(config);
     this.cache.configure(config);
     this.links.configure(config);
+    this.logIndexes.configure(config);
+    this.alertObserver.configure(config);
     this.server.setOptions(this.serverOptions(config));
-    if (this.started) await this.server.relisten(config.dns.listen);
+    this.queryLog.setDictionaries(this.dictionaries(config));
+    if (JSON.stringify(config.alerts) !== JSON.stringify(this.config.alerts)) {
+      const old = this.alerts;
+      this.alerts = this.newAlertEngine(config);
+      await old.stop();
+      this.alerts.start();
+    }
+    if (JSON.stringify(config.admin) !== JSON.stringify(this.config.admin)) {
+      this.logger.warn('admin settings changed: they take effect at the next restart');
+    }
+    const previous = this.config;
     this.config = config;
+    if (this.started) {
+      await this.server.relisten(config.dns.listen);
+      if (JSON.stringify(config.lists) !== JSON.stringify(previous.lists) || JSON.stringify(config.categories) !== JSON.stringify(previous.categories)) {
+        await this.lists.reload(config);
+      }
+    }
     this.logger.info('configuration reloaded');
   }
 
-  /** Drain in-flight queries and close everything (SIGTERM). */
+  /** Drain in-flight queries, flush the query log and alerts, close everything (SIGTERM). */
   async stop(): Promise<void> {
     await this.server.stop();
     this.links.stop();
+    this.lists.stop();
+    this.retention.stop();
+    await this.admin?.close();
+    await this.alerts.stop();
+    await this.queryLog.close();
+    this.db.close();
     this.started = false;
   }
 }

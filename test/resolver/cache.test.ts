@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { baseConfig, startGatehouse, type Running } from '../helpers/gatehouse.js';
 import { ask } from '../helpers/client.js';
@@ -9,14 +9,25 @@ describe('cache', () => {
   let clock = 1_000_000;
   const now = () => clock;
 
-  beforeEach(async () => {
-    clock = 1_000_000;
-    up = await startFakeUpstream({ 'a.test': '192.0.2.1', 'b.test': '192.0.2.2', 'c.test': '192.0.2.3' });
+  const records = { 'a.test': '192.0.2.1', 'b.test': '192.0.2.2', 'c.test': '192.0.2.3' };
+
+  // One server for the file (starting one costs a second); each test starts from an empty cache.
+  beforeAll(async () => {
+    up = await startFakeUpstream(records);
     gh = await startGatehouse(baseConfig([{ name: 'primary', upstreams: [up.url] }], 'cache: { prefetchMinHits: 2, staleAnswerAfterMs: 200 }\nhealth: { probeIntervalMs: 60000 }'), { now });
   });
-  afterEach(async () => {
+  afterAll(async () => {
     await gh.stop();
     await up.stop();
+  });
+  beforeEach(() => {
+    clock = 1_000_000;
+    gh.app.cache.clear();
+    gh.app.cache.stats.stale = 0;
+    up.queries = 0;
+    up.delayMs = 0;
+    up.behaviour = 'answer';
+    up.records = new Map(Object.entries(records));
   });
 
   it('answers a second query from the cache with the client ID and ageing TTLs', async () => {
