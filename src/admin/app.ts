@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { installAuth } from './auth.js';
+import { installAuth, sessionLimits } from './auth.js';
 import type { AdminContext, AdminDeps, AdminRoutePlugin } from './context.js';
 import { loadExceptionsIntoPolicy } from './exceptions.js';
 import { installOpenApi } from './openapi.js';
@@ -15,6 +15,7 @@ import { contentRoutes } from './routes/index.js';
 import { userRoutes } from './routes/users.js';
 import { ensureAdminSchema } from './schema.js';
 import { installSecurity } from './security.js';
+import { purgeSessions } from './session.js';
 import { loadTls } from './tls.js';
 
 /** The static shell (CSS, JS); next to this file in src/, or back in src/ when run from dist/. */
@@ -49,7 +50,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     ...(tls ? { https: tls } : {}),
   }) as unknown as FastifyInstance;
 
-  installSecurity(app, { allowedNetworks: admin.allowedNetworks, https: ctx.https });
+  installSecurity(app, { allowedNetworks: admin.allowedNetworks, https: ctx.https, metrics: admin.metrics });
   installAuth(app, ctx);
   installOpenApi(app);
   // Unexpected errors: logged in full, answered without detail (nothing was changed: changes are transactions).
@@ -65,6 +66,11 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   });
   await app.register(fastifyStatic, { root: publicDir(), prefix: '/static/', index: false, cacheControl: true, maxAge: 3_600_000 });
   for (const plugin of [...coreRoutes, ...contentRoutes, ...(deps.extraRoutes ?? [])]) await app.register(plugin, { ctx });
+
+  // Expired sessions are refused on lookup anyway; this keeps the table small.
+  const purge = setInterval(() => purgeSessions(ctx.db, ctx.now(), sessionLimits(ctx)), 10 * 60_000);
+  purge.unref();
+  app.addHook('onClose', async () => clearInterval(purge));
 
   // The resolver starts with the exceptions saved in the database.
   loadExceptionsIntoPolicy(ctx);

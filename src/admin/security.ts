@@ -1,5 +1,6 @@
 // Request plumbing shared by every route: client network allow-list, cookies,
 // urlencoded form bodies, and the security headers on every response.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import type { FastifyInstance } from 'fastify';
 
@@ -61,12 +62,31 @@ export function fieldList(body: unknown, name: string): string[] {
 }
 
 /** Network allow-list, form parsing and security headers for the whole app. */
-export function installSecurity(app: FastifyInstance, opts: { allowedNetworks: string[]; https: boolean }): void {
+export interface SecurityOptions {
+  allowedNetworks: string[];
+  https: boolean;
+  /** /metrics is for a Prometheus server: its own token and networks, not the UI's. */
+  metrics: { token?: string; networks: string[] };
+}
+
+function bearerMatches(header: string | undefined, token: string | undefined): boolean {
+  if (!token || !header?.startsWith('Bearer ')) return false;
+  const a = createHash('sha256').update(header.slice(7)).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}
+
+export function installSecurity(app: FastifyInstance, opts: SecurityOptions): void {
   const networks = parseNetworks(opts.allowedNetworks);
+  const metricsNetworks = parseNetworks(opts.metrics.networks);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) =>
     done(null, parseForm(body as string)),
   );
   app.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/metrics' || request.url.startsWith('/metrics?')) {
+      if (bearerMatches(request.headers.authorization, opts.metrics.token) || addressAllowed(request.ip, metricsNetworks)) return;
+      return reply.code(403).type('text/plain').send('Forbidden: /metrics needs the metrics token or a metrics network.\n');
+    }
     if (!addressAllowed(request.ip, networks)) {
       request.log.warn({ address: request.ip }, 'admin request from a network not allowed');
       return reply.code(403).type('text/plain').send('Forbidden: this network may not use the admin UI.\n');

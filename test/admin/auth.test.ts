@@ -229,4 +229,19 @@ describe('request protection', () => {
     const ok = await h.app.inject({ method: 'GET', url: '/login', remoteAddress: '10.1.2.3' });
     expect(ok.statusCode).toBe(200);
   });
+
+  it('guards /metrics with its own token or networks, and registers extra route plugins', async () => {
+    h = await harness({
+      adminYaml: '  allowedNetworks: ["127.0.0.0/8"]\n  metrics: { token: "scrape-token-0123456789", networks: ["10.9.0.0/16"] }',
+      deps: { extraRoutes: [async (app) => void app.get('/metrics', async () => 'gatehouse_up 1\n')] },
+    });
+    const get = (remoteAddress: string, authorization?: string) =>
+      h.app.inject({ method: 'GET', url: '/metrics', remoteAddress, headers: authorization ? { authorization } : {} });
+    expect((await get('127.0.0.1')).statusCode).toBe(403);
+    expect((await get('127.0.0.1', 'Bearer wrong')).statusCode).toBe(403);
+    expect((await get('192.0.2.1', 'Bearer scrape-token-0123456789')).body).toBe('gatehouse_up 1\n');
+    expect((await get('10.9.1.1')).statusCode).toBe(200);
+    // The metrics network reaches nothing else.
+    expect((await h.app.inject({ method: 'GET', url: '/login', remoteAddress: '10.9.1.1' })).statusCode).toBe(403);
+  });
 });

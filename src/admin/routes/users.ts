@@ -52,7 +52,7 @@ export const userRoutes: AdminRoutePlugin = async (app, { ctx }) => {
           <td data-label="Last login">${formatTime(p.lastLoginAt)}</td>
           <td data-label="Actions" class="actions">
             ${p.locked ? action('unlock', 'Unlock') : ''}
-            ${action('reset-password', 'Set temporary password', html`<input name="password" type="password" minlength="8" required aria-label="Temporary password" autocomplete="new-password"> `, 'secondary')}
+            ${action('reset-password', 'Set temporary password', html`<input name="password" type="password" minlength="8" required aria-label="Temporary password" placeholder="temporary password" autocomplete="new-password"> `, 'secondary')}
             ${p.mfaEnabled ? action('reset-mfa', 'Reset MFA', html``, 'secondary') : ''}
             ${p.disabled ? action('enable', 'Enable') : action('disable', 'Disable', html``, 'danger')}
           </td></tr>`;
