@@ -62,7 +62,7 @@ export class AlertEngine {
   private readonly opKinds: Set<string>;
   private readonly routes: Record<AlertingSeverity, ChannelName[]>;
   private readonly digestSeverities: Set<AlertingSeverity>;
-  private readonly flushTx: (newN: number, dirtyN: number) => { ids: number[]; queued: number };
+  private readonly flushTx: (newN: number, dirtyN: number) => { ids: number[]; queued: number; closed: PendingAlert[] };
   private readonly digestTx: (now: number) => number;
   private newAlerts: PendingAlert[] = [];
   private dirty: PendingAlert[] = [];
@@ -193,14 +193,14 @@ export class AlertEngine {
       return;
     }
     this.counters.raised++;
-    const alert: PendingAlert = { id: null, row, delta: 0, lastAt: row.lastAt, dirty: false };
+    const alert: PendingAlert = { id: null, key, row, delta: 0, deltaSince: 0, lastAt: row.lastAt, dirty: false };
     if (windowMs > 0) this.tracker.open(key, alert, row.lastAt + windowMs);
     this.newAlerts.push(alert);
     this.scheduleFlush();
   }
 
   private addRepeat(alert: PendingAlert, at: number): void {
-    alert.delta++;
+    if (alert.delta++ === 0) alert.deltaSince = at;
     if (at > alert.lastAt) alert.lastAt = at;
     if (!alert.dirty && alert.id !== null) {
       alert.dirty = true;
@@ -242,8 +242,8 @@ export class AlertEngine {
       const newN = Math.min(this.newAlerts.length, SLICE_NEW);
       const dirtyN = Math.min(this.dirty.length, SLICE_DIRTY);
       try {
-        const { ids, queued } = this.flushTx(newN, dirtyN);
-        this.applyFlushed(ids, dirtyN);
+        const { ids, queued, closed } = this.flushTx(newN, dirtyN);
+        this.applyFlushed(ids, dirtyN, closed);
         if (queued > 0) this.dispatcher.kick();
       } catch (err) {
         // Kept in memory and tried again on the next tick.
@@ -264,13 +264,13 @@ export class AlertEngine {
    * Runs inside the flush transaction. It only writes: memory is updated after
    * the commit (applyFlushed), so a failed transaction leaves everything pending.
    */
-  private writePending(newN: number, dirtyN: number): { ids: number[]; queued: number } {
+  private writePending(newN: number, dirtyN: number): { ids: number[]; queued: number; closed: PendingAlert[] } {
     const now = Date.now();
     const ids: number[] = [];
     let queued = 0;
     for (let i = 0; i < newN; i++) {
       const a = this.newAlerts[i];
-      const row = a.row!;
+      const row = a.row;
       const id = this.store.insert({ ...row, count: row.count + a.delta, lastAt: a.lastAt });
       const channels = row.kind === 'operational' ? operationalChannels(this.options.config) : this.routes[row.severity];
       for (const ch of channels) {
@@ -280,27 +280,34 @@ export class AlertEngine {
       }
       ids.push(id);
     }
+    // Repeats for an alert closed meanwhile (here or in the admin UI) start a fresh alert.
+    const closed: PendingAlert[] = [];
     for (let i = 0; i < dirtyN; i++) {
       const a = this.dirty[i];
-      if (a.delta > 0) this.store.addCount(a.id!, a.delta, a.lastAt);
+      if (a.delta > 0 && !this.store.addCount(a.id!, a.delta, a.lastAt)) closed.push(a);
     }
-    return { ids, queued };
+    return { ids, queued, closed };
   }
 
-  private applyFlushed(ids: number[], dirtyN: number): void {
+  private applyFlushed(ids: number[], dirtyN: number, closed: PendingAlert[]): void {
     ids.forEach((id, i) => {
       const a = this.newAlerts[i];
       a.id = id;
-      a.row = null;
       // Repeats counted before the insert are in the inserted count.
       a.delta = 0;
     });
+    const reraise = closed.map((a) => ({ key: a.key, row: { ...a.row, createdAt: a.deltaSince, lastAt: a.lastAt, count: a.delta } }));
     for (let i = 0; i < dirtyN; i++) {
       this.dirty[i].delta = 0;
       this.dirty[i].dirty = false;
     }
     this.newAlerts = ids.length === this.newAlerts.length ? [] : this.newAlerts.slice(ids.length);
     this.dirty = dirtyN === this.dirty.length ? [] : this.dirty.slice(dirtyN);
+    for (const [i, r] of reraise.entries()) {
+      this.tracker.forget(r.key, closed[i].id!);
+      const windowMs = r.row.kind === 'operational' ? this.opWindowMs : this.windowMs;
+      this.raise(r.key, windowMs, r.row);
+    }
   }
 
   /** Put the low-severity alerts waiting for the digest into one outbox message per digest channel. */
@@ -341,17 +348,36 @@ export class AlertEngine {
 
   private reloadWindows(now: number): void {
     for (const a of this.store.recent('safeguarding', now - this.windowMs)) {
-      this.tracker.open(a.client + '\0' + a.category, this.reloaded(a), a.createdAt + this.windowMs);
+      const key = a.client + '\0' + a.category;
+      this.tracker.open(key, this.reloaded(a, key), a.createdAt + this.windowMs);
     }
     if (this.opWindowMs > 0) {
       for (const a of this.store.recent('operational', now - this.opWindowMs)) {
-        this.tracker.open('op\0' + a.category, this.reloaded(a), a.createdAt + this.opWindowMs);
+        const key = 'op\0' + a.category;
+        this.tracker.open(key, this.reloaded(a, key), a.createdAt + this.opWindowMs);
       }
     }
   }
 
-  private reloaded(a: Alert): PendingAlert {
-    return { id: a.id, row: null, delta: 0, lastAt: a.lastAt, dirty: false };
+  private reloaded(a: Alert, key: string): PendingAlert {
+    const row: NewAlert = {
+      kind: a.kind,
+      createdAt: a.createdAt,
+      lastAt: a.lastAt,
+      client: a.client,
+      clientName: a.clientName,
+      group: a.group,
+      category: a.category,
+      severity: a.severity,
+      domain: a.domain,
+      illegal: a.illegal,
+      circumvention: a.circumvention,
+      count: a.count,
+      message: a.message,
+      details: a.details,
+      digest: this.digestSeverities.has(a.severity) && a.kind === 'safeguarding',
+    };
+    return { id: a.id, key, row, delta: 0, deltaSince: 0, lastAt: a.lastAt, dirty: false };
   }
 
   // The admin UI's inbox. Writes here are the DSL's, not the hot path's.
@@ -376,7 +402,7 @@ export class AlertEngine {
   close(id: number, user: string, outcome: string): Alert {
     this.flush();
     const alert = this.store.close(id, user, outcome);
-    this.tracker.forgetAlert(id);
+    this.tracker.forget(alert.kind === 'operational' ? 'op\0' + alert.category : alert.client + '\0' + alert.category, id);
     return alert;
   }
 

@@ -115,7 +115,7 @@ export class AlertStore {
        VALUES (@kind, @createdAt, @lastAt, @client, @clientName, @group, @category, @severity, @domain,
                @illegal, @circumvention, @count, @message, @details, @digest)`,
     );
-    this.addCountStmt = db.prepare('UPDATE alerts SET count = count + ?, last_at = max(last_at, ?) WHERE id = ?');
+    this.addCountStmt = db.prepare(`UPDATE alerts SET count = count + ?, last_at = max(last_at, ?) WHERE id = ? AND status != 'closed'`);
     this.getStmt = db.prepare('SELECT * FROM alerts WHERE id = ?');
     const where = `kind = @kind AND (@status IS NULL OR status = @status) AND (@severity IS NULL OR severity = @severity)`;
     this.listStmt = db.prepare(`SELECT * FROM alerts WHERE ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`);
@@ -151,8 +151,9 @@ export class AlertStore {
     return Number(info.lastInsertRowid);
   }
 
-  addCount(id: number, by: number, lastAt: number): void {
-    this.addCountStmt.run(by, lastAt, id);
+  /** Add repeats to an alert; returns false (and changes nothing) when it has been closed. */
+  addCount(id: number, by: number, lastAt: number): boolean {
+    return this.addCountStmt.run(by, lastAt, id).changes === 1;
   }
 
   /** Alerts still open since `since` (ms): the engine reloads its throttle state from them at start. */

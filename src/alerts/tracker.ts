@@ -5,11 +5,15 @@ import type { NewAlert } from './store.js';
 
 /** An alert raised in memory; the engine's flush gives it an id and writes its count. */
 export interface PendingAlert {
+  /** Null until the flush inserts the row. */
   id: number | null;
-  /** Set until the row is inserted. */
-  row: NewAlert | null;
-  /** Lookups counted since the last flush. */
+  /** The tracker key (client+category, or the operational kind). */
+  key: string;
+  /** What the alert says; kept so repeats after a close can raise a fresh alert. */
+  row: NewAlert;
+  /** Lookups counted since the last flush, and when the first of them was. */
   delta: number;
+  deltaSince: number;
   lastAt: number;
   dirty: boolean;
 }
@@ -90,8 +94,9 @@ export class Tracker {
   }
 
   /** Forget the window of a closed alert, so the next lookup raises a new one. */
-  forgetAlert(id: number): void {
-    for (const e of this.entries.values()) if (e.alert !== null && e.alert.id === id) e.alert = null;
+  forget(key: string, id: number): void {
+    const e = this.entries.get(key);
+    if (e !== undefined && e.alert !== null && e.alert.id === id) e.alert = null;
   }
 
   /** Drop entries with no open window and no lookup within `idleMs` of `now`. */

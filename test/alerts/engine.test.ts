@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { AlertEngine } from '../../src/alerts/engine.js';
+import { AlertStore } from '../../src/alerts/store.js';
 import { TestSite, event, parseAlerts } from './helpers/setup.js';
 
 let site: TestSite;
@@ -72,6 +73,27 @@ describe('throttling', () => {
     const { items } = engine.list();
     expect(items.length).toBe(2);
     expect(items.map((a) => a.status)).toEqual(['open', 'closed']);
+  });
+
+  it('notices an alert closed from another connection (the admin UI) and counts later lookups in a new one', () => {
+    site = new TestSite();
+    const engine = site.start({});
+    for (let i = 0; i < 3; i++) engine.observe(event());
+    engine.flush();
+    const first = engine.list().items[0];
+    const admin = site.open();
+    new AlertStore(admin).close(first.id, 'dsl', 'Handled');
+    admin.close();
+    for (let i = 0; i < 5; i++) engine.observe(event());
+    // The flush finds the alert closed: the 5 lookups become a new alert.
+    engine.flush();
+    const { items } = engine.list();
+    expect(items.map((a) => [a.status, a.count])).toEqual([
+      ['open', 5],
+      ['closed', 3],
+    ]);
+    engine.observe(event());
+    expect(engine.list().items[0].count).toBe(6);
   });
 });
 
