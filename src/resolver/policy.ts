@@ -77,17 +77,14 @@ export class PolicyHandler implements Handler {
   }
 
   /** Replace every exception at once; takes effect on the next query. */
-  setExceptions(list: Exception[]): void {
+  setExceptions(list: readonly Exception[]): void {
     this.exceptions = list.slice();
     this.applyExceptions(this.state, this.exceptions);
   }
 
   private applyExceptions(state: PolicyState, list: readonly Exception[]): void {
-    const { byGroup, skipped } = compileExceptions(
-      list,
-      state.groups.map((g) => g.name),
-    );
-    for (const g of state.groups as GroupPolicy[]) g.exceptions = byGroup.get(g.name) ?? null;
+    const { byGroup, skipped } = compileExceptions(list, state.groups.map((g) => g.name));
+    for (const g of state.groups) g.exceptions = byGroup.get(g.name) ?? null;
     for (const s of skipped) this.logger.warn({ id: s.exception.id, domain: s.exception.domain, problem: s.problem }, 'exception ignored');
     this.logger.info({ exceptions: list.length - skipped.length }, 'exceptions applied');
   }
