@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CSP } from '../../src/admin/security.js';
 import { getUserByName } from '../../src/admin/users.js';
+import { homeFor } from '../../src/admin/views/nav.js';
 import { addUser, Client, harness, NEW_PASSWORD, PASSWORD, totpCode, type Harness } from './helpers.js';
 
 let h: Harness;
@@ -43,7 +44,7 @@ describe('login', () => {
     res = await c.post('/password', { current: PASSWORD, password: PASSWORD, confirm: PASSWORD });
     expect(res.body).toContain('do not reuse one of your last 5 passwords');
     res = await c.post('/password', { current: PASSWORD, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
-    expect(res.headers.location).toBe('/exceptions');
+    expect(res.headers.location).toBe(homeFor('admin'));
     expect((await c.get('/exceptions')).statusCode).toBe(200);
     expect(events(h, 'itadmin')).toEqual(['mfa_enrolled', 'login', 'password_changed']);
 
@@ -54,7 +55,7 @@ describe('login', () => {
     expect((await c2.post('/login/mfa', { code: totpCode(secret, h.clock.now) })).statusCode).toBe(401);
     h.clock.now += 30_000;
     res = await c2.post('/login/mfa', { code: totpCode(secret, h.clock.now) });
-    expect(res.headers.location).toBe('/exceptions');
+    expect(res.headers.location).toBe(homeFor('admin'));
   });
 
   it('lets a DSL in with a password alone (MFA optional)', async () => {

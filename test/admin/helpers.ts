@@ -149,7 +149,7 @@ export class Client {
       res = await this.post('/password', { current: password, password: newPassword, confirm: newPassword });
     }
     if (res.statusCode !== 302) throw new Error(`login did not finish: ${res.statusCode} ${res.body.slice(0, 300)}`);
-    await this.get(res.headers.location as string);
+    await this.get('/account'); // a page of ours, for the new session's CSRF token
     return secret;
   }
 }
