@@ -7,6 +7,8 @@ export interface ReceivedMail {
   from: string;
   to: string[];
   user: string | null;
+  /** The session was upgraded with STARTTLS. */
+  secure: boolean;
   raw: string;
   headers: Map<string, string>;
   body: string;
@@ -19,10 +21,11 @@ export class SmtpSink {
     readonly port: number,
   ) {}
 
-  static async start(port = 0, auth?: { user: string; pass: string }): Promise<SmtpSink> {
+  static async start(port = 0, auth?: { user: string; pass: string }, tls?: { key: string; cert: string }): Promise<SmtpSink> {
     const script = fileURLToPath(new URL('./smtp-sink.mjs', import.meta.url));
     const args = [script, String(port), ...(auth ? [auth.user, auth.pass] : [])];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = tls ? { ...process.env, SMTP_SINK_KEY: tls.key, SMTP_SINK_CERT: tls.cert } : process.env;
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
     const lines = createInterface({ input: child.stdout! });
     let sink: SmtpSink | undefined;
     return new Promise((resolve, reject) => {
