@@ -28,8 +28,10 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database.
     // Reading the schema is what detects a file that is not a database.
     db.prepare('SELECT count(*) FROM sqlite_master').get();
     if (!options.readonly) {
-      // SQLite silently opens a read-only file read-only; find out now, not on the first insert.
-      db.exec('BEGIN IMMEDIATE; COMMIT');
+      // SQLite silently opens a read-only file read-only; find out now, not on
+      // the first insert, by writing the header's user_version back unchanged.
+      const version = db.pragma('user_version', { simple: true }) as number;
+      db.pragma(`user_version = ${version | 0}`);
     }
   } catch (err) {
     db?.close();

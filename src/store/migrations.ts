@@ -46,6 +46,21 @@ export const migrations: Migration[] = [
         name TEXT NOT NULL,
         UNIQUE (kind, name)
       );
+      -- Row shapes: the small per-query fields, interned together. A school's
+      -- traffic has a few hundred distinct shapes, so a log row stores one small
+      -- id instead of seven columns (the biggest saving in bytes per query).
+      -- grp, cat and link are dict ids (0 = none); action 0 allow, 1 block, 2 rewrite.
+      CREATE TABLE shape (
+        id INTEGER PRIMARY KEY,
+        qtype INTEGER NOT NULL,
+        grp INTEGER NOT NULL,
+        action INTEGER NOT NULL,
+        cached INTEGER NOT NULL,
+        rcode INTEGER NOT NULL,
+        cat INTEGER NOT NULL,
+        link INTEGER NOT NULL,
+        UNIQUE (qtype, grp, action, cached, rcode, cat, link)
+      );
       CREATE TABLE link_switch (
         at INTEGER NOT NULL,
         from_link TEXT,
@@ -61,6 +76,8 @@ export const migrations: Migration[] = [
         error TEXT
       );
       CREATE INDEX list_refresh_at ON list_refresh (at);
+      -- Days whose rollup tables were rebuilt in key order (see partitions.ts compactDay).
+      CREATE TABLE compacted_day (day INTEGER PRIMARY KEY);
     `,
   },
   {

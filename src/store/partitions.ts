@@ -3,19 +3,22 @@
 // and are reused by new days) instead of deleting rows from one huge table.
 //
 // Per day D (named YYYYMMDD):
-//   q_D   one row per query. The rowid is the key: (ms since the day's start) * 256 + k,
+//   q_D   one row per query: (key, client id, name id, shape id, latency). The rowid
+//         is the key: (ms since the day's start) * 256 + k,
 //         k a tie-breaker for queries in the same millisecond. Time order is rowid order,
 //         so a time range is a rowid range and there is no separate time index.
 //   rc_D  per (client, minute): queries and blocks. Rollup for dashboards, and the
 //         index a client search uses to find the minutes worth scanning.
-//   rn_D  per (name, 10-minute bucket): the same for domains (top domains, domain search).
+//   rn_D  per (name, 15-minute bucket): the same for domains (top domains, domain search).
 //   rm_D  per (minute, group, category, link, action): counts, cached, latency sum.
 import type { Database } from 'better-sqlite3';
 
 export const DAY_MS = 86_400_000;
 export const MINUTE_MS = 60_000;
 /** Width of a domain-rollup bucket, in minutes. */
-export const NAME_BUCKET_MINUTES = 10;
+export const NAME_BUCKET_MINUTES = 15;
+/** Domain-rollup buckets per day. */
+export const NAME_BUCKETS = 1440 / NAME_BUCKET_MINUTES;
 /** Tie-breaker slots per millisecond in a q_D rowid. */
 export const KEY_SLOTS = 256;
 
@@ -60,12 +63,11 @@ export function splitKey(key: number): { day: number; rowid: number; ts: number 
 
 export function createDay(db: Database, day: number): DayTables {
   const t = dayTables(day);
-  // Columns are small integers; 0 means "none" for cat and link (dict ids start at 1).
-  // flags = action | cached << 2 | rcode << 3. lat is in microseconds.
+  // q: client, name and shape are ids (client_by_id, name_by_id, shape); lat in microseconds.
+  // rm: grp, cat, link are dict ids, 0 meaning none.
   db.exec(`
     CREATE TABLE IF NOT EXISTS ${t.q} (
-      id INTEGER PRIMARY KEY, client INTEGER NOT NULL, name INTEGER NOT NULL, qtype INTEGER NOT NULL,
-      grp INTEGER NOT NULL, flags INTEGER NOT NULL, cat INTEGER NOT NULL, link INTEGER NOT NULL, lat INTEGER NOT NULL);
+      id INTEGER PRIMARY KEY, client INTEGER NOT NULL, name INTEGER NOT NULL, shape INTEGER NOT NULL, lat INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS ${t.rc} (
       client INTEGER NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL, blocked INTEGER NOT NULL,
       PRIMARY KEY (client, minute)) WITHOUT ROWID;
@@ -78,6 +80,27 @@ export function createDay(db: Database, day: number): DayTables {
       PRIMARY KEY (minute, grp, cat, link, action)) WITHOUT ROWID;
   `);
   return t;
+}
+
+/**
+ * Rewrite a finished day's rollup tables in key order. While a day is being
+ * written their keys arrive in random order and the pages end up about two
+ * thirds full; rebuilt in order they are full (about a third smaller).
+ */
+export function compactDay(db: Database, day: number): void {
+  const t = dayTables(day);
+  for (const [table, key] of [
+    [t.rc, 'client, minute'],
+    [t.rn, 'name, bucket'],
+  ] as const) {
+    const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table) as string | undefined;
+    if (!sql) continue;
+    const tmp = `${table}_compact`;
+    db.exec(`DROP TABLE IF EXISTS ${tmp}`);
+    // The CREATE statement is our own (from createDay); only the table name changes.
+    db.exec(sql.replace(`CREATE TABLE ${table}`, `CREATE TABLE ${tmp}`));
+    db.exec(`INSERT INTO ${tmp} SELECT * FROM ${table} ORDER BY ${key}; DROP TABLE ${table}; ALTER TABLE ${tmp} RENAME TO ${table};`);
+  }
 }
 
 /** Days that have a query-log partition, oldest first. */

@@ -173,6 +173,13 @@ export class QueryLog extends EventEmitter {
     return reply.result;
   }
 
+  /** Rebuild the rollups of finished days (before `beforeDay`) in key order; see partitions.ts. */
+  async compact(beforeDay: number): Promise<number[]> {
+    const reply = await this.request({ type: 'compact', id: 0, beforeDay });
+    if (reply.type !== 'compacted' || !reply.days) throw new Error(`query-log compaction failed: ${reply.type === 'compacted' ? reply.error : reply.type}`);
+    return reply.days;
+  }
+
   stats(): QueryLogStats {
     const s: QueryLogStats = {
       queued: this.inFlight + this.batch.n,
@@ -265,6 +272,7 @@ export class QueryLog extends EventEmitter {
         this.log.error({ err: msg.error }, 'query log writer problem');
         return;
       case 'purged':
+      case 'compacted':
       case 'flushed': {
         const resolve = this.waiting.get(msg.id);
         this.waiting.delete(msg.id);

@@ -93,6 +93,7 @@ export function search(db: Database, filter: SearchFilter): SearchPage {
 
   const rows: LogRow[] = [];
   const dict = loadDict(db);
+  const shapes = loadShapes(db);
   for (const day of days) {
     const dayLo = Math.max(lo - globalKey(day, 0), 0);
     const dayHi = Math.min(hi - globalKey(day, 0), DAY_MS * KEY_SLOTS);
@@ -107,12 +108,10 @@ export function search(db: Database, filter: SearchFilter): SearchPage {
         hi: rHi,
         client: ids.client,
         names: ids.names,
-        grp: ids.group,
-        cat: ids.category,
-        action: ids.action,
+        shapes: ids.shapes,
         limit: limit - rows.length,
       }) as RawRow[];
-      for (const r of found) rows.push(toRow(day, r, dict));
+      for (const r of found) rows.push(toRow(day, r, dict, shapes));
       if (rows.length >= limit) return { rows, next: rows[rows.length - 1].id };
     }
   }
@@ -128,10 +127,12 @@ interface FilterIds {
   group: number | null;
   category: number | null;
   action: number | null;
+  /** JSON array of the shape ids that match group, category and action. */
+  shapes: string | null;
 }
 
 function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
-  const ids: FilterIds = { client: null, names: null, nameCount: 0, group: null, category: null, action: null };
+  const ids: FilterIds = { client: null, names: null, nameCount: 0, group: null, category: null, action: null, shapes: null };
   if (f.client !== undefined && f.client !== '') {
     const id = db.prepare('SELECT id FROM client_by_id WHERE address = ?').pluck().get(f.client) as number | undefined;
     if (id === undefined) return null;
@@ -157,6 +158,16 @@ function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
     ids.category = id;
   }
   if (f.action !== undefined) ids.action = ACTIONS.indexOf(f.action);
+  if (ids.group !== null || ids.category !== null || ids.action !== null) {
+    const list = db
+      .prepare(
+        `SELECT id FROM shape WHERE (@grp IS NULL OR grp = @grp) AND (@cat IS NULL OR cat = @cat) AND (@action IS NULL OR action = @action)`,
+      )
+      .pluck()
+      .all({ grp: ids.group, cat: ids.category, action: ids.action }) as number[];
+    if (list.length === 0) return null;
+    ids.shapes = JSON.stringify(list);
+  }
   return ids;
 }
 
@@ -227,12 +238,18 @@ interface RawRow {
   id: number;
   client: string;
   name: string;
+  shape: number;
+  lat: number;
+}
+
+interface ShapeRow {
   qtype: number;
   grp: number;
-  flags: number;
+  action: number;
+  cached: number;
+  rcode: number;
   cat: number;
   link: number;
-  lat: number;
 }
 
 const scans = new WeakMap<Database, Map<number, Statement>>();
@@ -245,16 +262,14 @@ function scanStatement(db: Database, day: number): Statement {
     const t = dayTables(day);
     // q is the outer loop, walked backwards over its rowid range; the joins are lookups.
     st = db.prepare(
-      `SELECT q.id, c.address AS client, n.name, q.qtype, q.grp, q.flags, q.cat, q.link, q.lat
+      `SELECT q.id, c.address AS client, n.name, q.shape, q.lat
          FROM ${t.q} AS q
          LEFT JOIN client_by_id AS c ON c.id = q.client
          LEFT JOIN name_by_id AS n ON n.id = q.name
         WHERE q.id >= @lo AND q.id < @hi
           AND (@client IS NULL OR q.client = @client)
           AND (@names IS NULL OR q.name IN (SELECT value FROM json_each(@names)))
-          AND (@grp IS NULL OR q.grp = @grp)
-          AND (@cat IS NULL OR q.cat = @cat)
-          AND (@action IS NULL OR (q.flags & 3) = @action)
+          AND (@shapes IS NULL OR q.shape IN (SELECT value FROM json_each(@shapes)))
         ORDER BY q.id DESC
         LIMIT @limit`,
     );
@@ -269,20 +284,31 @@ function loadDict(db: Database): Map<number, string> {
   return map;
 }
 
-function toRow(day: number, r: RawRow, dict: Map<number, string>): LogRow {
+function loadShapes(db: Database): Map<number, ShapeRow> {
+  const map = new Map<number, ShapeRow>();
+  for (const r of db.prepare('SELECT id, qtype, grp, action, cached, rcode, cat, link FROM shape').all() as (ShapeRow & { id: number })[]) {
+    map.set(r.id, r);
+  }
+  return map;
+}
+
+const UNKNOWN_SHAPE: ShapeRow = { qtype: 0, grp: 0, action: 0, cached: 0, rcode: 0, cat: 0, link: 0 };
+
+function toRow(day: number, r: RawRow, dict: Map<number, string>, shapes: Map<number, ShapeRow>): LogRow {
   const id = globalKey(day, r.id);
+  const s = shapes.get(r.shape) ?? UNKNOWN_SHAPE;
   return {
     id,
     ts: Math.floor(id / KEY_SLOTS),
     client: r.client ?? '',
-    group: dict.get(r.grp) ?? null,
+    group: dict.get(s.grp) ?? null,
     name: r.name ?? '',
-    qtype: r.qtype,
-    action: ACTIONS[r.flags & 3] ?? 'allow',
-    category: r.cat ? (dict.get(r.cat) ?? null) : null,
-    link: r.link ? (dict.get(r.link) ?? null) : null,
-    rcode: r.flags >> 3,
+    qtype: s.qtype,
+    action: ACTIONS[s.action] ?? 'allow',
+    category: s.cat ? (dict.get(s.cat) ?? null) : null,
+    link: s.link ? (dict.get(s.link) ?? null) : null,
+    rcode: s.rcode,
     latencyUs: r.lat,
-    cached: (r.flags & 4) !== 0,
+    cached: s.cached === 1,
   };
 }

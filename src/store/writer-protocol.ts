@@ -9,6 +9,7 @@ export type WorkerRequest =
   | { type: 'switch'; record: LinkSwitch }
   | { type: 'refresh'; record: ListRefresh }
   | { type: 'purge'; id: number; cutoff: number }
+  | { type: 'compact'; id: number; beforeDay: number }
   | { type: 'flush'; id: number }
   | { type: 'close' };
 
@@ -19,5 +20,6 @@ export type WorkerReply =
   | { type: 'written'; written: number; lost: number; at: number; error?: string }
   | { type: 'problem'; error: string }
   | { type: 'purged'; id: number; result?: PurgeResult; error?: string }
+  | { type: 'compacted'; id: number; days?: number[]; error?: string }
   | { type: 'flushed'; id: number }
   | { type: 'closed' };

@@ -4,7 +4,7 @@
 // and the tests also drive it directly.
 import type { Database, Statement } from 'better-sqlite3';
 import type { Batch, Dictionaries } from './batch.js';
-import { createDay, dayOf, dropDay, listDays, dayTables, DAY_MS, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES } from './partitions.js';
+import { compactDay, createDay, dayOf, dropDay, listDays, dayTables, DAY_MS, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES, NAME_BUCKETS } from './partitions.js';
 
 interface DayStatements {
   insert: Statement;
@@ -44,12 +44,17 @@ export class LogWriter {
   private groupIds: number[] = [];
   private categoryIds: number[] = [];
   private linkIds: number[] = [];
+  /** Shape ids by a key made of the batch's own fields (indexes, not dict ids); reset with the dictionaries. */
+  private readonly shapes = new Map<number | string, number>();
+  /** Every shape seen, by id (for the rollups). */
+  private readonly shapeById = new Map<number, Shape>();
   // Tie-breaker state: the last millisecond key used and its next slot.
   private lastMsKey = -1;
   private nextSlot = 0;
   private readonly internName: Statement;
   private readonly internClient: Statement;
   private readonly internDict: Statement;
+  private readonly internShape: Statement;
   private readonly insertSwitch: Statement;
   private readonly insertRefresh: Statement;
 
@@ -63,6 +68,10 @@ export class LogWriter {
     this.internDict = db.prepare(
       'INSERT INTO dict (kind, name) VALUES (?, ?) ON CONFLICT (kind, name) DO UPDATE SET name = excluded.name RETURNING id',
     ).pluck();
+    this.internShape = db.prepare(
+      `INSERT INTO shape (qtype, grp, action, cached, rcode, cat, link) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (qtype, grp, action, cached, rcode, cat, link) DO UPDATE SET qtype = excluded.qtype RETURNING id`,
+    ).pluck();
     this.insertSwitch = db.prepare('INSERT INTO link_switch (at, from_link, to_link, reason) VALUES (?, ?, ?, ?)');
     this.insertRefresh = db.prepare('INSERT INTO list_refresh (at, list_id, ok, entries, error) VALUES (?, ?, ?, ?, ?)');
   }
@@ -74,6 +83,7 @@ export class LogWriter {
       this.categoryIds = d.categories.map((n) => this.internDict.get('category', n) as number);
       this.linkIds = d.links.map((n) => this.internDict.get('link', n) as number);
     })();
+    this.shapes.clear();
   }
 
   /** Write a batch in one transaction. Returns the number of rows written. */
@@ -103,25 +113,21 @@ export class LogWriter {
         const ms = t - d * DAY_MS;
         const clientId = this.clientId(b.client[i], d);
         const nameId = this.nameId(b.name[i], d);
-        const grp = this.groupIds[b.group[i]] ?? 0;
-        const cat = b.category[i] >= 0 ? (this.categoryIds[b.category[i]] ?? 0) : 0;
-        const link = b.link[i] >= 0 ? (this.linkIds[b.link[i]] ?? 0) : 0;
-        const action = b.action[i];
-        const cached = b.cached[i];
-        const flags = action | (cached << 2) | (b.rcode[i] << 3);
+        const shapeId = this.shapeId(b, i);
         const lat = b.latencyUs[i];
-        this.insertRow(st!, d, ms, clientId, nameId, b.qtype[i], grp, flags, cat, link, lat);
+        this.insertRow(st!, d, ms, clientId, nameId, shapeId, lat);
         const minute = Math.floor(ms / MINUTE_MS);
-        const blocked = action === 1 ? 1 : 0;
+        const blocked = b.action[i] === 1 ? 1 : 0;
         bump2(agg!.rc, clientId * 1440 + minute, blocked);
-        bump2(agg!.rn, nameId * 144 + Math.floor(minute / NAME_BUCKET_MINUTES), blocked);
-        const rmKey = `${minute},${grp},${cat},${link},${action}`;
+        bump2(agg!.rn, nameId * NAME_BUCKETS + Math.floor(minute / NAME_BUCKET_MINUTES), blocked);
+        // Per (minute, shape) here; folded into (minute, group, category, link, action) on flush.
+        const rmKey = minute * 2 ** 32 + shapeId;
         const m = agg!.rm.get(rmKey);
         if (m) {
           m[0]++;
-          m[1] += cached;
+          m[1] += b.cached[i];
           m[2] += lat;
-        } else agg!.rm.set(rmKey, [1, cached, lat]);
+        } else agg!.rm.set(rmKey, [1, b.cached[i], lat]);
       }
       if (st && agg) this.flushAggregates(st, agg);
     })();
@@ -148,6 +154,7 @@ export class LogWriter {
         if (day < cutoffDay) {
           dropDay(this.db, day);
           this.days.delete(day);
+          this.db.prepare('DELETE FROM compacted_day WHERE day = ?').run(day);
           result.droppedDays.push(day);
         } else if (day === cutoffDay) {
           const t = dayTables(day);
@@ -155,10 +162,14 @@ export class LogWriter {
           const minute = Math.floor(ms / MINUTE_MS);
           // Table names come from dayTables (our own format), never from input.
           result.deletedRows += this.db.prepare(`DELETE FROM ${t.q} WHERE id < ?`).run(ms * KEY_SLOTS).changes;
-          // Rollups keep the minute (bucket) that still has rows after the cutoff.
-          this.db.prepare(`DELETE FROM ${t.rc} WHERE minute < ?`).run(minute);
-          this.db.prepare(`DELETE FROM ${t.rm} WHERE minute < ?`).run(minute);
-          this.db.prepare(`DELETE FROM ${t.rn} WHERE bucket < ?`).run(Math.floor(minute / NAME_BUCKET_MINUTES));
+          const bucket = Math.floor(minute / NAME_BUCKET_MINUTES);
+          this.db.prepare(`DELETE FROM ${t.rc} WHERE minute <= ?`).run(minute);
+          this.db.prepare(`DELETE FROM ${t.rm} WHERE minute <= ?`).run(minute);
+          this.db.prepare(`DELETE FROM ${t.rn} WHERE bucket <= ?`).run(bucket);
+          // The minute and the bucket the cutoff falls in are counted again from
+          // the rows that remain, so the rollups hold nothing older either.
+          this.recount(t, minute * MINUTE_MS * KEY_SLOTS, (minute + 1) * MINUTE_MS * KEY_SLOTS, 'minute');
+          this.recount(t, bucket * NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS, (bucket + 1) * NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS, 'bucket');
         }
       }
       this.db.prepare('DELETE FROM link_switch WHERE at < ?').run(cutoff);
@@ -172,19 +183,45 @@ export class LogWriter {
     return result;
   }
 
-  private insertRow(
-    st: DayStatements,
-    day: number,
-    ms: number,
-    client: number,
-    name: number,
-    qtype: number,
-    grp: number,
-    flags: number,
-    cat: number,
-    link: number,
-    lat: number,
-  ): void {
+  /** Rebuild rollups from the q rows with lo <= id < hi (ids of one minute, or of one name bucket). */
+  private recount(t: ReturnType<typeof dayTables>, lo: number, hi: number, which: 'minute' | 'bucket'): void {
+    const minuteOf = `(q.id / ${MINUTE_MS * KEY_SLOTS})`;
+    const rows = `FROM ${t.q} AS q JOIN shape AS s ON s.id = q.shape WHERE q.id >= ? AND q.id < ?`;
+    if (which === 'minute') {
+      this.db
+        .prepare(`INSERT INTO ${t.rc} (client, minute, n, blocked) SELECT q.client, ${minuteOf}, count(*), sum(s.action = 1) ${rows} GROUP BY q.client`)
+        .run(lo, hi);
+      this.db
+        .prepare(
+          `INSERT INTO ${t.rm} (minute, grp, cat, link, action, n, cached, lat)
+           SELECT ${minuteOf}, s.grp, s.cat, s.link, s.action, count(*), sum(s.cached), sum(q.lat) ${rows} GROUP BY s.grp, s.cat, s.link, s.action`,
+        )
+        .run(lo, hi);
+    } else {
+      this.db
+        .prepare(
+          `INSERT INTO ${t.rn} (name, bucket, n, blocked)
+           SELECT q.name, ${minuteOf} / ${NAME_BUCKET_MINUTES}, count(*), sum(s.action = 1) ${rows} GROUP BY q.name`,
+        )
+        .run(lo, hi);
+    }
+  }
+
+  /** Compact the rollups of every day before `beforeDay` not compacted yet. Returns the days done. */
+  compact(beforeDay: number): number[] {
+    const done = new Set(this.db.prepare('SELECT day FROM compacted_day').pluck().all() as number[]);
+    const mark = this.db.prepare('INSERT OR IGNORE INTO compacted_day (day) VALUES (?)');
+    const days = listDays(this.db).filter((d) => d < beforeDay && !done.has(d));
+    for (const day of days) {
+      this.db.transaction(() => {
+        compactDay(this.db, day);
+        mark.run(day);
+      })();
+    }
+    return days;
+  }
+
+  private insertRow(st: DayStatements, day: number, ms: number, client: number, name: number, shape: number, lat: number): void {
     const msKey = day * DAY_MS + ms;
     let slot = msKey === this.lastMsKey ? this.nextSlot : 0;
     let msOfDay = ms;
@@ -195,7 +232,7 @@ export class LogWriter {
         slot = 0;
         if (msOfDay < DAY_MS - 1) msOfDay++;
       }
-      if (st.insert.run(msOfDay * KEY_SLOTS + slot, client, name, qtype, grp, flags, cat, link, lat).changes === 1) break;
+      if (st.insert.run(msOfDay * KEY_SLOTS + slot, client, name, shape, lat).changes === 1) break;
       slot++;
     }
     this.lastMsKey = day * DAY_MS + msOfDay;
@@ -208,7 +245,7 @@ export class LogWriter {
       const t = createDay(this.db, day);
       st = {
         insert: this.db.prepare(
-          `INSERT OR IGNORE INTO ${t.q} (id, client, name, qtype, grp, flags, cat, link, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT OR IGNORE INTO ${t.q} (id, client, name, shape, lat) VALUES (?, ?, ?, ?, ?)`,
         ),
         rc: this.db.prepare(
           `INSERT INTO ${t.rc} (client, minute, n, blocked) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, blocked = blocked + excluded.blocked`,
@@ -234,12 +271,42 @@ export class LogWriter {
     }
     for (const key of [...agg.rn.keys()].sort((a, b) => a - b)) {
       const v = agg.rn.get(key)!;
-      st.rn.run(Math.floor(key / 144), key % 144, v[0], v[1]);
+      st.rn.run(Math.floor(key / NAME_BUCKETS), key % NAME_BUCKETS, v[0], v[1]);
     }
     for (const [key, v] of agg.rm) {
-      const [minute, grp, cat, link, action] = key.split(',').map(Number);
-      st.rm.run(minute, grp, cat, link, action, v[0], v[1], v[2]);
+      const minute = Math.floor(key / 2 ** 32);
+      const shape = this.shapeById.get(key % 2 ** 32)!;
+      st.rm.run(minute, shape.grp, shape.cat, shape.link, shape.action, v[0], v[1], v[2]);
     }
+  }
+
+  /** The shape id of row i, interned on first sight. */
+  private shapeId(b: Batch, i: number): number {
+    const qtype = b.qtype[i];
+    const action = b.action[i];
+    const cached = b.cached[i];
+    const rcode = b.rcode[i];
+    const g = b.group[i] + 1;
+    const c = b.category[i] + 1;
+    const l = b.link[i] + 1;
+    // 16 + 2 + 1 + 12 + 10 + 6 + 6 = 53 bits: an exact number key, no string per row.
+    const key: number | string =
+      rcode < 4096 && g >= 0 && g < 1024 && c >= 0 && c < 64 && l >= 0 && l < 64 && action < 4
+        ? ((((((qtype * 4 + action) * 2 + cached) * 4096 + rcode) * 1024 + g) * 64 + c) * 64 + l)
+        : `${qtype},${action},${cached},${rcode},${g},${c},${l}`;
+    let id = this.shapes.get(key);
+    if (id === undefined) {
+      const shape: Shape = {
+        grp: this.groupIds[g - 1] ?? 0,
+        cat: c > 0 ? (this.categoryIds[c - 1] ?? 0) : 0,
+        link: l > 0 ? (this.linkIds[l - 1] ?? 0) : 0,
+        action,
+      };
+      id = this.internShape.get(qtype, shape.grp, action, cached, rcode, shape.cat, shape.link) as number;
+      this.shapes.set(key, id);
+      this.shapeById.set(id, shape);
+    }
+    return id;
   }
 
   private resetCaches(day: number): void {
@@ -276,7 +343,15 @@ export class LogWriter {
 interface Aggregates {
   rc: Map<number, [number, number]>;
   rn: Map<number, [number, number]>;
-  rm: Map<string, [number, number, number]>;
+  rm: Map<number, [number, number, number]>;
+}
+
+/** What the rollups need of a shape (dict ids). */
+interface Shape {
+  grp: number;
+  cat: number;
+  link: number;
+  action: number;
 }
 
 function newAggregates(): Aggregates {

@@ -1,0 +1,154 @@
+// Dashboards and reports from the per-minute rollups (never from the raw rows):
+// a time series, breakdowns by group / category / link / action, and top
+// domains and clients for any period. A period is [from, to) in ms epoch; it is
+// applied at the rollup's resolution (a minute; fifteen minutes for domains).
+import type { Database } from 'better-sqlite3';
+import { dayTables, listDays, DAY_MS, MINUTE_MS, NAME_BUCKET_MINUTES } from './partitions.js';
+import { ACTIONS } from './search.js';
+
+export interface Period {
+  from: number;
+  to: number;
+}
+
+export interface SeriesPoint {
+  /** Start of the minute, ms epoch. */
+  at: number;
+  queries: number;
+  blocked: number;
+  cached: number;
+  avgLatencyUs: number;
+}
+
+export interface Count {
+  queries: number;
+  blocked: number;
+}
+
+export type BreakdownBy = 'group' | 'category' | 'link' | 'action';
+
+/** One day's slice of a period, in minutes of that day: [first, end). */
+interface DaySlice {
+  day: number;
+  first: number;
+  end: number;
+}
+
+function slices(db: Database, p: Period): DaySlice[] {
+  const out: DaySlice[] = [];
+  for (const day of listDays(db)) {
+    const start = day * DAY_MS;
+    if (start + DAY_MS <= p.from || start >= p.to) continue;
+    const first = Math.max(0, Math.ceil((p.from - start) / MINUTE_MS));
+    const end = Math.min(1440, Math.ceil((p.to - start) / MINUTE_MS));
+    if (first < end) out.push({ day, first, end });
+  }
+  return out;
+}
+
+/** Queries per minute (optionally for one group), oldest first. */
+export function minuteSeries(db: Database, p: Period & { group?: string }): SeriesPoint[] {
+  const grp = p.group === undefined ? null : dictId(db, 'group', p.group);
+  if (p.group !== undefined && grp === null) return [];
+  const points: SeriesPoint[] = [];
+  for (const s of slices(db, p)) {
+    const t = dayTables(s.day);
+    const rows = db
+      .prepare(
+        `SELECT minute, sum(n) AS queries, sum(CASE WHEN action = 1 THEN n ELSE 0 END) AS blocked, sum(cached) AS cached, sum(lat) AS lat
+           FROM ${t.rm} WHERE minute >= ? AND minute < ? AND (? IS NULL OR grp = ?) GROUP BY minute ORDER BY minute`,
+      )
+      .all(s.first, s.end, grp, grp) as { minute: number; queries: number; blocked: number; cached: number; lat: number }[];
+    for (const r of rows) {
+      points.push({
+        at: s.day * DAY_MS + r.minute * MINUTE_MS,
+        queries: r.queries,
+        blocked: r.blocked,
+        cached: r.cached,
+        avgLatencyUs: Math.round(r.lat / r.queries),
+      });
+    }
+  }
+  return points;
+}
+
+/** Totals per group, category, link or action over the period, largest first. `key` null = none. */
+export function breakdown(db: Database, p: Period & { by: BreakdownBy }): ({ key: string | null } & Count)[] {
+  const column = { group: 'grp', category: 'cat', link: 'link', action: 'action' }[p.by];
+  const totals = new Map<number, Count>();
+  for (const s of slices(db, p)) {
+    const t = dayTables(s.day);
+    const rows = db
+      .prepare(
+        `SELECT ${column} AS k, sum(n) AS queries, sum(CASE WHEN action = 1 THEN n ELSE 0 END) AS blocked
+           FROM ${t.rm} WHERE minute >= ? AND minute < ? GROUP BY ${column}`,
+      )
+      .all(s.first, s.end) as ({ k: number } & Count)[];
+    for (const r of rows) {
+      const c = totals.get(r.k) ?? { queries: 0, blocked: 0 };
+      c.queries += r.queries;
+      c.blocked += r.blocked;
+      totals.set(r.k, c);
+    }
+  }
+  const names = dictNames(db);
+  return [...totals]
+    .map(([k, c]) => ({ key: p.by === 'action' ? (ACTIONS[k] ?? null) : k === 0 ? null : (names.get(k) ?? null), ...c }))
+    .sort((a, b) => b.queries - a.queries);
+}
+
+/** The most queried (or, with `blocked`, most blocked) domains over the period. */
+export function topDomains(db: Database, p: Period & { limit?: number; blocked?: boolean }): ({ name: string } & Count)[] {
+  const totals = new Map<number, Count>();
+  for (const s of slices(db, p)) {
+    const t = dayTables(s.day);
+    const it = db
+      .prepare(`SELECT name, n, blocked FROM ${t.rn} WHERE bucket >= ? AND bucket < ? AND (? = 0 OR blocked > 0)`)
+      .raw()
+      .iterate(Math.floor(s.first / NAME_BUCKET_MINUTES), Math.ceil(s.end / NAME_BUCKET_MINUTES), p.blocked ? 1 : 0) as Iterable<[number, number, number]>;
+    sum(totals, it);
+  }
+  const lookup = db.prepare('SELECT name FROM name_by_id WHERE id = ?').pluck();
+  return top(totals, p.limit ?? 20, p.blocked ?? false).map(([id, c]) => ({ name: (lookup.get(id) as string | undefined) ?? '', ...c }));
+}
+
+/** The clients with the most (or, with `blocked`, most blocked) queries over the period. */
+export function topClients(db: Database, p: Period & { limit?: number; blocked?: boolean }): ({ client: string } & Count)[] {
+  const totals = new Map<number, Count>();
+  for (const s of slices(db, p)) {
+    const t = dayTables(s.day);
+    // The primary key is (client, minute): one pass, grouped in SQL.
+    const it = db
+      .prepare(
+        `SELECT client, sum(n), sum(blocked) FROM ${t.rc} WHERE minute >= ? AND minute < ? GROUP BY client HAVING (? = 0 OR sum(blocked) > 0)`,
+      )
+      .raw()
+      .iterate(s.first, s.end, p.blocked ? 1 : 0) as Iterable<[number, number, number]>;
+    sum(totals, it);
+  }
+  const lookup = db.prepare('SELECT address FROM client_by_id WHERE id = ?').pluck();
+  return top(totals, p.limit ?? 20, p.blocked ?? false).map(([id, c]) => ({ client: (lookup.get(id) as string | undefined) ?? '', ...c }));
+}
+
+function sum(totals: Map<number, Count>, rows: Iterable<[number, number, number]>): void {
+  for (const [id, n, blocked] of rows) {
+    const c = totals.get(id);
+    if (c) {
+      c.queries += n;
+      c.blocked += blocked;
+    } else totals.set(id, { queries: n, blocked });
+  }
+}
+
+function top(totals: Map<number, Count>, limit: number, byBlocked: boolean): [number, Count][] {
+  const key = (c: Count) => (byBlocked ? c.blocked : c.queries);
+  return [...totals].sort((a, b) => key(b[1]) - key(a[1]) || a[0] - b[0]).slice(0, limit);
+}
+
+function dictId(db: Database, kind: string, name: string): number | null {
+  return (db.prepare('SELECT id FROM dict WHERE kind = ? AND name = ?').pluck().get(kind, name) as number | undefined) ?? null;
+}
+
+function dictNames(db: Database): Map<number, string> {
+  return new Map((db.prepare('SELECT id, name FROM dict').raw().all() as [number, string][]).map(([id, name]) => [id, name]));
+}

@@ -1,0 +1,55 @@
+// A small known query log written straight through LogWriter (no worker), and
+// the same rows kept in memory so tests can compare against a brute-force filter.
+import type { Database } from 'better-sqlite3';
+import { newBatch, pushRow } from '../../src/store/batch.js';
+import { LogWriter } from '../../src/store/writer.js';
+
+export const DICTS = { groups: ['staff', 'pupils', 'guests'], categories: ['adult', 'gambling', 'vpn'], links: ['fibre', '4g'] };
+export const ACTION_NAMES = ['allow', 'block', 'rewrite'] as const;
+
+export interface Row {
+  ts: number;
+  client: string;
+  group: string;
+  name: string;
+  qtype: number;
+  action: (typeof ACTION_NAMES)[number];
+  category: string | null;
+  link: string | null;
+  rcode: number;
+  latencyUs: number;
+  cached: boolean;
+}
+
+/** `n` rows from `start`, `stepMs` apart (several share a millisecond when stepMs is 0). */
+export function writeDataset(db: Database, start: number, n: number, stepMs: number): Row[] {
+  const writer = new LogWriter(db);
+  writer.setDictionaries(DICTS);
+  const rows: Row[] = [];
+  const b = newBatch(n);
+  for (let i = 0; i < n; i++) {
+    const ts = start + Math.floor(i * stepMs);
+    const client = `10.0.${i % 3}.${i % 11}`;
+    const group = i % 3;
+    const name = [`www.example${i % 13}.com`, `cdn${i % 7}.school.org.uk`, `tracker${i % 5}.ads.net`][i % 3];
+    const action = i % 10 === 0 ? 1 : i % 29 === 0 ? 2 : 0;
+    const category = action === 1 ? i % 3 : -1;
+    const link = action === 0 && i % 2 === 0 ? i % 2 : -1;
+    pushRow(b, ts, client, group, name, [1, 28, 65][i % 3], action, category, link, i % 17 === 0 ? 3 : 0, 100 + i, i % 4 === 0);
+    rows.push({
+      ts,
+      client,
+      group: DICTS.groups[group],
+      name,
+      qtype: [1, 28, 65][i % 3],
+      action: ACTION_NAMES[action],
+      category: category < 0 ? null : DICTS.categories[category],
+      link: link < 0 ? null : DICTS.links[link],
+      rcode: i % 17 === 0 ? 3 : 0,
+      latencyUs: 100 + i,
+      cached: i % 4 === 0,
+    });
+  }
+  writer.writeBatch(b);
+  return rows;
+}

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from 'better-sqlite3';
+import { openDatabase } from '../../src/store/db.js';
+import { search, type LogRow, type SearchFilter } from '../../src/store/search.js';
+import { tempDir } from './helpers.js';
+import { writeDataset, type Row } from './dataset.js';
+
+// Two days and a bit: 6000 rows, one every 40 s, from 22:00 on 2026-11-21.
+const START = Date.UTC(2026, 10, 21, 22, 0, 0);
+const STEP = 40_000;
+const N = 6000;
+const END = START + N * STEP;
+
+let tmp: ReturnType<typeof tempDir>;
+let db: Database;
+let rows: Row[];
+
+beforeAll(() => {
+  tmp = tempDir();
+  db = openDatabase(tmp.path('gh.db'));
+  rows = writeDataset(db, START, N, STEP);
+});
+afterAll(() => {
+  db.close();
+  tmp.remove();
+});
+
+const strip = (r: LogRow) => {
+  const { id: _id, ...rest } = r;
+  return rest;
+};
+
+function bruteForce(f: SearchFilter): Row[] {
+  return rows
+    .filter(
+      (r) =>
+        r.ts >= f.from &&
+        r.ts < f.to &&
+        (f.client === undefined || r.client === f.client) &&
+        (f.group === undefined || r.group === f.group) &&
+        (f.domain === undefined || r.name.includes(f.domain.toLowerCase())) &&
+        (f.action === undefined || r.action === f.action) &&
+        (f.category === undefined || r.category === f.category),
+    )
+    .sort((a, b) => b.ts - a.ts);
+}
+
+function allPages(f: SearchFilter): LogRow[] {
+  const out: LogRow[] = [];
+  let before: number | undefined;
+  for (let guard = 0; guard < 10_000; guard++) {
+    const page = search(db, { ...f, before });
+    out.push(...page.rows);
+    if (!page.next) return out;
+    before = page.next;
+  }
+  throw new Error('paging did not end');
+}
+
+describe('search', () => {
+  const mid = START + 30 * 3_600_000;
+  it.each<[string, Partial<SearchFilter>]>([
+    ['everything', {}],
+    ['one client', { client: '10.0.1.5' }],
+    ['a group', { group: 'guests' }],
+    ['domain substring', { domain: 'example1' }],
+    ['domain substring, upper case', { domain: 'SCHOOL.ORG' }],
+    ['blocked', { action: 'block' }],
+    ['rewritten', { action: 'rewrite' }],
+    ['allowed', { action: 'allow' }],
+    ['a category', { category: 'gambling' }],
+    ['client + domain + action', { client: '10.0.0.0', domain: 'example', action: 'block' }],
+    ['group + category, a narrow window', { group: 'pupils', category: 'vpn', from: mid, to: mid + 7_200_000 }],
+    ['a window across midnight', { from: Date.UTC(2026, 10, 22, 23, 30), to: Date.UTC(2026, 10, 23, 0, 30) }],
+    ['unknown client', { client: '192.0.2.1' }],
+    ['unknown domain', { domain: 'nowhere.invalid' }],
+    ['unknown group', { group: 'governors' }],
+  ])('%s: every page together is exactly the brute-force answer, newest first', (_label, extra) => {
+    const f: SearchFilter = { from: START, to: END, limit: 97, ...extra };
+    const got = allPages(f);
+    const want = bruteForce(f);
+    expect(got.map(strip)).toEqual(want);
+    expect(new Set(got.map((r) => r.id)).size).toBe(got.length);
+  });
+
+  it('time bounds: from is inclusive, to is exclusive', () => {
+    const t = rows[100].ts;
+    expect(search(db, { from: t, to: t + 1 }).rows.map((r) => r.ts)).toEqual([t]);
+    expect(search(db, { from: t + 1, to: t + STEP }).rows).toEqual([]);
+  });
+
+  it('a page says there is more only when there is', () => {
+    const f = { from: START, to: START + 10 * STEP };
+    expect(search(db, { ...f, limit: 10 }).next).toBeDefined();
+    expect(search(db, { ...f, limit: 11 }).next).toBeUndefined();
+  });
+
+  it.each<[string, Partial<SearchFilter>]>([
+    ['an empty time range', { from: END, to: START }],
+    ['a zero limit', { limit: 0 }],
+    ['a huge limit', { limit: 1_000_000 }],
+    ['an unknown action', { action: 'drop' as never }],
+    ['a bad cursor', { before: 1.5 }],
+  ])('rejects %s with GH_ERR_STORE_QUERY', (_label, extra) => {
+    expect(() => search(db, { from: START, to: END, ...extra })).toThrow(expect.objectContaining({ code: 'GH_ERR_STORE_QUERY' }));
+  });
+
+  it('rows in the same millisecond are all kept and page cleanly', () => {
+    const t2 = tempDir();
+    const db2 = openDatabase(t2.path('same.db'));
+    try {
+      const same = writeDataset(db2, START, 700, 0); // 700 rows in one millisecond (more than 256 slots)
+      const got: LogRow[] = [];
+      let before: number | undefined;
+      for (;;) {
+        const page = search(db2, { from: START - 10, to: START + 10, limit: 64, before });
+        got.push(...page.rows);
+        if (!page.next) break;
+        before = page.next;
+      }
+      expect(got).toHaveLength(same.length);
+      expect(new Set(got.map((r) => r.id)).size).toBe(same.length);
+      // Past 256 in one millisecond the extra rows move on by a millisecond, no further.
+      expect(Math.max(...got.map((r) => r.ts)) - START).toBeLessThanOrEqual(2);
+    } finally {
+      db2.close();
+      t2.remove();
+    }
+  });
+});
