@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
 import { installAuth, sessionLimits } from './auth.js';
 import type { AdminContext, AdminDeps, AdminRoutePlugin } from './context.js';
 import { loadExceptionsIntoPolicy } from './exceptions.js';
@@ -22,6 +23,13 @@ import { loadTls } from './tls.js';
 function publicDir(): string {
   const beside = fileURLToPath(new URL('./public/', import.meta.url));
   return existsSync(beside) ? beside : fileURLToPath(new URL('../../src/admin/public/', import.meta.url));
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Use a reloaded config (new groups, password and session settings) without a restart. */
+    reloadAdminConfig(next: Config): void;
+  }
 }
 
 const coreRoutes: AdminRoutePlugin[] = [authRoutes, exceptionRoutes, changelogRoutes, userRoutes];
@@ -66,6 +74,12 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   });
   await app.register(fastifyStatic, { root: publicDir(), prefix: '/static/', index: false, cacheControl: true, maxAge: 3_600_000 });
   for (const plugin of [...coreRoutes, ...contentRoutes, ...(deps.extraRoutes ?? [])]) await app.register(plugin, { ctx });
+
+  // SIGHUP: groups and the account/session settings apply at once; listen, TLS
+  // and the network lists are fixed at build time (restart to change them).
+  app.decorate('reloadAdminConfig', (next: Config) => {
+    ctx.config = next;
+  });
 
   // Expired sessions are refused on lookup anyway; this keeps the table small.
   const purge = setInterval(() => purgeSessions(ctx.db, ctx.now(), sessionLimits(ctx)), 10 * 60_000);

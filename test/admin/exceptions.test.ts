@@ -132,4 +132,13 @@ describe('exceptions', () => {
     // A decided request cannot be decided again.
     expect((await c.post(`/exceptions/requests/${id2}/refuse`, {})).statusCode).toBe(404);
   });
+
+  it('takes new groups from a reloaded config', async () => {
+    const c = await admin();
+    expect((await c.post('/exceptions', { ...form, groups: ['sixthform'] })).statusCode).toBe(400);
+    const next = structuredClone(h.config);
+    next.groups.push({ ...next.groups[0], name: 'sixthform', networks: ['127.0.0.9/32'], default: false });
+    h.app.reloadAdminConfig(next);
+    expect((await c.post('/exceptions', { ...form, groups: ['sixthform'] })).statusCode).toBe(302);
+  });
 });
