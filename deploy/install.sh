@@ -159,7 +159,12 @@ check_node() {
   [ "$major" -ge "$MIN_NODE_MAJOR" ] || die "Node.js $version is too old: Gatehouse needs $MIN_NODE_MAJOR or newer (22 LTS recommended)"
   [ "$major" -ge 22 ] || warn "Node.js $version works, but Node.js 20 is out of support since April 2026: move to 22 LTS"
   case $NODE in
-  /home/* | /root/*) die "node is at $NODE, inside a home directory the service cannot read (ProtectHome=yes); install Node.js system-wide" ;;
+  /home/* | /root/*)
+    local problem="node is at $NODE, inside a home directory the service cannot read (ProtectHome=yes)"
+    # Into a scratch root, the unit is only written, not run: say so and go on.
+    if live_root; then die "$problem; install Node.js system-wide"; fi
+    warn "$problem; the unit written under $ROOT will not start on a system like this one"
+    ;;
   esac
   say "using Node.js $version at $NODE"
 }
