@@ -8,6 +8,8 @@ const commands: Record<string, () => Promise<Command>> = {
   'check-config': async () => (await import('./commands/check-config.js')).command,
   check: async () => (await import('./commands/check.js')).command,
   user: async () => (await import('./commands/user.js')).command,
+  log: async () => (await import('./commands/log.js')).command,
+  backup: async () => (await import('./commands/backup.js')).command,
 };
 
 async function main(argv: string[]): Promise<number> {
