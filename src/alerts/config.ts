@@ -146,8 +146,11 @@ export const alertsSchema = z
         kinds: z.array(z.enum(operationalKinds)).default([...operationalKinds]),
         /** One alert per kind per window; repeats add to its count. */
         throttleMinutes: z.number().min(0).max(1440).default(15),
+        /** disk-nearly-full fires when the database's filesystem is this full (percent, as df reports it). */
+        diskUsedPercent: z.number().min(1).max(100).default(90),
+        diskCheckMinutes: z.number().min(0.01).max(1440).default(5),
       })
-      .default({ kinds: [...operationalKinds], throttleMinutes: 15 }),
+      .prefault({}),
     delivery: z
       .strictObject({
         /** Pending alerts and counts are written to SQLite this often (ms). */

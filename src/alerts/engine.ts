@@ -2,6 +2,7 @@
 // circumvention decision. observe() only touches memory (rules cache, throttle
 // map, counters); a timer writes new alerts, their outbox rows and count
 // updates to SQLite in one small transaction, then wakes the dispatcher.
+import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import cron, { type ScheduledTask } from 'node-cron';
 import {
@@ -13,6 +14,7 @@ import {
   routeFor,
 } from './config.js';
 import { buildChannels } from './channels/index.js';
+import { DiskWatch } from './disk-watch.js';
 import { Dispatcher, errorText } from './dispatcher.js';
 import { Outbox, type OutboxRow } from './outbox.js';
 import { renderAlert, renderDigest } from './render.js';
@@ -68,6 +70,7 @@ export class AlertEngine {
   private dirty: PendingAlert[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private digestTask: ScheduledTask | null = null;
+  private diskWatch: DiskWatch | null = null;
   private latestAt = 0;
   private lastSweep = 0;
   private started = false;
@@ -111,7 +114,28 @@ export class AlertEngine {
     if (this.options.config.enabled) {
       const { schedule, timezone } = this.options.config.digest;
       this.digestTask = cron.schedule(schedule, () => this.runDigestSafely(), { timezone, name: 'alerts-digest', noOverlap: true });
+      this.startDiskWatch();
     }
+  }
+
+  /** Watch the filesystem that holds the database file (none for an in-memory database). */
+  private startDiskWatch(): void {
+    const { db } = this.options;
+    const op = this.options.config.operational;
+    if (db.memory || !this.opKinds.has('disk-nearly-full')) return;
+    this.diskWatch = new DiskWatch(
+      dirname(db.name),
+      op.diskUsedPercent,
+      op.diskCheckMinutes * 60_000,
+      (u) =>
+        this.operational({
+          kind: 'disk-nearly-full',
+          message: `the disk holding ${dirname(db.name)} is ${u.usedPercent}% full (${Math.floor(u.availableBytes / 2 ** 20)} MiB free)`,
+          details: { path: dirname(db.name), usedPercent: u.usedPercent, availableBytes: u.availableBytes, limitPercent: op.diskUsedPercent },
+        }),
+      (err) => this.log.warn({ err: errorText(err) }, 'cannot read free disk space'),
+    );
+    this.diskWatch.start();
   }
 
   /** One blocked or circumvention lookup. Memory only; never waits on SQLite or the network. */
@@ -415,6 +439,8 @@ export class AlertEngine {
   async stop(): Promise<void> {
     this.digestTask?.destroy();
     this.digestTask = null;
+    this.diskWatch?.stop();
+    this.diskWatch = null;
     this.flush();
     await this.dispatcher.stop();
     await Promise.allSettled([...this.channels.values()].map((c) => c.close()));
