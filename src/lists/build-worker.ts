@@ -2,13 +2,12 @@
 // the main thread's event loop, and transfers them back (no copy).
 import { parentPort } from 'node:worker_threads';
 import { buildMatcher, type BuildListInput } from './build-job.js';
+import { matcherBuffers } from './matcher.js';
 
 parentPort!.once('message', (inputs: BuildListInput[]) => {
   try {
     const result = buildMatcher(inputs);
-    const d = result.data;
-    const transfer = [d.dir, d.his, d.los, d.ids, d.comboMasks, d.comboStart, d.comboTags].map((a) => a.buffer as ArrayBuffer);
-    parentPort!.postMessage({ ok: true, result }, transfer);
+    parentPort!.postMessage({ ok: true, result }, matcherBuffers(result.data));
   } catch (err) {
     parentPort!.postMessage({ ok: false, error: (err as Error).message });
   }

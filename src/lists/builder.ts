@@ -1,6 +1,6 @@
 // Builds the arrays of a CompactMatcher (matcher.ts) from list entries. Runs
-// in the build worker; memory is kept near 24 bytes per raw entry at the peak
-// (the raw chunks are released while they are sorted into place).
+// in the build worker; memory peaks near 28 bytes per raw entry (the raw
+// chunks are released while they are sorted into place).
 import { BLOCK_APEX, BLOCK_SUB, EXCEPT_APEX, EXCEPT_SUB } from './formats/types.js';
 import { hashName, suffixHashes } from './hash.js';
 import type { MatcherData } from './matcher.js';
@@ -14,6 +14,15 @@ interface Chunk {
   hi: Int32Array;
   lo: Int32Array;
   tag: Int32Array;
+}
+
+/** The sorted, merged names before they are packed into MatcherData.entries. */
+interface Table {
+  shift: number;
+  dir: Int32Array;
+  his: Int32Array;
+  los: Int32Array;
+  ids: Uint32Array;
 }
 
 interface Combo {
@@ -145,23 +154,23 @@ export class MatcherBuilder {
     }
     dir[buckets] = w;
 
+    const table: Table = { shift, dir, his: his.slice(0, w), los: los.slice(0, w), ids: ids.subarray(0, w) };
+    this.resolveExceptions(table, combos, comboByKey);
+    this.exceptionNames.clear();
+    const entries = new Int32Array(w * 3);
+    for (let i = 0; i < w; i++) {
+      entries[i * 3] = table.his[i];
+      entries[i * 3 + 1] = table.los[i];
+      entries[i * 3 + 2] = table.ids[i];
+    }
     const data: MatcherData = {
       shift,
       dir,
-      his: his.slice(0, w),
-      los: los.slice(0, w),
-      ids: ids.subarray(0, w),
-      comboMasks: new Int32Array(0),
-      comboStart: new Int32Array(0),
-      comboTags: new Int32Array(0),
+      entries,
+      comboMasks: new Int32Array(combos.length * 4),
+      comboStart: new Int32Array(combos.length + 1),
+      comboTags: new Int32Array(combos.reduce((s, c) => s + c.tags.length, 0)),
     };
-    this.resolveExceptions(data, combos, comboByKey);
-    this.exceptionNames.clear();
-    const compactIds = combos.length <= 0x10000 ? Uint16Array.from(data.ids) : data.ids.slice();
-    data.ids = compactIds;
-    data.comboMasks = new Int32Array(combos.length * 4);
-    data.comboStart = new Int32Array(combos.length + 1);
-    data.comboTags = new Int32Array(combos.reduce((s, c) => s + c.tags.length, 0));
     combos.forEach((c, i) => {
       data.comboMasks.set(c.masks, i * 4);
       data.comboStart[i + 1] = data.comboStart[i] + c.tags.length;
@@ -189,7 +198,7 @@ export class MatcherBuilder {
    * exceptions applied) and drop those categories from the entry's exception
    * masks, with a combo of its own.
    */
-  private resolveExceptions(data: MatcherData, combos: Combo[], comboByKey: Map<string, number>): void {
+  private resolveExceptions(data: Table, combos: Combo[], comboByKey: Map<string, number>): void {
     const find = (hi: number, lo: number): number => {
       const bucket = hi >>> data.shift;
       for (let j = data.dir[bucket]; j < data.dir[bucket + 1]; j++) if (data.his[j] === hi && data.los[j] === lo) return j;

@@ -1,14 +1,15 @@
 // The compact domain matcher: millions of names, each with what it does per
-// category, in a handful of typed arrays (about 10 bytes per name).
+// category, in a few typed arrays (about 12 bytes per name).
 //
 // Layout (built by builder.ts, usually in a worker, then transferred):
-//   his/los  the two 32-bit halves of each name's hash (hash.ts), grouped in
-//            buckets by the top bits of `hi` and sorted within a bucket (so
-//            sorted by `hi` as an unsigned number overall)
+//   entries  per name three int32s: [hi, lo, combo]. hi/lo are the two halves
+//            of the name's 64-bit hash (hash.ts); entries are grouped in
+//            buckets by the top bits of hi and sorted by hi within a bucket
+//            (so sorted by hi as an unsigned number overall). The three sit
+//            side by side so a probe touches one cache line.
 //   dir      bucket b holds entries dir[b] .. dir[b+1]-1 (about 16-32 each,
 //            so `dir` stays small enough to live in the CPU cache)
-//   ids      per entry, a "combo" id: entries that are in the same lists with
-//            the same flags share one combo
+//   combo    entries that are in the same lists with the same flags share one
 //   comboMasks  per combo [blockApex, blockSub, exceptApex, exceptSub] as
 //            category bitmasks (bit i = config.categories[i])
 //   comboStart/comboTags  per combo, the (list index << 4 | flags) it came
@@ -26,6 +27,7 @@ import { BLOCK_APEX, BLOCK_SUB, EXCEPT_APEX, EXCEPT_SUB } from './formats/types.
 
 const SEED_A_LOCAL = SEED_A;
 const SEED_B_LOCAL = SEED_B;
+const DOT = 0x2e;
 
 export interface DomainMatcher {
   /** OR of the category bits that block this lower-case name (no trailing dot); 0 when none. */
@@ -50,9 +52,8 @@ export interface MatchExplanation {
 export interface MatcherData {
   shift: number;
   dir: Int32Array;
-  his: Int32Array;
-  los: Int32Array;
-  ids: Uint16Array | Uint32Array;
+  /** [hi, lo, combo] per name. */
+  entries: Int32Array;
   comboMasks: Int32Array;
   comboStart: Int32Array;
   comboTags: Int32Array;
@@ -71,10 +72,9 @@ export class CompactMatcher implements DomainMatcher {
   /** Bits of `hi` used for the bucket (32 - shift). */
   private readonly bits: number;
   private readonly dir: Int32Array;
-  private readonly his: Int32Array;
-  private readonly los: Int32Array;
-  private readonly ids: Uint16Array | Uint32Array;
+  private readonly entries: Int32Array;
   private readonly masks: Int32Array;
+  readonly size: number;
 
   constructor(
     private readonly data: MatcherData,
@@ -83,104 +83,83 @@ export class CompactMatcher implements DomainMatcher {
     this.shift = data.shift;
     this.bits = 32 - data.shift;
     this.dir = data.dir;
-    this.his = data.his;
-    this.los = data.los;
-    this.ids = data.ids;
+    this.entries = data.entries;
     this.masks = data.comboMasks;
-  }
-
-  get size(): number {
-    return this.his.length;
+    this.size = data.entries.length / 3;
   }
 
   /** Every buffer, for a transfer list or for memory accounting. */
   buffers(): ArrayBuffer[] {
-    const d = this.data;
-    return [d.dir, d.his, d.los, d.ids, d.comboMasks, d.comboStart, d.comboTags].map((a) => a.buffer as ArrayBuffer);
+    return matcherBuffers(this.data);
   }
 
   lookup(name: string): number {
-    const his = this.his;
-    if (his.length === 0) return 0;
-    const los = this.los;
-    const dir = this.dir;
-    const shift = this.shift;
-    const bits = this.bits;
+    if (this.size === 0) return 0;
     // hash.ts's stepA/stepB/finish, written out: calls across modules are not
     // always inlined (under tsx they go through export getters), and this is
-    // the hot path. test/lists/matcher.test.ts checks the two agree.
+    // the hot path. The matcher tests check the two agree.
     let a = SEED_A_LOCAL;
     let b = SEED_B_LOCAL;
     let result = 0;
-    for (let i = name.length - 1; i >= 0; i--) {
-      const c = name.charCodeAt(i);
+    for (let i = name.length - 1; i >= -1; i--) {
+      const c = i >= 0 ? name.charCodeAt(i) : DOT;
+      if (c === DOT && i < name.length - 1) {
+        // The suffix after this dot (or the whole name, at i = -1) is complete.
+        let hi = a ^ (a >>> 16);
+        hi = Math.imul(hi, 0x85ebca6b);
+        hi ^= hi >>> 13;
+        hi = Math.imul(hi, 0xc2b2ae35);
+        hi ^= hi >>> 16;
+        let lo = b ^ (b >>> 16);
+        lo = Math.imul(lo, 0x85ebca6b);
+        lo ^= lo >>> 13;
+        lo = Math.imul(lo, 0xc2b2ae35);
+        lo ^= lo >>> 16;
+        const j = this.find(hi, lo);
+        if (j >= 0) {
+          const m = this.entries[j + 2] << 2;
+          if (i < 0) result = (result | this.masks[m]) & ~this.masks[m + 2];
+          else result = (result | this.masks[m + 1]) & ~this.masks[m + 3];
+        }
+      }
       a = Math.imul(a ^ c, 0x01000193);
       const x = Math.imul(b ^ c, 0x5bd1e995);
       b = x ^ (x >>> 15);
-      if (i !== 0 && name.charCodeAt(i - 1) !== 0x2e) continue;
-      // A suffix is complete: find its entry (inlined find(), the hot path).
-      let hi = a ^ (a >>> 16);
-      hi = Math.imul(hi, 0x85ebca6b);
-      hi ^= hi >>> 13;
-      hi = Math.imul(hi, 0xc2b2ae35);
-      hi ^= hi >>> 16;
-      const bucket = hi >>> shift;
-      const start = dir[bucket];
-      const end = dir[bucket + 1];
-      if (start === end) continue;
-      let j = start + ((((hi << bits) >>> 0) * (end - start)) / 4294967296) | 0;
-      if (his[j] < hi) {
-        do j++;
-        while (j < end && his[j] < hi);
-      } else {
-        while (j > start && his[j - 1] >= hi) j--;
-      }
-      if (j === end || his[j] !== hi) continue;
-      let lo = b ^ (b >>> 16);
-      lo = Math.imul(lo, 0x85ebca6b);
-      lo ^= lo >>> 13;
-      lo = Math.imul(lo, 0xc2b2ae35);
-      lo ^= lo >>> 16;
-      for (; j < end && his[j] === hi; j++) {
-        if (los[j] !== lo) continue;
-        const m = this.ids[j] << 2;
-        if (i === 0) result = (result | this.masks[m]) & ~this.masks[m + 2];
-        else result = (result | this.masks[m + 1]) & ~this.masks[m + 3];
-        break;
-      }
     }
     return result >>> 0;
   }
 
   /**
-   * Index of the entry with this hash, or -1. Hashes are uniform, so the
-   * entry's place inside its bucket is guessed from the hash's low bits and
-   * found within a step or two of the guess: usually one cache miss.
+   * Offset in `entries` of the name with this hash, or -1. Hashes are
+   * uniform, so the entry's place inside its bucket is guessed from the
+   * hash's low bits and found within a step or two of the guess: usually one
+   * cache miss for the whole probe.
    */
   private find(hi: number, lo: number): number {
+    const e = this.entries;
     const bucket = hi >>> this.shift;
-    const his = this.his;
     const start = this.dir[bucket];
     const end = this.dir[bucket + 1];
-    let j = start + Math.floor((((hi << this.bits) >>> 0) * (end - start)) / 4294967296);
-    if (j < end && his[j] < hi) {
+    if (start === end) return -1;
+    let j = (start + (((hi << this.bits) >>> 0) * (end - start)) / 4294967296) | 0;
+    if (e[j * 3] < hi) {
       do j++;
-      while (j < end && his[j] < hi);
+      while (j < end && e[j * 3] < hi);
     } else {
-      while (j > start && his[j - 1] >= hi) j--;
+      while (j > start && e[(j - 1) * 3] >= hi) j--;
     }
-    for (; j < end && his[j] === hi; j++) if (this.los[j] === lo) return j;
+    for (; j < end && e[j * 3] === hi; j++) if (e[j * 3 + 1] === lo) return j * 3;
     return -1;
   }
 
   explain(name: string): MatchExplanation[] {
-    if (this.his.length === 0) return [];
+    if (this.size === 0) return [];
     const bits = this.lookup(name);
     const out = new Map<string, MatchExplanation>();
     for (const s of suffixHashes(name)) {
       const j = this.find(s.hi, s.lo);
       if (j < 0) continue;
-      const combo = this.ids[j];
+      const combo = this.entries[j + 2];
       const apex = s.start === 0;
       for (let t = this.data.comboStart[combo]; t < this.data.comboStart[combo + 1]; t++) {
         const tag = this.data.comboTags[t];
@@ -194,6 +173,10 @@ export class CompactMatcher implements DomainMatcher {
     }
     return [...out.values()];
   }
+}
+
+export function matcherBuffers(d: MatcherData): ArrayBuffer[] {
+  return [d.dir, d.entries, d.comboMasks, d.comboStart, d.comboTags].map((a) => a.buffer as ArrayBuffer);
 }
 
 /** The matcher before any list has loaded: matches nothing. */
