@@ -230,6 +230,15 @@ export function listRequests(db: Database, status: 'pending' | 'decided'): Reque
   return db.prepare(sql).all() as RequestRow[];
 }
 
+/**
+ * Pending requests fit to show: one for a name in an illegal category is never
+ * shown (list entries stay secret) and can never be approved.
+ */
+export function visiblePendingRequests(ctx: AdminContext): RequestRow[] {
+  const illegal = new Set(ctx.config.categories.filter((c) => c.illegal).map((c) => c.id));
+  return listRequests(ctx.db, 'pending').filter((r) => !(r.category && illegal.has(r.category)) && !ctx.isIllegal?.(r.domain));
+}
+
 function pendingRequest(db: Database, id: number): RequestRow {
   const r = db.prepare("SELECT * FROM exception_requests WHERE id = ? AND status = 'pending'").get(id) as RequestRow | undefined;
   if (!r) throw new ExceptionError('GH_ERR_EXCEPTION_NOT_FOUND', 'No such pending request.');

@@ -113,11 +113,15 @@ describe('exceptions', () => {
   });
 
   it('turns an approved review request into an exception, and records a refusal', async () => {
-    const c = await admin();
+    const c = await admin({ isIllegal: (n) => n === 'secret-entry.example.net' });
     const id = createPendingRequest(h.db, { domain: 'History.Example.org', category: 'social', group: 'pupils', clientAddress: '10.10.1.2', requesterName: 'Year 9', reason: 'project' });
     const id2 = createPendingRequest(h.db, { domain: 'games.example.org', group: 'pupils', reason: 'fun' });
+    // Requests touching illegal content are never listed (the harness config has no illegal category; isIllegal covers it).
+    createPendingRequest(h.db, { domain: 'secret-entry.example.net', group: 'pupils', reason: 'x' });
     let page = await c.get('/exceptions');
     expect(page.body).toContain('Pending requests (2)');
+    expect(page.body).not.toContain('secret-entry');
+    expect((await c.api('GET', '/api/exception-requests')).json()).toHaveLength(2);
     const res = await c.post(`/exceptions/requests/${id}/approve`, { groups: 'pupils', requester: 'Year 9', subjectArea: 'History', reason: 'project', approver: 'Head of History' });
     expect(res.headers.location).toBe('/exceptions?done=approved');
     expect(h.policyCalls.at(-1)).toEqual([{ id: 1, domain: 'history.example.org', action: 'allow', groups: ['pupils'] }]);

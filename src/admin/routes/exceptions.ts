@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf, requireRole, requireUser } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
 import {
-  addException, approveRequest, ExceptionError, listExceptions, listRequests, refuseRequest, removeException,
+  addException, approveRequest, ExceptionError, listExceptions, refuseRequest, removeException, visiblePendingRequests,
   type ExceptionInput, type RequestRow,
 } from '../exceptions.js';
 import { formatTime, html, type SafeHtml } from '../html.js';
@@ -75,7 +75,7 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   function page(request: FastifyRequest, reply: FastifyReply, errors: string[] = [], values: Partial<ExceptionInput> = {}, status = 200) {
     const admin = request.auth!.user.role === 'admin';
     const notice = NOTICES[(request.query as Record<string, string>).done ?? ''];
-    const pending = listRequests(ctx.db, 'pending');
+    const pending = visiblePendingRequests(ctx);
     const exceptions = listExceptions(ctx.db);
     const body = html`${messages('error', errors)}${messages('notice', notice ? [notice] : [])}
       ${admin
@@ -232,7 +232,7 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get('/api/exception-requests', {
     preHandler: requireUser,
     schema: { summary: 'Pending review requests from the block page', response: { 200: { type: 'array', items: requestSchema } } },
-  }, async () => listRequests(ctx.db, 'pending'));
+  }, async () => visiblePendingRequests(ctx));
 
   app.post('/api/exception-requests/:id/approve', {
     preHandler: requireAdmin,
