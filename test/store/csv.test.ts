@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { csvField, csvHeader, csvRow } from '../../src/store/csv.js';
+import type { LogRow } from '../../src/store/search.js';
+
+/** A small RFC 4180 reader, to check that what we write reads back as written. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(field), (field = '');
+    else if (c === '\r' && text[i + 1] === '\n') row.push(field), rows.push(row), (row = []), (field = ''), i++;
+    else field += c;
+  }
+  return rows;
+}
+
+describe('CSV export', () => {
+  it.each([
+    ['plain.example.com', 'plain.example.com'],
+    ['with,comma.example', '"with,comma.example"'],
+    ['say "hi".example', '"say ""hi"".example"'],
+    ['line\nbreak.example', '"line\nbreak.example"'],
+    ['cr\rhere', '"cr\rhere"'],
+    ['<script>alert(1)</script>.example', '<script>alert(1)</script>.example'],
+    ['=HYPERLINK("http://evil")', `"'=HYPERLINK(""http://evil"")"`],
+    ['+cmd', `"'+cmd"`],
+    ['-2+3', `"'-2+3"`],
+    ['@SUM(A1)', `"'@SUM(A1)"`],
+    ['\tTAB', `"'\tTAB"`],
+    ['', ''],
+    ['ünïcødé.例え.テスト', 'ünïcødé.例え.テスト'],
+  ])('%j → %j', (input, expected) => {
+    expect(csvField(input)).toBe(expected);
+  });
+
+  it('hostile names survive a round trip through a CSV reader, one record per row', () => {
+    const names = ['a,b', 'q"uote', 'multi\r\nline', '<script>alert("x")</script>', '\\000\\255.weird', 'x'.repeat(300)];
+    const rows: LogRow[] = names.map((name, i) => ({
+      id: i,
+      ts: Date.UTC(2026, 10, 23, 9, 0, i),
+      client: '10.0.0.1',
+      group: 'pupils,ks3',
+      name,
+      qtype: 1,
+      action: 'block',
+      category: 'adult',
+      link: null,
+      rcode: 0,
+      latencyUs: 12,
+      cached: false,
+    }));
+    const text = csvHeader() + rows.map(csvRow).join('');
+    const parsed = parseCsv(text);
+    expect(parsed).toHaveLength(rows.length + 1);
+    expect(parsed[0]).toEqual(['time', 'client', 'group', 'name', 'qtype', 'action', 'category', 'link', 'rcode', 'latency_us', 'cached']);
+    expect(parsed.slice(1).map((r) => r[3])).toEqual(names);
+    expect(parsed.slice(1).every((r) => r.length === 11 && r[2] === 'pupils,ks3')).toBe(true);
+    expect(parsed[1][0]).toBe('2026-11-23T09:00:00.000Z');
+  });
+});
