@@ -95,7 +95,13 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<CheckResult> {
   for (const group of wanted) {
     const source = sources.get(group.name);
     if (!source) {
-      skipped.push({ group: group.name, reason: `no local ${family} address in its networks (set checks.sources.${group.name})` });
+      const configured = config.checks.sources[group.name];
+      skipped.push({
+        group: group.name,
+        reason: configured
+          ? `checks.sources.${group.name} (${configured}) is not a ${family} address the resolver puts in this group`
+          : `no local ${family} address in its networks (add one, e.g. a 127.0.0.x/32, to the group's networks)`,
+      });
       continue;
     }
     const blocked = expectedBlocks(config, group.name, now());
@@ -181,7 +187,10 @@ export function chooseSources(config: Config, family: 'ipv4' | 'ipv6', locals: r
   }
   for (const a of locals) add(a);
   const chosen = new Map<string, string>();
-  for (const [group, address] of Object.entries(config.checks.sources)) chosen.set(group, address);
+  for (const [group, address] of Object.entries(config.checks.sources)) {
+    // An address the resolver puts in another group would test the wrong policy.
+    if (ipaddr.parse(address).kind() === family && identify.groupOf(address).name === group) chosen.set(group, address);
+  }
   for (const a of candidates) {
     let ip: ipaddr.IPv4 | ipaddr.IPv6;
     try {

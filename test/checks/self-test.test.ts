@@ -112,9 +112,11 @@ describe('self-test planning', () => {
   it('sends each group from an address the resolver puts in that group', () => {
     const s = chooseSources(config, 'ipv4', locals);
     expect(Object.fromEntries(s)).toEqual({ pupils: '127.0.0.2', staff: '127.0.0.3', guests: '127.0.0.1' });
-    // checks.sources wins.
-    const withSource = parseConfig(yaml(53, '  sources: { staff: 127.0.0.33 }'));
+    // checks.sources wins, when the resolver would put that address in that group.
+    const withSource = parseConfig(yaml(53, '  sources: { staff: 127.0.0.33 }').replace('127.0.0.3/32', '127.0.0.32/30'));
     expect(chooseSources(withSource, 'ipv4', locals).get('staff')).toBe('127.0.0.33');
+    const wrongSource = parseConfig(yaml(53, '  sources: { staff: 127.0.0.2 }'));
+    expect(chooseSources(wrongSource, 'ipv4', locals).get('staff')).toBe('127.0.0.3');
     // A loopback network wider than /32 uses its first host address.
     const wide = parseConfig(yaml(53).replace('127.0.0.3/32', '127.0.3.0/24'));
     expect(chooseSources(wide, 'ipv4', locals).get('staff')).toBe('127.0.3.1');
@@ -186,7 +188,7 @@ describe('runSelfTest', () => {
     );
     const r = await runSelfTest({ config: remote, localAddresses: locals, now: () => MONDAY_10 });
     expect(r.skipped.map((s) => s.group)).toEqual(['pupils', 'staff']);
-    expect(r.skipped[0].reason).toContain('checks.sources.pupils');
+    expect(r.skipped[0].reason).toContain("add one, e.g. a 127.0.0.x/32, to the group's networks");
     expect(r.ok).toBe(true); // guests (127.0.0.1) still tested
     expect(r.summary).toContain('not tested: pupils, staff');
 
