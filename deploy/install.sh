@@ -280,6 +280,37 @@ install_config() {
   fi
 }
 
+# Local list files the config names (file:/etc/gatehouse/lists/iwf.txt and the
+# like) that are not there yet. The IWF and CTIRU lists are never shipped: the
+# school gets them from its IWF-member provider and puts them there.
+check_list_files() {
+  local lists=$ETC/lists missing=() source path
+  mkdir -p "$lists"
+  chmod 0750 "$lists"
+  own root:"$SERVICE_USER" "$lists"
+  while IFS= read -r source; do
+    path=${source#file:}
+    case $path in /*) ;; *) continue ;; esac
+    [ -e "$(path_in_root "$path")" ] || missing+=("$path")
+  done < <(grep -oE '^[^#]*file:[^" ,}]+' "$CONFIG" | grep -oE 'file:[^" ,}]+' || true)
+  if [ ${#missing[@]} -gt 0 ]; then
+    warn "list files named in $CONFIG are missing (until they are there, those lists are not applied and an alert says so):"
+    local m
+    for m in "${missing[@]}"; do printf '    %s\n' "$m" >&2; done
+    warn "the IWF and CTIRU lists come from your IWF-member filtering provider; put them in /etc/gatehouse/lists/ (root:$SERVICE_USER, 0640), then: systemctl reload gatehouse"
+  fi
+}
+
+# systemd-resolved's stub listener holds 127.0.0.53:53, so Gatehouse cannot
+# bind the wildcard address on port 53 while it runs.
+check_port53() {
+  live_root || return 0
+  if grep -qE '^[[:space:]]*listen:.*"(0\.0\.0\.0|\[::\]):53"' "$CONFIG" &&
+    systemd_running && systemctl is-active --quiet systemd-resolved.service; then
+    warn "dns.listen has a wildcard address on port 53 and systemd-resolved's stub listener is running: list this machine's LAN address (e.g. \"10.0.0.2:53\") instead, or turn the stub off (DNSStubListener=no in /etc/systemd/resolved.conf.d/gatehouse.conf, then systemctl restart systemd-resolved). See docs/operations.md"
+  fi
+}
+
 install_data() {
   mkdir -p "$DATA"
   chmod 0750 "$DATA"
@@ -398,6 +429,8 @@ do_install() {
   ensure_user
   install_program
   install_config
+  check_list_files
+  check_port53
   install_data
   install_unit
   check_config
@@ -417,6 +450,7 @@ do_upgrade() {
   ensure_user
   install_program keep-previous
   install_config
+  check_list_files
   install_data
   install_unit
   check_config

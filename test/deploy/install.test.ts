@@ -54,7 +54,18 @@ function makeSource(dir: string, version: string): void {
   cpSync(installer, join(dir, 'deploy/install.sh'));
   chmodSync(join(dir, 'deploy/install.sh'), 0o755);
   cpSync(join(repo, 'systemd/gatehouse.service'), join(dir, 'systemd/gatehouse.service'));
-  writeFileSync(join(dir, 'deploy/gatehouse.site.yaml'), '# site example\nstore: { path: /var/lib/gatehouse/gatehouse.db }\n');
+  writeFileSync(
+    join(dir, 'deploy/gatehouse.site.yaml'),
+    [
+      '# site example',
+      'lists:',
+      '  - { id: iwf, category: iwf, source: "file:/etc/gatehouse/lists/iwf.txt", format: domains }',
+      '  # - { id: old, category: iwf, source: "file:/etc/gatehouse/lists/commented-out.txt", format: domains }',
+      '  - { id: porn, category: adult, source: "https://lists.example.org/porn.txt", format: hosts }',
+      'store: { path: /var/lib/gatehouse/gatehouse.db }',
+      '',
+    ].join('\n'),
+  );
   writeCli(dir, version);
   writeFileSync(
     join(dir, 'package.json'),
@@ -145,6 +156,11 @@ describe('deploy/install.sh', () => {
     expect(readFileSync(at('etc/gatehouse/gatehouse.yaml'), 'utf8')).toBe(readFileSync(join(source, 'deploy/gatehouse.site.yaml'), 'utf8'));
     expect(lstatSync(at('etc/gatehouse/gatehouse.yaml')).mode & 0o777).toBe(0o640);
     expect(lstatSync(at('etc/gatehouse')).mode & 0o777).toBe(0o750);
+    // The local list files the config names: the directory is made, a missing file is named.
+    expect(lstatSync(at('etc/gatehouse/lists')).mode & 0o777).toBe(0o750);
+    expect(r.err).toContain('list files named in');
+    expect(r.err).toContain('    /etc/gatehouse/lists/iwf.txt\n');
+    expect(r.err).not.toContain('commented-out.txt');
     expect(lstatSync(at('var/lib/gatehouse')).isDirectory()).toBe(true);
     expect(lstatSync(at('var/lib/gatehouse')).mode & 0o777).toBe(0o750);
 
@@ -157,6 +173,8 @@ describe('deploy/install.sh', () => {
 
   it('upgrades the program and keeps config and data', () => {
     const configFile = at('etc/gatehouse/gatehouse.yaml');
+    writeFileSync(at('etc/gatehouse/lists/iwf.txt'), 'iwf-test.gatehouse.test\n');
+    expect(ok(['install', '--root', root]).err).not.toContain('list files named in');
     writeFileSync(configFile, '# edited by the technician\n');
     writeFileSync(at('var/lib/gatehouse/gatehouse.db'), 'precious data');
 
