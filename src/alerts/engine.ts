@@ -1,7 +1,7 @@
 // The alert engine: the DNS server calls observe() for every blocked or
 // circumvention decision. observe() only touches memory (rules cache, throttle
-// map, counters); a timer writes new alerts, their outbox rows and count
-// updates to SQLite in one small transaction, then wakes the dispatcher.
+// map, counters); the writer puts new alerts, their outbox rows and repeat
+// counts into SQLite in small batches, then the dispatcher delivers them.
 import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import cron, { type ScheduledTask } from 'node-cron';
@@ -21,6 +21,7 @@ import { renderAlert, renderDigest } from './render.js';
 import { Rules } from './rules.js';
 import { AlertStore, type ListFilter, type NewAlert } from './store.js';
 import { Tracker, type PendingAlert } from './tracker.js';
+import { AlertWriter } from './writer.js';
 import type { Alert, AlertEvent, AlertHistoryEntry, Channel, DeliveryAttempt, OperationalEvent, OutgoingMessage } from './types.js';
 import { silentLogger, type Logger } from '../log.js';
 
@@ -42,12 +43,7 @@ const operationalSeverity: Record<OperationalEvent['kind'], AlertingSeverity> = 
   'check-failed': 'high',
 };
 
-/** New alerts held in memory between flushes (or while SQLite cannot take them); beyond this they are counted and dropped. */
-const MAX_PENDING = 100_000;
 const SWEEP_EVERY_MS = 60_000;
-/** Items per flush transaction, so one flush never holds the event loop for long. */
-const SLICE_NEW = 250;
-const SLICE_DIRTY = 1000;
 
 export class AlertEngine {
   readonly store: AlertStore;
@@ -62,19 +58,18 @@ export class AlertEngine {
   private readonly windowMs: number;
   private readonly opWindowMs: number;
   private readonly opKinds: Set<string>;
+  /** Severity → configured channels for immediate messages. */
   private readonly routes: Record<AlertingSeverity, ChannelName[]>;
+  private readonly opRoute: ChannelName[];
   private readonly digestSeverities: Set<AlertingSeverity>;
-  private readonly flushTx: (newN: number, dirtyN: number) => { ids: number[]; queued: number; closed: PendingAlert[] };
+  private readonly writer: AlertWriter;
   private readonly digestTx: (now: number) => number;
-  private newAlerts: PendingAlert[] = [];
-  private dirty: PendingAlert[] = [];
-  private flushTimer: NodeJS.Timeout | null = null;
   private digestTask: ScheduledTask | null = null;
   private diskWatch: DiskWatch | null = null;
   private latestAt = 0;
   private lastSweep = 0;
   private started = false;
-  readonly counters = { observed: 0, ignored: 0, belowThreshold: 0, raised: 0, repeats: 0, dropped: 0, flushErrors: 0 };
+  readonly counters = { observed: 0, ignored: 0, belowThreshold: 0, raised: 0, repeats: 0 };
 
   constructor(private readonly options: AlertEngineOptions) {
     const { db, config } = options;
@@ -89,19 +84,26 @@ export class AlertEngine {
     this.windowMs = config.throttle.windowMinutes * 60_000;
     this.opWindowMs = config.operational.throttleMinutes * 60_000;
     this.opKinds = new Set(config.operational.kinds);
-    this.routes = {
-      low: routeFor(config, 'low'),
-      medium: routeFor(config, 'medium'),
-      high: routeFor(config, 'high'),
-      critical: routeFor(config, 'critical'),
-    };
-    this.digestSeverities = new Set(config.digest.severities);
     this.channels = buildChannels(config);
+    const built = (list: ChannelName[]) => list.filter((c) => this.channels.has(c));
+    this.routes = {
+      low: built(routeFor(config, 'low')),
+      medium: built(routeFor(config, 'medium')),
+      high: built(routeFor(config, 'high')),
+      critical: built(routeFor(config, 'critical')),
+    };
+    this.opRoute = built(operationalChannels(config));
+    this.digestSeverities = new Set(config.digest.severities);
     this.dispatcher = new Dispatcher(this.outbox, this.channels, (row, key) => this.renderRow(row, key), this.log, {
       retryBaseMs: config.delivery.retryBaseMs,
       retryMaxMs: config.delivery.retryMaxMs,
     });
-    this.flushTx = db.transaction((newN: number, dirtyN: number) => this.writePending(newN, dirtyN));
+    this.writer = new AlertWriter(db, this.store, this.outbox, config.delivery.flushMs, {
+      channelsFor: (a) => (a.row.kind === 'operational' ? this.opRoute : this.routes[a.row.severity]),
+      queued: () => this.dispatcher.kick(),
+      closed: (a, repeats, since) => this.reraise(a, repeats, since),
+      afterFlush: () => this.sweep(),
+    }, this.log);
     this.digestTx = db.transaction((now: number) => this.queueDigest(now));
   }
 
@@ -153,7 +155,7 @@ export class AlertEngine {
     const t = this.tracker.track(key, e.at, rule.threshold.count, rule.withinMs);
     if (t.kind === 'repeat') {
       this.counters.repeats++;
-      this.addRepeat(t.alert, e.at);
+      this.writer.repeat(t.alert, e.at);
       return;
     }
     if (t.kind === 'below-threshold') {
@@ -188,7 +190,7 @@ export class AlertEngine {
     const key = 'op\0' + e.kind;
     const t = this.tracker.track(key, at, 1, 0);
     if (t.kind === 'repeat') {
-      this.addRepeat(t.alert, at);
+      this.writer.repeat(t.alert, at);
       return;
     }
     this.raise(key, this.opWindowMs, {
@@ -211,127 +213,29 @@ export class AlertEngine {
   }
 
   private raise(key: string, windowMs: number, row: NewAlert): void {
-    if (this.newAlerts.length >= MAX_PENDING) {
-      // Logged once per burst, not per lookup.
-      if (this.counters.dropped++ % 10_000 === 0) this.log.error({ dropped: this.counters.dropped }, 'alert queue full; new alerts dropped');
-      return;
-    }
-    this.counters.raised++;
     const alert: PendingAlert = { id: null, key, row, delta: 0, deltaSince: 0, lastAt: row.lastAt, dirty: false };
+    if (!this.writer.add(alert)) return;
+    this.counters.raised++;
     if (windowMs > 0) this.tracker.open(key, alert, row.lastAt + windowMs);
-    this.newAlerts.push(alert);
-    this.scheduleFlush();
   }
 
-  private addRepeat(alert: PendingAlert, at: number): void {
-    if (alert.delta++ === 0) alert.deltaSince = at;
-    if (at > alert.lastAt) alert.lastAt = at;
-    if (!alert.dirty && alert.id !== null) {
-      alert.dirty = true;
-      this.dirty.push(alert);
-    }
-    this.scheduleFlush();
+  /** Repeats for a closed alert: forget its window and raise a fresh alert that counts them. */
+  private reraise(a: PendingAlert, repeats: number, since: number): void {
+    this.tracker.forget(a.key, a.id!);
+    const windowMs = a.row.kind === 'operational' ? this.opWindowMs : this.windowMs;
+    this.raise(a.key, windowMs, { ...a.row, createdAt: since, lastAt: a.lastAt, count: repeats });
   }
 
-  private scheduleFlush(): void {
-    if (this.flushTimer !== null) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = null;
-      this.flushTick();
-    }, this.options.config.delivery.flushMs);
-    this.flushTimer.unref();
+  /** Drop idle throttle entries now and then (by event time, so tests can use any clock). */
+  private sweep(): void {
+    if (this.latestAt - this.lastSweep <= SWEEP_EVERY_MS) return;
+    this.lastSweep = this.latestAt;
+    this.tracker.sweep(this.latestAt, Math.max(this.windowMs, 60 * 60_000));
   }
 
-  /** Write every pending alert and count to SQLite now (in slices), and wake the dispatcher. */
+  /** Write every pending alert and count to SQLite now, and wake the dispatcher. */
   flush(): void {
-    // Bounded: each slice writes at least one item.
-    while (this.newAlerts.length > 0 || this.dirty.length > 0) if (!this.flushSlice()) break;
-  }
-
-  /** The timer's flush: one slice, then yield to the event loop before the next. */
-  private flushTick(): void {
-    if (this.flushSlice() && (this.newAlerts.length > 0 || this.dirty.length > 0)) {
-      this.flushTimer = setTimeout(() => this.flushTick(), 0);
-      this.flushTimer.unref();
-    }
-  }
-
-  /** Write one slice in one transaction. Returns false when it failed (it is retried later). */
-  private flushSlice(): boolean {
-    if (this.flushTimer !== null) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = null;
-    }
-    if (this.newAlerts.length > 0 || this.dirty.length > 0) {
-      const newN = Math.min(this.newAlerts.length, SLICE_NEW);
-      const dirtyN = Math.min(this.dirty.length, SLICE_DIRTY);
-      try {
-        const { ids, queued, closed } = this.flushTx(newN, dirtyN);
-        this.applyFlushed(ids, dirtyN, closed);
-        if (queued > 0) this.dispatcher.kick();
-      } catch (err) {
-        // Kept in memory and tried again on the next tick.
-        this.counters.flushErrors++;
-        this.log.error({ err: errorText(err) }, 'writing alerts to the database failed; will retry');
-        this.scheduleFlush();
-        return false;
-      }
-    }
-    if (this.latestAt - this.lastSweep > SWEEP_EVERY_MS) {
-      this.lastSweep = this.latestAt;
-      this.tracker.sweep(this.latestAt, Math.max(this.windowMs, 60 * 60_000));
-    }
-    return true;
-  }
-
-  /**
-   * Runs inside the flush transaction. It only writes: memory is updated after
-   * the commit (applyFlushed), so a failed transaction leaves everything pending.
-   */
-  private writePending(newN: number, dirtyN: number): { ids: number[]; queued: number; closed: PendingAlert[] } {
-    const now = Date.now();
-    const ids: number[] = [];
-    let queued = 0;
-    for (let i = 0; i < newN; i++) {
-      const a = this.newAlerts[i];
-      const row = a.row;
-      const id = this.store.insert({ ...row, count: row.count + a.delta, lastAt: a.lastAt });
-      const channels = row.kind === 'operational' ? operationalChannels(this.options.config) : this.routes[row.severity];
-      for (const ch of channels) {
-        if (!this.channels.has(ch)) continue;
-        this.outbox.enqueue(ch, 'alert', id, null, now);
-        queued++;
-      }
-      ids.push(id);
-    }
-    // Repeats for an alert closed meanwhile (here or in the admin UI) start a fresh alert.
-    const closed: PendingAlert[] = [];
-    for (let i = 0; i < dirtyN; i++) {
-      const a = this.dirty[i];
-      if (a.delta > 0 && !this.store.addCount(a.id!, a.delta, a.lastAt)) closed.push(a);
-    }
-    return { ids, queued, closed };
-  }
-
-  private applyFlushed(ids: number[], dirtyN: number, closed: PendingAlert[]): void {
-    ids.forEach((id, i) => {
-      const a = this.newAlerts[i];
-      a.id = id;
-      // Repeats counted before the insert are in the inserted count.
-      a.delta = 0;
-    });
-    const reraise = closed.map((a) => ({ key: a.key, row: { ...a.row, createdAt: a.deltaSince, lastAt: a.lastAt, count: a.delta } }));
-    for (let i = 0; i < dirtyN; i++) {
-      this.dirty[i].delta = 0;
-      this.dirty[i].dirty = false;
-    }
-    this.newAlerts = ids.length === this.newAlerts.length ? [] : this.newAlerts.slice(ids.length);
-    this.dirty = dirtyN === this.dirty.length ? [] : this.dirty.slice(dirtyN);
-    for (const [i, r] of reraise.entries()) {
-      this.tracker.forget(r.key, closed[i].id!);
-      const windowMs = r.row.kind === 'operational' ? this.opWindowMs : this.windowMs;
-      this.raise(r.key, windowMs, r.row);
-    }
+    this.writer.flush();
   }
 
   /** Put the low-severity alerts waiting for the digest into one outbox message per digest channel. */
@@ -435,13 +339,24 @@ export class AlertEngine {
     return this.outbox.pending();
   }
 
+  /** Figures for metrics and the status page. */
+  stats(): typeof this.counters & { dropped: number; writeErrors: number; tracked: number; pendingDeliveries: number } {
+    return {
+      ...this.counters,
+      dropped: this.writer.counters.dropped,
+      writeErrors: this.writer.counters.errors,
+      tracked: this.tracker.size,
+      pendingDeliveries: this.outbox.pending(),
+    };
+  }
+
   /** Write what is pending, stop the digest, wait for sends in flight and close the channels. */
   async stop(): Promise<void> {
     this.digestTask?.destroy();
     this.digestTask = null;
     this.diskWatch?.stop();
     this.diskWatch = null;
-    this.flush();
+    this.writer.stop();
     await this.dispatcher.stop();
     await Promise.allSettled([...this.channels.values()].map((c) => c.close()));
     this.started = false;

@@ -23,6 +23,7 @@ describe('throttling', () => {
     expect(items[0].count).toBe(10_000);
     expect(items[0].createdAt).toBe(t0);
     expect(items[0].lastAt).toBe(t0 + 9_999 * 6);
+    expect(engine.stats()).toMatchObject({ observed: 10_000, raised: 1, repeats: 9_999, dropped: 0, tracked: 1 });
   });
 
   it('makes one alert per window, and the counts add up to every lookup', () => {
@@ -114,7 +115,7 @@ describe('rules', () => {
     engine.observe(event({ category: 'ads' }));
     engine.observe(event({ group: 'staff' }));
     expect(engine.list().total).toBe(0);
-    expect(engine.counters.ignored).toBe(2);
+    expect(engine.stats().ignored).toBe(2);
   });
 
   it('waits for N lookups within M minutes when a threshold is set', () => {
