@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAdminApp } from '../../src/admin/app.js';
+import { startAdminServer } from '../../src/admin/server.js';
 import type { PolicyException } from '../../src/admin/context.js';
 import { createUser } from '../../src/admin/users.js';
 import { silentLogger } from '../../src/log.js';
@@ -31,7 +32,7 @@ describe.skipIf(!run)('admin UI in Chromium', () => {
     db = openDatabase(config.store.path);
     await createUser(db, { name: 'itlead', role: 'admin', password: 'Install-Day1', actor: 'test', now: Date.now() });
     app = await buildAdminApp({ config, db, logger: silentLogger(), policy: { setExceptions: (l) => policyCalls.push(l) } });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    base = await startAdminServer(app, config, 0); // the configured host, any free port
     // A fresh profile directory for each run.
     context = await chromium.launchPersistentContext(join(dir, 'chromium'), {
       executablePath: '/usr/bin/chromium',
