@@ -44,6 +44,8 @@ const operationalSeverity: Record<OperationalEvent['kind'], AlertingSeverity> = 
 };
 
 const SWEEP_EVERY_MS = 60_000;
+/** Alerts listed in one digest message. */
+const DIGEST_MAX = 500;
 
 export class AlertEngine {
   readonly store: AlertStore;
@@ -241,9 +243,15 @@ export class AlertEngine {
   /** Put the low-severity alerts waiting for the digest into one outbox message per digest channel. */
   runDigest(): number {
     this.flush();
-    const n = this.digestTx(Date.now());
-    if (n > 0) this.dispatcher.kick();
-    return n;
+    let total = 0;
+    // One message per DIGEST_MAX alerts; bounded at 50 messages a day.
+    for (let i = 0; i < 50; i++) {
+      const n = this.digestTx(Date.now());
+      total += n;
+      if (n < DIGEST_MAX) break;
+    }
+    if (total > 0) this.dispatcher.kick();
+    return total;
   }
 
   private runDigestSafely(): void {
@@ -256,7 +264,7 @@ export class AlertEngine {
   }
 
   private queueDigest(now: number): number {
-    const ids = this.store.pendingDigest(1000);
+    const ids = this.store.pendingDigest(DIGEST_MAX);
     if (ids.length === 0) return 0;
     for (const ch of digestChannels(this.options.config)) {
       if (this.channels.has(ch)) this.outbox.enqueue(ch, 'digest', null, ids, now);

@@ -2,6 +2,7 @@
 // real SMTP server process, while higher severities go out at once.
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpSink } from './helpers/smtp.js';
+import { WebhookSink } from './helpers/webhook.js';
 import { TestSite, event } from './helpers/setup.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -58,5 +59,21 @@ describe('daily digest', () => {
     await waitFor(() => smtp.mails.length === 1, 10_000, 'the digest');
     expect(smtp.mails[0].raw).not.toContain('unseen-abuse');
     expect(smtp.mails[0].body).toContain('domain withheld');
+  });
+
+  it('splits a long digest into messages of 500 alerts', async () => {
+    const hook = await WebhookSink.start();
+    try {
+      site = new TestSite();
+      const engine = site.start({ channels: { webhook: { url: hook.url } } });
+      for (let i = 0; i < 1200; i++) engine.observe(event({ category: 'piracy', client: `10.2.${i >> 8}.${i & 255}` }));
+      expect(engine.runDigest()).toBe(1200);
+      await waitFor(() => hook.posts.length === 3, 10_000, 'three digest POSTs');
+      // Sent in parallel: any order.
+      const sizes = hook.posts.map((p) => JSON.parse(p.body)).map((b) => `${b.kind} ${b.alerts.length}`);
+      expect(sizes.sort()).toEqual(['digest 200', 'digest 500', 'digest 500']);
+    } finally {
+      await hook.stop();
+    }
   });
 });
