@@ -217,10 +217,11 @@ install_program() {
     if [ -e "$SOURCE/$item" ]; then cp -a "$SOURCE/$item" "$stage/"; fi
   done
   # The program tree needs no build scripts: without them `npm ci` and
-  # `npm prune` here never try to run the TypeScript compiler.
+  # `npm prune` here never try to run the TypeScript compiler. (The dependency
+  # lists stay as they are, so package.json still matches package-lock.json.)
   "$NODE" -e '
     const fs = require("fs"); const f = process.argv[1];
-    const p = JSON.parse(fs.readFileSync(f, "utf8")); delete p.scripts; delete p.devDependencies;
+    const p = JSON.parse(fs.readFileSync(f, "utf8")); delete p.scripts;
     fs.writeFileSync(f, JSON.stringify(p, null, 2) + "\n");' "$stage/package.json"
   chmod 0755 "$stage/dist/cli.js"
 
