@@ -58,6 +58,7 @@ function sameToken(a: string, b: string): boolean {
 export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
   app.decorateRequest('auth', null);
   app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/static/')) return; // assets need no session (and no database write)
     const id = parseCookies(request.headers.cookie).get(sessionCookieName(ctx.https));
     if (!id) return;
     const session = loadSession(ctx.db, id, ctx.now(), sessionLimits(ctx));
