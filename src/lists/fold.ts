@@ -26,10 +26,25 @@ const CONFUSABLES = new Map<number, string>(CONFUSABLE_PAIRS.map((p) => [p.codeP
 
 const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
 
-/** True when the name needs the slow path: an `xn--` label or a non-ASCII character. */
+/** What a name needs before matching; nameKind() tells, in one pass over it. */
+export const PLAIN_NAME = 0; // ASCII letters and separators: read as it is
+export const DIGITS_NAME = 1; // ASCII with digits, @ or $: keyword rules also read it as leetspeak
+export const INTERNATIONAL_NAME = 2; // punycode or non-ASCII: fold to the skeleton first
+export type NameKind = typeof PLAIN_NAME | typeof DIGITS_NAME | typeof INTERNATIONAL_NAME;
+
+export function nameKind(name: string): NameKind {
+  let kind: NameKind = PLAIN_NAME;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c > 127) return INTERNATIONAL_NAME;
+    if ((c >= 48 && c <= 57) || c === 64 || c === 36) kind = DIGITS_NAME;
+  }
+  return name.includes('xn--') ? INTERNATIONAL_NAME : kind;
+}
+
+/** True when the name has an `xn--` label or a non-ASCII character. */
 export function isInternational(name: string): boolean {
-  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 127) return true;
-  return name.includes('xn--');
+  return nameKind(name) === INTERNATIONAL_NAME;
 }
 
 /**
@@ -37,6 +52,18 @@ export function isInternational(name: string): boolean {
  * accents removed, look-alikes mapped. Plain ASCII names come back unchanged.
  */
 export function skeleton(name: string): string {
+  // The policy folds the same name twice in a row (list lookup, then keywords): remember the last one.
+  if (name === lastName) return lastSkeleton;
+  const result = computeSkeleton(name);
+  lastName = name;
+  lastSkeleton = result;
+  return result;
+}
+
+let lastName = '';
+let lastSkeleton = '';
+
+function computeSkeleton(name: string): string {
   const labels = name.split('.');
   for (let i = 0; i < labels.length; i++) {
     if (labels[i].startsWith('xn--')) {

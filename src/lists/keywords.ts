@@ -13,7 +13,7 @@
 // Punycode and non-ASCII names are first folded to their confusable skeleton
 // (fold.ts). ASCII names, nearly every query, are read in place, hashing each
 // word as it goes: no allocation.
-import { foldLeet, skeleton } from './fold.js';
+import { DIGITS_NAME, PLAIN_NAME, foldLeet, nameKind, skeleton, type NameKind } from './fold.js';
 
 interface Word {
   word: string;
@@ -25,40 +25,37 @@ interface Affix extends Word {
   atEnd: boolean;
 }
 
-// How scan() reads the characters of a name.
-const PLAIN = 0; // as they are: letters and digits make words
-const SPLIT = 1; // digits separate words: "sex4free" → sex, free
-const LEET = 2; // leetspeak folded: "p0rn" → porn, "c@$ino" → casino
-type Mode = typeof PLAIN | typeof SPLIT | typeof LEET;
+// How scan() reads the characters of a name: a table per reading, from ASCII
+// code to the letter it counts as, or -1 for a separator. Non-ASCII characters
+// (only in folded skeletons) are letters.
+type Reading = Int16Array;
 
-// Leetspeak by character code: 0→o, 1→i, 3→e, 4→a, 5→s, 7→t, @→a, $→s.
-const LEET_CODES = new Int32Array(128);
-for (const [from, to] of Object.entries({ '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' })) {
-  LEET_CODES[from.charCodeAt(0)] = to.charCodeAt(0);
+function reading(build: (c: number) => number): Reading {
+  const table = new Int16Array(128);
+  for (let c = 0; c < 128; c++) table[c] = build(c);
+  return table;
+}
+
+const isLetter = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const LEET_MAP: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
+
+/** As written: letters and digits make words. */
+const PLAIN = reading((c) => (isLetter(c) || isDigit(c) ? c : -1));
+/** Digits separate words: "sex4free" → sex, free. */
+const SPLIT = reading((c) => (isLetter(c) ? c : -1));
+/** Leetspeak folded: "p0rn" → porn, "c@$ino" → casino. */
+const LEET = reading((c) => {
+  const to = LEET_MAP[String.fromCharCode(c)];
+  return to !== undefined ? to.charCodeAt(0) : PLAIN[c];
+});
+
+function read(c: number, table: Reading): number {
+  return c < 128 ? table[c] : c;
 }
 
 function isSeparator(c: number): boolean {
-  // ASCII that is not a letter or digit; non-ASCII letters are word characters.
-  return c < 128 && !((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90));
-}
-
-/** The character as `mode` reads it, or -1 for a separator. */
-function read(c: number, mode: Mode): number {
-  if (mode === LEET && c < 128 && LEET_CODES[c] !== 0) return LEET_CODES[c];
-  if (isSeparator(c) || (mode === SPLIT && c >= 48 && c <= 57)) return -1;
-  return c;
-}
-
-/** Whether the name needs more than the plain reading: digits, @ or $ (leetspeak), or punycode / non-ASCII (folding). */
-function kindOf(name: string): 'plain' | 'digits' | 'international' {
-  let digits = false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c > 127) return 'international';
-    if ((c >= 48 && c <= 57) || c === 64 || c === 36) digits = true;
-  }
-  if (name.includes('xn--')) return 'international';
-  return digits ? 'digits' : 'plain';
+  return read(c, PLAIN) === -1;
 }
 
 export class KeywordMatcher {
@@ -101,24 +98,18 @@ export class KeywordMatcher {
   }
 
   /** OR of the category bits whose keywords match the name (lower-case presentation form). */
-  match(name: string): number {
+  match(name: string, kind: NameKind = nameKind(name)): number {
     if (this.mask === 0) return 0;
-    switch (kindOf(name)) {
-      case 'plain':
-        return this.scan(name, PLAIN);
-      case 'digits':
-        // ASCII is its own skeleton: read it twice, allocating nothing.
-        return this.scan(name, SPLIT) | this.scan(name, LEET);
-      default: {
-        // Rare: fold to the skeleton, and make any non-ASCII punctuation a plain separator.
-        const folded = skeleton(name).replace(/[^\p{L}\p{M}\p{N}@$]+/gu, '.');
-        return this.scan(folded, SPLIT) | this.scan(folded, LEET);
-      }
-    }
+    if (kind === PLAIN_NAME) return this.scan(name, PLAIN);
+    // ASCII is its own skeleton: read it twice in place, allocating nothing.
+    if (kind === DIGITS_NAME) return this.scan(name, SPLIT) | this.scan(name, LEET);
+    // Rare: fold to the skeleton, and make any non-ASCII punctuation a plain separator.
+    const folded = skeleton(name).replace(/[^\p{L}\p{M}\p{N}@$]+/gu, '.');
+    return this.scan(folded, SPLIT) | this.scan(folded, LEET);
   }
 
   /** Every word of `text` as `mode` reads it, against the exact keywords and the starred ones. */
-  private scan(text: string, mode: Mode): number {
+  private scan(text: string, mode: Reading): number {
     let found = 0;
     let start = 0;
     let h = 0;
@@ -152,13 +143,13 @@ export class KeywordMatcher {
 }
 
 /** Whether `word` is at `at` in `text`, as `mode` reads it. */
-function sameAt(text: string, at: number, word: string, mode: Mode): boolean {
+function sameAt(text: string, at: number, word: string, mode: Reading): boolean {
   for (let k = 0; k < word.length; k++) if (read(text.charCodeAt(at + k), mode) !== word.charCodeAt(k)) return false;
   return true;
 }
 
 /** Whether the word text[start, end) begins with, ends with or contains the starred keyword. */
-function hasAffix(text: string, start: number, end: number, a: Affix, mode: Mode): boolean {
+function hasAffix(text: string, start: number, end: number, a: Affix, mode: Reading): boolean {
   const last = end - a.word.length;
   if (last < start) return false;
   if (a.atStart) return sameAt(text, start, a.word, mode);

@@ -49,7 +49,8 @@ export class AnswerBuilder {
   private readonly aRecord: Buffer | null;
   private readonly aaaaRecord: Buffer | null;
   private readonly udpSize: number;
-  private readonly optCache = new Map<string, Buffer>();
+  private readonly opts = new Map<Ede, Buffer>();
+  private readonly optsDo = new Map<Ede, Buffer>();
 
   constructor(dns: Config['dns']) {
     const { mode, ttl } = dns.block;
@@ -108,12 +109,12 @@ export class AnswerBuilder {
     return out;
   }
 
-  /** OPT record advertising our UDP size, echoing DO, with an EDE option; cached per text. */
+  /** OPT record advertising our UDP size, echoing DO, with an EDE option; cached per EDE object. */
   private opt(dnssecOk: boolean, ede?: Ede): Buffer {
-    const key = `${dnssecOk ? 1 : 0}${ede ? `${ede.code} ${ede.text}` : ''}`;
-    const cached = this.optCache.get(key);
+    const cache = dnssecOk ? this.optsDo : this.opts;
+    const key = ede ?? NO_EDE;
+    const cached = cache.get(key);
     if (cached !== undefined) return cached;
-    const options = ede ? [{ code: 15, data: edeData(ede) }] : [];
     const opt = encodeRecord({
       type: 'OPT',
       name: '.',
@@ -122,13 +123,15 @@ export class AnswerBuilder {
       ednsVersion: 0,
       flags: dnssecOk ? dnsPacket.DNSSEC_OK : 0,
       flag_do: dnssecOk,
-      options,
+      options: ede ? [{ code: 15, data: edeData(ede) }] : [],
     } as unknown as dnsPacket.Answer);
-    // Texts are few (one per category and reason); the bound guards against surprises.
-    if (this.optCache.size < 1024) this.optCache.set(key, opt);
+    // Callers pass constant EDE objects (one per category and reason); the bound guards against surprises.
+    if (cache.size < 1024) cache.set(key, opt);
     return opt;
   }
 }
+
+const NO_EDE: Ede = { code: 0, text: '' };
 
 /** EDE option data: INFO-CODE then UTF-8 EXTRA-TEXT (RFC 8914 section 2). */
 function edeData(ede: Ede): Buffer {

@@ -5,23 +5,27 @@
 //   iCloud Private Relay is not available on this network.
 // - resolver.arpa: NODATA, so clients find no designated encrypted resolver
 //   (DDR, RFC 9462: they ask for _dns.resolver.arpa SVCB).
+import { EDE_FILTERED, type Ede } from './block-answer.js';
+
 export interface Canary {
   /** Low-cardinality reason for the decision. */
   reason: 'canary' | 'private-relay' | 'ddr';
   answer: 'nxdomain' | 'nodata';
-  /** EDE text; names the mechanism, never the client. */
-  text: string;
+  /** Names the mechanism, never the client. */
+  ede: Ede;
 }
 
 const CANARIES: readonly [string, Canary][] = [
-  ['use-application-dns.net', { reason: 'canary', answer: 'nxdomain', text: 'Filtered: Firefox DNS-over-HTTPS canary' }],
-  ['mask.icloud.com', { reason: 'private-relay', answer: 'nxdomain', text: 'Filtered: iCloud Private Relay' }],
-  ['mask-h2.icloud.com', { reason: 'private-relay', answer: 'nxdomain', text: 'Filtered: iCloud Private Relay' }],
-  ['resolver.arpa', { reason: 'ddr', answer: 'nodata', text: 'Filtered: encrypted resolver discovery' }],
+  ['use-application-dns.net', { reason: 'canary', answer: 'nxdomain', ede: { code: EDE_FILTERED, text: 'Filtered: Firefox DNS-over-HTTPS canary' } }],
+  ['mask.icloud.com', { reason: 'private-relay', answer: 'nxdomain', ede: { code: EDE_FILTERED, text: 'Filtered: iCloud Private Relay' } }],
+  ['mask-h2.icloud.com', { reason: 'private-relay', answer: 'nxdomain', ede: { code: EDE_FILTERED, text: 'Filtered: iCloud Private Relay' } }],
+  ['resolver.arpa', { reason: 'ddr', answer: 'nodata', ede: { code: EDE_FILTERED, text: 'Filtered: encrypted resolver discovery' } }],
 ];
 
-/** The canary the name (or a parent) is, or undefined. Four endsWith() calls: most fail at the last character. */
+/** The canary the name (or a parent) is, or undefined. The last letter rules out nearly every name at once. */
 export function canaryFor(name: string): Canary | undefined {
+  const last = name.charCodeAt(name.length - 1);
+  if (last !== 116 && last !== 109 && last !== 97) return undefined; // t (.net), m (.com), a (.arpa)
   for (let i = 0; i < CANARIES.length; i++) {
     const domain = CANARIES[i][0];
     if (name.endsWith(domain) && (name.length === domain.length || name.charCodeAt(name.length - domain.length - 1) === 46)) {

@@ -4,6 +4,7 @@
 import type { Config, GroupConfig } from '../config.js';
 import { KeywordMatcher } from '../lists/keywords.js';
 import { AnswerBuilder } from './block-answer.js';
+import { BlockTexts } from './block-texts.js';
 import { CategoryTable } from './categories.js';
 import { SafeSearchRules } from './safe-search.js';
 import { Schedules } from './schedules.js';
@@ -29,6 +30,7 @@ export class PolicyState {
   readonly categories: CategoryTable;
   readonly keywords: KeywordMatcher;
   readonly answers: AnswerBuilder;
+  readonly texts: BlockTexts;
   readonly groups: readonly GroupPolicy[];
   readonly udpSize: number;
   private readonly byName: ReadonlyMap<string, GroupPolicy>;
@@ -39,6 +41,7 @@ export class PolicyState {
     this.categories = new CategoryTable(config.categories);
     this.keywords = new KeywordMatcher(config.categories.map((c) => c.keywords));
     this.answers = new AnswerBuilder(config.dns);
+    this.texts = new BlockTexts(this.categories);
     this.udpSize = config.dns.udpSize;
     this.groups = config.groups.map((g) => this.compileGroup(g));
     this.byName = new Map(this.groups.map((g) => [g.name, g]));

@@ -11,10 +11,9 @@
 //   7. safe search, 8. circumvention canaries
 //   9. resolve, then CNAME inspection of the answer with steps 1-6
 import type { Config } from '../config.js';
-import { asciiSkeleton, isInternational } from '../lists/fold.js';
+import { INTERNATIONAL_NAME, asciiSkeleton, nameKind } from '../lists/fold.js';
 import type { DomainMatcher } from '../lists/matcher.js';
 import type { Logger } from '../log.js';
-import { EDE_BLOCKED, EDE_FILTERED, type Ede } from './block-answer.js';
 import { canaryFor } from './circumvention.js';
 import { EXCEPTION_ALLOW, EXCEPTION_DENY, compileExceptions, type Exception } from './exceptions.js';
 import { isPromise } from './maybe-async.js';
@@ -49,9 +48,6 @@ interface Verdict {
 const EXCEPTED = Symbol('allow-exception');
 
 const ALLOWED_BY_EXCEPTION: Decision = { action: 'allow', reason: 'allow-exception' };
-
-const ILLEGAL_TEXT = 'Blocked: illegal content (IWF/CTIRU)';
-const EXCEPTION_TEXT = 'Blocked by the school filtering policy';
 
 export class PolicyHandler implements Handler {
   private state: PolicyState;
@@ -102,8 +98,7 @@ export class PolicyHandler implements Handler {
     }
     const canary = canaryFor(name);
     if (canary !== undefined) {
-      const ede = { code: EDE_FILTERED, text: canary.text };
-      const built = canary.answer === 'nxdomain' ? state.answers.nxdomain(q, ede) : state.answers.nodata(q, ede);
+      const built = canary.answer === 'nxdomain' ? state.answers.nxdomain(q, canary.ede) : state.answers.nodata(q, canary.ede);
       return { ...built, source: 'policy', decision: { action: 'block', reason: canary.reason, circumvention: true } };
     }
     return this.forward(q, next, state, group, false);
@@ -112,13 +107,8 @@ export class PolicyHandler implements Handler {
   /** Steps 1-6 for one name: a block, EXCEPTED, or undefined to carry on. */
   private judge(state: PolicyState, group: GroupPolicy, name: string): Verdict | typeof EXCEPTED | undefined {
     const { categories } = state;
-    const matcher = this.matcher();
-    let mask = matcher.lookup(name);
-    // An IDN look-alike of a listed name ("gооgle" with Cyrillic о) counts as the name.
-    if (isInternational(name)) {
-      const folded = asciiSkeleton(name);
-      if (folded !== null && folded !== name) mask |= matcher.lookup(folded);
-    }
+    const kind = nameKind(name);
+    const mask = this.lookup(name, kind);
     const illegal = mask & categories.illegalMask;
     if (illegal !== 0) return { reason: 'illegal', mask: illegal, bit: categories.pick(illegal) };
     if (group.exceptions !== null) {
@@ -135,7 +125,7 @@ export class PolicyHandler implements Handler {
       if (now !== 0) return { reason: 'schedule', mask: now, bit: categories.pick(now) };
     }
     if (group.keywords !== 0) {
-      let hit = state.keywords.match(name) & group.keywords;
+      let hit = state.keywords.match(name, kind) & group.keywords;
       if ((hit & group.scheduled) !== 0) {
         if (open === -1) open = group.schedules.active(this.nowMs());
         hit &= group.block | open;
@@ -165,14 +155,17 @@ export class PolicyHandler implements Handler {
     return answer;
   }
 
-  private illegalOnly(state: PolicyState, name: string): Verdict | undefined {
+  /** The name's categories from the lists. An IDN look-alike of a listed name ("gооgle" with Cyrillic о) counts as the name. */
+  private lookup(name: string, kind = nameKind(name)): number {
     const matcher = this.matcher();
-    let mask = matcher.lookup(name);
-    if (isInternational(name)) {
-      const folded = asciiSkeleton(name);
-      if (folded !== null && folded !== name) mask |= matcher.lookup(folded);
-    }
-    const illegal = mask & state.categories.illegalMask;
+    const mask = matcher.lookup(name);
+    if (kind !== INTERNATIONAL_NAME) return mask;
+    const folded = asciiSkeleton(name);
+    return folded !== null && folded !== name ? mask | matcher.lookup(folded) : mask;
+  }
+
+  private illegalOnly(state: PolicyState, name: string): Verdict | undefined {
+    const illegal = this.lookup(name) & state.categories.illegalMask;
     return illegal !== 0 ? { reason: 'illegal', mask: illegal, bit: state.categories.pick(illegal) } : undefined;
   }
 
@@ -183,22 +176,8 @@ export class PolicyHandler implements Handler {
     if (bit >= 0) decision.category = categories.ids[bit];
     // Flagged when any blocking category is a circumvention one, even if another is reported.
     if ((verdict.mask & categories.circumventionMask) !== 0) decision.circumvention = true;
-    const built = state.answers.block(q, blockText(categories.names, bit >= 0 && categories.isIllegal(bit), verdict));
+    // The original reason picks the text: a CNAME block reads like a block of the target's category.
+    const built = state.answers.block(q, state.texts.for(verdict.reason, bit));
     return { wire: built.wire, rcode: built.rcode, source: 'policy', decision };
-  }
-}
-
-/** EDE for a block: names the category, never the name or a list entry; generic for illegal content. */
-function blockText(names: readonly string[], illegal: boolean, verdict: Verdict): Ede {
-  if (illegal) return { code: EDE_BLOCKED, text: ILLEGAL_TEXT };
-  if (verdict.bit < 0) return { code: EDE_BLOCKED, text: EXCEPTION_TEXT };
-  const name = names[verdict.bit];
-  switch (verdict.reason) {
-    case 'schedule':
-      return { code: EDE_BLOCKED, text: `Blocked at this time: ${name}` };
-    case 'keyword':
-      return { code: EDE_FILTERED, text: `Filtered: ${name}` };
-    default:
-      return { code: EDE_BLOCKED, text: `Blocked: ${name}` };
   }
 }

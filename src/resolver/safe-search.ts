@@ -4,7 +4,7 @@
 // upstream) for the safe host: the policy itself sends nothing on the network.
 import dnsPacket from 'dns-packet';
 import type { GroupConfig } from '../config.js';
-import { AnswerBuilder, EDE_FORGED, RCODE_SERVFAIL, encodeAtQuestion, encodeRecord } from './block-answer.js';
+import { AnswerBuilder, EDE_FORGED, RCODE_SERVFAIL, encodeAtQuestion, encodeRecord, type Ede } from './block-answer.js';
 import { isPromise } from './maybe-async.js';
 import type { Answer, Decision, Next, Query } from './types.js';
 
@@ -14,6 +14,12 @@ export interface SafeTarget {
   provider: Provider;
   /** The provider's safe-search host the name is pointed at. */
   host: string;
+  /** RFC 8914 "Forged Answer": the answer is ours, not the provider's zone. */
+  ede: Ede;
+}
+
+function target(provider: Provider, host: string): SafeTarget {
+  return { provider, host, ede: { code: EDE_FORGED, text: `Safe search: ${provider}` } };
 }
 
 const TYPE_CNAME = 5;
@@ -39,13 +45,13 @@ export class SafeSearchRules {
 
   constructor(settings: GroupConfig['safeSearch']) {
     const add = (names: string[], target: SafeTarget) => names.forEach((n) => this.names.set(n, target));
-    if (settings.bing) add(BING_NAMES, { provider: 'bing', host: 'strict.bing.com' });
-    if (settings.duckduckgo) add(DUCKDUCKGO_NAMES, { provider: 'duckduckgo', host: 'safe.duckduckgo.com' });
+    if (settings.bing) add(BING_NAMES, target('bing', 'strict.bing.com'));
+    if (settings.duckduckgo) add(DUCKDUCKGO_NAMES, target('duckduckgo', 'safe.duckduckgo.com'));
     if (settings.youtube !== 'off') {
       const host = settings.youtube === 'strict' ? 'restrict.youtube.com' : 'restrictmoderate.youtube.com';
-      add(YOUTUBE_NAMES, { provider: 'youtube', host });
+      add(YOUTUBE_NAMES, target('youtube', host));
     }
-    this.google = settings.google ? { provider: 'google', host: 'forcesafesearch.google.com' } : null;
+    this.google = settings.google ? target('google', 'forcesafesearch.google.com') : null;
     this.enabled = this.google !== null || this.names.size > 0;
   }
 
@@ -74,9 +80,8 @@ export function safeSearchAnswer(
   udpSize: number,
 ): Answer | Promise<Answer> {
   const cname = encodeAtQuestion({ type: 'CNAME', name: '.', ttl: answers.blockTtl, data: target.host });
-  const ede = { code: EDE_FORGED, text: `Safe search: ${target.provider}` };
   const finish = (rcode: number, records: Buffer[]): Answer => ({
-    wire: answers.respond(q, rcode, [cname, ...records], ede),
+    wire: answers.respond(q, rcode, [cname, ...records], target.ede),
     rcode,
     source: 'policy',
     decision: DECISION,
