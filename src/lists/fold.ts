@@ -91,7 +91,6 @@ function computeSkeleton(name: string): string {
  */
 export function asciiSkeleton(name: string): string | null {
   const s = skeleton(name);
-  // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(s)) return s;
   return domainToASCII(s) || null;
 }

@@ -24,7 +24,6 @@ const DOMAIN = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0
  */
 export function normaliseExceptionDomain(domain: string): string | null {
   let d = domain.trim().toLowerCase().replace(/\.$/, '').replace(/^\*\./, '');
-  // eslint-disable-next-line no-control-regex
   if (!/^[\x00-\x7f]*$/.test(d)) d = domainToASCII(d);
   return d.length > 0 && d.length <= 253 && DOMAIN.test(d) ? d : null;
 }

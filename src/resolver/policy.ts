@@ -47,7 +47,8 @@ interface Verdict {
 /** judge() result for a name an allow exception covers. */
 const EXCEPTED = Symbol('allow-exception');
 
-const ALLOWED_BY_EXCEPTION: Decision = { action: 'allow', reason: 'allow-exception' };
+// Shared by every answer it is on: frozen so no reader can change it for the others.
+const ALLOWED_BY_EXCEPTION: Decision = Object.freeze({ action: 'allow', reason: 'allow-exception' });
 
 export class PolicyHandler implements Handler {
   private state: PolicyState;

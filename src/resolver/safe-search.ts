@@ -66,7 +66,7 @@ export class SafeSearchRules {
   }
 }
 
-const DECISION: Decision = { action: 'rewrite', reason: 'safe-search' };
+const DECISION: Decision = Object.freeze({ action: 'rewrite', reason: 'safe-search' });
 
 /**
  * The rewritten answer: our CNAME to the safe host, then the records the
