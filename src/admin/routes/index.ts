@@ -1,5 +1,20 @@
 // The content pages (dashboard, query log, alerts, checks, lists, settings,
 // metrics) register here: one line per plugin file in src/admin/routes/.
 import type { AdminRoutePlugin } from '../context.js';
+import { alertRoutes } from './alerts.js';
+import { checkRoutes } from './checks.js';
+import { dashboardRoutes } from './dashboard.js';
+import { listRoutes } from './lists.js';
+import { metricsRoutes } from './metrics.js';
+import { querylogRoutes } from './querylog.js';
+import { settingsRoutes } from './settings.js';
 
-export const contentRoutes: AdminRoutePlugin[] = [];
+export const contentRoutes: AdminRoutePlugin[] = [
+  dashboardRoutes,
+  querylogRoutes,
+  alertRoutes,
+  checkRoutes,
+  listRoutes,
+  settingsRoutes,
+  metricsRoutes,
+];

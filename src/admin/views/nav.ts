@@ -10,8 +10,14 @@ export interface NavItem {
 
 export const navItems: NavItem[] = [
   { href: '/exceptions', label: 'Exceptions', roles: ['admin', 'dsl', 'auditor'] },
+  { href: '/dashboard', label: 'Dashboard', roles: ['admin', 'dsl', 'auditor'] },
+  { href: '/querylog', label: 'Query log', roles: ['admin', 'dsl'] },
+  { href: '/alerts', label: 'Alerts', roles: ['admin', 'dsl', 'auditor'] },
   { href: '/changelog', label: 'Change log', roles: ['admin', 'dsl', 'auditor'] },
+  { href: '/checks', label: 'Checks', roles: ['admin', 'dsl', 'auditor'] },
+  { href: '/lists', label: 'Lists', roles: ['admin', 'dsl', 'auditor'] },
   { href: '/users', label: 'Users', roles: ['admin'] },
+  { href: '/settings', label: 'Settings', roles: ['admin', 'auditor'] },
 ];
 
 export function homeFor(role: Role): string {

@@ -1,0 +1,228 @@
+// The dashboard: queries per second, share blocked, top blocked categories,
+// domains and clients, the internet links, list status and open alerts, with
+// charts over the last hour, day or week drawn from the store's per-minute
+// rollups. Names in an illegal category are never shown, only the category.
+import type { FastifyRequest } from 'fastify';
+import { requireUser } from '../auth.js';
+import type { AdminContext, AdminRoutePlugin } from '../context.js';
+import { formatTime, html, type SafeHtml } from '../html.js';
+import { alertInbox } from '../inbox.js';
+import { renderPage } from '../views/layout.js';
+import { pageAssets } from '../views/assets.js';
+import { barChart, categoryName, countTable, formatCount, formatPercent, isIllegalCategory, unavailable } from '../views/widgets.js';
+import { breakdown, minuteSeries, topClients, topDomains, type SeriesPoint } from '../../store/rollups.js';
+import { search } from '../../store/search.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export const PERIODS = {
+  hour: { label: 'Last hour', span: HOUR, bucket: MINUTE },
+  day: { label: 'Last 24 hours', span: DAY, bucket: 15 * MINUTE },
+  week: { label: 'Last 7 days', span: 7 * DAY, bucket: 2 * HOUR },
+} as const;
+export type PeriodName = keyof typeof PERIODS;
+
+function periodOf(query: unknown): PeriodName {
+  const p = (query as Record<string, unknown> | undefined)?.period;
+  return p === 'day' || p === 'week' ? p : 'hour';
+}
+
+/** Does the database hold the query log's tables? (A bare admin database in some set-ups does not.) */
+function hasQueryLog(ctx: AdminContext): boolean {
+  return ctx.db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'dict'`).pluck().get() === 1;
+}
+
+/**
+ * Names that must not be shown: logged in an illegal category during the
+ * period (from the log itself), or that the live matcher puts in one.
+ */
+function illegalFilter(ctx: AdminContext, from: number, to: number): (name: string) => boolean {
+  const withheld = new Set<string>();
+  for (const c of ctx.config.categories) {
+    if (!c.illegal) continue;
+    for (const r of search(ctx.db, { from, to, category: c.id, limit: 5000 }).rows) withheld.add(r.name);
+  }
+  return (name) => withheld.has(name) || ctx.isIllegal?.(name) === true;
+}
+
+export interface DashboardData {
+  period: PeriodName;
+  from: number;
+  to: number;
+  queries: number;
+  blocked: number;
+  /** Over the last five whole minutes. */
+  queriesPerSecond: number;
+  series: SeriesPoint[];
+  topBlockedCategories: { category: string; name: string; illegal: boolean; blocked: number }[];
+  topBlockedDomains: { name: string; blocked: number }[];
+  topDomains: { name: string; queries: number; blocked: number }[];
+  topClients: { client: string; queries: number; blocked: number }[];
+  /** Blocked names left out because they are in an illegal category. */
+  withheld: number;
+}
+
+export function dashboardData(ctx: AdminContext, period: PeriodName): DashboardData | null {
+  if (!hasQueryLog(ctx)) return null;
+  const now = ctx.now();
+  const to = Math.ceil((now + 1) / MINUTE) * MINUTE;
+  const from = to - PERIODS[period].span;
+  const series = minuteSeries(ctx.db, { from, to });
+  let queries = 0;
+  let blocked = 0;
+  for (const p of series) {
+    queries += p.queries;
+    blocked += p.blocked;
+  }
+  const lastWhole = Math.floor(now / MINUTE) * MINUTE;
+  const recent = minuteSeries(ctx.db, { from: lastWhole - 5 * MINUTE, to: lastWhole });
+  const queriesPerSecond = recent.reduce((s, p) => s + p.queries, 0) / 300;
+  const hidden = illegalFilter(ctx, from, to);
+  const shown = <T extends { name: string }>(rows: T[], limit: number) => {
+    const visible = rows.filter((r) => !hidden(r.name));
+    return { rows: visible.slice(0, limit), withheld: rows.length - visible.length };
+  };
+  const blockedTop = shown(topDomains(ctx.db, { from, to, blocked: true, limit: 40 }), 10);
+  const top = shown(topDomains(ctx.db, { from, to, limit: 40 }), 10).rows;
+  return {
+    period,
+    from,
+    to,
+    queries,
+    blocked,
+    queriesPerSecond,
+    series,
+    topBlockedCategories: breakdown(ctx.db, { from, to, by: 'category' })
+      .filter((r) => r.key !== null && r.blocked > 0)
+      .sort((a, b) => b.blocked - a.blocked)
+      .slice(0, 10)
+      .map((r) => ({ category: r.key!, name: categoryName(ctx.config, r.key), illegal: isIllegalCategory(ctx.config, r.key), blocked: r.blocked })),
+    topBlockedDomains: blockedTop.rows.map((r) => ({ name: r.name, blocked: r.blocked })),
+    topDomains: top.map((r) => ({ name: r.name, queries: r.queries, blocked: r.blocked })),
+    topClients: topClients(ctx.db, { from, to, limit: 10 }).map((r) => ({ client: r.client, queries: r.queries, blocked: r.blocked })),
+    withheld: blockedTop.withheld,
+  };
+}
+
+function tick(period: PeriodName): (ms: number) => string {
+  return (ms) => {
+    const iso = new Date(ms).toISOString();
+    return period === 'week' ? iso.slice(5, 10) + ' ' + iso.slice(11, 16) : iso.slice(11, 16) + ' UTC';
+  };
+}
+
+function linksSection(ctx: AdminContext): SafeHtml {
+  if (!ctx.live.links) return html`<h2>Internet links</h2>${unavailable('Link status')}`;
+  const s = ctx.live.links();
+  return html`<h2>Internet links</h2>
+    ${s.allDown ? html`<p class="error" role="alert">Every internet link is down: answers come from the cache only.</p>` : ''}
+    <table class="responsive" id="links"><thead><tr><th>Link</th><th>State</th><th>In use</th><th>Last answer</th><th>Round trip</th><th>Failures</th><th>Last error</th></tr></thead>
+    <tbody>${s.links.map(
+      (l) => html`<tr>
+        <td data-label="Link">${l.name}</td>
+        <td data-label="State"><span class="state ${l.state}">${l.state}</span></td>
+        <td data-label="In use">${l.current ? html`<strong>active</strong>` : ''}</td>
+        <td data-label="Last answer">${formatTime(l.lastSuccessAt)}</td>
+        <td data-label="Round trip">${l.lastRttMs === null ? '' : `${Math.round(l.lastRttMs)} ms`}</td>
+        <td data-label="Failures">${formatCount(l.failures)} of ${formatCount(l.queries)}</td>
+        <td data-label="Last error">${l.lastError ?? ''}</td></tr>`,
+    )}</tbody></table>
+    ${s.lastSwitch ? html`<p class="muted">Last switch: ${formatTime(s.lastSwitch.at)} from ${s.lastSwitch.from} to ${s.lastSwitch.to} (${s.lastSwitch.reason}).</p>` : ''}`;
+}
+
+function listsSection(ctx: AdminContext): SafeHtml {
+  if (!ctx.live.lists) return html`<h2>Lists</h2>${unavailable('List status')}`;
+  const lists = ctx.live.lists();
+  const failing = lists.filter((l) => l.lastError !== null || l.serving !== 'source');
+  return html`<h2>Lists</h2>
+    <p id="lists-summary">${lists.length} lists; ${formatCount(lists.reduce((s, l) => s + l.entries, 0))} entries in use.
+      ${failing.length === 0 ? html`<span class="state ok">all fresh</span>` : html`<span class="state fail">${failing.length} with problems</span>`}
+      <a href="/lists">Details</a></p>`;
+}
+
+function alertsSection(ctx: AdminContext): SafeHtml {
+  const inbox = alertInbox(ctx);
+  if (!inbox) return html`<h2>Open alerts</h2>${unavailable('The alert inbox')}`;
+  const open = inbox.list({ status: 'open', limit: 5 });
+  return html`<h2>Open alerts</h2>
+    <p id="open-alerts"><strong>${open.total}</strong> open safeguarding alerts. <a href="/alerts?status=open">Go to the inbox</a></p>
+    ${open.items.length
+      ? html`<ul class="plain">${open.items.map(
+          (a) => html`<li><span class="sev ${a.severity}">${a.severity}</span> ${formatTime(a.createdAt)} · ${categoryName(ctx.config, a.category)} ·
+            ${a.group ?? ''} ${a.client ?? ''}${a.count > 1 ? ` · ${a.count} lookups` : ''}</li>`,
+        )}</ul>`
+      : ''}`;
+}
+
+export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
+  app.get('/dashboard', { preHandler: requireUser }, async (request: FastifyRequest, reply) => {
+    const period = periodOf(request.query);
+    const data = dashboardData(ctx, period);
+    const cache = ctx.live.cache?.();
+    const links = ctx.live.links?.();
+    const tabs = html`<nav class="tabs" aria-label="Period">${(Object.keys(PERIODS) as PeriodName[]).map(
+      (p) => html`<a href="/dashboard?period=${p}"${p === period ? html` aria-current="true"` : ''}>${PERIODS[p].label}</a>`,
+    )}</nav>`;
+    const tiles = html`<div class="tiles">
+      <div class="tile"><span class="value" id="qps">${data ? data.queriesPerSecond.toFixed(data.queriesPerSecond < 10 ? 2 : 0) : '–'}</span><span class="label">queries per second (last 5 minutes)</span></div>
+      <div class="tile"><span class="value" id="share-blocked">${data ? formatPercent(data.blocked, data.queries) : '–'}</span><span class="label">blocked, ${PERIODS[period].label.toLowerCase()}</span></div>
+      <div class="tile"><span class="value">${data ? formatCount(data.queries) : '–'}</span><span class="label">queries, ${PERIODS[period].label.toLowerCase()}</span></div>
+      <div class="tile"><span class="value" id="active-link">${links ? (links.allDown ? 'none' : links.current) : '–'}</span><span class="label">active internet link</span></div>
+      <div class="tile"><span class="value">${cache && cache.hits + cache.misses > 0 ? formatPercent(cache.hits, cache.hits + cache.misses) : '–'}</span><span class="label">cache hit rate since start</span></div>
+    </div>`;
+    const body = html`${pageAssets()}<div data-autorefresh="60">${tabs}${tiles}
+      ${data
+        ? html`${barChart(data.series, { from: data.from, to: data.to, bucketMs: PERIODS[period].bucket, title: `Queries, ${PERIODS[period].label.toLowerCase()}`, tick: tick(period) })}
+          <div class="cols">
+            <section><h2>Top blocked categories</h2>${countTable('top-categories', ['Category', 'Blocked'],
+              data.topBlockedCategories.map((c) => ({ label: c.name, count: c.blocked, sub: c.illegal ? 'illegal: names withheld' : '' })), 'Nothing blocked in this period.')}</section>
+            <section><h2>Top blocked domains</h2>${countTable('top-blocked-domains', ['Domain', 'Blocked'],
+              data.topBlockedDomains.map((d) => ({ label: html`<code>${d.name}</code>`, count: d.blocked })), 'Nothing blocked in this period.')}
+              ${data.withheld ? html`<p class="muted">${data.withheld} names in illegal categories are not shown.</p>` : ''}</section>
+            <section><h2>Top domains</h2>${countTable('top-domains', ['Domain', 'Queries'],
+              data.topDomains.map((d) => ({ label: html`<code>${d.name}</code>`, count: d.queries })), 'No queries in this period.')}</section>
+            <section><h2>Top clients</h2>${countTable('top-clients', ['Client', 'Queries'],
+              data.topClients.map((c) => ({ label: c.client, count: c.queries, sub: c.blocked ? `${formatCount(c.blocked)} blocked` : '' })), 'No queries in this period.')}</section>
+          </div>`
+        : unavailable('The query log')}
+      ${linksSection(ctx)}
+      <div class="cols"><section>${listsSection(ctx)}</section><section>${alertsSection(ctx)}</section></div>
+      </div>`;
+    return reply.type('text/html').send(renderPage(request, { title: 'Dashboard', body }));
+  });
+
+  // ---- JSON API ----
+  const count = { type: 'integer' };
+  const named = (key: string, extra: Record<string, unknown> = {}) => ({
+    type: 'array',
+    items: { type: 'object', properties: { [key]: { type: 'string' }, queries: count, blocked: count, ...extra } },
+  });
+  app.get('/api/dashboard', {
+    preHandler: requireUser,
+    schema: {
+      summary: 'Dashboard figures for the last hour, day or week (illegal-category names withheld)',
+      querystring: { type: 'object', properties: { period: { type: 'string', enum: ['hour', 'day', 'week'], default: 'hour' } } },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            period: { type: 'string' }, from: count, to: count, queries: count, blocked: count, queriesPerSecond: { type: 'number' },
+            series: { type: 'array', items: { type: 'object', properties: { at: count, queries: count, blocked: count, cached: count, avgLatencyUs: count } } },
+            topBlockedCategories: named('category', { name: { type: 'string' }, illegal: { type: 'boolean' } }),
+            topBlockedDomains: named('name'), topDomains: named('name'), topClients: named('client'), withheld: count,
+            links: { type: ['object', 'null'], additionalProperties: true },
+            openAlerts: { type: ['integer', 'null'] },
+          },
+        },
+        503: { type: 'object', properties: { error: { type: 'string' } } },
+      },
+    },
+  }, async (request, reply) => {
+    const data = dashboardData(ctx, periodOf(request.query));
+    if (!data) return reply.code(503).send({ error: 'the query log is not available' });
+    const inbox = alertInbox(ctx);
+    return { ...data, links: ctx.live.links?.() ?? null, openAlerts: inbox ? inbox.list({ status: 'open', limit: 1 }).total : null };
+  });
+};

@@ -1,0 +1,218 @@
+// The query log: search by time, client, group, domain, decision and category,
+// a page at a time (keyset paging: "older" follows the last row's id), and CSV
+// export of the same search. Names come from the network and can hold any
+// bytes: they are only ever written through html`` (escaped) or csvRow.
+// Names in an illegal category are withheld: the row shows the category only.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { requireRole } from '../auth.js';
+import type { AdminContext, AdminRoutePlugin } from '../context.js';
+import { formatTime, html } from '../html.js';
+import { pageAssets } from '../views/assets.js';
+import { messages, renderPage } from '../views/layout.js';
+import { categoryName, parseUtcInput, unavailable, utcInput } from '../views/widgets.js';
+import { csvHeader, csvRow } from '../../store/csv.js';
+import { StoreError } from '../../store/errors.js';
+import { ACTIONS, search, type ActionName, type LogRow, type SearchFilter } from '../../store/search.js';
+
+const requireReader = requireRole('admin', 'dsl');
+const DAY = 86_400_000;
+const PAGE = 100;
+/** Most rows one CSV export writes; narrow the search for more. */
+const CSV_MAX_ROWS = 200_000;
+export const WITHHELD = '(withheld: illegal content)';
+
+const QTYPES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 64: 'SVCB', 65: 'HTTPS', 255: 'ANY' };
+const RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
+
+interface FormValues {
+  from: string;
+  to: string;
+  client: string;
+  group: string;
+  domain: string;
+  action: string;
+  category: string;
+}
+
+const text = (q: Record<string, unknown>, k: string, max = 253) => (typeof q[k] === 'string' ? (q[k] as string).trim().slice(0, max) : '');
+
+/** Query string to a store filter, or the problems with it. */
+export function readFilter(ctx: AdminContext, query: unknown): { values: FormValues; filter?: SearchFilter; problems: string[]; before?: number } {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const now = ctx.now();
+  const values: FormValues = {
+    from: text(q, 'from', 19), to: text(q, 'to', 19), client: text(q, 'client', 64), group: text(q, 'group', 64),
+    domain: text(q, 'domain'), action: text(q, 'action', 10), category: text(q, 'category', 64),
+  };
+  const problems: string[] = [];
+  const from = values.from ? parseUtcInput(values.from) : now - DAY;
+  const to = values.to ? parseUtcInput(values.to) : now + 60_000;
+  if (from === undefined) problems.push('From: enter a date and time.');
+  if (to === undefined) problems.push('To: enter a date and time.');
+  if (from !== undefined && to !== undefined && from >= to) problems.push('From must be before To.');
+  if (values.action && !ACTIONS.includes(values.action as ActionName)) problems.push('Decision: choose allow, block or rewrite.');
+  const beforeText = text(q, 'before', 20);
+  const before = /^\d{1,17}$/.test(beforeText) ? Number(beforeText) : undefined;
+  if (problems.length) return { values, problems };
+  return {
+    values: { ...values, from: utcInput(from!), to: utcInput(to!) },
+    problems,
+    before,
+    filter: {
+      from: from!,
+      to: to!,
+      ...(values.client ? { client: values.client } : {}),
+      ...(values.group ? { group: values.group } : {}),
+      ...(values.domain ? { domain: values.domain } : {}),
+      ...(values.action ? { action: values.action as ActionName } : {}),
+      ...(values.category ? { category: values.category } : {}),
+    },
+  };
+}
+
+/** The row as it may be shown: an illegal category's name is withheld. */
+export function visibleRow(ctx: AdminContext, r: LogRow): LogRow {
+  const illegal = r.category !== null && ctx.config.categories.some((c) => c.id === r.category && c.illegal);
+  return illegal || ctx.isIllegal?.(r.name) ? { ...r, name: WITHHELD } : r;
+}
+
+function hasQueryLog(ctx: AdminContext): boolean {
+  return ctx.db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'dict'`).pluck().get() === 1;
+}
+
+function qs(values: FormValues, extra: Record<string, string> = {}): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...values, ...extra })) if (v) p.set(k, v);
+  return p.toString();
+}
+
+export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
+  const options = (list: string[], chosen: string, label: (v: string) => string = (v) => v) =>
+    list.map((v) => html`<option value="${v}"${v === chosen ? html` selected` : ''}>${label(v)}</option>`);
+
+  app.get('/querylog', { preHandler: requireReader }, async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!hasQueryLog(ctx)) {
+      return reply.type('text/html').send(renderPage(request, { title: 'Query log', body: unavailable('The query log') }));
+    }
+    const { values, filter, problems, before } = readFilter(ctx, request.query);
+    let rows: LogRow[] = [];
+    let next: number | undefined;
+    if (filter) {
+      try {
+        const page = search(ctx.db, { ...filter, limit: PAGE, ...(before !== undefined ? { before } : {}) });
+        rows = page.rows.map((r) => visibleRow(ctx, r));
+        next = page.next;
+      } catch (err) {
+        if (!(err instanceof StoreError)) throw err;
+        problems.push(err.message);
+      }
+    }
+    const form = html`<form method="get" action="/querylog" class="filters" id="querylog-search">
+        <label>From (UTC) <input type="datetime-local" name="from" value="${values.from}"></label>
+        <label>To (UTC) <input type="datetime-local" name="to" value="${values.to}"></label>
+        <label>Client <input name="client" value="${values.client}" placeholder="10.0.1.23" maxlength="64"></label>
+        <label>Group <select name="group"><option value="">any</option>${options(ctx.config.groups.map((g) => g.name), values.group)}</select></label>
+        <label>Domain contains <input name="domain" value="${values.domain}" maxlength="253"></label>
+        <label>Decision <select name="action"><option value="">any</option>${options([...ACTIONS], values.action)}</select></label>
+        <label>Category <select name="category"><option value="">any</option>${options(ctx.config.categories.map((c) => c.id), values.category, (id) => categoryName(ctx.config, id))}</select></label>
+        <button type="submit">Search</button>
+        ${filter ? html`<a class="button secondary" href="/querylog.csv?${qs(values)}">Download CSV</a>` : ''}
+      </form>`;
+    const table = rows.length === 0
+      ? html`<p class="muted" id="querylog-empty">No queries match${before !== undefined ? ' on this page' : ''}.</p>`
+      : html`<table class="responsive" id="querylog"><thead><tr><th>Time</th><th>Client</th><th>Group</th><th>Name</th><th>Type</th><th>Decision</th><th>Category</th><th>Link</th><th>Result</th></tr></thead>
+        <tbody>${rows.map(
+          (r) => html`<tr>
+            <td data-label="Time">${formatTime(r.ts)}</td>
+            <td data-label="Client">${r.client}</td>
+            <td data-label="Group">${r.group ?? ''}</td>
+            <td data-label="Name" class="name"><code>${r.name}</code></td>
+            <td data-label="Type">${QTYPES[r.qtype] ?? `TYPE${r.qtype}`}</td>
+            <td data-label="Decision"><span class="badge ${r.action}">${r.action}</span></td>
+            <td data-label="Category">${categoryName(ctx.config, r.category)}</td>
+            <td data-label="Link">${r.cached ? 'cache' : (r.link ?? '')}</td>
+            <td data-label="Result">${RCODES[r.rcode] ?? `RCODE${r.rcode}`} <span class="muted">${(r.latencyUs / 1000).toFixed(1)} ms</span></td>
+          </tr>`,
+        )}</tbody></table>`;
+    const pager = html`<p class="pager">
+      ${before !== undefined ? html`<a href="/querylog?${qs(values)}">Newest</a>` : ''}
+      ${next !== undefined ? html`<a href="/querylog?${qs(values, { before: String(next) })}" id="older">Older</a>` : ''}
+      <span class="muted">${rows.length} rows on this page; times in UTC.</span></p>`;
+    const body = html`${pageAssets()}${messages('error', problems)}${form}${table}${pager}`;
+    return reply.type('text/html').send(renderPage(request, { title: 'Query log', body }));
+  });
+
+  app.get('/querylog.csv', { preHandler: requireReader }, async (request, reply) => {
+    if (!hasQueryLog(ctx)) return reply.code(503).type('text/plain').send('The query log is not available.\n');
+    const { filter, problems } = readFilter(ctx, request.query);
+    if (!filter) return reply.code(400).type('text/plain').send(problems.join('\n') + '\n');
+    // Written page by page (10 000 rows each) so a large export never holds everything at once.
+    const chunks: string[] = [csvHeader()];
+    let before: number | undefined;
+    let written = 0;
+    while (written < CSV_MAX_ROWS) {
+      const page = search(ctx.db, { ...filter, limit: Math.min(10_000, CSV_MAX_ROWS - written), ...(before !== undefined ? { before } : {}) });
+      for (const r of page.rows) chunks.push(csvRow(visibleRow(ctx, r)));
+      written += page.rows.length;
+      if (page.next === undefined) break;
+      before = page.next;
+    }
+    const stamp = new Date(filter.from).toISOString().slice(0, 16).replace(':', '');
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('Content-Disposition', `attachment; filename="gatehouse-querylog-${stamp}.csv"`)
+      .send(chunks.join(''));
+  });
+
+  // ---- JSON API ----
+  const str = { type: 'string' };
+  const nullableStr = { type: ['string', 'null'] };
+  app.get('/api/querylog', {
+    preHandler: requireReader,
+    schema: {
+      summary: 'Search the query log, newest first (keyset paging: pass `next` as `before`); illegal-category names withheld',
+      querystring: {
+        type: 'object',
+        properties: {
+          from: { type: 'string', description: 'YYYY-MM-DDTHH:MM, UTC (default: 24 hours ago)' },
+          to: { type: 'string', description: 'YYYY-MM-DDTHH:MM, UTC (default: now)' },
+          client: str, group: str, domain: str,
+          action: { type: 'string', enum: ['allow', 'block', 'rewrite'] }, category: str,
+          before: { type: 'string', pattern: '^\\d{1,17}$' },
+          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+        },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            rows: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  id: { type: 'integer' }, ts: { type: 'integer' }, client: str, group: nullableStr, name: str, qtype: { type: 'integer' },
+                  action: str, category: nullableStr, link: nullableStr, rcode: { type: 'integer' }, latencyUs: { type: 'integer' }, cached: { type: 'boolean' },
+                },
+              },
+            },
+            next: { type: 'integer' },
+          },
+        },
+        400: { type: 'object', properties: { error: str, problems: { type: 'array', items: str } } },
+        503: { type: 'object', properties: { error: str } },
+      },
+    },
+  }, async (request, reply) => {
+    if (!hasQueryLog(ctx)) return reply.code(503).send({ error: 'the query log is not available' });
+    const { filter, problems, before } = readFilter(ctx, request.query);
+    if (!filter) return reply.code(400).send({ error: problems[0], problems });
+    try {
+      const page = search(ctx.db, { ...filter, limit: (request.query as { limit: number }).limit, ...(before !== undefined ? { before } : {}) });
+      return { rows: page.rows.map((r) => visibleRow(ctx, r)), ...(page.next !== undefined ? { next: page.next } : {}) };
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      return reply.code(400).send({ error: err.message, problems: [err.message] });
+    }
+  });
+};
