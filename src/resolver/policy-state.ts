@@ -55,7 +55,7 @@ export class PolicyState {
       const block = categories.maskOf(g.block) | categories.illegalMask;
       const schedules = new Schedules(g.schedules, (ids) => categories.maskOf(ids));
       const scheduled = schedules.mask & ~block;
-      const safeSearch = new SafeSearchRules(g.safeSearch);
+      const safeSearch = new SafeSearchRules(g.safeSearch, this.answers.blockTtl);
       return {
         name: g.name,
         block,

@@ -16,10 +16,13 @@ export interface SafeTarget {
   host: string;
   /** RFC 8914 "Forged Answer": the answer is ours, not the provider's zone. */
   ede: Ede;
+  /** Our CNAME record from the question name to `host`, encoded once. */
+  cname: Buffer;
 }
 
-function target(provider: Provider, host: string): SafeTarget {
-  return { provider, host, ede: { code: EDE_FORGED, text: `Safe search: ${provider}` } };
+function target(provider: Provider, host: string, ttl: number): SafeTarget {
+  const cname = encodeAtQuestion({ type: 'CNAME', name: '.', ttl, data: host });
+  return { provider, host, ede: { code: EDE_FORGED, text: `Safe search: ${provider}` }, cname };
 }
 
 const TYPE_CNAME = 5;
@@ -43,15 +46,16 @@ export class SafeSearchRules {
   private readonly names = new Map<string, SafeTarget>();
   private readonly google: SafeTarget | null;
 
-  constructor(settings: GroupConfig['safeSearch']) {
+  /** `ttl`: of our CNAME records; short, like blocks, so a policy change applies soon. */
+  constructor(settings: GroupConfig['safeSearch'], ttl: number) {
     const add = (names: string[], target: SafeTarget) => names.forEach((n) => this.names.set(n, target));
-    if (settings.bing) add(BING_NAMES, target('bing', 'strict.bing.com'));
-    if (settings.duckduckgo) add(DUCKDUCKGO_NAMES, target('duckduckgo', 'safe.duckduckgo.com'));
+    if (settings.bing) add(BING_NAMES, target('bing', 'strict.bing.com', ttl));
+    if (settings.duckduckgo) add(DUCKDUCKGO_NAMES, target('duckduckgo', 'safe.duckduckgo.com', ttl));
     if (settings.youtube !== 'off') {
       const host = settings.youtube === 'strict' ? 'restrict.youtube.com' : 'restrictmoderate.youtube.com';
-      add(YOUTUBE_NAMES, target('youtube', host));
+      add(YOUTUBE_NAMES, target('youtube', host, ttl));
     }
-    this.google = settings.google ? target('google', 'forcesafesearch.google.com') : null;
+    this.google = settings.google ? target('google', 'forcesafesearch.google.com', ttl) : null;
     this.enabled = this.google !== null || this.names.size > 0;
   }
 
@@ -79,9 +83,8 @@ export function safeSearchAnswer(
   answers: AnswerBuilder,
   udpSize: number,
 ): Answer | Promise<Answer> {
-  const cname = encodeAtQuestion({ type: 'CNAME', name: '.', ttl: answers.blockTtl, data: target.host });
   const finish = (rcode: number, records: Buffer[]): Answer => ({
-    wire: answers.respond(q, rcode, [cname, ...records], target.ede),
+    wire: answers.respond(q, rcode, [target.cname, ...records], target.ede),
     rcode,
     source: 'policy',
     decision: DECISION,
