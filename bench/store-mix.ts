@@ -74,15 +74,23 @@ export class TrafficMix {
       const j = Math.floor(r() * (i + 1));
       [rest[i], rest[j]] = [rest[j], rest[i]];
     }
-    this.names = [...popular, ...rest];
+    this.names = [...new Set([...popular, ...rest])];
     this.nameCum = cumulative(this.names.map((_, i) => 1 / Math.pow(i + 1, 1.05)));
     const nClients = opts.clients ?? 1500;
     this.clients = Array.from({ length: nClients }, (_, i) => `10.${20 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`);
     this.clientCum = cumulative(this.clients.map(() => 0.2 + r() * r() * 3));
   }
 
+  private nameIds: Map<string, number> | undefined;
+
   name(): string {
     return this.names[pick(this.nameCum, this.random())];
+  }
+
+  /** 1-based position of a name in `names` (the id the bulk builder gives it). */
+  nameIdOf(name: string): number {
+    this.nameIds ??= new Map(this.names.map((n, i) => [n, i + 1]));
+    return this.nameIds.get(name)!;
   }
 
   /** Index of a client; clients map to groups by their index (staff, pupils, guests). */

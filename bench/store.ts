@@ -5,7 +5,7 @@
 //     search for one client, and for one domain, over 7 days.
 // Every phase is bounded by its row count; the big build also stops after --big-seconds.
 import { statSync, rmSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDatabase } from '../src/store/db.js';
@@ -15,6 +15,7 @@ import { search, type SearchFilter } from '../src/store/search.js';
 import { topDomains, topClients } from '../src/store/rollups.js';
 import { silentLogger } from '../src/log.js';
 import { TrafficMix } from './store-mix.js';
+import { bulkBuild } from './store-bulk.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     'big-days': { type: 'string', default: '10' },
     'big-seconds': { type: 'string', default: '900' },
     'skip-big': { type: 'boolean', default: false },
+    'only-big': { type: 'boolean', default: false },
     dir: { type: 'string' },
   },
 });
@@ -64,10 +66,14 @@ function bytesPerQuery(rows: number) {
   const times = mix.dayTimes(DAY0, rows);
   const batchRows = 8192;
   let writeMs = 0;
+  let cpuUs = 0;
   for (let i = 0; i < rows; i += batchRows) {
     const b = mix.batch(times, i, Math.min(rows, i + batchRows));
     const t = performance.now();
+    const c = process.cpuUsage();
     writer.writeBatch(b);
+    const dc = process.cpuUsage(c);
+    cpuUs += dc.user + dc.system;
     writeMs += performance.now() - t;
   }
   db.pragma('wal_checkpoint(TRUNCATE)');
@@ -94,7 +100,8 @@ function bytesPerQuery(rows: number) {
     rollupBytesPerQueryBeforeCompaction: +rollupsBeforeCompaction.toFixed(2),
     perTable: Object.fromEntries(Object.entries(perTable).map(([k, v]) => [k, +v.toFixed(2)])),
   };
-  out.writerInThread = { rows, rowsPerSecond: Math.round(rows / (writeMs / 1000)) };
+  // Wall-clock rate, and the rate per second of CPU the writer got (the machine is shared).
+  out.writerInThread = { rows, rowsPerSecond: Math.round(rows / (writeMs / 1000)), rowsPerCpuSecond: Math.round(rows / (cpuUs / 1e6)) };
   rmSync(path, { force: true });
 }
 
@@ -110,6 +117,7 @@ async function endToEnd(rows: number) {
   // Pre-build the rows so only record() is timed on the main thread.
   const src = mix.batch(times, 0, rows);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let recordMs = 0;
   for (let i = 0; i < rows; i += 10_000) {
     const t = performance.now();
@@ -123,6 +131,7 @@ async function endToEnd(rows: number) {
   }
   await log.flush();
   const totalMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const s = log.stats();
   await log.close();
   out.queryLogEndToEnd = {
@@ -131,32 +140,22 @@ async function endToEnd(rows: number) {
     dropped: s.dropped,
     rowsPerSecond: Math.round(s.written / (totalMs / 1000)),
     recordNsPerCall: Math.round((recordMs * 1e6) / rows),
+    // CPU of both threads (main + writer) per row.
+    processCpuUsPerRow: +((cpu.user + cpu.system) / rows).toFixed(2),
   };
   rmSync(path, { force: true });
 }
 
-/** 3: the big database, built with LogWriter (the production path), then searched. */
+/** 3: the big database, bulk-built (store-bulk.ts), then searched. */
 function big(rows: number, days: number, maxSeconds: number) {
   const path = join(dir, 'big.db');
   rmSync(path, { force: true });
   rmSync(path + '-wal', { force: true });
   const db = openDatabase(path);
-  db.pragma('wal_autocheckpoint = 10000');
-  const writer = new LogWriter(db);
-  writer.setDictionaries(dictionaries);
+  db.pragma('wal_autocheckpoint = 100000');
   const mix = new TrafficMix({ seed: 3, names: 1_000_000, clients: 1500 });
-  const perDay = Math.ceil(rows / days);
   const t0 = performance.now();
-  let written = 0;
-  build: for (let d = 0; d < days; d++) {
-    const times = mix.dayTimes(DAY0 + d, perDay);
-    for (let i = 0; i < perDay; i += 16_384) {
-      written += writer.writeBatch(mix.batch(times, i, Math.min(perDay, i + 16_384)));
-      if (performance.now() - t0 > maxSeconds * 1000) break build;
-    }
-    writer.compact(DAY0 + d);
-    process.stderr.write(`big: day ${d + 1}/${days}, ${written} rows, ${Math.round((performance.now() - t0) / 1000)} s\n`);
-  }
+  const written = bulkBuild(db, mix, dictionaries, DAY0, days, Math.ceil(rows / days), Date.now() + maxSeconds * 1000);
   db.pragma('wal_checkpoint(TRUNCATE)');
   const buildSeconds = (performance.now() - t0) / 1000;
   db.close();
@@ -173,7 +172,12 @@ function big(rows: number, days: number, maxSeconds: number) {
     const ms = performance.now() - t;
     return { label, filter: { ...f, from: undefined, to: undefined }, rows: page.rows.length, ms: +ms.toFixed(1) };
   };
-  const rareName = mix.names[900_000];
+  // A name queried exactly once on the last day: the needle in the haystack.
+  const lastTables = `rn_${new Date((DAY0 + days - 1) * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '')}`;
+  const rareName = reader
+    .prepare(`SELECT n.name FROM ${lastTables} AS r JOIN name_by_id AS n ON n.id = r.name GROUP BY r.name HAVING sum(r.n) = 1 LIMIT 1 OFFSET 500`)
+    .pluck()
+    .get() as string;
   const results = [
     timed('one client (busiest), 7 days', { ...week, client: busiest, limit: 100 }),
     timed('one client (quietest), 7 days', { ...week, client: quiet, limit: 100 }),
@@ -192,6 +196,8 @@ function big(rows: number, days: number, maxSeconds: number) {
   const topClientsMs = performance.now() - t;
   reader.close();
   out.big = {
+    loadAverage: loadavg().map((x) => +x.toFixed(1)),
+    rareName,
     rows: written,
     days,
     buildSeconds: +buildSeconds.toFixed(1),
@@ -205,10 +211,14 @@ function big(rows: number, days: number, maxSeconds: number) {
   if (!values.dir) rmSync(path, { force: true });
 }
 
-bytesPerQuery(Number(values['day-rows']));
-console.log(JSON.stringify(out, null, 2));
-await endToEnd(Number(values['writer-rows']));
-console.log(JSON.stringify({ queryLogEndToEnd: out.queryLogEndToEnd }, null, 2));
+out.loadAverage = loadavg().map((x) => +x.toFixed(1));
+out.cpus = cpus().length;
+if (!values['only-big']) {
+  bytesPerQuery(Number(values['day-rows']));
+  console.log(JSON.stringify(out, null, 2));
+  await endToEnd(Number(values['writer-rows']));
+  console.log(JSON.stringify({ queryLogEndToEnd: out.queryLogEndToEnd }, null, 2));
+}
 if (!values['skip-big']) {
   big(Number(values['big-rows']), Number(values['big-days']), Number(values['big-seconds']));
   console.log(JSON.stringify({ big: out.big }, null, 2));

@@ -103,7 +103,8 @@ export function topDomains(db: Database, p: Period & { limit?: number; blocked?:
   for (const s of slices(db, p)) {
     const t = dayTables(s.day);
     const it = db
-      .prepare(`SELECT name, n, blocked FROM ${t.rn} WHERE bucket >= ? AND bucket < ? AND (? = 0 OR blocked > 0)`)
+      // The primary key is (name, bucket): grouped in SQL in one ordered pass.
+      .prepare(`SELECT name, sum(n), sum(blocked) FROM ${t.rn} WHERE bucket >= ? AND bucket < ? AND (? = 0 OR blocked > 0) GROUP BY name`)
       .raw()
       .iterate(Math.floor(s.first / NAME_BUCKET_MINUTES), Math.ceil(s.end / NAME_BUCKET_MINUTES), p.blocked ? 1 : 0) as Iterable<[number, number, number]>;
     sum(totals, it);

@@ -121,18 +121,17 @@ export function search(db: Database, filter: SearchFilter): SearchPage {
 /** Filter values turned into ids; null when the filter is absent. Returns null if nothing can match. */
 interface FilterIds {
   client: number | null;
-  /** JSON array of name ids (bound to json_each). */
-  names: string | null;
-  nameCount: number;
+  /** 1 when the matching name ids are in temp.search_names, else null. */
+  names: number | null;
   group: number | null;
   category: number | null;
   action: number | null;
-  /** JSON array of the shape ids that match group, category and action. */
-  shapes: string | null;
+  /** 1 when the shape ids matching group, category and action are in temp.search_shapes, else null. */
+  shapes: number | null;
 }
 
 function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
-  const ids: FilterIds = { client: null, names: null, nameCount: 0, group: null, category: null, action: null, shapes: null };
+  const ids: FilterIds = { client: null, names: null, group: null, category: null, action: null, shapes: null };
   if (f.client !== undefined && f.client !== '') {
     const id = db.prepare('SELECT id FROM client_by_id WHERE address = ?').pluck().get(f.client) as number | undefined;
     if (id === undefined) return null;
@@ -142,8 +141,8 @@ function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
     const needle = f.domain.toLowerCase();
     const list = db.prepare('SELECT id FROM name_by_id WHERE instr(name, ?) > 0').pluck().all(needle) as number[];
     if (list.length === 0) return null;
-    ids.names = JSON.stringify(list);
-    ids.nameCount = list.length;
+    fillIdSet(db, 'search_names', list);
+    ids.names = 1;
   }
   const dictId = (kind: string, name: string) =>
     db.prepare('SELECT id FROM dict WHERE kind = ? AND name = ?').pluck().get(kind, name) as number | undefined;
@@ -166,9 +165,29 @@ function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
       .pluck()
       .all({ grp: ids.group, cat: ids.category, action: ids.action }) as number[];
     if (list.length === 0) return null;
-    ids.shapes = JSON.stringify(list);
+    fillIdSet(db, 'search_shapes', list);
+    ids.shapes = 1;
   }
   return ids;
+}
+
+/**
+ * Put a set of ids in a TEMP table (private to this connection; allowed on a
+ * read-only one). `IN (SELECT id FROM temp.x)` then probes its primary key,
+ * where a bound JSON list would be parsed again for every range scanned.
+ * Searches are synchronous, so one table per connection cannot be shared by two.
+ */
+function fillIdSet(db: Database, table: 'search_names' | 'search_shapes', ids: number[]): void {
+  ensureIdSets(db);
+  const insert = db.prepare(`INSERT OR IGNORE INTO temp.${table} (id) VALUES (?)`);
+  db.transaction(() => {
+    db.prepare(`DELETE FROM temp.${table}`).run();
+    for (const id of ids) insert.run(id);
+  })();
+}
+
+function ensureIdSets(db: Database): void {
+  db.exec('CREATE TEMP TABLE IF NOT EXISTS search_names (id INTEGER PRIMARY KEY); CREATE TEMP TABLE IF NOT EXISTS search_shapes (id INTEGER PRIMARY KEY);');
 }
 
 /** Minutes (0..1439) of `day` that can hold a match, from the rollups. */
@@ -193,9 +212,9 @@ function candidateMinutes(db: Database, day: number, ids: FilterIds, first: numb
   if (ids.names !== null) {
     narrow(
       db
-        .prepare(`SELECT DISTINCT bucket FROM ${t.rn} WHERE name IN (SELECT value FROM json_each(?)) AND (? = 0 OR blocked > 0)`)
+        .prepare(`SELECT DISTINCT bucket FROM ${t.rn} WHERE name IN (SELECT id FROM temp.search_names) AND (? = 0 OR blocked > 0)`)
         .pluck()
-        .iterate(ids.names, blockedOnly) as Iterable<number>,
+        .iterate(blockedOnly) as Iterable<number>,
       NAME_BUCKET_MINUTES,
     );
   }
@@ -259,6 +278,7 @@ function scanStatement(db: Database, day: number): Statement {
   if (!perDb) scans.set(db, (perDb = new Map()));
   let st = perDb.get(day);
   if (!st) {
+    ensureIdSets(db);
     const t = dayTables(day);
     // q is the outer loop, walked backwards over its rowid range; the joins are lookups.
     st = db.prepare(
@@ -268,8 +288,8 @@ function scanStatement(db: Database, day: number): Statement {
          LEFT JOIN name_by_id AS n ON n.id = q.name
         WHERE q.id >= @lo AND q.id < @hi
           AND (@client IS NULL OR q.client = @client)
-          AND (@names IS NULL OR q.name IN (SELECT value FROM json_each(@names)))
-          AND (@shapes IS NULL OR q.shape IN (SELECT value FROM json_each(@shapes)))
+          AND (@names IS NULL OR q.name IN (SELECT id FROM temp.search_names))
+          AND (@shapes IS NULL OR q.shape IN (SELECT id FROM temp.search_shapes))
         ORDER BY q.id DESC
         LIMIT @limit`,
     );

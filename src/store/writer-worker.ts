@@ -3,7 +3,7 @@
 // everything posted before it is committed. A failed batch (disk full, I/O
 // error, lock timeout) is dropped and reported as dropped: the log must never
 // make the main thread wait or grow without bound.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { openDatabase } from './db.js';
 import { LogWriter } from './writer.js';
@@ -25,7 +25,12 @@ function message(err: unknown): string {
   return String(err);
 }
 
-port.on('message', (msg: WorkerRequest) => {
+/** Most rows one transaction takes when batches queue up. */
+const GROUP_COMMIT_ROWS = 65_536;
+
+port.on('message', handle);
+
+function handle(msg: WorkerRequest): void {
   switch (msg.type) {
     case 'open':
       try {
@@ -43,13 +48,28 @@ port.on('message', (msg: WorkerRequest) => {
       }
       return;
     case 'batch': {
-      const n = msg.batch.n;
+      // Take every batch already queued behind this one into the same
+      // transaction: when the writer falls behind, commits get bigger, not more.
+      const batches = [msg.batch];
+      let n = msg.batch.n;
+      let next: WorkerRequest | undefined;
+      while (n < GROUP_COMMIT_ROWS) {
+        const queued = receiveMessageOnPort(port)?.message as WorkerRequest | undefined;
+        if (!queued) break;
+        if (queued.type !== 'batch') {
+          next = queued;
+          break;
+        }
+        batches.push(queued.batch);
+        n += queued.batch.n;
+      }
       try {
-        writer!.writeBatch(msg.batch);
+        writer!.writeBatches(batches);
         reply({ type: 'written', written: n, lost: 0, at: Date.now() });
       } catch (err) {
         reply({ type: 'written', written: 0, lost: n, at: Date.now(), error: message(err) });
       }
+      if (next) handle(next);
       return;
     }
     case 'dict':
@@ -101,4 +121,4 @@ port.on('message', (msg: WorkerRequest) => {
       }
       return;
   }
-});
+}

@@ -88,49 +88,69 @@ export class LogWriter {
 
   /** Write a batch in one transaction. Returns the number of rows written. */
   writeBatch(b: Batch): number {
-    const n = b.n;
-    if (n === 0) return 0;
-    // Sort by time so rows append at the end of each day's b-tree (full pages).
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    const ts = b.ts;
-    order.sort((x, y) => ts[x] - ts[y]);
+    return this.writeBatches([b]);
+  }
+
+  /**
+   * Write several batches in one transaction, with one round of rollup upserts
+   * (the worker passes all the batches queued behind the first: group commit
+   * when the writer falls behind). Returns the number of rows written.
+   */
+  writeBatches(batches: Batch[]): number {
+    let total = 0;
     this.db.transaction(() => {
-      let day = -1;
-      let st: DayStatements | undefined;
-      let agg: Aggregates | undefined;
-      for (let j = 0; j < n; j++) {
-        const i = order[j];
-        const t = Math.floor(ts[i]);
-        const d = Math.floor(t / DAY_MS);
-        if (d !== day) {
-          if (st && agg) this.flushAggregates(st, agg);
-          day = d;
-          st = this.statements(d);
-          agg = newAggregates();
-          if (d > this.cacheDay) this.resetCaches(d);
-        }
-        const ms = t - d * DAY_MS;
-        const clientId = this.clientId(b.client[i], d);
-        const nameId = this.nameId(b.name[i], d);
-        const shapeId = this.shapeId(b, i);
-        const lat = b.latencyUs[i];
-        this.insertRow(st!, d, ms, clientId, nameId, shapeId, lat);
-        const minute = Math.floor(ms / MINUTE_MS);
-        const blocked = b.action[i] === 1 ? 1 : 0;
-        bump2(agg!.rc, clientId * 1440 + minute, blocked);
-        bump2(agg!.rn, nameId * NAME_BUCKETS + Math.floor(minute / NAME_BUCKET_MINUTES), blocked);
-        // Per (minute, shape) here; folded into (minute, group, category, link, action) on flush.
-        const rmKey = minute * 2 ** 32 + shapeId;
-        const m = agg!.rm.get(rmKey);
-        if (m) {
-          m[0]++;
-          m[1] += b.cached[i];
-          m[2] += lat;
-        } else agg!.rm.set(rmKey, [1, b.cached[i], lat]);
-      }
-      if (st && agg) this.flushAggregates(st, agg);
+      const aggs = new Map<number, Aggregates>();
+      for (const b of batches) total += this.writeRows(b, aggs);
+      for (const [day, agg] of aggs) this.flushAggregates(this.statements(day), agg);
     })();
+    return total;
+  }
+
+  private writeRows(b: Batch, aggs: Map<number, Aggregates>): number {
+    const n = b.n;
+    const ts = b.ts;
+    // Rows go in time order so they append at the end of each day's b-tree (full pages).
+    let sorted = true;
+    for (let i = 1; i < n && sorted; i++) sorted = ts[i - 1] <= ts[i];
+    let order: Uint32Array | undefined;
+    if (!sorted) {
+      order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      order.sort((x, y) => ts[x] - ts[y]);
+    }
+    let day = -1;
+    let st: DayStatements | undefined;
+    let agg: Aggregates | undefined;
+    for (let j = 0; j < n; j++) {
+      const i = order ? order[j] : j;
+      const t = Math.floor(ts[i]);
+      const d = Math.floor(t / DAY_MS);
+      if (d !== day) {
+        day = d;
+        st = this.statements(d);
+        agg = aggs.get(d);
+        if (!agg) aggs.set(d, (agg = newAggregates()));
+        if (d > this.cacheDay) this.resetCaches(d);
+      }
+      const ms = t - d * DAY_MS;
+      const clientId = this.clientId(b.client[i], d);
+      const nameId = this.nameId(b.name[i], d);
+      const shapeId = this.shapeId(b, i);
+      const lat = b.latencyUs[i];
+      this.insertRow(st!, d, ms, clientId, nameId, shapeId, lat);
+      const minute = Math.floor(ms / MINUTE_MS);
+      const blocked = b.action[i] === 1 ? 1 : 0;
+      bump2(agg!.rc, clientId * 1440 + minute, blocked);
+      bump2(agg!.rn, nameId * NAME_BUCKETS + Math.floor(minute / NAME_BUCKET_MINUTES), blocked);
+      // Per (minute, shape) here; folded into (minute, group, category, link, action) on flush.
+      const rmKey = minute * 2 ** 32 + shapeId;
+      const m = agg!.rm.get(rmKey);
+      if (m) {
+        m[0]++;
+        m[1] += b.cached[i];
+        m[2] += lat;
+      } else agg!.rm.set(rmKey, [1, b.cached[i], lat]);
+    }
     return n;
   }
 

@@ -39,7 +39,8 @@ describe('a failing disk under the query log', () => {
     for (let i = 0; i < total; i++) {
       // Distinct names so the file really grows. A throw here fails the test.
       log.record(T0 + i, `10.3.${i % 200}.9`, 0, `host-${i}.fill.example`, 1, 0, -1, 0, 0, 30, false);
-      if (i % 5000 === 0) await new Promise((r) => setTimeout(r, 5));
+      // Let each batch reach the disk on its own, so some fit before it is full.
+      if (i % 1000 === 999) await log.flush();
     }
     await log.flush();
     await new Promise((r) => setTimeout(r, 60)); // one more tick to emit the event
