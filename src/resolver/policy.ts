@@ -15,7 +15,7 @@ import { INTERNATIONAL_NAME, asciiSkeleton, nameKind } from '../lists/fold.js';
 import type { DomainMatcher } from '../lists/matcher.js';
 import type { Logger } from '../log.js';
 import { canaryFor } from './circumvention.js';
-import { EXCEPTION_ALLOW, EXCEPTION_DENY, compileExceptions, type Exception } from './exceptions.js';
+import { EXCEPTION_ALLOW, EXCEPTION_DENY, compileExceptions, normaliseExceptionDomain, type Exception } from './exceptions.js';
 import { isPromise } from './maybe-async.js';
 import { PolicyState, type GroupPolicy } from './policy-state.js';
 import { safeSearchAnswer } from './safe-search.js';
@@ -33,6 +33,19 @@ export interface PolicyOptions {
   /** Clock for schedules; tests inject one. */
   now?: () => Date;
   logger: Logger;
+}
+
+/** The policy's view of one name for one group (see explain()). */
+export interface PolicyExplanation {
+  group: string;
+  /** Blocked now (by a list, a schedule, a keyword rule or a deny exception). */
+  blocked: boolean;
+  reason?: string;
+  /** Category id and display name; absent for a deny exception. */
+  category?: string;
+  categoryName?: string;
+  /** Illegal content (IWF, CTIRU): show only the generic wording. */
+  illegal: boolean;
 }
 
 type BlockReason = 'illegal' | 'deny-exception' | 'category' | 'schedule' | 'keyword';
@@ -84,6 +97,26 @@ export class PolicyHandler implements Handler {
     for (const g of state.groups) g.exceptions = byGroup.get(g.name) ?? null;
     for (const s of skipped) this.logger.warn({ id: s.exception.id, domain: s.exception.domain, problem: s.problem }, 'exception ignored');
     this.logger.info({ exceptions: list.length - skipped.length }, 'exceptions applied');
+  }
+
+  /**
+   * Why `name` is blocked for a group right now, for the block page: the
+   * category, never a list entry. An unknown group is taken as the default group.
+   */
+  explain(name: string, groupName: string): PolicyExplanation {
+    const state = this.state;
+    const group = state.groupFor({ index: -1, name: groupName });
+    const host = normaliseExceptionDomain(name) ?? name.toLowerCase();
+    const verdict = this.judge(state, group, host);
+    if (verdict === undefined || verdict === EXCEPTED) return { group: group.name, blocked: false, illegal: false };
+    const { categories } = state;
+    const explanation: PolicyExplanation = { group: group.name, blocked: true, reason: verdict.reason, illegal: false };
+    if (verdict.bit >= 0) {
+      explanation.category = categories.ids[verdict.bit];
+      explanation.categoryName = categories.names[verdict.bit];
+      explanation.illegal = categories.isIllegal(verdict.bit);
+    }
+    return explanation;
   }
 
   resolve(q: Query, next: Next): Answer | Promise<Answer> {

@@ -146,6 +146,21 @@ describe('PolicyHandler: exceptions', () => {
   });
 });
 
+describe('PolicyHandler.explain, for the block page', () => {
+  it.each<[string, string, object]>([
+    ['www.casino.example', 'pupils', { group: 'pupils', blocked: true, reason: 'category', category: 'gambling', categoryName: 'Gambling', illegal: false }],
+    ['WWW.Casino.Example.', 'staff', { group: 'staff', blocked: false, illegal: false }],
+    ['abuse.example', 'staff', { group: 'staff', blocked: true, reason: 'illegal', category: 'iwf', categoryName: 'Child sexual abuse (IWF)', illegal: true }],
+    ['free-p0rn.example', 'guests', { group: 'guests', blocked: true, reason: 'keyword', category: 'adult', categoryName: 'Pornography', illegal: false }],
+    ['news.example', 'pupils', { group: 'pupils', blocked: true, reason: 'deny-exception', illegal: false }],
+    ['social.example', 'nosuch', { group: 'guests', blocked: true, reason: 'category', category: 'social', categoryName: 'Social networks', illegal: false }],
+  ])('%s for %s', (name, group, expected) => {
+    const { policy } = makePolicy();
+    policy.setExceptions([{ domain: 'news.example', action: 'deny', groups: ['pupils'] }]);
+    expect(policy.explain(name, group)).toEqual(expected);
+  });
+});
+
 describe('PolicyHandler: CNAME inspection', () => {
   it.each<[string, GroupName, string[], string]>([
     ['blocked target', 'pupils', ['cdn-adult.example'], 'cname:adult'],
