@@ -1,15 +1,24 @@
 // The process logger. Child loggers are made once at start-up, never per query.
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string = 'info'): Logger {
-  return pino({
+export function createLogger(level: string = 'info', destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'gatehouse' },
     // Secrets never reach the log, whatever a caller passes by mistake.
-    redact: { paths: ['password', '*.password', 'secret', '*.secret', 'token', '*.token', 'totp', '*.totp'], censor: '[redacted]' },
-  });
+    redact: { paths: secretPaths(), censor: '[redacted]' },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/** Secret-looking keys at the top level and up to four levels down (e.g. alerts.channels.email.auth.password). */
+function secretPaths(): string[] {
+  const keys = ['password', 'secret', 'token', 'totp', 'cookie', 'authorization'];
+  const paths: string[] = [];
+  for (let depth = 0; depth <= 4; depth++) for (const k of keys) paths.push([...Array(depth).fill('*'), k].join('.'));
+  return paths;
 }
 
 /** A logger that writes nothing: for tests and library use. */
