@@ -46,6 +46,23 @@ export const adminConfigSchema = z.strictObject({
       networks: z.array(cidr).default([]),
     })
     .prefault({}),
+  /**
+   * The block page: an HTTP server on the block address (dns.block.a) that answers any host name
+   * with why it is blocked and a form to ask for a review. In production listen on port 80 of that address.
+   */
+  blockPage: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      listen: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'expected IP:PORT, for example 10.0.0.53:80')
+        .default('127.0.0.1:8081'),
+      /** Who to contact, shown on the page. */
+      contact: z.string().min(1).max(200).default('the school IT team'),
+      /** Review requests accepted per client address per hour. */
+      requestsPerHour: z.number().int().min(1).max(100).default(5),
+    })
+    .prefault({}),
   /** Behind a reverse proxy only: trust X-Forwarded-For / -Proto. */
   trustProxy: z.boolean().default(false),
 });
