@@ -1,6 +1,7 @@
 // Builds the arrays of a CompactMatcher (matcher.ts) from list entries. Runs
-// in the build worker; memory peaks near 28 bytes per raw entry (the raw
-// chunks are released while they are sorted into place).
+// in the build worker; memory peaks near 24 bytes per raw entry (the raw
+// chunks are released while they are sorted into place, and the sorted array
+// becomes the matcher's).
 import { BLOCK_APEX, BLOCK_SUB, EXCEPT_APEX, EXCEPT_SUB } from './formats/types.js';
 import { hashName, suffixHashes } from './hash.js';
 import type { MatcherData } from './matcher.js';
@@ -16,13 +17,11 @@ interface Chunk {
   tag: Int32Array;
 }
 
-/** The sorted, merged names before they are packed into MatcherData.entries. */
+/** The sorted, merged entries while exceptions are resolved. */
 interface Table {
   shift: number;
   dir: Int32Array;
-  his: Int32Array;
-  los: Int32Array;
-  ids: Uint32Array;
+  entries: Int32Array;
 }
 
 interface Combo {
@@ -93,26 +92,25 @@ export class MatcherBuilder {
     }
     for (let b = 0; b < buckets; b++) dir[b + 1] += dir[b];
 
-    // Scatter into bucket order, dropping each raw chunk once it is placed.
-    const his = new Int32Array(n);
-    const los = new Int32Array(n);
-    const tags = new Int32Array(n);
+    // Scatter [hi, lo, tag] triples into bucket order, dropping each raw chunk
+    // once it is placed; the same array then becomes the matcher's entries.
+    let entries = new Int32Array(n * 3);
     const next = dir.slice(0, buckets);
     while (this.chunks.length > 0) {
       const c = this.chunks.shift()!;
       const len = this.chunks.length === 0 ? this.used : CHUNK;
       for (let i = 0; i < len; i++) {
-        const p = next[c.hi[i] >>> shift]++;
-        his[p] = c.hi[i];
-        los[p] = c.lo[i];
-        tags[p] = c.tag[i];
+        const p = next[c.hi[i] >>> shift]++ * 3;
+        entries[p] = c.hi[i];
+        entries[p + 1] = c.lo[i];
+        entries[p + 2] = c.tag[i];
       }
     }
     this.used = CHUNK;
     this.count = 0;
 
-    // Sort each bucket, then merge equal hashes into one entry with a combo id.
-    const ids = new Uint32Array(n);
+    // Sort each bucket, then merge equal hashes into one [hi, lo, combo] entry,
+    // in place (the write position never passes the read position).
     const combos: Combo[] = [];
     const comboByKey = new Map<string, number>();
     const single = new Map<number, number>();
@@ -139,30 +137,25 @@ export class MatcherBuilder {
     for (let b = 0; b < buckets; b++) {
       const start = dir[b];
       const end = dir[b + 1];
-      sortBucket(his, los, tags, start, end);
+      sortBucket(entries, start, end);
       dir[b] = w;
       for (let r = start; r < end; ) {
-        const hi = his[r];
-        const lo = los[r];
+        const hi = entries[r * 3];
+        const lo = entries[r * 3 + 1];
         group.length = 0;
-        while (r < end && his[r] === hi && los[r] === lo) group.push(tags[r++]);
-        his[w] = hi;
-        los[w] = lo;
-        ids[w] = comboFor(group);
+        while (r < end && entries[r * 3] === hi && entries[r * 3 + 1] === lo) group.push(entries[r++ * 3 + 2]);
+        entries[w * 3] = hi;
+        entries[w * 3 + 1] = lo;
+        entries[w * 3 + 2] = comboFor(group);
         w++;
       }
     }
     dir[buckets] = w;
+    // Names listed more than once leave a tail; copy only when it is worth the memory.
+    entries = w < n * 0.9 ? entries.slice(0, w * 3) : entries.subarray(0, w * 3);
 
-    const table: Table = { shift, dir, his: his.slice(0, w), los: los.slice(0, w), ids: ids.subarray(0, w) };
-    this.resolveExceptions(table, combos, comboByKey);
+    this.resolveExceptions({ shift, dir, entries }, combos, comboByKey);
     this.exceptionNames.clear();
-    const entries = new Int32Array(w * 3);
-    for (let i = 0; i < w; i++) {
-      entries[i * 3] = table.his[i];
-      entries[i * 3 + 1] = table.los[i];
-      entries[i * 3 + 2] = table.ids[i];
-    }
     const data: MatcherData = {
       shift,
       dir,
@@ -198,10 +191,12 @@ export class MatcherBuilder {
    * exceptions applied) and drop those categories from the entry's exception
    * masks, with a combo of its own.
    */
-  private resolveExceptions(data: Table, combos: Combo[], comboByKey: Map<string, number>): void {
+  private resolveExceptions(table: Table, combos: Combo[], comboByKey: Map<string, number>): void {
+    const { shift, dir, entries } = table;
+    /** Offset in `entries` of the name with this hash, or -1. */
     const find = (hi: number, lo: number): number => {
-      const bucket = hi >>> data.shift;
-      for (let j = data.dir[bucket]; j < data.dir[bucket + 1]; j++) if (data.his[j] === hi && data.los[j] === lo) return j;
+      const bucket = hi >>> shift;
+      for (let j = dir[bucket]; j < dir[bucket + 1]; j++) if (entries[j * 3] === hi && entries[j * 3 + 1] === lo) return j * 3;
       return -1;
     };
     for (const name of this.exceptionNames) {
@@ -213,13 +208,14 @@ export class MatcherBuilder {
       for (const level of levels) {
         const j = find(level.hi, level.lo);
         if (j < 0) continue;
-        for (const tag of combos[data.ids[j]].tags) {
+        for (const tag of combos[entries[j + 2]].tags) {
           if (tag & BLOCK_SUB) covered.set(tag >> 4, true);
           if (tag & EXCEPT_SUB) covered.set(tag >> 4, false);
         }
       }
+      const old = combos[entries[entry + 2]];
       const own = new Map<number, number>();
-      for (const tag of combos[data.ids[entry]].tags) own.set(tag >> 4, tag & 15);
+      for (const tag of old.tags) own.set(tag >> 4, tag & 15);
       let stillApex = 0;
       let stillSub = 0;
       for (const list of new Set([...covered.keys(), ...own.keys()])) {
@@ -229,7 +225,6 @@ export class MatcherBuilder {
         if ((fromAbove || flags & BLOCK_APEX) && !(flags & EXCEPT_APEX)) stillApex |= bit;
         if ((fromAbove || flags & BLOCK_SUB) && !(flags & EXCEPT_SUB)) stillSub |= bit;
       }
-      const old = combos[data.ids[entry]];
       const masks: Combo['masks'] = [old.masks[0], old.masks[1], old.masks[2] & ~stillApex, old.masks[3] & ~stillSub];
       if (masks[2] === old.masks[2] && masks[3] === old.masks[3]) continue;
       const key = `${old.tags.join(',')}|${masks[2]},${masks[3]}`;
@@ -238,7 +233,7 @@ export class MatcherBuilder {
         id = combos.push({ tags: old.tags, masks }) - 1;
         comboByKey.set(key, id);
       }
-      data.ids[entry] = id;
+      entries[entry + 2] = id;
     }
   }
 }
@@ -254,35 +249,28 @@ function mergeTags(sorted: number[]): number[] {
   return out;
 }
 
-/** Sort entries start..end-1 by (hi, lo, tag), signed: within a bucket the top bits agree. */
-function sortBucket(his: Int32Array, los: Int32Array, tags: Int32Array, start: number, end: number): void {
+/** Sort entries start..end-1 ([hi, lo, tag] triples) by hi, lo, tag; signed: within a bucket the top bits agree. */
+function sortBucket(e: Int32Array, start: number, end: number): void {
   const len = end - start;
   if (len < 2) return;
   if (len <= 32) {
     for (let i = start + 1; i < end; i++) {
-      const h = his[i];
-      const l = los[i];
-      const t = tags[i];
+      const h = e[i * 3];
+      const l = e[i * 3 + 1];
+      const t = e[i * 3 + 2];
       let j = i - 1;
-      while (j >= start && (his[j] > h || (his[j] === h && (los[j] > l || (los[j] === l && tags[j] > t))))) {
-        his[j + 1] = his[j];
-        los[j + 1] = los[j];
-        tags[j + 1] = tags[j];
+      while (j >= start && (e[j * 3] > h || (e[j * 3] === h && (e[j * 3 + 1] > l || (e[j * 3 + 1] === l && e[j * 3 + 2] > t))))) {
+        e.copyWithin((j + 1) * 3, j * 3, j * 3 + 3);
         j--;
       }
-      his[j + 1] = h;
-      los[j + 1] = l;
-      tags[j + 1] = t;
+      e[(j + 1) * 3] = h;
+      e[(j + 1) * 3 + 1] = l;
+      e[(j + 1) * 3 + 2] = t;
     }
     return;
   }
   // A crowded bucket (one name repeated many times): an O(n log n) sort.
-  const order = Array.from({ length: len }, (_, i) => start + i);
-  order.sort((x, y) => his[x] - his[y] || los[x] - los[y] || tags[x] - tags[y]);
-  const h = order.map((i) => his[i]);
-  const l = order.map((i) => los[i]);
-  const t = order.map((i) => tags[i]);
-  his.set(h, start);
-  los.set(l, start);
-  tags.set(t, start);
+  const rows = Array.from({ length: len }, (_, i) => [e[(start + i) * 3], e[(start + i) * 3 + 1], e[(start + i) * 3 + 2]]);
+  rows.sort((x, y) => x[0] - y[0] || x[1] - y[1] || x[2] - y[2]);
+  rows.forEach((row, i) => e.set(row, (start + i) * 3));
 }

@@ -28,6 +28,8 @@ import { BLOCK_APEX, BLOCK_SUB, EXCEPT_APEX, EXCEPT_SUB } from './formats/types.
 const SEED_A_LOCAL = SEED_A;
 const SEED_B_LOCAL = SEED_B;
 const DOT = 0x2e;
+/** A DNS name has at most 127 labels. */
+const MAX_LEVELS = 128;
 
 export interface DomainMatcher {
   /** OR of the category bits that block this lower-case name (no trailing dot); 0 when none. */
@@ -74,6 +76,10 @@ export class CompactMatcher implements DomainMatcher {
   private readonly dir: Int32Array;
   private readonly entries: Int32Array;
   private readonly masks: Int32Array;
+  /** Per suffix level: [hi, unfinished lo, guessed slot]. One per matcher; lookups are synchronous. */
+  private readonly scratch = new Int32Array(MAX_LEVELS * 3);
+  /** Written so the prefetching reads in lookup() are not optimised away. */
+  private touched = 0;
   readonly size: number;
 
   constructor(
@@ -95,36 +101,74 @@ export class CompactMatcher implements DomainMatcher {
 
   lookup(name: string): number {
     if (this.size === 0) return 0;
-    // hash.ts's stepA/stepB/finish, written out: calls across modules are not
-    // always inlined (under tsx they go through export getters), and this is
-    // the hot path. The matcher tests check the two agree.
+    // Pass 1: the hash of every suffix, shortest first. hash.ts's
+    // stepA/stepB/finish are written out: calls across modules are not always
+    // inlined (under tsx they go through export getters), and this is the hot
+    // path. The matcher tests check the two agree.
+    const h = this.scratch;
+    let levels = 0;
     let a = SEED_A_LOCAL;
     let b = SEED_B_LOCAL;
-    let result = 0;
     for (let i = name.length - 1; i >= -1; i--) {
       const c = i >= 0 ? name.charCodeAt(i) : DOT;
-      if (c === DOT && i < name.length - 1) {
-        // The suffix after this dot (or the whole name, at i = -1) is complete.
+      if (c === DOT && i < name.length - 1 && levels < MAX_LEVELS) {
         let hi = a ^ (a >>> 16);
         hi = Math.imul(hi, 0x85ebca6b);
         hi ^= hi >>> 13;
         hi = Math.imul(hi, 0xc2b2ae35);
-        hi ^= hi >>> 16;
-        let lo = b ^ (b >>> 16);
-        lo = Math.imul(lo, 0x85ebca6b);
-        lo ^= lo >>> 13;
-        lo = Math.imul(lo, 0xc2b2ae35);
-        lo ^= lo >>> 16;
-        const j = this.find(hi, lo);
-        if (j >= 0) {
-          const m = this.entries[j + 2] << 2;
-          if (i < 0) result = (result | this.masks[m]) & ~this.masks[m + 2];
-          else result = (result | this.masks[m + 1]) & ~this.masks[m + 3];
-        }
+        h[levels * 3] = hi ^ (hi >>> 16);
+        h[levels * 3 + 1] = b;
+        levels++;
       }
       a = Math.imul(a ^ c, 0x01000193);
       const x = Math.imul(b ^ c, 0x5bd1e995);
       b = x ^ (x >>> 15);
+    }
+    // Pass 2: each level's guessed slot. The loads do not depend on one
+    // another, so the CPU overlaps their cache misses.
+    const e = this.entries;
+    const dir = this.dir;
+    let touched = 0;
+    for (let k = 0; k < levels; k++) {
+      const hi = h[k * 3];
+      const bucket = hi >>> this.shift;
+      const start = dir[bucket];
+      const end = dir[bucket + 1];
+      const guess = start === end ? -1 : (start + (((hi << this.bits) >>> 0) * (end - start)) / 4294967296) | 0;
+      h[k * 3 + 2] = guess;
+      // Reading the guessed slot here starts its cache miss early (a prefetch).
+      if (guess >= 0) touched ^= e[guess * 3];
+    }
+    this.touched = touched;
+    // Pass 3: settle each level from its guess, most general first.
+    let result = 0;
+    for (let k = 0; k < levels; k++) {
+      let j = h[k * 3 + 2];
+      if (j < 0) continue;
+      const hi = h[k * 3];
+      const bucket = hi >>> this.shift;
+      const start = dir[bucket];
+      const end = dir[bucket + 1];
+      if (e[j * 3] < hi) {
+        do j++;
+        while (j < end && e[j * 3] < hi);
+      } else {
+        while (j > start && e[(j - 1) * 3] >= hi) j--;
+      }
+      if (j === end || e[j * 3] !== hi) continue;
+      let lo = h[k * 3 + 1];
+      lo ^= lo >>> 16;
+      lo = Math.imul(lo, 0x85ebca6b);
+      lo ^= lo >>> 13;
+      lo = Math.imul(lo, 0xc2b2ae35);
+      lo ^= lo >>> 16;
+      for (; j < end && e[j * 3] === hi; j++) {
+        if (e[j * 3 + 1] !== lo) continue;
+        const m = e[j * 3 + 2] << 2;
+        if (k === levels - 1) result = (result | this.masks[m]) & ~this.masks[m + 2];
+        else result = (result | this.masks[m + 1]) & ~this.masks[m + 3];
+        break;
+      }
     }
     return result >>> 0;
   }
