@@ -65,6 +65,27 @@ describe('retention', () => {
     }
   });
 
+  it('start() purges at once (catching up after downtime) and schedules the daily run', async () => {
+    tmp = tempDir();
+    const path = tmp.path('gh.db');
+    const log = new QueryLog({ path, queueMax: 1000, logger: silentLogger() });
+    log.setDictionaries({ groups: ['pupils'], categories: [], links: [] });
+    await log.start();
+    log.record(CUTOFF - 1, '10.0.0.1', 0, 'old.example', 1, 0, -1, -1, 0, 1, false);
+    log.record(CUTOFF, '10.0.0.1', 0, 'new.example', 1, 0, -1, -1, 0, 1, false);
+    await log.flush();
+    const retention = new Retention({ log, retentionDays: 365, logger: silentLogger(), now: () => NOW, schedule: '17 3 * * *' });
+    retention.start();
+    // runOnce() while the start-up purge is running shares it.
+    const result = await retention.runOnce();
+    retention.stop();
+    await log.close();
+    expect(result.deletedRows).toBe(1);
+    const db = openDatabase(path, { readonly: true });
+    expect(search(db, { from: 0, to: NOW }).rows.map((r) => r.name)).toEqual(['new.example']);
+    db.close();
+  });
+
   it('compacts finished days and keeps every rollup count', async () => {
     tmp = tempDir();
     const path = tmp.path('gh.db');

@@ -1,0 +1,15 @@
+// The functions the reader thread serves, and its messages.
+import { search } from './search.js';
+import { breakdown, minuteSeries, topClients, topDomains } from './rollups.js';
+import { linkSwitches, listRefreshes } from './history.js';
+
+export const readers = { search, topDomains, topClients, minuteSeries, breakdown, linkSwitches, listRefreshes };
+export type ReaderName = keyof typeof readers;
+
+export interface ReaderRequest {
+  id: number;
+  fn: ReaderName;
+  arg: unknown;
+}
+
+export type ReaderReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string; code?: string };
