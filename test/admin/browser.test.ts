@@ -106,4 +106,53 @@ describe.skipIf(!run)('admin UI in Chromium', () => {
     expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
     expect(cspViolations).toEqual([]);
   });
+
+  it('locks the account after 3 bad passwords', async () => {
+    await createUser(db, { name: 'teacher1', role: 'dsl', password: 'Install-Day1', actor: 'test', now: Date.now() });
+    const page = await context.newPage();
+    await context.clearCookies(); // log out the admin of the first test
+    page.setDefaultTimeout(15_000);
+    for (let i = 0; i < 4; i++) {
+      await page.goto(`${base}/login`);
+      await page.fill('input[name=username]', 'teacher1');
+      await page.fill('input[name=password]', i < 3 ? 'Wrong-Guess9' : 'Install-Day1');
+      await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+      await expect(page.locator('.error').textContent()).resolves.toContain('the account is locked');
+      // The user name is never shown again.
+      await expect(page.inputValue('input[name=username]')).resolves.toBe('');
+    }
+    const row = db.prepare("SELECT locked_at FROM admin_users WHERE name = 'teacher1'").get() as { locked_at: number | null };
+    expect(row.locked_at).not.toBeNull();
+    await page.close();
+  });
+
+  it('lets an auditor read but not change, and refuses requests without the CSRF token', async () => {
+    await createUser(db, { name: 'governor', role: 'auditor', password: 'Install-Day1', actor: 'test', now: Date.now() });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    await context.clearCookies();
+    await page.goto(`${base}/login`);
+    await page.fill('input[name=username]', 'governor');
+    await page.fill('input[name=password]', 'Install-Day1');
+    await Promise.all([page.waitForURL(`${base}/password`), page.click('button[type=submit]')]);
+    await page.fill('input[name=current]', 'Install-Day1');
+    await page.fill('input[name=password]', 'Board-Review3');
+    await page.fill('input[name=confirm]', 'Board-Review3');
+    await Promise.all([page.waitForURL((url) => url.pathname !== '/password'), page.click('main button[type=submit]')]);
+    await page.goto(`${base}/exceptions`);
+    await expect(page.locator('#add-exception').count()).resolves.toBe(0);
+    await expect(page.locator('nav a[href="/users"]').count()).resolves.toBe(0);
+    // Forged requests from the page itself: with the token the role check refuses; without it the CSRF check does.
+    const statuses = await page.evaluate(async () => {
+      const token = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!;
+      const body = JSON.stringify({ domain: 'x.example.org', action: 'allow', groups: ['pupils'], requester: 'r', subjectArea: 's', reason: 'r', approver: 'a' });
+      const send = (headers: Record<string, string>) =>
+        fetch('/api/exceptions', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then((r) => r.status);
+      return [await send({ 'x-csrf-token': token }), await send({})];
+    });
+    expect(statuses).toEqual([403, 403]);
+    const count = db.prepare("SELECT count(*) AS n FROM exceptions WHERE domain = 'x.example.org'").get();
+    expect(count).toEqual({ n: 0 });
+    await page.close();
+  });
 });
