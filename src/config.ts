@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
+import cron from 'node-cron';
 import { adminConfigSchema } from './admin/config.js';
 import { alertsSchema, checkAlertsConfig, resolveAlertPaths } from './alerts/config.js';
 
@@ -83,7 +84,10 @@ const listSchema = z.strictObject({
   source: z.string().regex(/^(file:|https:\/\/|http:\/\/)/, 'expected file:PATH or https://URL'),
   format: z.enum(['domains', 'hosts', 'adblock', 'wildcard', 'rpz', 'urls']),
   /** node-cron expression; lists from files are re-read on this schedule too. */
-  refresh: z.string().default('17 3 * * *'),
+  refresh: z
+    .string()
+    .refine((expr) => cron.validate(expr), 'expected a cron expression, for example "17 3 * * *"')
+    .default('17 3 * * *'),
   maxBytes: z.number().int().positive().default(200 * 1024 * 1024),
   timeoutMs: z.number().int().positive().default(60_000),
 });
