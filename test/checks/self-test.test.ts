@@ -10,6 +10,8 @@ import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/config.js';
 import { chooseSources, defaultServer, expectedBlocks, formatTable, runSelfTest } from '../../src/checks/self-test.js';
+import { getCheck, listChecks } from '../../src/checks/record.js';
+import { openDatabase } from '../../src/store/db.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 
@@ -232,7 +234,7 @@ describe('gatehouse check', () => {
     // No schedule: the expectations do not depend on when the test runs.
     writeFileSync(file, yaml(server.port).replace(/ *schedules: .*\n/, ''));
     server.behaviour = (source, name) => (source === '127.0.0.2' && name === 'social-test.example' ? 'allow' : correct(source, name));
-    let r = await cli(['--config', file, '--group', 'pupils', '--group', 'staff']);
+    let r = await cli(['--config', file, '--group', 'pupils', '--group', 'staff', '--no-record']);
     expect(r.stderr).toBe('');
     expect(r.status, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/pupils\s+127\.0\.0\.2\s+adult\s+adult-test\.example\s+blocked\s+blocked\s+ok/);
@@ -244,6 +246,32 @@ describe('gatehouse check', () => {
     const result = JSON.parse(r.stdout);
     expect(result.ok).toBe(false);
     expect(result.failed).toBeGreaterThan(0);
+    // No database yet: the run is not recorded, and it says so.
+    expect(r.stderr).toContain('not recorded: no database at');
+  });
+
+  it('records each run in the checks record the admin UI shows', async () => {
+    const file = join(dir, 'gatehouse.yaml');
+    const db = openDatabase(join(dir, 'data/gatehouse.db')); // the config's default store path, migrated
+    try {
+      server.behaviour = correct;
+      let r = await cli(['--config', file, '--group', 'staff']);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^recorded as check \d+ \(admin UI: Checks\)\n$/);
+      server.behaviour = () => 'allow';
+      r = await cli(['--config', file, '--group', 'staff']);
+      expect(r.status).toBe(1);
+      const { items } = listChecks(db);
+      expect(items.map((c) => [c.trigger, c.ok])).toEqual([
+        ['cli', false],
+        ['cli', true],
+      ]);
+      expect(items[0].runBy).toMatch(/^cli \(.+\)$/);
+      expect(items[0].actions.map((a) => a.action)).toEqual(['Run from the command line: no alert was raised; the person who ran it saw the failures.']);
+      expect(getCheck(db, items[1].id)!.cases).toHaveLength(5);
+    } finally {
+      db.close();
+    }
   });
 
   it('rejects an unknown group and a bad config clearly', async () => {
