@@ -59,6 +59,9 @@ interface ListState {
   lastRefresh: string | null;
   lastSuccess: string | null;
   lastError: string | null;
+  /** Of the last good copy (kept here so status() never touches the disk). */
+  etag: string | null;
+  lastModified: string | null;
 }
 
 export class ListManager extends EventEmitter {
@@ -132,7 +135,6 @@ export class ListManager extends EventEmitter {
     return this.config.lists.map((list) => {
       const state = this.states.get(list.id);
       const report = state?.report ?? emptyReport();
-      const meta = this.store.meta(list.id);
       return {
         id: list.id,
         category: list.category,
@@ -148,8 +150,8 @@ export class ListManager extends EventEmitter {
         lastRefresh: state?.lastRefresh ?? null,
         lastSuccess: state?.lastSuccess ?? null,
         lastError: state?.lastError ?? null,
-        etag: meta?.etag ?? null,
-        lastModified: meta?.lastModified ?? null,
+        etag: state?.etag ?? null,
+        lastModified: state?.lastModified ?? null,
       };
     });
   }
@@ -201,13 +203,15 @@ export class ListManager extends EventEmitter {
     for (const [i, l] of lists.entries()) {
       const built = result.lists[i];
       const outcome = fetched.get(l.id);
+      const state = this.stateOf(l.id);
       if (outcome?.kind === 'new') {
         if (built.used === 'candidate') {
+          state.etag = outcome.meta.etag ?? null;
+          state.lastModified = outcome.meta.lastModified ?? null;
           if (outcome.download) this.store.promoteDownload(l.id, outcome.meta);
           else await this.store.copyFrom(l.id, outcome.path, outcome.meta).catch((err: Error) => this.logger.warn({ list: l.id, err: err.message }, 'cannot keep a copy of the list file'));
         } else if (outcome.download) this.store.discardDownload(l.id);
       }
-      const state = this.stateOf(l.id);
       state.report = built.report;
       if (built.used === 'none') state.serving = 'none';
       else if (built.used === 'candidate') state.serving = 'source';
@@ -243,7 +247,16 @@ export class ListManager extends EventEmitter {
   private stateOf(id: string): ListState {
     let state = this.states.get(id);
     if (!state) {
-      state = { report: emptyReport(), serving: 'none', lastRefresh: null, lastSuccess: null, lastError: null };
+      const meta = this.store.meta(id);
+      state = {
+        report: emptyReport(),
+        serving: 'none',
+        lastRefresh: null,
+        lastSuccess: null,
+        lastError: null,
+        etag: meta?.etag ?? null,
+        lastModified: meta?.lastModified ?? null,
+      };
       this.states.set(id, state);
     }
     return state;
