@@ -45,6 +45,7 @@ export async function checkPasswordStep(ctx: LoginContext, name: string, passwor
   }
   user = expireLock(ctx, user);
   if (user.locked_at !== null) {
+    await verifyPassword(password, await dummyPasswordHash()); // a locked account answers as slowly as any other
     recordAuthEvent(ctx.db, { at: ctx.now, userName: user.name, event: 'login_failed', address: ctx.address, detail: 'account locked' });
     return { ok: false, reason: 'locked' };
   }
