@@ -200,6 +200,13 @@ export class ListManager extends EventEmitter {
       throw err;
     }
 
+    // Swap first: nothing below changes what the new matcher answers.
+    this.current = new CompactMatcher(result.data, lists.map((l) => ({ id: l.id, category: l.category, bit: bitOf.get(l.category)! })));
+    this.builtForConfig = true;
+    this.logger.info({ names: this.current.size, rawEntries: result.rawEntries, buildMs: Math.round(result.buildMs) }, 'list matcher swapped in');
+    this.emit('swap', { size: this.current.size, at });
+
+    // Then keep accepted copies as the last good ones, and record each outcome.
     for (const [i, l] of lists.entries()) {
       const built = result.lists[i];
       const outcome = fetched.get(l.id);
@@ -226,10 +233,6 @@ export class ListManager extends EventEmitter {
       }
     }
 
-    this.current = new CompactMatcher(result.data, lists.map((l) => ({ id: l.id, category: l.category, bit: bitOf.get(l.category)! })));
-    this.builtForConfig = true;
-    this.logger.info({ names: this.current.size, rawEntries: result.rawEntries, buildMs: Math.round(result.buildMs) }, 'list matcher swapped in');
-    this.emit('swap', { size: this.current.size, at });
   }
 
   /** Record the outcome of one list's refresh and announce it. */

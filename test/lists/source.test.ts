@@ -112,9 +112,12 @@ describe('http list sources', () => {
     expect(lists.matcher.lookup('old-casino.example')).toBe(gambling);
   });
 
-  it('swaps in a changed list', async () => {
+  it('swaps in a changed list before announcing the refresh', async () => {
     mode = 'updated';
+    let seenOnEvent = -1;
+    lists.once('refresh', () => (seenOnEvent = lists.matcher.lookup('new-casino.example')));
     await lists.refresh();
+    expect(seenOnEvent).toBe(gambling);
     expect(swaps).toBe(2);
     expect(lists.matcher.lookup('old-casino.example')).toBe(0);
     expect(lists.matcher.lookup('new-casino.example')).toBe(gambling);
