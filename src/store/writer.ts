@@ -33,6 +33,9 @@ export interface PurgeResult {
   deletedRows: number;
 }
 
+/** Timestamps beyond this (year 2255) are treated as bad input. */
+const MAX_TS = 9e12;
+
 /** Interned ids are cached per day (the first use on a day also bumps last_day). */
 const INTERN_CACHE_MAX = 500_000;
 
@@ -123,7 +126,8 @@ export class LogWriter {
     let agg: Aggregates | undefined;
     for (let j = 0; j < n; j++) {
       const i = order ? order[j] : j;
-      const t = Math.floor(ts[i]);
+      // A bad timestamp must not sink the whole batch: log the row at the time it is written.
+      const t = ts[i] >= 0 && ts[i] < MAX_TS ? Math.floor(ts[i]) : Date.now();
       const d = Math.floor(t / DAY_MS);
       if (d !== day) {
         day = d;
@@ -137,8 +141,8 @@ export class LogWriter {
       const nameId = this.nameId(b.name[i], d);
       const shapeId = this.shapeId(b, i);
       const lat = b.latencyUs[i];
-      this.insertRow(st!, d, ms, clientId, nameId, shapeId, lat);
-      const minute = Math.floor(ms / MINUTE_MS);
+      // The row's minute comes from where it landed (past 256 queries in a millisecond it moves on).
+      const minute = Math.floor(this.insertRow(st!, d, ms, clientId, nameId, shapeId, lat) / MINUTE_MS);
       const blocked = b.action[i] === 1 ? 1 : 0;
       bump2(agg!.rc, clientId * 1440 + minute, blocked);
       bump2(agg!.rn, nameId * NAME_BUCKETS + Math.floor(minute / NAME_BUCKET_MINUTES), blocked);
@@ -241,7 +245,8 @@ export class LogWriter {
     return days;
   }
 
-  private insertRow(st: DayStatements, day: number, ms: number, client: number, name: number, shape: number, lat: number): void {
+  /** Insert one row; returns the millisecond of the day it was stored under. */
+  private insertRow(st: DayStatements, day: number, ms: number, client: number, name: number, shape: number, lat: number): number {
     const msKey = day * DAY_MS + ms;
     let slot = msKey === this.lastMsKey ? this.nextSlot : 0;
     let msOfDay = ms;
@@ -257,6 +262,7 @@ export class LogWriter {
     }
     this.lastMsKey = day * DAY_MS + msOfDay;
     this.nextSlot = slot + 1;
+    return msOfDay;
   }
 
   private statements(day: number): DayStatements {
@@ -336,6 +342,7 @@ export class LogWriter {
   }
 
   private nameId(name: string, day: number): number {
+    if (typeof name !== 'string') name = String(name ?? '');
     let id = this.names.get(name);
     if (id === undefined) {
       id = this.internName.get(name, day) as number;
@@ -348,6 +355,7 @@ export class LogWriter {
   }
 
   private clientId(address: string, day: number): number {
+    if (typeof address !== 'string') address = String(address ?? '');
     let id = this.clients.get(address);
     if (id === undefined) {
       id = this.internClient.get(address, day) as number;

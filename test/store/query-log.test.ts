@@ -110,6 +110,26 @@ describe('QueryLog', () => {
     expect(count).toBe(sent);
   });
 
+  it('a row with a bad timestamp or a missing name does not sink the batch around it', async () => {
+    const log = await started();
+    log.record(T0, '10.0.0.1', 0, 'good-1.example', 1, 0, -1, -1, 0, 1, false);
+    log.record(Number.NaN, '10.0.0.1', 0, 'bad-time.example', 1, 0, -1, -1, 0, 1, false);
+    log.record(T0 + 1, '10.0.0.1', 0, undefined as unknown as string, 1, 0, -1, -1, 0, 1, false);
+    log.record(T0 + 2, '10.0.0.1', 7 /* no such group */, 'good-2.example', 1, 0, 99, 42, 0, 1, false);
+    await log.close();
+    expect(log.stats()).toMatchObject({ written: 4, dropped: 0 });
+    const db = openDatabase(tmp!.path('gh.db'), { readonly: true });
+    const rows = search(db, { from: T0, to: T0 + 10 }).rows;
+    const now = search(db, { from: Date.now() - 60_000, to: Date.now() + 1 }).rows;
+    db.close();
+    expect(rows.map((r) => [r.name, r.group, r.category, r.link])).toEqual([
+      ['good-2.example', null, null, null],
+      ['', 'staff', null, null],
+      ['good-1.example', 'staff', null, null],
+    ]);
+    expect(now.map((r) => r.name)).toEqual(['bad-time.example']);
+  });
+
   it('records after close are counted as dropped, not thrown', async () => {
     const log = await started();
     await log.close();
