@@ -28,7 +28,7 @@ import { BLOCK_APEX, BLOCK_SUB, EXCEPT_APEX, EXCEPT_SUB } from './formats/types.
 const SEED_A_LOCAL = SEED_A;
 const SEED_B_LOCAL = SEED_B;
 const DOT = 0x2e;
-/** A DNS name has at most 127 labels. */
+/** Suffix levels the shared scratch array holds; a DNS name has at most 127 labels. */
 const MAX_LEVELS = 128;
 
 export interface DomainMatcher {
@@ -105,13 +105,14 @@ export class CompactMatcher implements DomainMatcher {
     // stepA/stepB/finish are written out: calls across modules are not always
     // inlined (under tsx they go through export getters), and this is the hot
     // path. The matcher tests check the two agree.
-    const h = this.scratch;
+    // A name has at most one level per character (real names: at most 127).
+    const h = name.length < MAX_LEVELS ? this.scratch : new Int32Array((name.length + 1) * 3);
     let levels = 0;
     let a = SEED_A_LOCAL;
     let b = SEED_B_LOCAL;
     for (let i = name.length - 1; i >= -1; i--) {
       const c = i >= 0 ? name.charCodeAt(i) : DOT;
-      if (c === DOT && i < name.length - 1 && levels < MAX_LEVELS) {
+      if (c === DOT && i < name.length - 1) {
         let hi = a ^ (a >>> 16);
         hi = Math.imul(hi, 0x85ebca6b);
         hi ^= hi >>> 13;

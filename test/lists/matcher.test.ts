@@ -117,6 +117,13 @@ describe('edge cases', () => {
     expect(m.lookup('www.x.example')).toBe(2 ** 31 + 1);
   });
 
+  it('handles names with more labels than DNS allows', () => {
+    const m = matcherFrom([{ id: 'a', category: 'adult', format: 'domains', text: 'deep.example\n' }]);
+    expect(m.lookup(`${'a.'.repeat(300)}deep.example`)).toBe(adult);
+    expect(m.lookup(`${'.'.repeat(300)}deep.example`)).toBe(adult);
+    expect(m.lookup('.'.repeat(300))).toBe(0);
+  });
+
   it('matches nothing when empty', () => {
     const m = matcherFrom([]);
     expect(m.lookup('anything.example')).toBe(0);
