@@ -37,6 +37,9 @@ function checkFile(list: ListConfig, store: LastGoodStore): FetchOutcome {
 }
 
 async function download(list: ListConfig, store: LastGoodStore): Promise<FetchOutcome> {
+  if (!transportAllowed(list.source)) {
+    return { kind: 'failed', error: 'plain http:// is only accepted from a loopback address; use https://' };
+  }
   const headers: Record<string, string> = { 'user-agent': 'gatehouse-lists' };
   const last = store.meta(list.id);
   if (last?.etag) headers['if-none-match'] = last.etag;
@@ -93,6 +96,23 @@ async function download(list: ListConfig, store: LastGoodStore): Promise<FetchOu
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Lists decide what pupils can reach, so they travel over TLS; plain http is
+ * for tests and local mirrors on this machine only.
+ */
+function transportAllowed(source: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(source);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 class SizeError extends Error {

@@ -151,6 +151,15 @@ describe('http list sources', () => {
     expect(again.status()[0]).toMatchObject({ serving: 'last-good', entries: 2, lastError: 'HTTP 503 from the list server' });
   });
 
+  it.each(['http://192.0.2.1/list.txt', 'http://lists.example.org/list.txt'])('refuses plain http from %s', async (source) => {
+    const fresh = mkdtempSync(join(tmpdir(), 'gatehouse-src-'));
+    const remote = new ListManager(configWithLists([{ id: 'plain', category: 'gambling', source, format: 'domains' }]), { dataDir: fresh, logger: silentLogger() });
+    await remote.start();
+    remote.stop();
+    rmSync(fresh, { recursive: true, force: true });
+    expect(remote.status()[0].lastError).toMatch(/only accepted from a loopback address/);
+  });
+
   it('starts empty, with the error in status, when there is no copy at all', async () => {
     mode = 'error';
     const fresh = mkdtempSync(join(tmpdir(), 'gatehouse-src-'));
