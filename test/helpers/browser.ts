@@ -1,0 +1,88 @@
+// Real headless Chromium for end-to-end tests (playwright-core with Debian's
+// chromium): a fresh profile directory per launch, loopback only, and a login
+// helper that goes through the admin UI's steps the way a person does.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { TOTP, Secret } from 'otpauth';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+
+export interface Browser {
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), 'gh-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 30_000,
+    ignoreHTTPSErrors: true,
+    viewport: { width: 1024, height: 768 },
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export function totpNow(secret: string, at = Date.now()): string {
+  return new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({ timestamp: at });
+}
+
+/** The last 30-second step used per secret: the server refuses a code from a step already used. */
+const usedSteps = new Map<string, number>();
+
+/** A code from a step not used before with this secret (waits for the next step if need be: at most 30 s). */
+async function freshCode(secret: string): Promise<string> {
+  const last = usedSteps.get(secret) ?? -1;
+  let step = Math.floor(Date.now() / 30_000);
+  if (step <= last) {
+    await new Promise((r) => setTimeout(r, (last + 1) * 30_000 - Date.now() + 50));
+    step = Math.floor(Date.now() / 30_000);
+  }
+  usedSteps.set(secret, step);
+  return totpNow(secret, step * 30_000 + 1000);
+}
+
+/**
+ * Log in through the forms: password, then TOTP (enrolling from the key shown
+ * beside the QR code, or from `secret`), then the first-login password change.
+ * Returns the TOTP secret when MFA was used. Ends on the user's home page.
+ */
+export async function loginInBrowser(
+  page: Page,
+  base: string,
+  user: { name: string; password: string; newPassword?: string; secret?: string },
+): Promise<string | undefined> {
+  await page.goto(`${base}/login`);
+  await page.fill('input[name=username]', user.name);
+  await page.fill('input[name=password]', user.password);
+  await Promise.all([page.waitForURL((u) => u.pathname !== '/login'), page.click('main button[type=submit]')]);
+  let secret = user.secret;
+  if (new URL(page.url()).pathname === '/login/mfa') {
+    const shown = page.locator('#totp-secret');
+    if ((await shown.count()) > 0) secret = (await shown.textContent())!.trim();
+    if (!secret) throw new Error('MFA asked for but no secret known');
+    await page.fill('input[name=code]', await freshCode(secret));
+    await Promise.all([page.waitForURL((u) => u.pathname !== '/login/mfa'), page.click('main button[type=submit]')]);
+  }
+  if (new URL(page.url()).pathname === '/password') {
+    if (!user.newPassword) throw new Error('a password change is required');
+    await page.fill('input[name=current]', user.password);
+    await page.fill('input[name=password]', user.newPassword);
+    await page.fill('input[name=confirm]', user.newPassword);
+    await Promise.all([page.waitForURL((u) => u.pathname !== '/password'), page.click('main button[type=submit]')]);
+  }
+  return secret;
+}
