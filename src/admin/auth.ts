@@ -4,9 +4,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { AdminContext } from './context.js';
+import { html } from './html.js';
 import { cookieHeader, field, parseCookies } from './security.js';
 import { deleteSession, loadSession, type SessionRow } from './session.js';
 import { getUserById, passwordExpired, type Role, type UserRow } from './users.js';
+import { renderPage } from './views/layout.js';
 
 export type Stage = 'mfa' | 'password' | 'ready';
 
@@ -96,9 +98,9 @@ export function requireRole(...roles: Role[]): preHandlerAsyncHookHandler {
       return reply.redirect(auth.stage === 'mfa' ? '/login/mfa' : '/password');
     }
     if (!roles.includes(auth.user.role)) {
-      return isApi(request)
-        ? reply.code(403).send({ error: 'your role may not do this' })
-        : reply.code(403).type('text/plain').send('Forbidden: your role may not do this.\n');
+      if (isApi(request)) return reply.code(403).send({ error: 'your role may not do this' });
+      const body = html`<p>Your role (${auth.user.role}) may not open this page or make this change.</p><p><a href="/">Back to your home page</a></p>`;
+      return reply.code(403).type('text/html').send(renderPage(request, { title: 'Not allowed', body }));
     }
   };
 }
