@@ -17,12 +17,13 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** `extraArgs`: more Chromium switches, e.g. --host-resolver-rules to send test names to loopback. */
+export async function launchBrowser(opts: { extraArgs?: string[] } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'gh-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])],
     timeout: 30_000,
     ignoreHTTPSErrors: true,
     viewport: { width: 1024, height: 768 },
