@@ -21,6 +21,7 @@ import { Retention } from './store/retention.js';
 import { AlertEngine } from './alerts/engine.js';
 import { buildAdminApp } from './admin/app.js';
 import { startAdminServer } from './admin/server.js';
+import { recordConfigChanges } from './admin/config-changes.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -174,11 +175,14 @@ export class Gatehouse {
       await old.stop();
       this.alerts.start();
     }
-    if (JSON.stringify(config.admin) !== JSON.stringify(this.config.admin)) {
-      this.logger.warn('admin settings changed: they take effect at the next restart');
+    if (config.admin.listen !== this.config.admin.listen || JSON.stringify(config.admin.tls) !== JSON.stringify(this.config.admin.tls)) {
+      this.logger.warn('admin listen address or TLS changed: they take effect at the next restart');
     }
+    this.admin?.reloadAdminConfig(config);
     const previous = this.config;
     this.config = config;
+    // A change to filtering made in the config file is a change too: one change-log row per section.
+    recordConfigChanges(this.db, previous, config, 'config file (reload)', this.now());
     if (this.started) {
       await this.server.relisten(config.dns.listen);
       if (JSON.stringify(config.lists) !== JSON.stringify(previous.lists) || JSON.stringify(config.categories) !== JSON.stringify(previous.categories)) {
