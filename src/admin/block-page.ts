@@ -155,7 +155,7 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
       </dl>
       ${host
         ? html`<h2>Ask for a review</h2>
-          <p>If you need this site for your work or learning, tell us why. ${settings.contact} will review the request.</p>
+          <p>If you need this site for your work or learning, say why below. Your request goes to ${settings.contact} for review.</p>
           <form method="post" action="${REVIEW_PATH}">
             <input type="hidden" name="host" value="${host}">
             <input type="hidden" name="token" value="${token(host, address)}">

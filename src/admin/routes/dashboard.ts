@@ -53,7 +53,7 @@ export interface DashboardData {
   to: number;
   queries: number;
   blocked: number;
-  /** Over the last five whole minutes. */
+  /** Over the last four whole minutes and the current one. */
   queriesPerSecond: number;
   series: SeriesPoint[];
   topBlockedCategories: { category: string; name: string; illegal: boolean; blocked: number }[];
@@ -76,9 +76,10 @@ export function dashboardData(ctx: AdminContext, period: PeriodName): DashboardD
     queries += p.queries;
     blocked += p.blocked;
   }
-  const lastWhole = Math.floor(now / MINUTE) * MINUTE;
-  const recent = minuteSeries(ctx.db, { from: lastWhole - 5 * MINUTE, to: lastWhole });
-  const queriesPerSecond = recent.reduce((s, p) => s + p.queries, 0) / 300;
+  // The last four whole minutes and the one under way, over the time they cover.
+  const recentFrom = Math.floor(now / MINUTE) * MINUTE - 4 * MINUTE;
+  const recent = minuteSeries(ctx.db, { from: recentFrom, to: now + MINUTE });
+  const queriesPerSecond = recent.reduce((s, p) => s + p.queries, 0) / Math.max(1, (now - recentFrom) / 1000);
   const hidden = illegalFilter(ctx, from, to);
   const shown = <T extends { name: string }>(rows: T[], limit: number) => {
     const visible = rows.filter((r) => !hidden(r.name));
@@ -180,7 +181,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               data.topBlockedCategories.map((c) => ({ label: c.name, count: c.blocked, sub: c.illegal ? 'illegal: names withheld' : '' })), 'Nothing blocked in this period.')}</section>
             <section><h2>Top blocked domains</h2>${countTable('top-blocked-domains', ['Domain', 'Blocked'],
               data.topBlockedDomains.map((d) => ({ label: html`<code>${d.name}</code>`, count: d.blocked })), 'Nothing blocked in this period.')}
-              ${data.withheld ? html`<p class="muted">${data.withheld} names in illegal categories are not shown.</p>` : ''}</section>
+              ${data.withheld ? html`<p class="muted">${data.withheld === 1 ? '1 name in an illegal category is' : `${data.withheld} names in illegal categories are`} not shown.</p>` : ''}</section>
             <section><h2>Top domains</h2>${countTable('top-domains', ['Domain', 'Queries'],
               data.topDomains.map((d) => ({ label: html`<code>${d.name}</code>`, count: d.queries })), 'No queries in this period.')}</section>
             <section><h2>Top clients</h2>${countTable('top-clients', ['Client', 'Queries'],
