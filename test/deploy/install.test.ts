@@ -169,6 +169,12 @@ describe('deploy/install.sh', () => {
     expect(unit).toContain(`ExecStart=${execFileSync('readlink', ['-f', process.execPath], { encoding: 'utf8' }).trim()} `);
     expect(readlinkSync(at('etc/systemd/system/multi-user.target.wants/gatehouse.service'))).toBe('/etc/systemd/system/gatehouse.service');
     expect(readlinkSync(at('usr/local/bin/gatehouse'))).toBe('/opt/gatehouse/dist/cli.js');
+    // The unit as installed (with this machine's node path) is valid.
+    if (findProgram('systemd-analyze')) {
+      const v = spawnSync('systemd-analyze', ['verify', '--man=no', at('etc/systemd/system/gatehouse.service')], { encoding: 'utf8' });
+      expect(v.stderr.split('\n').filter((l) => l.includes('gatehouse.service'))).toEqual([]);
+      expect(v.status).toBe(0);
+    }
   });
 
   it('upgrades the program and keeps config and data', () => {
