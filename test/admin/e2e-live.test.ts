@@ -115,6 +115,10 @@ logging: { level: silent }
 
     const page = await browser.context.newPage();
     page.setDefaultTimeout(15_000);
+    const refused: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/.test(m.text())) refused.push(m.text());
+    });
     await loginInBrowser(page, base, { name: 'dsl', password: 'Install-Day1', newPassword: 'Safeguard-2026' });
     await page.goto(`${base}/dashboard`);
     await expect(page.locator('#active-link').textContent()).resolves.toBe('fibre');
@@ -128,6 +132,8 @@ logging: { level: silent }
     await expect(page.locator('#lists').textContent()).resolves.toMatch(/adult-list[\s\S]*2/);
     // The pages' own stylesheet applies (a served file, allowed by the CSP).
     await expect(page.locator('.tabs, .state').first().evaluate((e) => getComputedStyle(e).borderRadius)).resolves.not.toBe('0px');
+    for (const path of ['/querylog', '/alerts', '/checks', '/dashboard?period=week']) await page.goto(`${base}${path}`);
+    expect(refused).toEqual([]);
     await page.close();
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
