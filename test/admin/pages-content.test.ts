@@ -80,6 +80,13 @@ describe('content pages', () => {
     expect(body).not.toContain(ILLEGAL_NAME);
     expect(body).toContain('1 name in an illegal category is not shown.');
     expect(body).toMatch(/id="top-clients"[\s\S]*127\.0\.0\.2/);
+    expect(body).toMatch(/id="top-blocked-clients"[\s\S]*127\.0\.0\.4<\/a> <span class="muted">of 12<\/span>/);
+    // Rows lead to the matching query-log search (for roles that may read the log).
+    const link = /href="(\/querylog\?[^"]*client=127\.0\.0\.4&amp;action=block)"/.exec(body)![1].replaceAll('&amp;', '&');
+    expect((await admin.get(link)).body.match(/porn\.example/g)!.length).toBe(12);
+    const forAuditor = (await auditor.get('/dashboard')).body;
+    expect(forAuditor).toContain('id="top-blocked-clients"');
+    expect(forAuditor).not.toContain('href="/querylog?');
     expect(body).toContain('id="active-link">fibre');
     expect(body).toMatch(/<span class="state down">down<\/span>/);
     expect(body).toContain('timeout &lt;b&gt;x&lt;/b&gt;');

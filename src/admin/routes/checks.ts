@@ -79,7 +79,8 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         ${ctx.config.checks.schedule ? html`<p class="muted">The service also runs it on the schedule <code>${ctx.config.checks.schedule}</code>.</p>` : ''}
       </section>
       <h2>Record of checks</h2>
-      <p class="muted">${total} checks recorded. Records cannot be changed or deleted.</p>
+      <p class="muted">${total} checks recorded. Records cannot be changed or deleted.
+        <button type="button" class="secondary no-print" data-print>Print</button></p>
       ${items.length === 0
         ? html`<p class="muted" id="checks-empty">No checks recorded yet.</p>`
         : html`<table class="responsive" id="checks"><thead><tr><th>#</th><th>When</th><th>Run by</th><th>Result</th><th>Summary</th><th>Actions</th></tr></thead>
@@ -146,7 +147,7 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
             <label>Record an action taken <textarea name="action" rows="2" maxlength="2000" required placeholder="e.g. Reported the failure to the filtering provider, ticket 1234"></textarea></label>
             <button type="submit">Record action</button></form>`
         : ''}
-      <p><a href="/checks">Back to the record of checks</a></p>`;
+      <p class="no-print"><button type="button" class="secondary" data-print>Print this record</button> <a href="/checks">Back to the record of checks</a></p>`;
     return reply.type('text/html').send(renderPage(request, { title: `Check ${c.id}`, body }));
   });
 

@@ -9,7 +9,7 @@ import { formatTime, html, type SafeHtml } from '../html.js';
 import { alertInbox } from '../inbox.js';
 import { renderPage } from '../views/layout.js';
 import { pageAssets } from '../views/assets.js';
-import { barChart, categoryName, countTable, formatCount, formatPercent, isIllegalCategory, unavailable } from '../views/widgets.js';
+import { barChart, categoryName, countTable, formatCount, formatPercent, isIllegalCategory, unavailable, utcInput } from '../views/widgets.js';
 import { breakdown, minuteSeries, topClients, topDomains, type SeriesPoint } from '../../store/rollups.js';
 import { search } from '../../store/search.js';
 
@@ -60,6 +60,8 @@ export interface DashboardData {
   topBlockedDomains: { name: string; blocked: number }[];
   topDomains: { name: string; queries: number; blocked: number }[];
   topClients: { client: string; queries: number; blocked: number }[];
+  /** Clients with the most blocked lookups. */
+  topBlockedClients: { client: string; queries: number; blocked: number }[];
   /** Blocked names left out because they are in an illegal category. */
   withheld: number;
 }
@@ -103,6 +105,7 @@ export function dashboardData(ctx: AdminContext, period: PeriodName): DashboardD
     topBlockedDomains: blockedTop.rows.map((r) => ({ name: r.name, blocked: r.blocked })),
     topDomains: top.map((r) => ({ name: r.name, queries: r.queries, blocked: r.blocked })),
     topClients: topClients(ctx.db, { from, to, limit: 10 }).map((r) => ({ client: r.client, queries: r.queries, blocked: r.blocked })),
+    topBlockedClients: topClients(ctx.db, { from, to, limit: 10, blocked: true }).map((r) => ({ client: r.client, queries: r.queries, blocked: r.blocked })),
     withheld: blockedTop.withheld,
   };
 }
@@ -161,6 +164,13 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get('/dashboard', { preHandler: requireUser }, async (request: FastifyRequest, reply) => {
     const period = periodOf(request.query);
     const data = dashboardData(ctx, period);
+    // Rows link to the matching query-log search for the roles that may read the log.
+    const canSearch = request.auth!.user.role !== 'auditor';
+    const logLink = (q: Record<string, string>, label: SafeHtml | string): SafeHtml | string => {
+      if (!canSearch || !data) return label;
+      const params = new URLSearchParams({ from: utcInput(data.from), to: utcInput(data.to), ...q });
+      return html`<a href="/querylog?${params.toString()}">${label}</a>`;
+    };
     const cache = ctx.live.cache?.();
     const links = ctx.live.links?.();
     const tabs = html`<nav class="tabs" aria-label="Period">${(Object.keys(PERIODS) as PeriodName[]).map(
@@ -178,14 +188,16 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         ? html`${barChart(data.series, { from: data.from, to: data.to, bucketMs: PERIODS[period].bucket, title: `Queries, ${PERIODS[period].label.toLowerCase()}`, tick: tick(period) })}
           <div class="cols">
             <section><h2>Top blocked categories</h2>${countTable('top-categories', ['Category', 'Blocked'],
-              data.topBlockedCategories.map((c) => ({ label: c.name, count: c.blocked, sub: c.illegal ? 'illegal: names withheld' : '' })), 'Nothing blocked in this period.')}</section>
+              data.topBlockedCategories.map((c) => ({ label: logLink({ category: c.category, action: 'block' }, c.name), count: c.blocked, sub: c.illegal ? 'illegal: names withheld' : '' })), 'Nothing blocked in this period.')}</section>
             <section><h2>Top blocked domains</h2>${countTable('top-blocked-domains', ['Domain', 'Blocked'],
-              data.topBlockedDomains.map((d) => ({ label: html`<code>${d.name}</code>`, count: d.blocked })), 'Nothing blocked in this period.')}
+              data.topBlockedDomains.map((d) => ({ label: logLink({ domain: d.name, action: 'block' }, html`<code>${d.name}</code>`), count: d.blocked })), 'Nothing blocked in this period.')}
               ${data.withheld ? html`<p class="muted">${data.withheld === 1 ? '1 name in an illegal category is' : `${data.withheld} names in illegal categories are`} not shown.</p>` : ''}</section>
+            <section><h2>Clients with most blocks</h2>${countTable('top-blocked-clients', ['Client', 'Blocked'],
+              data.topBlockedClients.map((c) => ({ label: logLink({ client: c.client, action: 'block' }, c.client), count: c.blocked, sub: `of ${formatCount(c.queries)}` })), 'Nothing blocked in this period.')}</section>
             <section><h2>Top domains</h2>${countTable('top-domains', ['Domain', 'Queries'],
-              data.topDomains.map((d) => ({ label: html`<code>${d.name}</code>`, count: d.queries })), 'No queries in this period.')}</section>
+              data.topDomains.map((d) => ({ label: logLink({ domain: d.name }, html`<code>${d.name}</code>`), count: d.queries })), 'No queries in this period.')}</section>
             <section><h2>Top clients</h2>${countTable('top-clients', ['Client', 'Queries'],
-              data.topClients.map((c) => ({ label: c.client, count: c.queries, sub: c.blocked ? `${formatCount(c.blocked)} blocked` : '' })), 'No queries in this period.')}</section>
+              data.topClients.map((c) => ({ label: logLink({ client: c.client }, c.client), count: c.queries, sub: c.blocked ? `${formatCount(c.blocked)} blocked` : '' })), 'No queries in this period.')}</section>
           </div>`
         : unavailable('The query log')}
       ${linksSection(ctx)}
@@ -212,7 +224,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
             period: { type: 'string' }, from: count, to: count, queries: count, blocked: count, queriesPerSecond: { type: 'number' },
             series: { type: 'array', items: { type: 'object', properties: { at: count, queries: count, blocked: count, cached: count, avgLatencyUs: count } } },
             topBlockedCategories: named('category', { name: { type: 'string' }, illegal: { type: 'boolean' } }),
-            topBlockedDomains: named('name'), topDomains: named('name'), topClients: named('client'), withheld: count,
+            topBlockedDomains: named('name'), topDomains: named('name'), topClients: named('client'), topBlockedClients: named('client'), withheld: count,
             links: { type: ['object', 'null'], additionalProperties: true },
             openAlerts: { type: ['integer', 'null'] },
           },
