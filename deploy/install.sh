@@ -241,6 +241,16 @@ install_program() {
     (cd "$stage" && "$NODE" -e 'require("better-sqlite3")(":memory:").close()') ||
       die "better-sqlite3 does not load with $NODE (built for another Node.js version?): run \`npm rebuild better-sqlite3\` in $SOURCE and re-run"
   fi
+  # The config the site already has must suit the new version before anything
+  # is swapped: a rejected config stops here, with the old version untouched.
+  if [ -e "$CONFIG" ] && has_command check-config "$stage"; then
+    if ! "$NODE" "$stage/dist/cli.js" check-config --config "$CONFIG" >/dev/null 2>"$stage.check"; then
+      cat "$stage.check" >&2
+      rm -rf "$stage" "$stage.check"
+      die "the new version rejects $CONFIG (above): nothing was changed; fix the config, then re-run \`$PROG $ACTION\`"
+    fi
+    rm -f "$stage.check"
+  fi
 
   # Swap the new tree in. An upgrade keeps the version it replaces in
   # $OPT.previous for a quick rollback; a repeated install just replaces it.
@@ -337,8 +347,9 @@ install_unit() {
 }
 
 # True when the installed program has `gatehouse <name>`.
+# has_command NAME [TREE]: true when the program in TREE (default $OPT) has `gatehouse NAME`.
 has_command() {
-  "$NODE" "$OPT/dist/cli.js" --help 2>/dev/null | grep -qE "^  $1( |$)"
+  "$NODE" "${2:-$OPT}/dist/cli.js" --help 2>/dev/null | grep -qE "^  $1( |$)"
 }
 
 run_as_service_user() {

@@ -112,9 +112,14 @@ function writeCli(dir: string, version: string): void {
     join(dir, 'dist/cli.js'),
     `#!/usr/bin/env node
 // fake gatehouse ${version}
+import { readFileSync } from 'node:fs';
 const cmd = process.argv[2];
 if (cmd === '--help') { process.stdout.write('usage: gatehouse <command>\\n\\ncommands:\\n  check-config validate a config file\\n'); process.exit(0); }
-if (cmd === 'check-config') process.exit(0);
+if (cmd === 'check-config') {
+  const text = readFileSync(process.argv[process.argv.indexOf('--config') + 1], 'utf8');
+  if (${version === '1.2.0' ? "text.includes('oldKey')" : 'false'}) { process.stderr.write('invalid config: oldKey (line 1): unknown key\\n'); process.exit(1); }
+  process.exit(0);
+}
 process.exit(2);
 `,
   );
@@ -199,6 +204,27 @@ describe('deploy/install.sh', () => {
     expect(existsSync(at('opt/gatehouse.new'))).toBe(false);
     expect(readFileSync(configFile, 'utf8')).toBe('# edited by the technician\n');
     expect(readFileSync(at('var/lib/gatehouse/gatehouse.db'), 'utf8')).toBe('precious data');
+  });
+
+  it('refuses an upgrade whose new version rejects the config, changing nothing', () => {
+    const configFile = at('etc/gatehouse/gatehouse.yaml');
+    writeFileSync(configFile, '# edited by the technician\noldKey: 1\n');
+    writeCli(source, '1.2.0');
+    const r = run(['upgrade', '--root', root]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('invalid config: oldKey (line 1): unknown key');
+    expect(r.err).toContain('the new version rejects');
+    expect(r.err).toContain('nothing was changed');
+    expect(readFileSync(at('opt/gatehouse/dist/cli.js'), 'utf8')).toContain('fake gatehouse 1.1.0');
+    expect(version(at('opt/gatehouse.previous'))).toBe('1.0.0');
+    expect(existsSync(at('opt/gatehouse.new'))).toBe(false);
+    expect(readFileSync(configFile, 'utf8')).toContain('oldKey');
+    // Fixed config: the upgrade goes through.
+    writeFileSync(configFile, '# edited by the technician\n');
+    ok(['upgrade', '--root', root]);
+    expect(readFileSync(at('opt/gatehouse/dist/cli.js'), 'utf8')).toContain('fake gatehouse 1.2.0');
+    writeCli(source, '1.1.0');
+    ok(['upgrade', '--root', root]);
   });
 
   it('is idempotent: installing again changes nothing but the program copy', () => {
