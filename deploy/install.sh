@@ -230,8 +230,11 @@ install_program() {
   elif [ -d "$SOURCE/node_modules" ]; then
     say "copying node_modules from $SOURCE (offline), then removing development packages"
     cp -a "$SOURCE/node_modules" "$stage/node_modules"
-    (cd "$stage" && npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error >/dev/null) ||
+    if (cd "$stage" && npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error >/dev/null); then
+      find "$stage/node_modules" -mindepth 1 -type d -empty -delete 2>/dev/null || true
+    else
       warn "npm prune failed; the development packages stay in $OPT/node_modules (harmless, only larger)"
+    fi
   else
     say "installing dependencies with npm ci --omit=dev (needs the npm registry)"
     (cd "$stage" && npm ci --omit=dev --no-audit --no-fund --loglevel=error) ||
