@@ -5,7 +5,7 @@
 // namespace, so every write lands in a scratch directory and the real system
 // is untouched. Needs root and mount rights; skipped where they are missing.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,8 +26,13 @@ function canOverlay(): boolean {
   }
 }
 
-const available = canOverlay();
-if (!available) console.warn('skipping the live-root installer test: needs root, unshare and overlay mounts');
+/** A node the live install may use: outside home directories (the installer refuses those on /). */
+const systemNode = ['/usr/bin/node', '/usr/local/bin/node', realpathSync(process.execPath)].find(
+  (p) => existsSync(p) && !/^\/(home|root)\//.test(p),
+);
+
+const available = canOverlay() && systemNode !== undefined;
+if (!available) console.warn('skipping the live-root installer test: needs root, unshare, overlay mounts and a node outside /home and /root');
 
 let work: string;
 let up: string;
@@ -61,7 +66,7 @@ function inOverlay(commands: string): { status: number | null; out: string } {
     `mountpoint -q ${merged}`, // never chroot onto the real /
     `mount -t proc proc ${merged}/proc`,
     `mount --bind /dev ${merged}/dev`,
-    `chroot ${merged} /bin/bash -c ${JSON.stringify(commands)}`,
+    `chroot ${merged} /usr/bin/env GATEHOUSE_NODE=${systemNode} PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -c ${JSON.stringify(commands)}`,
   ].join('\n');
   const r = spawnSync('unshare', ['-m', '-p', '-f', '--kill-child', 'bash', '-c', script], { encoding: 'utf8' });
   return { status: r.status, out: r.stdout + r.stderr };
