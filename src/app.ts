@@ -22,6 +22,10 @@ import { AlertEngine } from './alerts/engine.js';
 import { buildAdminApp } from './admin/app.js';
 import { startAdminServer } from './admin/server.js';
 import { recordConfigChanges } from './admin/config-changes.js';
+import { BlockCounter } from './admin/metrics.js';
+import { liveDeps } from './admin/wire.js';
+import { buildBlockPageApp, startBlockPageServer } from './admin/block-page.js';
+import { SelfTestSchedule } from './checks/schedule.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -46,6 +50,11 @@ export class Gatehouse {
   admin: FastifyInstance | undefined;
   /** Where the admin UI listens, once started. */
   adminUrl: string | undefined;
+  blockPage: FastifyInstance | undefined;
+  blockPageUrl: string | undefined;
+  /** Blocks by category, for /metrics. */
+  readonly blocks = new BlockCounter();
+  private selfTests: SelfTestSchedule | undefined;
   private readonly logIndexes = new LogIndexes();
   private readonly alertObserver: AlertObserver;
   private readonly now: () => number;
@@ -77,6 +86,7 @@ export class Gatehouse {
     this.alertObserver.configure(config);
     this.server.addObserver(new QueryLogObserver(this.queryLog, this.logIndexes, now));
     this.server.addObserver(this.alertObserver);
+    this.server.addObserver(this.blocks);
 
     this.links.on('switch', (s: LinkSwitch) => this.onLinkSwitch(s));
     this.lists.on('refresh', (r: RefreshEvent) => this.onListRefresh(r));
@@ -144,6 +154,7 @@ export class Gatehouse {
     await this.lists.start();
     await this.server.start();
     this.links.startProbes();
+    const live = liveDeps(this, this.blocks, this.now);
     if (this.options.admin !== false) {
       this.admin = await buildAdminApp({
         config: this.config,
@@ -152,10 +163,26 @@ export class Gatehouse {
         policy: this.policy,
         isIllegal: (name) => this.isIllegal(name),
         now: this.now,
+        live,
       });
       this.adminUrl = await startAdminServer(this.admin, this.config);
       this.logger.info({ url: this.adminUrl }, 'admin UI listening');
+      if (this.config.admin.blockPage.enabled) {
+        this.blockPage = await buildBlockPageApp({
+          config: this.config,
+          db: this.db,
+          logger: this.logger,
+          explain: live.explain!,
+          isIllegal: (name) => this.isIllegal(name),
+          now: this.now,
+        });
+        this.blockPageUrl = await startBlockPageServer(this.blockPage, this.config);
+        this.logger.info({ url: this.blockPageUrl }, 'block page listening');
+      }
     }
+    // The daily filtering self-test: recorded as a check; a failure raises an IT alert.
+    this.selfTests = new SelfTestSchedule({ app: this, run: live.selfTest!, logger: this.logger.child({ part: 'checks' }), now: this.now });
+    this.selfTests.start();
     this.started = true;
   }
 
@@ -194,11 +221,13 @@ export class Gatehouse {
 
   /** Drain in-flight queries, flush the query log and alerts, close everything (SIGTERM). */
   async stop(): Promise<void> {
+    this.selfTests?.stop();
     await this.server.stop();
     this.links.stop();
     this.lists.stop();
     this.retention.stop();
     await this.admin?.close();
+    await this.blockPage?.close();
     await this.alerts.stop();
     await this.queryLog.close();
     this.db.close();

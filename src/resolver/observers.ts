@@ -83,6 +83,8 @@ interface CategoryFacts {
 /** Blocked and circumvention lookups go to the alert engine. */
 export class AlertObserver implements QueryObserver {
   private categories = new Map<string, CategoryFacts>();
+  /** The self-test's own names (checks.names): expected to be blocked, never a safeguarding event. */
+  private testNames = new Set<string>();
 
   constructor(
     private readonly sink: AlertSink,
@@ -91,11 +93,18 @@ export class AlertObserver implements QueryObserver {
 
   configure(config: Config): void {
     this.categories = new Map(config.categories.map((c) => [c.id, { severity: c.severity, illegal: c.illegal, circumvention: c.circumvention }]));
+    this.testNames = new Set(Object.values(config.checks.names).flat().map((n) => n.toLowerCase().replace(/\.$/, '')));
   }
 
   onAnswer(q: Query, a: Answer): void {
     const d = a.decision;
     if (d === undefined || (d.action !== 'block' && !d.circumvention)) return;
+    if (this.testNames.has(q.name)) return;
+    // Firefox asks the DoH canary, and operating systems ask resolver.arpa, by
+    // themselves on every start: answered and logged, but nobody did anything
+    // to alert the DSL about. Private Relay (a setting someone turned on) and
+    // the VPN / proxy / DoH categories do alert.
+    if (d.reason === 'canary' || d.reason === 'ddr') return;
     const facts = d.category !== undefined ? this.categories.get(d.category) : undefined;
     this.sink.observe({
       at: this.now(),
