@@ -6,22 +6,10 @@
 import type { Config } from '../config.js';
 import type { QueryObserver } from './server.js';
 import type { Answer, Query } from './types.js';
+import type { QueryLog } from '../store/query-log.js';
 
-export interface QueryLogSink {
-  record(
-    ts: number,
-    client: string,
-    group: number,
-    name: string,
-    qtype: number,
-    action: number,
-    category: number,
-    link: number,
-    rcode: number,
-    latencyUs: number,
-    cached: boolean,
-  ): void;
-}
+/** What the observer needs of the query log (src/store/query-log.ts). */
+export type QueryLogSink = Pick<QueryLog, 'record'>;
 
 const ACTION = { allow: 0, block: 1, rewrite: 2 } as const;
 

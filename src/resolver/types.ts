@@ -1,5 +1,6 @@
 // The handler contract, in one place (as CoreDNS's plugin.go): a query flows
 // one way through a chain of handlers; each one answers it or passes it on.
+import type { ParsedQuery } from './wire.js';
 
 /** A client's group, resolved once per query by the identify handler. */
 export interface Group {
@@ -15,28 +16,15 @@ export interface Client {
 }
 
 /**
- * A decoded view of one incoming query. Only the header and the question are
- * decoded (by wire.ts); `wire` is the client's packet as received.
+ * A decoded view of one incoming query: the header fields and question that
+ * wire.ts decodes (ParsedQuery), plus where it came from. `wire` is the
+ * client's packet as received.
  */
-export interface Query {
-  id: number;
-  /** Lower-case presentation form without the trailing dot ("" for the root). */
-  name: string;
-  type: number;
-  klass: number;
-  /** Offset just past the question section in `wire`. */
-  questionEnd: number;
-  /** Client advertised EDNS(0); `udpSize` is then its buffer size, else 512. */
-  edns: boolean;
-  udpSize: number;
-  dnssecOk: boolean;
-  /** Checking Disabled bit: part of the cache key, as in CoreDNS. */
-  checkingDisabled: boolean;
-  recursionDesired: boolean;
+export interface Query extends ParsedQuery {
   transport: 'udp' | 'tcp';
   client: Client;
   wire: Buffer;
-  /** Start time in process.hrtime.bigint() nanoseconds' Number form (ms), for latency. */
+  /** performance.now() when the packet arrived, for the latency in the query log. */
   receivedAt: number;
 }
 

@@ -18,13 +18,17 @@ export type ParseFailure = 'drop' | 'formerr' | 'notimp' | 'badvers';
 /** Header fields and question of a query, decoded without allocating more than the name. */
 export interface ParsedQuery {
   id: number;
+  /** Lower-case presentation form without the trailing dot ("" for the root); unusual bytes escaped. */
   name: string;
   type: number;
   klass: number;
+  /** Offset just past the question section: bytes 0..questionEnd are header and question. */
   questionEnd: number;
+  /** The client sent an OPT record; `udpSize` is then its buffer size (at least 512), else 512. */
   edns: boolean;
   udpSize: number;
   dnssecOk: boolean;
+  /** Checking Disabled bit: part of the cache key, as in CoreDNS. */
   checkingDisabled: boolean;
   recursionDesired: boolean;
 }
