@@ -23,6 +23,8 @@ export function bulkBuild(db: Database, mix: TrafficMix, dict: Dictionaries, fir
   const insShape = db.prepare('INSERT INTO shape (qtype, grp, action, cached, rcode, cat, link) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id').pluck();
 
   const clientIndex = new Map(mix.clients.map((c, k) => [c, k + 1]));
+  // The last day each name was used, as the writer keeps it (search narrows substring matches by it).
+  const lastDay = new Int32Array(mix.names.length + 1);
   let written = 0;
   for (let d = 0; d < days; d++) {
     if (Date.now() > deadline) break;
@@ -55,6 +57,7 @@ export function bulkBuild(db: Database, mix: TrafficMix, dict: Dictionaries, fir
           }
           const client = clientIndex.get(b.client[j])!;
           const name = mix.nameIdOf(b.name[j]);
+          lastDay[name] = day;
           insQ.run(ms * KEY_SLOTS + slot, client, name, s.id, b.latencyUs[j]);
           const minute = Math.floor(ms / MINUTE_MS);
           const blocked = b.action[j] === 1 ? 1 : 0;
@@ -79,6 +82,8 @@ export function bulkBuild(db: Database, mix: TrafficMix, dict: Dictionaries, fir
     })();
     process.stderr.write(`bulk: day ${d + 1}/${days}, ${written} rows\n`);
   }
+  const setLast = db.prepare('UPDATE name_by_id SET last_day = ? WHERE id = ?');
+  db.transaction(() => lastDay.forEach((d, id) => id > 0 && setLast.run(d || firstDay, id)))();
   return written;
 }
 

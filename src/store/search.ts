@@ -139,7 +139,11 @@ function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
   }
   if (f.domain !== undefined && f.domain !== '') {
     const needle = f.domain.toLowerCase();
-    const list = db.prepare('SELECT id FROM name_by_id WHERE instr(name, ?) > 0').pluck().all(needle) as number[];
+    // A name used in the period was used on or after its first day (last_day only grows).
+    const list = db
+      .prepare('SELECT id FROM name_by_id WHERE last_day >= ? AND instr(name, ?) > 0')
+      .pluck()
+      .all(dayOf(Math.max(0, f.from)), needle) as number[];
     if (list.length === 0) return null;
     fillIdSet(db, 'search_names', list);
     ids.names = 1;
