@@ -3,7 +3,9 @@ import type { Database } from 'better-sqlite3';
 import { openDatabase } from '../../src/store/db.js';
 import { search, type LogRow, type SearchFilter } from '../../src/store/search.js';
 import { tempDir } from './helpers.js';
-import { writeDataset, type Row } from './dataset.js';
+import { writeDataset, DICTS, type Row } from './dataset.js';
+import { LogWriter } from '../../src/store/writer.js';
+import { newBatch, pushRow } from '../../src/store/batch.js';
 
 // Two days and a bit: 6000 rows, one every 40 s, from 22:00 on 2026-11-21.
 const START = Date.UTC(2026, 10, 21, 22, 0, 0);
@@ -103,6 +105,31 @@ describe('search', () => {
     ['a bad cursor', { before: 1.5 }],
   ])('rejects %s with GH_ERR_STORE_QUERY', (_label, extra) => {
     expect(() => search(db, { from: START, to: END, ...extra })).toThrow(expect.objectContaining({ code: 'GH_ERR_STORE_QUERY' }));
+  });
+
+  it('a domain search finds names however long ago they were last used', () => {
+    const t2 = tempDir();
+    const db2 = openDatabase(t2.path('days.db'));
+    try {
+      const writer = new LogWriter(db2);
+      writer.setDictionaries(DICTS);
+      const day1 = Date.UTC(2026, 10, 1, 10);
+      const day3 = day1 + 2 * 86_400_000;
+      const b = newBatch(4);
+      pushRow(b, day1, '10.0.0.1', 0, 'early.example', 1, 0, -1, -1, 0, 1, false);
+      pushRow(b, day1 + 1, '10.0.0.1', 0, 'both.example', 1, 0, -1, -1, 0, 1, false);
+      pushRow(b, day3, '10.0.0.1', 0, 'late.example', 1, 0, -1, -1, 0, 1, false);
+      pushRow(b, day3 + 1, '10.0.0.1', 0, 'both.example', 1, 0, -1, -1, 0, 1, false);
+      writer.writeBatch(b);
+      const names = (from: number, to: number) => search(db2, { from, to, domain: 'example' }).rows.map((r) => r.name);
+      expect(names(day1 - 1000, day1 + 1000)).toEqual(['both.example', 'early.example']);
+      expect(names(day3 - 1000, day3 + 1000)).toEqual(['both.example', 'late.example']);
+      expect(names(day1, day3 + 2)).toEqual(['both.example', 'late.example', 'both.example', 'early.example']);
+      expect(names(day1 + 3_600_000, day3 - 1000)).toEqual([]);
+    } finally {
+      db2.close();
+      t2.remove();
+    }
   });
 
   it('rows in the same millisecond are all kept and page cleanly', () => {
