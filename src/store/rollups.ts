@@ -99,36 +99,47 @@ export function breakdown(db: Database, p: Period & { by: BreakdownBy }): ({ key
 
 /** The most queried (or, with `blocked`, most blocked) domains over the period. */
 export function topDomains(db: Database, p: Period & { limit?: number; blocked?: boolean }): ({ name: string } & Count)[] {
-  const totals = new Map<number, Count>();
-  for (const s of slices(db, p)) {
-    const t = dayTables(s.day);
-    const it = db
-      // The primary key is (name, bucket): grouped in SQL in one ordered pass.
-      .prepare(`SELECT name, sum(n), sum(blocked) FROM ${t.rn} WHERE bucket >= ? AND bucket < ? AND (? = 0 OR blocked > 0) GROUP BY name`)
-      .raw()
-      .iterate(Math.floor(s.first / NAME_BUCKET_MINUTES), Math.ceil(s.end / NAME_BUCKET_MINUTES), p.blocked ? 1 : 0) as Iterable<[number, number, number]>;
-    sum(totals, it);
-  }
+  // The primary key is (name, bucket): SQL groups in one ordered pass.
+  const rows = topIds(db, p, (t) => t.rn, 'name', 'bucket', (s) => [Math.floor(s.first / NAME_BUCKET_MINUTES), Math.ceil(s.end / NAME_BUCKET_MINUTES)]);
   const lookup = db.prepare('SELECT name FROM name_by_id WHERE id = ?').pluck();
-  return top(totals, p.limit ?? 20, p.blocked ?? false).map(([id, c]) => ({ name: (lookup.get(id) as string | undefined) ?? '', ...c }));
+  return rows.map(([id, c]) => ({ name: (lookup.get(id) as string | undefined) ?? '', ...c }));
 }
 
 /** The clients with the most (or, with `blocked`, most blocked) queries over the period. */
 export function topClients(db: Database, p: Period & { limit?: number; blocked?: boolean }): ({ client: string } & Count)[] {
-  const totals = new Map<number, Count>();
-  for (const s of slices(db, p)) {
-    const t = dayTables(s.day);
-    // The primary key is (client, minute): one pass, grouped in SQL.
-    const it = db
-      .prepare(
-        `SELECT client, sum(n), sum(blocked) FROM ${t.rc} WHERE minute >= ? AND minute < ? GROUP BY client HAVING (? = 0 OR sum(blocked) > 0)`,
-      )
-      .raw()
-      .iterate(s.first, s.end, p.blocked ? 1 : 0) as Iterable<[number, number, number]>;
-    sum(totals, it);
-  }
+  const rows = topIds(db, p, (t) => t.rc, 'client', 'minute', (s) => [s.first, s.end]);
   const lookup = db.prepare('SELECT address FROM client_by_id WHERE id = ?').pluck();
-  return top(totals, p.limit ?? 20, p.blocked ?? false).map(([id, c]) => ({ client: (lookup.get(id) as string | undefined) ?? '', ...c }));
+  return rows.map(([id, c]) => ({ client: (lookup.get(id) as string | undefined) ?? '', ...c }));
+}
+
+/** Top ids of a (id, time unit) rollup. Table and column names are ours, never input. */
+function topIds(
+  db: Database,
+  p: Period & { limit?: number; blocked?: boolean },
+  table: (t: ReturnType<typeof dayTables>) => string,
+  id: 'name' | 'client',
+  unit: 'bucket' | 'minute',
+  range: (s: DaySlice) => [number, number],
+): [number, Count][] {
+  const limit = p.limit ?? 20;
+  const blocked = p.blocked ? 1 : 0;
+  const order = p.blocked ? 'sum(blocked)' : 'sum(n)';
+  const days = slices(db, p);
+  const grouped = (t: string) =>
+    `SELECT ${id}, sum(n), sum(blocked) FROM ${t} WHERE ${unit} >= ? AND ${unit} < ? GROUP BY ${id} HAVING (? = 0 OR sum(blocked) > 0)`;
+  if (days.length === 1) {
+    // One day: SQL keeps only the top rows (a bounded sort), nothing else reaches JavaScript.
+    const rows = db
+      .prepare(`${grouped(table(dayTables(days[0].day)))} ORDER BY ${order} DESC, ${id} ASC LIMIT ?`)
+      .raw()
+      .all(...range(days[0]), blocked, limit) as [number, number, number][];
+    return rows.map(([i, queries, b]) => [i, { queries, blocked: b }]);
+  }
+  const totals = new Map<number, Count>();
+  for (const s of days) {
+    sum(totals, db.prepare(grouped(table(dayTables(s.day)))).raw().iterate(...range(s), blocked) as Iterable<[number, number, number]>);
+  }
+  return top(totals, limit, p.blocked ?? false);
 }
 
 function sum(totals: Map<number, Count>, rows: Iterable<[number, number, number]>): void {
