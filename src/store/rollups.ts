@@ -135,6 +135,38 @@ function topIds(
       .all(...range(days[0]), blocked, limit) as [number, number, number][];
     return rows.map(([i, queries, b]) => [i, { queries, blocked: b }]);
   }
+  // Several days: each day's top M, then the exact totals of those candidates.
+  // Anything outside every day's top M totals at most the sum of the days' M-th
+  // values (`bound`); if the limit-th candidate beats that, the answer is exact
+  // without merging every name of every day (7 days: ~1 s instead of ~7 s).
+  const m = Math.max(1000, limit * 20);
+  const value = (r: [number, number, number]) => (p.blocked ? r[2] : r[1]);
+  const candidates = new Set<number>();
+  let bound = 0;
+  for (const s of days) {
+    const rows = db
+      .prepare(`${grouped(table(dayTables(s.day)))} ORDER BY ${order} DESC LIMIT ?`)
+      .raw()
+      .all(...range(s), blocked, m) as [number, number, number][];
+    for (const r of rows) candidates.add(r[0]);
+    if (rows.length === m) bound += value(rows[m - 1]);
+  }
+  const exact = new Map<number, Count>();
+  for (const s of days) {
+    const one = db.prepare(`SELECT sum(n), sum(blocked) FROM ${table(dayTables(s.day))} WHERE ${id} = ? AND ${unit} >= ? AND ${unit} < ?`).raw();
+    const [lo, hi] = range(s);
+    for (const c of candidates) {
+      const [n, b] = one.get(c, lo, hi) as [number | null, number | null];
+      if (!n) continue;
+      const t = exact.get(c) ?? { queries: 0, blocked: 0 };
+      t.queries += n;
+      t.blocked += b ?? 0;
+      exact.set(c, t);
+    }
+  }
+  const best = top(exact, limit, p.blocked ?? false).filter(([, c]) => !p.blocked || c.blocked > 0);
+  const last = best[limit - 1];
+  if (bound === 0 || (last && (p.blocked ? last[1].blocked : last[1].queries) > bound)) return best;
   const totals = new Map<number, Count>();
   for (const s of days) {
     sum(totals, db.prepare(grouped(table(dayTables(s.day)))).raw().iterate(...range(s), blocked) as Iterable<[number, number, number]>);

@@ -3,7 +3,9 @@ import type { Database } from 'better-sqlite3';
 import { openDatabase } from '../../src/store/db.js';
 import { breakdown, minuteSeries, topClients, topDomains } from '../../src/store/rollups.js';
 import { tempDir } from './helpers.js';
-import { writeDataset, type Row } from './dataset.js';
+import { writeDataset, DICTS, type Row } from './dataset.js';
+import { LogWriter } from '../../src/store/writer.js';
+import { newBatch, pushRow } from '../../src/store/batch.js';
 
 // 3000 rows, one every 7 s from 23:00: the period crosses midnight.
 const START = Date.UTC(2026, 10, 22, 23, 0, 0);
@@ -89,5 +91,65 @@ describe('rollups', () => {
     const staff = minuteSeries(db, { from: START, to: END, group: 'staff' });
     expect(staff.reduce((n, p) => n + p.queries, 0)).toBe(rows.filter((r) => r.group === 'staff').length);
     expect(minuteSeries(db, { from: START, to: END, group: 'nobody' })).toEqual([]);
+  });
+});
+
+describe('top domains over several days, with more names than each day ranks', () => {
+  // Name i is asked floor(2000 / (i + 1)) + 1 times a day (skewed), or once a day (flat).
+  function build(skewed: boolean): { db: Database; done: () => void } {
+    const t = tempDir();
+    const d = openDatabase(t.path('top.db'));
+    const writer = new LogWriter(d);
+    writer.setDictionaries(DICTS);
+    const day1 = Date.UTC(2026, 10, 2);
+    for (const day of [day1, day1 + 86_400_000]) {
+      const counts = Array.from({ length: 3000 }, (_, i) => (skewed ? Math.floor(2000 / (i + 1)) + 1 : 1));
+      const b = newBatch(counts.reduce((a, c) => a + c, 0));
+      let k = 0;
+      counts.forEach((c, i) => {
+        for (let j = 0; j < c; j++) pushRow(b, day + 3_600_000 + (k++ % 36_000_000), '10.0.0.1', 0, `n${i}.example`, 1, i % 3 === 0 ? 1 : 0, -1, -1, 0, 1, false);
+      });
+      writer.writeBatch(b);
+    }
+    return { db: d, done: () => (d.close(), t.remove()) };
+  }
+  const period = { from: Date.UTC(2026, 10, 2), to: Date.UTC(2026, 10, 4), limit: 20 };
+
+  it('skewed: the exact top 20 from each day\'s top candidates', () => {
+    const { db: d, done } = build(true);
+    try {
+      const got = topDomains(d, period);
+      expect(got.map((r) => r.name)).toEqual(Array.from({ length: 20 }, (_, i) => `n${i}.example`));
+      expect(got.map((r) => r.queries)).toEqual(Array.from({ length: 20 }, (_, i) => 2 * (Math.floor(2000 / (i + 1)) + 1)));
+      const blocked = topDomains(d, { ...period, blocked: true });
+      expect(blocked.map((r) => r.name)).toEqual(Array.from({ length: 20 }, (_, i) => `n${i * 3}.example`));
+      expect(blocked.every((r) => r.blocked === r.queries)).toBe(true);
+    } finally {
+      done();
+    }
+  });
+
+  it('a name below every day\'s top list can still win overall: then every name is counted', () => {
+    const t = tempDir();
+    const d = openDatabase(t.path('hidden.db'));
+    try {
+      const writer = new LogWriter(d);
+      writer.setDictionaries(DICTS);
+      const day1 = Date.UTC(2026, 10, 2, 9);
+      // Each day: 2000 names asked 3 times (more than a day ranks), and hidden.example twice.
+      for (const [day, prefix] of [[day1, 'a'], [day1 + 86_400_000, 'b']] as const) {
+        const b = newBatch(2000 * 3 + 2);
+        let k = 0;
+        for (let i = 0; i < 2000; i++) for (let j = 0; j < 3; j++) pushRow(b, day + k++, '10.0.0.1', 0, `${prefix}${i}.example`, 1, 0, -1, -1, 0, 1, false);
+        for (let j = 0; j < 2; j++) pushRow(b, day + k++, '10.0.0.1', 0, 'hidden.example', 1, 0, -1, -1, 0, 1, false);
+        writer.writeBatch(b);
+      }
+      const got = topDomains(d, { from: day1 - 3_600_000, to: day1 + 2 * 86_400_000, limit: 5 });
+      expect(got[0]).toEqual({ name: 'hidden.example', queries: 4, blocked: 0 });
+      expect(got.slice(1).map((r) => r.queries)).toEqual([3, 3, 3, 3]);
+    } finally {
+      d.close();
+      t.remove();
+    }
   });
 });
