@@ -70,20 +70,27 @@ async function main(): Promise<void> {
   const queries = join(dir, 'queries.txt');
   writeFileSync(queries, names.map((n) => `${n} A`).join('\n') + '\n');
 
+  // Gatehouse twice: as a school runs it (every query logged to SQLite), and
+  // with the query log off, to show what logging costs on this machine.
   const ghPort = await freePort();
-  const ghConfig = join(dir, 'gatehouse.yaml');
-  writeFileSync(
-    ghConfig,
-    [
-      `dns: { listen: ["127.0.0.1:${ghPort}"] }`,
-      `links: [{ name: primary, upstreams: ["udp://127.0.0.1:${nsd.port}"], timeoutMs: 1500 }]`,
-      'cache: { maxEntries: 100000 }',
-      'logging: { level: warn }',
-      `store: { path: ${join(dir, 'data', 'gatehouse.db')} }`,
-      ...(values['with-policy'] ? policyConfig() : ['groups: [{ name: everyone, default: true }]']),
-    ].join('\n'),
-  );
-  start(process.execPath, [join(import.meta.dirname, '../dist/cli.js'), 'serve', '--config', ghConfig]);
+  const ghNoLogPort = await freePort();
+  for (const [port, queryLog] of [[ghPort, true], [ghNoLogPort, false]] as const) {
+    const file = join(dir, `gatehouse-${port}.yaml`);
+    writeFileSync(
+      file,
+      [
+        `dns: { listen: ["127.0.0.1:${port}"] }`,
+        `links: [{ name: primary, upstreams: ["udp://127.0.0.1:${nsd.port}"], timeoutMs: 1500 }]`,
+        'cache: { maxEntries: 100000 }',
+        'logging: { level: error }',
+        `store: { path: ${join(dir, `data-${port}`, 'gatehouse.db')}, queryLog: ${queryLog} }`,
+        `admin: { listen: "127.0.0.1:0", blockPage: { enabled: false } }`,
+        'checks: { schedule: "" }',
+        ...(values['with-policy'] ? policyConfig() : ['groups: [{ name: everyone, default: true }]']),
+      ].join('\n'),
+    );
+    start(process.execPath, [join(import.meta.dirname, '../dist/cli.js'), 'serve', '--config', file]);
+  }
 
   const unboundPort = await freePort();
   writeFileSync(
@@ -97,6 +104,7 @@ async function main(): Promise<void> {
 
   const servers = [
     { name: 'gatehouse', port: ghPort },
+    { name: 'gh-nolog', port: ghNoLogPort },
     { name: 'unbound', port: unboundPort },
     { name: 'dnsmasq', port: dnsmasqPort },
   ];
@@ -117,6 +125,7 @@ async function main(): Promise<void> {
   }
   console.log(`  gatehouse runs: ${results.gatehouse.qps.toFixed(0)} and ${again.qps.toFixed(0)} q/s (best taken)`);
   console.log(`  ratio gatehouse/unbound: ${(gh.qps / results.unbound.qps).toFixed(2)}   gatehouse/dnsmasq: ${(gh.qps / results.dnsmasq.qps).toFixed(2)}`);
+  console.log(`  without the query log: ratio to unbound ${(results['gh-nolog'].qps / results.unbound.qps).toFixed(2)}; logging on keeps ${((100 * gh.qps) / results['gh-nolog'].qps).toFixed(0)}% of logging-off throughput`);
 
   console.log(`\nLatency at a fixed ${rate} q/s for ${Math.min(seconds, 5)} s (our load generator, cache hits):`);
   for (const s of servers) {

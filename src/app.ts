@@ -84,7 +84,8 @@ export class Gatehouse {
     this.logIndexes.configure(config);
     this.alertObserver = new AlertObserver({ observe: (e) => this.alerts.observe(e) }, now);
     this.alertObserver.configure(config);
-    this.server.addObserver(new QueryLogObserver(this.queryLog, this.logIndexes, now));
+    if (config.store.queryLog) this.server.addObserver(new QueryLogObserver(this.queryLog, this.logIndexes, now));
+    else this.logger.warn('store.queryLog is off: queries are not being logged');
     this.server.addObserver(this.alertObserver);
     this.server.addObserver(this.blocks);
 

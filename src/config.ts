@@ -167,6 +167,8 @@ const configSchema = z.strictObject({
       retentionDays: z.number().int().min(1).default(365),
       /** Query-log rows queued for the writer before new ones are dropped (and counted). */
       queueMax: z.number().int().min(1000).default(200_000),
+      /** Log every query (the default, and what schools must do). Off only for benchmarks. */
+      queryLog: z.boolean().default(true),
     })
     .prefault({}),
   alerts: alertsSchema.prefault({}),
