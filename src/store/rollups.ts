@@ -142,14 +142,23 @@ function topIds(
   const m = Math.max(1000, limit * 20);
   const value = (r: [number, number, number]) => (p.blocked ? r[2] : r[1]);
   const candidates = new Set<number>();
+  const lists: [number, number, number][][] = [];
   let bound = 0;
   for (const s of days) {
     const rows = db
       .prepare(`${grouped(table(dayTables(s.day)))} ORDER BY ${order} DESC LIMIT ?`)
       .raw()
-      .all(...range(s), blocked, m) as [number, number, number][];
+      // No HAVING here: a name's queries on a day without blocks still count.
+      .all(...range(s), 0, m) as [number, number, number][];
     for (const r of rows) candidates.add(r[0]);
     if (rows.length === m) bound += value(rows[m - 1]);
+    lists.push(rows);
+  }
+  if (bound === 0) {
+    // Every day was listed in full (a school's clients, say): just add them up.
+    const totals = new Map<number, Count>();
+    for (const rows of lists) sum(totals, rows);
+    return ranked(totals);
   }
   const exact = new Map<number, Count>();
   for (const s of days) {
@@ -164,14 +173,19 @@ function topIds(
       exact.set(c, t);
     }
   }
-  const best = top(exact, limit, p.blocked ?? false).filter(([, c]) => !p.blocked || c.blocked > 0);
+  const best = ranked(exact);
   const last = best[limit - 1];
-  if (bound === 0 || (last && (p.blocked ? last[1].blocked : last[1].queries) > bound)) return best;
+  if (last && (p.blocked ? last[1].blocked : last[1].queries) > bound) return best;
   const totals = new Map<number, Count>();
   for (const s of days) {
-    sum(totals, db.prepare(grouped(table(dayTables(s.day)))).raw().iterate(...range(s), blocked) as Iterable<[number, number, number]>);
+    sum(totals, db.prepare(grouped(table(dayTables(s.day)))).raw().iterate(...range(s), 0) as Iterable<[number, number, number]>);
   }
-  return top(totals, limit, p.blocked ?? false);
+  return ranked(totals);
+
+  function ranked(totals: Map<number, Count>): [number, Count][] {
+    if (p.blocked) for (const [k, c] of totals) if (c.blocked === 0) totals.delete(k);
+    return top(totals, limit, p.blocked ?? false);
+  }
 }
 
 function sum(totals: Map<number, Count>, rows: Iterable<[number, number, number]>): void {

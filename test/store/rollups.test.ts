@@ -129,6 +129,28 @@ describe('top domains over several days, with more names than each day ranks', (
     }
   });
 
+  it('most blocked over several days counts a name\'s queries on days it was not blocked too', () => {
+    const t = tempDir();
+    const d = openDatabase(t.path('blocked.db'));
+    try {
+      const writer = new LogWriter(d);
+      writer.setDictionaries(DICTS);
+      const day1 = Date.UTC(2026, 10, 2, 9);
+      const b = newBatch(4);
+      pushRow(b, day1, '10.0.0.1', 0, 'x.example', 1, 1, 0, -1, 0, 1, false);
+      pushRow(b, day1 + 86_400_000, '10.0.0.1', 0, 'x.example', 1, 0, -1, -1, 0, 1, false);
+      pushRow(b, day1 + 86_400_001, '10.0.0.1', 0, 'x.example', 1, 0, -1, -1, 0, 1, false);
+      pushRow(b, day1 + 86_400_002, '10.0.0.1', 0, 'never-blocked.example', 1, 0, -1, -1, 0, 1, false);
+      writer.writeBatch(b);
+      const period = { from: day1 - 3_600_000, to: day1 + 2 * 86_400_000 };
+      expect(topDomains(d, { ...period, blocked: true })).toEqual([{ name: 'x.example', queries: 3, blocked: 1 }]);
+      expect(topClients(d, { ...period, blocked: true })).toEqual([{ client: '10.0.0.1', queries: 4, blocked: 1 }]);
+    } finally {
+      d.close();
+      t.remove();
+    }
+  });
+
   it('a name below every day\'s top list can still win overall: then every name is counted', () => {
     const t = tempDir();
     const d = openDatabase(t.path('hidden.db'));
