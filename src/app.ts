@@ -18,6 +18,7 @@ import { ListManager, type RefreshEvent } from './lists/manager.js';
 import { openDatabase } from './store/db.js';
 import { QueryLog } from './store/query-log.js';
 import { Retention } from './store/retention.js';
+import { StoreReader } from './store/reader.js';
 import { AlertEngine } from './alerts/engine.js';
 import { buildAdminApp } from './admin/app.js';
 import { startAdminServer } from './admin/server.js';
@@ -55,6 +56,8 @@ export class Gatehouse {
   /** Blocks by category, for /metrics. */
   readonly blocks = new BlockCounter();
   private selfTests: SelfTestSchedule | undefined;
+  /** Query-log searches and reports for the admin UI, in their own thread. */
+  private reader: StoreReader | undefined;
   private readonly logIndexes = new LogIndexes();
   private readonly alertObserver: AlertObserver;
   private readonly now: () => number;
@@ -157,7 +160,10 @@ export class Gatehouse {
     this.links.startProbes();
     const live = liveDeps(this, this.blocks, this.now);
     if (this.options.admin !== false) {
+      this.reader = new StoreReader(this.config.store.path);
+      await this.reader.start();
       this.admin = await buildAdminApp({
+        reports: this.reader,
         config: this.config,
         db: this.db,
         logger: this.logger,
@@ -229,6 +235,7 @@ export class Gatehouse {
     this.retention.stop();
     await this.admin?.close();
     await this.blockPage?.close();
+    await this.reader?.close();
     await this.alerts.stop();
     await this.queryLog.close();
     this.db.close();

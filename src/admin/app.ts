@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
+import { inlineReports } from '../store/reader.js';
 import { installAuth, sessionLimits } from './auth.js';
 import type { AdminContext, AdminDeps, AdminRoutePlugin } from './context.js';
 import { loadExceptionsIntoPolicy } from './exceptions.js';
@@ -44,6 +45,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     policy: deps.policy,
     isIllegal: deps.isIllegal,
     live: deps.live ?? {},
+    reports: deps.reports ?? inlineReports(deps.db),
     now: deps.now ?? Date.now,
     https: tls !== undefined,
   };

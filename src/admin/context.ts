@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Reports } from '../store/reader.js';
 import type { LiveDeps } from './live.js';
 
 /** One exception as the resolver's policy takes it. */
@@ -23,6 +24,8 @@ export interface AdminDeps {
   isIllegal?: (name: string) => boolean;
   /** Clock in milliseconds; tests inject one. */
   now?: () => number;
+  /** Query-log searches and reports, run off the event loop (a StoreReader); inline on `db` when absent. */
+  reports?: Reports;
   /** More route plugins (registered after the built-in ones). */
   extraRoutes?: AdminRoutePlugin[];
   /** The running service's state and engines for the content pages (see live.ts); absent parts show as not available. */

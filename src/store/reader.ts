@@ -6,6 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import { siblingModule, startWorker } from '../util/worker.js';
 import { StoreError, type StoreErrorCode } from './errors.js';
 import { readers, type ReaderName, type ReaderReply } from './reader-protocol.js';
+import type { Database } from 'better-sqlite3';
 
 type Fn = typeof readers;
 type Arg<K extends ReaderName> = Parameters<Fn[K]>[1];
@@ -73,4 +74,17 @@ export class StoreReader {
     this.worker.postMessage({ type: 'close' });
     await new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
   }
+}
+
+/** The reports the admin UI reads: a StoreReader in the service, inlineReports in tests and tools. */
+export type Reports = Pick<StoreReader, 'search' | 'topDomains' | 'topClients' | 'minuteSeries' | 'breakdown'>;
+
+/**
+ * The same reports run on the calling thread. For tests and one-shot tools
+ * only: in the service a slow report would hold up DNS answers.
+ */
+export function inlineReports(db: Database): Reports {
+  const run = <K extends ReaderName>(fn: K) => (arg: Arg<K>) =>
+    new Promise<Result<K>>((resolve) => resolve((readers[fn] as (db: Database, a: Arg<K>) => Result<K>)(db, arg)));
+  return { search: run('search'), topDomains: run('topDomains'), topClients: run('topClients'), minuteSeries: run('minuteSeries'), breakdown: run('breakdown') };
 }

@@ -10,8 +10,7 @@ import { alertInbox } from '../inbox.js';
 import { renderPage } from '../views/layout.js';
 import { pageAssets } from '../views/assets.js';
 import { barChart, categoryName, countTable, formatCount, formatPercent, isIllegalCategory, unavailable, utcInput } from '../views/widgets.js';
-import { breakdown, minuteSeries, topClients, topDomains, type SeriesPoint } from '../../store/rollups.js';
-import { search } from '../../store/search.js';
+import type { SeriesPoint } from '../../store/rollups.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -38,11 +37,11 @@ function hasQueryLog(ctx: AdminContext): boolean {
  * Names that must not be shown: logged in an illegal category during the
  * period (from the log itself), or that the live matcher puts in one.
  */
-function illegalFilter(ctx: AdminContext, from: number, to: number): (name: string) => boolean {
+async function illegalFilter(ctx: AdminContext, from: number, to: number): Promise<(name: string) => boolean> {
   const withheld = new Set<string>();
   for (const c of ctx.config.categories) {
     if (!c.illegal) continue;
-    for (const r of search(ctx.db, { from, to, category: c.id, limit: 5000 }).rows) withheld.add(r.name);
+    for (const r of (await ctx.reports.search({ from, to, category: c.id, limit: 5000 })).rows) withheld.add(r.name);
   }
   return (name) => withheld.has(name) || ctx.isIllegal?.(name) === true;
 }
@@ -66,12 +65,23 @@ export interface DashboardData {
   withheld: number;
 }
 
-export function dashboardData(ctx: AdminContext, period: PeriodName): DashboardData | null {
+/** Every report runs in the store's reader thread (ctx.reports), so DNS never waits on them. */
+export async function dashboardData(ctx: AdminContext, period: PeriodName): Promise<DashboardData | null> {
   if (!hasQueryLog(ctx)) return null;
   const now = ctx.now();
   const to = Math.ceil((now + 1) / MINUTE) * MINUTE;
   const from = to - PERIODS[period].span;
-  const series = minuteSeries(ctx.db, { from, to });
+  const r = ctx.reports;
+  const [series, recentSeries, hidden, blockedRows, topRows, categories, clients, blockedClients] = await Promise.all([
+    r.minuteSeries({ from, to }),
+    r.minuteSeries({ from: Math.floor(now / MINUTE) * MINUTE - 4 * MINUTE, to: now + MINUTE }),
+    illegalFilter(ctx, from, to),
+    r.topDomains({ from, to, blocked: true, limit: 40 }),
+    r.topDomains({ from, to, limit: 40 }),
+    r.breakdown({ from, to, by: 'category' }),
+    r.topClients({ from, to, limit: 10 }),
+    r.topClients({ from, to, limit: 10, blocked: true }),
+  ]);
   let queries = 0;
   let blocked = 0;
   for (const p of series) {
@@ -80,15 +90,13 @@ export function dashboardData(ctx: AdminContext, period: PeriodName): DashboardD
   }
   // The last four whole minutes and the one under way, over the time they cover.
   const recentFrom = Math.floor(now / MINUTE) * MINUTE - 4 * MINUTE;
-  const recent = minuteSeries(ctx.db, { from: recentFrom, to: now + MINUTE });
-  const queriesPerSecond = recent.reduce((s, p) => s + p.queries, 0) / Math.max(1, (now - recentFrom) / 1000);
-  const hidden = illegalFilter(ctx, from, to);
+  const queriesPerSecond = recentSeries.reduce((s, p) => s + p.queries, 0) / Math.max(1, (now - recentFrom) / 1000);
   const shown = <T extends { name: string }>(rows: T[], limit: number) => {
     const visible = rows.filter((r) => !hidden(r.name));
     return { rows: visible.slice(0, limit), withheld: rows.length - visible.length };
   };
-  const blockedTop = shown(topDomains(ctx.db, { from, to, blocked: true, limit: 40 }), 10);
-  const top = shown(topDomains(ctx.db, { from, to, limit: 40 }), 10).rows;
+  const blockedTop = shown(blockedRows, 10);
+  const top = shown(topRows, 10).rows;
   return {
     period,
     from,
@@ -97,15 +105,15 @@ export function dashboardData(ctx: AdminContext, period: PeriodName): DashboardD
     blocked,
     queriesPerSecond,
     series,
-    topBlockedCategories: breakdown(ctx.db, { from, to, by: 'category' })
+    topBlockedCategories: categories
       .filter((r) => r.key !== null && r.blocked > 0)
       .sort((a, b) => b.blocked - a.blocked)
       .slice(0, 10)
       .map((r) => ({ category: r.key!, name: categoryName(ctx.config, r.key), illegal: isIllegalCategory(ctx.config, r.key), blocked: r.blocked })),
     topBlockedDomains: blockedTop.rows.map((r) => ({ name: r.name, blocked: r.blocked })),
     topDomains: top.map((r) => ({ name: r.name, queries: r.queries, blocked: r.blocked })),
-    topClients: topClients(ctx.db, { from, to, limit: 10 }).map((r) => ({ client: r.client, queries: r.queries, blocked: r.blocked })),
-    topBlockedClients: topClients(ctx.db, { from, to, limit: 10, blocked: true }).map((r) => ({ client: r.client, queries: r.queries, blocked: r.blocked })),
+    topClients: clients.map((r) => ({ client: r.client, queries: r.queries, blocked: r.blocked })),
+    topBlockedClients: blockedClients.map((r) => ({ client: r.client, queries: r.queries, blocked: r.blocked })),
     withheld: blockedTop.withheld,
   };
 }
@@ -163,7 +171,7 @@ function alertsSection(ctx: AdminContext): SafeHtml {
 export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get('/dashboard', { preHandler: requireUser }, async (request: FastifyRequest, reply) => {
     const period = periodOf(request.query);
-    const data = dashboardData(ctx, period);
+    const data = await dashboardData(ctx, period);
     // Rows link to the matching query-log search for the roles that may read the log.
     const canSearch = request.auth!.user.role !== 'auditor';
     const logLink = (q: Record<string, string>, label: SafeHtml | string): SafeHtml | string => {
@@ -233,7 +241,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       },
     },
   }, async (request, reply) => {
-    const data = dashboardData(ctx, periodOf(request.query));
+    const data = await dashboardData(ctx, periodOf(request.query));
     if (!data) return reply.code(503).send({ error: 'the query log is not available' });
     const inbox = alertInbox(ctx);
     return { ...data, links: ctx.live.links?.() ?? null, openAlerts: inbox ? inbox.list({ status: 'open', limit: 1 }).total : null };

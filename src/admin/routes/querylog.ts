@@ -12,7 +12,7 @@ import { messages, renderPage } from '../views/layout.js';
 import { categoryName, parseUtcInput, unavailable, utcInput } from '../views/widgets.js';
 import { csvHeader, csvRow } from '../../store/csv.js';
 import { StoreError } from '../../store/errors.js';
-import { ACTIONS, search, type ActionName, type LogRow, type SearchFilter } from '../../store/search.js';
+import { ACTIONS, type ActionName, type LogRow, type SearchFilter } from '../../store/search.js';
 
 const requireReader = requireRole('admin', 'dsl');
 const DAY = 86_400_000;
@@ -99,7 +99,7 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     let next: number | undefined;
     if (filter) {
       try {
-        const page = search(ctx.db, { ...filter, limit: PAGE, ...(before !== undefined ? { before } : {}) });
+        const page = await ctx.reports.search({ ...filter, limit: PAGE, ...(before !== undefined ? { before } : {}) });
         rows = page.rows.map((r) => visibleRow(ctx, r));
         next = page.next;
       } catch (err) {
@@ -151,7 +151,7 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     let before: number | undefined;
     let written = 0;
     while (written < CSV_MAX_ROWS) {
-      const page = search(ctx.db, { ...filter, limit: Math.min(10_000, CSV_MAX_ROWS - written), ...(before !== undefined ? { before } : {}) });
+      const page = await ctx.reports.search({ ...filter, limit: Math.min(10_000, CSV_MAX_ROWS - written), ...(before !== undefined ? { before } : {}) });
       for (const r of page.rows) chunks.push(csvRow(visibleRow(ctx, r)));
       written += page.rows.length;
       if (page.next === undefined) break;
@@ -208,7 +208,7 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const { filter, problems, before } = readFilter(ctx, request.query);
     if (!filter) return reply.code(400).send({ error: problems[0], problems });
     try {
-      const page = search(ctx.db, { ...filter, limit: (request.query as { limit: number }).limit, ...(before !== undefined ? { before } : {}) });
+      const page = await ctx.reports.search({ ...filter, limit: (request.query as { limit: number }).limit, ...(before !== undefined ? { before } : {}) });
       return { rows: page.rows.map((r) => visibleRow(ctx, r)), ...(page.next !== undefined ? { next: page.next } : {}) };
     } catch (err) {
       if (!(err instanceof StoreError)) throw err;
