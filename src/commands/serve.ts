@@ -20,14 +20,15 @@ export const command: Command = {
       throw err;
     }
     const app = buildApp(config);
-    await app.start();
-    app.logger.info({ config: file }, 'gatehouse started');
-
+    // Signals are handled from the first moment: a SIGTERM or SIGHUP that
+    // arrives while the service is still starting waits for the start to end.
+    const starting = app.start();
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       app.logger.info({ signal }, 'stopping: draining in-flight queries');
+      await starting.catch(() => undefined);
       await app.stop();
       app.logger.info('stopped');
       process.exit(0);
@@ -35,13 +36,26 @@ export const command: Command = {
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGHUP', () => {
+      let next;
       try {
-        const next = loadConfig(file);
-        app.reload(next).catch((err: unknown) => app.logger.error({ err }, 'reload failed; the old configuration stays'));
+        next = loadConfig(file);
       } catch (err) {
         app.logger.error({ problems: err instanceof ConfigError ? err.problems : String(err) }, 'new configuration rejected; the old one stays');
+        return;
       }
+      starting
+        .then(() => app.reload(next))
+        .catch((err: unknown) => app.logger.error({ err }, 'reload failed; the old configuration stays'));
     });
+    try {
+      await starting;
+    } catch (err) {
+      // A port in use, a list that cannot load: say so and exit, rather than half-run.
+      process.stderr.write(`gatehouse: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+      await app.stop().catch(() => undefined);
+      process.exit(1);
+    }
+    app.logger.info({ config: file }, 'gatehouse started');
     await new Promise(() => undefined); // run until a signal
     return 0;
   },

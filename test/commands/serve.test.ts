@@ -3,7 +3,7 @@
 // old one kept; config errors name the key and the line.
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
@@ -19,6 +19,8 @@ function configText(upstream: string, extra = ''): string {
     'cache: { maxEntries: 0 }',
     'health: { probeIntervalMs: 60000 }',
     'store: { path: ./data/gh.db }',
+    // Port 0: other tests' admin UIs may be running at the same time.
+    'admin: { listen: "127.0.0.1:0", blockPage: { listen: "127.0.0.1:0" } }',
     extra,
   ].join('\n');
 }
@@ -134,5 +136,34 @@ describe('gatehouse serve', () => {
     const code = await new Promise((r) => child.on('exit', r));
     expect(code).toBe(1);
     expect(err).toMatch(/groups\[0\]\.block\[0\] \(line 6\): unknown category "nosuch"/);
+  });
+
+  it('refuses to start on a corrupt database, naming the file', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-serve-'));
+    const file = join(dir, 'gh.yaml');
+    writeFileSync(file, configText('udp://127.0.0.1:53'));
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data', 'gh.db'), 'this is not a database, just some text long enough to be read as a header'.repeat(20));
+    const child = spawn(process.execPath, [cli, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(1);
+    expect(err).toMatch(/cannot open database .*gh\.db/);
+  });
+
+  it('exits with a clear error when its DNS port is taken', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-serve-'));
+    const up = await startFakeUpstream({});
+    ups.push(up);
+    const file = join(dir, 'gh.yaml');
+    // The fake upstream already holds this port (UDP and TCP).
+    writeFileSync(file, configText(up.url).replace('listen: ["127.0.0.1:0"]', `listen: ["127.0.0.1:${up.port}"]`));
+    const child = spawn(process.execPath, [cli, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(1);
+    expect(err).toMatch(/could not start: .*EADDRINUSE/);
   });
 });
