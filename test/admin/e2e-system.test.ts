@@ -78,7 +78,7 @@ groups:
   - { name: staff, networks: ["127.0.0.3/32"] }
   - { name: guests, default: true, block: [adult] }
 store: { path: ${join(dir, 'gatehouse.db')} }
-admin: { listen: "127.0.0.1:0", allowedNetworks: ["127.0.0.0/8"] }
+admin: { listen: "127.0.0.1:0", allowedNetworks: ["127.0.0.0/8"], blockPage: { listen: "127.0.0.1:0" } }
 alerts: { enabled: false }
 logging: { level: silent }
 `,

@@ -40,7 +40,7 @@ describe.skipIf(!ready)('exceptions reach the resolver', () => {
         '  - { name: pupils, networks: ["127.0.0.2/32"], block: [social] }',
         '  - { name: guests, default: true, block: [social] }',
         `store: { path: ${join(dir, 'gatehouse.db')} }`,
-        'admin: { listen: "127.0.0.1:0" }',
+        'admin: { listen: "127.0.0.1:0", blockPage: { listen: "127.0.0.1:0" } }',
       ].join('\n'),
       { admin: true },
     );
