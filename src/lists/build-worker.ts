@@ -3,6 +3,9 @@
 import { parentPort } from 'node:worker_threads';
 import { buildMatcher, type BuildListInput } from './build-job.js';
 import { matcherBuffers } from './matcher.js';
+import { runInBackground } from '../util/background.js';
+
+runInBackground();
 
 parentPort!.once('message', (inputs: BuildListInput[]) => {
   try {

@@ -4,6 +4,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from './db.js';
 import { readers, type ReaderRequest, type ReaderReply } from './reader-protocol.js';
+import { runInBackground } from '../util/background.js';
+
+runInBackground();
 
 const port = parentPort!;
 const db = openDatabase((workerData as { path: string }).path, { readonly: true });

@@ -8,6 +8,9 @@ import type { Database } from 'better-sqlite3';
 import { openDatabase } from './db.js';
 import { LogWriter } from './writer.js';
 import type { WorkerRequest, WorkerReply } from './writer-protocol.js';
+import { runInBackground } from '../util/background.js';
+
+runInBackground();
 
 const port = parentPort!;
 let db: Database | undefined;

@@ -1,0 +1,32 @@
+// The query-log writer runs at a lower priority than the DNS thread.
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QueryLog } from '../../src/store/query-log.js';
+import { silentLogger } from '../../src/log.js';
+import { BACKGROUND_NICE } from '../../src/util/background.js';
+
+/** Nice values of this process's threads, from /proc (field 19 of stat). */
+function threadNices(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+describe.skipIf(!existsSync('/proc/self/task'))('background threads', () => {
+  it('the query-log writer thread runs niced, the main thread does not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-nice-'));
+    const before = threadNices().filter((n) => n === BACKGROUND_NICE).length;
+    const log = new QueryLog({ path: join(dir, 'db.sqlite'), queueMax: 1000, logger: silentLogger() });
+    await log.start();
+    try {
+      expect(threadNices().filter((n) => n === BACKGROUND_NICE).length).toBe(before + 1);
+      expect(threadNices()[0]).toBe(0); // the first task is the main thread
+    } finally {
+      await log.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
