@@ -73,7 +73,14 @@ export class Gatehouse {
 
     // The database opens first: a corrupt or unwritable file stops start-up with a clear error.
     this.db = openDatabase(config.store.path);
-    this.queryLog = new QueryLog({ path: config.store.path, queueMax: config.store.queueMax, logger: this.logger.child({ part: 'querylog' }), now });
+    this.queryLog = new QueryLog({
+      path: config.store.path,
+      queueMax: config.store.queueMax,
+      logger: this.logger.child({ part: 'querylog' }),
+      now,
+      // SQLite's default page is 4 KiB.
+      ...(config.store.maxSizeMiB ? { maxPages: config.store.maxSizeMiB * 256 } : {}),
+    });
     this.retention = new Retention({ log: this.queryLog, retentionDays: config.store.retentionDays, logger: this.logger.child({ part: 'retention' }), now });
     this.alerts = this.newAlertEngine(config);
 

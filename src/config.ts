@@ -169,6 +169,11 @@ const configSchema = z.strictObject({
       queueMax: z.number().int().min(1000).default(200_000),
       /** Log every query (the default, and what schools must do). Off only for benchmarks. */
       queryLog: z.boolean().default(true),
+      /**
+       * Cap on the database file in MiB (none by default). Reaching it behaves as
+       * a full disk: DNS goes on, new query-log rows are dropped, counted and alerted.
+       */
+      maxSizeMiB: z.number().int().min(1).optional(),
     })
     .prefault({}),
   alerts: alertsSchema.prefault({}),
