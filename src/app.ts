@@ -202,7 +202,14 @@ export class Gatehouse {
 
   /** Apply a new, already validated config without dropping queries (SIGHUP). */
   async reload(config: Config): Promise<void> {
-    this.policy.reload(config); // throws (keeping the old policy) before anything else changes
+    const previous = this.config;
+    // Category bits are positions in config.categories, shared by the matcher and
+    // the policy. When lists or categories change, the new matcher is built first
+    // (the old matcher and policy keep serving together meanwhile) and the policy
+    // follows in the same tick as the swap.
+    const listsChanged = JSON.stringify(config.lists) !== JSON.stringify(previous.lists) || JSON.stringify(config.categories) !== JSON.stringify(previous.categories);
+    if (listsChanged && this.started) await this.lists.reload(config);
+    this.policy.reload(config);
     this.groups.configure(config);
     this.cache.configure(config);
     this.links.configure(config);
@@ -220,16 +227,10 @@ export class Gatehouse {
       this.logger.warn('admin listen address or TLS changed: they take effect at the next restart');
     }
     this.admin?.reloadAdminConfig(config);
-    const previous = this.config;
     this.config = config;
     // A change to filtering made in the config file is a change too: one change-log row per section.
     recordConfigChanges(this.db, previous, config, 'config file (reload)', this.now());
-    if (this.started) {
-      await this.server.relisten(config.dns.listen);
-      if (JSON.stringify(config.lists) !== JSON.stringify(previous.lists) || JSON.stringify(config.categories) !== JSON.stringify(previous.categories)) {
-        await this.lists.reload(config);
-      }
-    }
+    if (this.started) await this.server.relisten(config.dns.listen);
     this.logger.info('configuration reloaded');
   }
 
