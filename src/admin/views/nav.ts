@@ -9,8 +9,8 @@ export interface NavItem {
 }
 
 export const navItems: NavItem[] = [
-  { href: '/exceptions', label: 'Exceptions', roles: ['admin', 'dsl', 'auditor'] },
   { href: '/dashboard', label: 'Dashboard', roles: ['admin', 'dsl', 'auditor'] },
+  { href: '/exceptions', label: 'Exceptions', roles: ['admin', 'dsl', 'auditor'] },
   { href: '/querylog', label: 'Query log', roles: ['admin', 'dsl'] },
   { href: '/alerts', label: 'Alerts', roles: ['admin', 'dsl', 'auditor'] },
   { href: '/changelog', label: 'Change log', roles: ['admin', 'dsl', 'auditor'] },
