@@ -1,5 +1,6 @@
-// `domains`: one name per line, `#` comments. An entry covers the name and all
-// its subdomains; a leading `*.` limits it to the subdomains.
+// `domains` and `wildcard` lists (the same grammar): one name per line, `#`
+// comments. A plain `example.com` covers the name and all its subdomains; a
+// leading `*.example.com` covers the subdomains only, not example.com itself.
 import { nameEvent, tooLong, withoutHashComment } from './common.js';
 import { BLOCK_SUB, BLOCK_TREE, MAX_LINE, type ParseEvent } from './types.js';
 
@@ -15,6 +16,7 @@ export function* parseDomains(lines: Iterable<string>): Generator<ParseEvent, vo
     if (text === '') continue;
     if (/\s/.test(text)) yield { type: 'bad', line: n, reason: 'more than one field' };
     else if (text.startsWith('*.')) yield nameEvent(text.slice(2), n, BLOCK_SUB);
+    else if (text.includes('*')) yield { type: 'bad', line: n, reason: 'wildcard only allowed as a leading "*."' };
     else yield nameEvent(text, n, BLOCK_TREE);
   }
 }

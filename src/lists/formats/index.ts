@@ -5,7 +5,6 @@ import { parseHosts } from './hosts.js';
 import { parseRpz } from './rpz.js';
 import type { ListFormat, ListParser } from './types.js';
 import { parseUrls } from './urls.js';
-import { parseWildcard } from './wildcard.js';
 
 export * from './types.js';
 
@@ -13,7 +12,7 @@ export const PARSERS: Record<ListFormat, ListParser> = {
   domains: parseDomains,
   hosts: parseHosts,
   adblock: parseAdblock,
-  wildcard: parseWildcard,
+  wildcard: parseDomains, // the same grammar: `*.name` for subdomains only, `name` for the tree
   rpz: parseRpz,
   urls: parseUrls,
 };
