@@ -20,6 +20,10 @@ export class StreamUpstream implements Upstream {
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly ca: Buffer | undefined;
+  /** The last TLS session, so a reconnection resumes it and skips a round trip (the satellite's 600 ms). */
+  private tlsSession: Buffer | undefined;
+  /** Whether the current TLS connection resumed a session (for status and tests). */
+  resumed = false;
 
   constructor(
     readonly url: string,
@@ -57,12 +61,23 @@ export class StreamUpstream implements Upstream {
     this.dropConnection(new UpstreamError('GH_ERR_UPSTREAM_CLOSED', `${this.url} closed`));
   }
 
+  /** Close the connection now (the next query opens a new one). */
+  disconnect(): void {
+    this.dropConnection();
+  }
+
   private connection(): net.Socket {
     if (this.socket && !this.socket.destroyed) return this.socket;
     const base = { host: this.host, port: this.port, localAddress: this.sourceAddress };
-    const socket = this.tlsOptions
-      ? tls.connect({ ...base, servername: this.tlsOptions.servername, ca: this.ca, rejectUnauthorized: true })
-      : net.connect(base);
+    let socket: net.Socket;
+    if (this.tlsOptions) {
+      const secure = tls.connect({ ...base, servername: this.tlsOptions.servername, ca: this.ca, rejectUnauthorized: true, session: this.tlsSession });
+      secure.on('session', (session: Buffer) => (this.tlsSession = session));
+      secure.on('secureConnect', () => (this.resumed = secure.isSessionReused()));
+      socket = secure;
+    } else {
+      socket = net.connect(base);
+    }
     socket.setNoDelay(true);
     this.buffered = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

@@ -9,6 +9,8 @@ import { havePrograms } from '../helpers/programs.js';
 import { freePort, startNsd, zone, type NsdServer } from '../helpers/nsd.js';
 import { baseConfig, startGatehouse, type Running } from '../helpers/gatehouse.js';
 import { ask } from '../helpers/client.js';
+import { StreamUpstream } from '../../src/resolver/upstream-stream.js';
+import { encodeName } from '../../src/resolver/wire.js';
 
 const ready = havePrograms('nsd');
 const primaryZone = zone('link.test', ['which IN A 192.0.2.1']);
@@ -120,5 +122,17 @@ describe.skipIf(!ready)('internet links', () => {
     const wrongName = await startGatehouse(tlsConfig('evil.example'));
     cleanup.push(() => wrongName.stop());
     expect((await ask(wrongName.port, 'which.link.test')).rcode).toBe('SERVFAIL');
+
+    // A reconnection resumes the TLS session (one round trip saved on the satellite link).
+    const upstream = new StreamUpstream(`tls://127.0.0.1:${tlsPort}`, '127.0.0.1', tlsPort, { servername: 'dns.school.test', caFile: cert });
+    cleanup.push(async () => upstream.close());
+    const question = Buffer.concat([encodeName('which.link.test'), Buffer.from([0, 1, 0, 1])]);
+    await upstream.query(question, false, false, 1000);
+    expect(upstream.resumed).toBe(false);
+    await new Promise((r) => setTimeout(r, 100)); // TLS 1.3 tickets arrive after the handshake
+    upstream.disconnect();
+    const again = await upstream.query(question, false, false, 1000);
+    expect(again.readUInt16BE(6)).toBe(1); // one answer
+    expect(upstream.resumed).toBe(true);
   });
 });
