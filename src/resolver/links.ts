@@ -10,7 +10,8 @@ import type { Logger } from '../log.js';
 import { parseUpstreamUrl, type Upstream } from './upstream.js';
 import { UdpUpstream } from './upstream-udp.js';
 import { StreamUpstream } from './upstream-stream.js';
-import { encodeName, RCODE } from './wire.js';
+import dnsPacket from 'dns-packet';
+import { HEADER_SIZE, RCODE } from './wire.js';
 
 export type LinkState = 'up' | 'down';
 
@@ -116,7 +117,7 @@ export class LinkManager extends EventEmitter {
     });
     for (const gone of old.values()) for (const u of gone.upstreams) u.close();
     this.health = config.health;
-    this.probeQuestion = Buffer.concat([encodeName(config.health.probeName), typeAndClass(config.health.probeType)]);
+    this.probeQuestion = probeQuestion(config.health.probeName, config.health.probeType);
     const again = this.links.findIndex((l) => l.config.name === current);
     this.currentIndex = again >= 0 ? again : 0;
     if (this.probeTimer) this.startProbes();
@@ -292,14 +293,10 @@ export class LinkManager extends EventEmitter {
   }
 }
 
-/** Wire type and class IN for a record type given by name (e.g. "NS") or number. */
-function typeAndClass(type: string): Buffer {
-  const out = Buffer.alloc(4);
-  const code = /^\d+$/.test(type) ? Number(type) : TYPE_CODES[type.toUpperCase()];
-  if (code === undefined) throw new Error(`unknown record type ${type}`);
-  out.writeUInt16BE(code, 0);
-  out.writeUInt16BE(1, 2);
-  return out;
+/** The probe's question section (name, type, class IN), encoded by dns-packet. Types by name ("NS") or number. */
+export function probeQuestion(name: string, type: string): Buffer {
+  const recordType = (/^\d+$/.test(type) ? `UNKNOWN_${type}` : type.toUpperCase()) as dnsPacket.RecordType;
+  const packet = dnsPacket.encode({ type: 'query', questions: [{ name, type: recordType, class: 'IN' }] });
+  if (packet.readUInt16BE(packet.length - 4) === 0) throw new Error(`unknown record type ${type}`);
+  return packet.subarray(HEADER_SIZE);
 }
-
-const TYPE_CODES: Record<string, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, DS: 43, DNSKEY: 48 };

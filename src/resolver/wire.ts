@@ -239,20 +239,6 @@ export function truncate(answer: Buffer, questionEnd: number, edns: boolean, udp
   return out;
 }
 
-/** Encode a presentation-form name (no escapes) as wire labels. Not for the hot path. */
-export function encodeName(name: string): Buffer {
-  const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;
-  const labels = trimmed === '' ? [] : trimmed.split('.');
-  const parts: Buffer[] = [];
-  for (const label of labels) {
-    const bytes = Buffer.from(label, 'latin1');
-    if (bytes.length === 0 || bytes.length > 63) throw new Error(`bad label in ${name}`);
-    parts.push(Buffer.from([bytes.length]), bytes);
-  }
-  parts.push(Buffer.from([0]));
-  return Buffer.concat(parts);
-}
-
 /**
  * Compare two question sections (name, then type and class) ignoring ASCII
  * case in the name only. `length` covers the name and the 4 type/class bytes.

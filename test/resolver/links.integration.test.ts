@@ -10,7 +10,7 @@ import { freePort, startNsd, zone, type NsdServer } from '../helpers/nsd.js';
 import { baseConfig, startGatehouse, type Running } from '../helpers/gatehouse.js';
 import { ask } from '../helpers/client.js';
 import { StreamUpstream } from '../../src/resolver/upstream-stream.js';
-import { encodeName } from '../../src/resolver/wire.js';
+import { probeQuestion } from '../../src/resolver/links.js';
 
 const ready = havePrograms('nsd');
 const primaryZone = zone('link.test', ['which IN A 192.0.2.1']);
@@ -126,7 +126,7 @@ describe.skipIf(!ready)('internet links', () => {
     // A reconnection resumes the TLS session (one round trip saved on the satellite link).
     const upstream = new StreamUpstream(`tls://127.0.0.1:${tlsPort}`, '127.0.0.1', tlsPort, { servername: 'dns.school.test', caFile: cert });
     cleanup.push(async () => upstream.close());
-    const question = Buffer.concat([encodeName('which.link.test'), Buffer.from([0, 1, 0, 1])]);
+    const question = probeQuestion('which.link.test', 'A');
     await upstream.query(question, false, false, 1000);
     expect(upstream.resumed).toBe(false);
     await new Promise((r) => setTimeout(r, 100)); // TLS 1.3 tickets arrive after the handshake
