@@ -133,10 +133,13 @@ export class Gatehouse {
     return { groups: config.groups.map((g) => g.name), categories: config.categories.map((c) => c.id), links: config.links.map((l) => l.name) };
   }
 
-  /** Whether the current lists put a name in an illegal category (IWF, CTIRU). */
+  /**
+   * Whether the policy blocks a name as illegal content (IWF, CTIRU). Asked of
+   * the policy itself, so look-alike and punycode spellings count as they do
+   * for queries; illegal content is blocked the same for every group.
+   */
   isIllegal(name: string): boolean {
-    const mask = this.config.categories.reduce((m, c, i) => (c.illegal ? m | (1 << i) : m), 0);
-    return (this.lists.matcher.lookup(name.toLowerCase().replace(/\.$/, '')) & mask) !== 0;
+    return this.policy.explain(name, this.config.groups[0].name).illegal;
   }
 
   private onLinkSwitch(s: LinkSwitch): void {
