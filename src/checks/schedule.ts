@@ -6,7 +6,7 @@ import type { Database } from 'better-sqlite3';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { AlertEngine } from '../alerts/engine.js';
-import { recordCheck } from './record.js';
+import { runAndRecord } from './run.js';
 import type { CheckResult } from './self-test.js';
 
 export interface SelfTestScheduleOptions {
@@ -37,14 +37,9 @@ export class SelfTestSchedule {
   async runOnce(): Promise<number | undefined> {
     const { app, logger } = this.opts;
     try {
-      const result = await this.opts.run({});
-      const actions = result.ok ? [] : ['IT alerted: the scheduled filtering self-test failed'];
-      const id = recordCheck(app.db, result, 'schedule', 'schedule', actions, (this.opts.now ?? Date.now)());
+      const { id, result } = await runAndRecord({ run: () => this.opts.run({}), db: app.db, alerts: app.alerts, runBy: 'schedule', trigger: 'schedule', now: this.opts.now });
       if (result.ok) logger.info({ check: id, summary: result.summary }, 'scheduled self-test passed');
-      else {
-        logger.error({ check: id, summary: result.summary }, 'scheduled self-test FAILED');
-        app.alerts.operational({ kind: 'check-failed', message: `the scheduled filtering self-test failed: ${result.summary}`, details: { check: id } });
-      }
+      else logger.error({ check: id, summary: result.summary }, 'scheduled self-test FAILED');
       return id;
     } catch (err) {
       logger.error({ err }, 'scheduled self-test could not run');

@@ -4,8 +4,9 @@
 // A failed run raises a 'check-failed' operational alert when the alert engine
 // is wired in, and says so in the record.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { runSelfTest, type CheckResult } from '../../checks/self-test.js';
-import { addCheckAction, getCheck, listChecks, recordCheck, type CheckRecord } from '../../checks/record.js';
+import { runSelfTest } from '../../checks/self-test.js';
+import { runAndRecord } from '../../checks/run.js';
+import { addCheckAction, getCheck, listChecks, type CheckRecord } from '../../checks/record.js';
 import { actorOf, requireRole, requireUser } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
 import { formatTime, html } from '../html.js';
@@ -32,20 +33,14 @@ export function checkRunner(ctx: AdminContext) {
     running = true;
     try {
       const wanted = groups.length ? groups : undefined;
-      const result: CheckResult = ctx.live.selfTest
-        ? await ctx.live.selfTest({ groups: wanted })
-        : await runSelfTest({ config: ctx.config, ...(wanted ? { groups: wanted } : {}), now: ctx.now });
-      const actions: string[] = [];
-      if (!result.ok) {
-        const operational = ctx.live.alerts?.operational;
-        if (operational) {
-          operational.call(ctx.live.alerts, { kind: 'check-failed', message: `Filtering check failed: ${result.summary}`, details: { failed: result.failed, runBy: actor } });
-          actions.push('Operational alert raised (check-failed) to the configured alert channels.');
-        } else {
-          actions.push('No alert engine connected: nobody was alerted automatically.');
-        }
-      }
-      const id = recordCheck(ctx.db, result, actor, 'manual', actions, ctx.now());
+      const { id, result } = await runAndRecord({
+        run: () => (ctx.live.selfTest ? ctx.live.selfTest({ groups: wanted }) : runSelfTest({ config: ctx.config, ...(wanted ? { groups: wanted } : {}), now: ctx.now })),
+        db: ctx.db,
+        alerts: ctx.live.alerts,
+        runBy: actor,
+        trigger: 'manual',
+        now: ctx.now,
+      });
       ctx.logger.info({ check: id, ok: result.ok, passed: result.passed, failed: result.failed, by: actor }, 'filtering check run from the admin UI');
       return getCheck(ctx.db, id)!;
     } finally {
