@@ -11,7 +11,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { expectedBlocks } from '../checks/self-test.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { GroupIdentifier } from '../resolver/identify.js';
@@ -59,27 +58,6 @@ export function hostOf(header: string | undefined): string | null {
   if (!header || header.length > 300) return null;
   const withoutPort = header.startsWith('[') ? null : header.replace(/:\d+$/, '');
   return withoutPort ? normaliseDomain(withoutPort) : null;
-}
-
-/**
- * An explain() from the config and the live list matcher (bit i of lookup() =
- * config.categories[i]): illegal categories first, then what the client's
- * group blocks now (always or by an open schedule window). The lead can pass
- * `explain: policyExplainer(config, () => lists.matcher)` when the policy has
- * no explain of its own.
- */
-export function policyExplainer(config: Config, matcher: () => { lookup(name: string): number }, now: () => number = Date.now) {
-  const groups = new GroupIdentifier(config);
-  return (host: string, clientAddress: string): BlockExplanation => {
-    const group = groups.groupOf(clientAddress).name;
-    const mask = matcher().lookup(host);
-    const hits = config.categories.filter((_, i) => (mask & (1 << i)) !== 0);
-    const illegal = hits.find((c) => c.illegal);
-    if (illegal) return { group, illegal: true, blocked: true, category: illegal.id, categoryName: illegal.name };
-    const blocking = expectedBlocks(config, group, now());
-    const hit = hits.find((c) => blocking.has(c.id));
-    return hit ? { group, illegal: false, blocked: true, category: hit.id, categoryName: hit.name } : { group, illegal: false, blocked: false };
-  };
 }
 
 function page(title: string, body: SafeHtml): string {

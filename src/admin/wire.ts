@@ -9,8 +9,9 @@ import type { CacheHandler } from '../resolver/cache.js';
 import type { LinkManager } from '../resolver/links.js';
 import type { DnsServer } from '../resolver/server.js';
 import type { QueryLog } from '../store/query-log.js';
-import { policyExplainer } from './block-page.js';
-import type { LiveDeps } from './live.js';
+import type { PolicyHandler } from '../resolver/policy.js';
+import type { GroupIdentifier } from '../resolver/identify.js';
+import type { BlockExplanation, LiveDeps } from './live.js';
 import type { BlockCounter } from './metrics.js';
 
 /** The parts of a running Gatehouse the admin UI reads (the Gatehouse class in app.ts has them all). */
@@ -22,6 +23,20 @@ export interface RunningParts {
   lists: ListManager;
   queryLog: QueryLog;
   alerts: AlertEngine;
+  policy: PolicyHandler;
+  groups: GroupIdentifier;
+}
+
+/**
+ * What the block page says about a host for a client: the policy's own
+ * decision for the client's group (exceptions, schedules, keywords and all),
+ * so the page never disagrees with the resolver.
+ */
+export function blockExplainer(policy: Pick<PolicyHandler, 'explain'>, groups: Pick<GroupIdentifier, 'groupOf'>) {
+  return (host: string, clientAddress: string): BlockExplanation => {
+    const e = policy.explain(host, groups.groupOf(clientAddress).name);
+    return { group: e.group, illegal: e.illegal, blocked: e.blocked, ...(e.category ? { category: e.category, categoryName: e.categoryName } : {}) };
+  };
 }
 
 /** The address the self-test queries: checks.server, else the first DNS listener as bound (port 0 in tests). */
@@ -34,8 +49,6 @@ export function selfTestServer(g: RunningParts): string | undefined {
 }
 
 export function liveDeps(g: RunningParts, blocks?: BlockCounter, now: () => number = Date.now): LiveDeps {
-  // Rebuilt only when a reload brings a new config.
-  let explainer: { config: Config; explain: ReturnType<typeof policyExplainer> } | undefined;
   return {
     links: () => g.links.status(),
     dns: () => g.server.stats,
@@ -51,10 +64,7 @@ export function liveDeps(g: RunningParts, blocks?: BlockCounter, now: () => numb
       operational: (e) => g.alerts.operational(e),
     },
     selfTest: ({ groups }) => runSelfTest({ config: g.config, server: selfTestServer(g), ...(groups ? { groups } : {}), now }),
-    explain: (host, client) => {
-      if (explainer?.config !== g.config) explainer = { config: g.config, explain: policyExplainer(g.config, () => g.lists.matcher, now) };
-      return explainer.explain(host, client);
-    },
+    explain: blockExplainer(g.policy, g.groups),
     ...(blocks ? { blocksByCategory: () => blocks.snapshot() } : {}),
   };
 }

@@ -1,5 +1,5 @@
 // The block page over inject and over a real socket: any Host, the category
-// and group from the policy's view (a real list matcher), the IWF wording and
+// and group from the policy's own decision (over a real list matcher), the IWF wording and
 // nothing else for illegal content, the signed review form that becomes a
 // pending request on the Exceptions page, and its rate limit.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBlockPageApp, hostOf, IWF_TEXT, policyExplainer, startBlockPageServer } from '../../src/admin/block-page.js';
+import { buildBlockPageApp, hostOf, IWF_TEXT, startBlockPageServer } from '../../src/admin/block-page.js';
+import { blockExplainer } from '../../src/admin/wire.js';
+import { PolicyHandler } from '../../src/resolver/policy.js';
+import { GroupIdentifier } from '../../src/resolver/identify.js';
 import { listRequests } from '../../src/admin/exceptions.js';
 import type { Config } from '../../src/config.js';
 import { MatcherBuilder } from '../../src/lists/builder.js';
@@ -53,7 +56,7 @@ describe('block page', () => {
     config.admin.blockPage = { ...config.admin.blockPage, contact: 'IT office (room 4)', requestsPerHour: 3 };
     db = openDatabase(config.store.path);
     const m = matcher(config, { adult: 'porn.example\n', iwf: 'abuse-site.example\n', social: 'chat.example\n' });
-    app = await buildBlockPageApp({ config, db, logger: silentLogger(), now: () => clock.now, explain: policyExplainer(config, () => m, () => clock.now) });
+    app = await buildBlockPageApp({ config, db, logger: silentLogger(), now: () => clock.now, explain: blockExplainer(new PolicyHandler({ config, matcher: () => m, logger: silentLogger(), now: () => new Date(clock.now) }), new GroupIdentifier(config)) });
   });
 
   afterAll(async () => {
