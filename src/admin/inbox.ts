@@ -4,15 +4,12 @@
 import { AlertStore } from '../alerts/store.js';
 import type { AdminContext } from './context.js';
 import type { LiveAlerts } from './live.js';
+import { hasTables } from '../store/db.js';
 
 const cache = new WeakMap<object, LiveAlerts | null>();
 
 function hasAlertTables(ctx: AdminContext): boolean {
-  const n = ctx.db
-    .prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('alerts', 'alert_history', 'alert_outbox', 'alert_deliveries')`)
-    .pluck()
-    .get() as number;
-  return n === 4;
+  return hasTables(ctx.db, 'alerts', 'alert_history', 'alert_outbox', 'alert_deliveries');
 }
 
 /** The inbox, or null when neither the engine nor the alert tables are there. */

@@ -24,6 +24,7 @@ import { Tracker, type PendingAlert } from './tracker.js';
 import { AlertWriter } from './writer.js';
 import type { Alert, AlertEvent, AlertHistoryEntry, Channel, DeliveryAttempt, OperationalEvent, OutgoingMessage } from './types.js';
 import { silentLogger, type Logger } from '../log.js';
+import { hasTables } from '../store/db.js';
 
 export interface AlertEngineOptions {
   /** The main database, opened (and so migrated) by store/db.ts openDatabase; the engine never closes it. */
@@ -373,9 +374,5 @@ export class AlertEngine {
 
 /** The tables come from migration 2 in store/migrations.ts; say so plainly if they are missing. */
 function requireTables(db: Database): void {
-  const n = db
-    .prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('alerts', 'alert_history', 'alert_outbox', 'alert_deliveries')`)
-    .pluck()
-    .get() as number;
-  if (n !== 4) throw new Error('the database has no alert tables: open it with openDatabase() from src/store/db.ts, which runs the migrations');
+  if (!hasTables(db, 'alerts', 'alert_history', 'alert_outbox', 'alert_deliveries')) throw new Error('the database has no alert tables: open it with openDatabase() from src/store/db.ts, which runs the migrations');
 }

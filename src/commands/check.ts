@@ -8,7 +8,7 @@ import { userInfo } from 'node:os';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { recordCheck } from '../checks/record.js';
 import { formatTable, runSelfTest, type CheckResult } from '../checks/self-test.js';
-import { openDatabase } from '../store/db.js';
+import { hasTables, openDatabase } from '../store/db.js';
 import { parseCommandArgs, type Command } from './command.js';
 
 /** Add the run to the checks record; returns a line saying what happened. Never throws. */
@@ -18,8 +18,7 @@ function record(config: Config, result: CheckResult): string {
   try {
     const db = openDatabase(path);
     try {
-      const hasTable = db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'checks'`).pluck().get() === 1;
-      if (!hasTable) return 'not recorded: this database has no checks record';
+      if (!hasTables(db, 'checks')) return 'not recorded: this database has no checks record';
       const actions = result.ok ? [] : ['Run from the command line: no alert was raised; the person who ran it saw the failures.'];
       const id = recordCheck(db, result, `cli (${userInfo().username})`, 'cli', actions);
       return `recorded as check ${id} (admin UI: Checks)`;

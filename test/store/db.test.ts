@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { openDatabase } from '../../src/store/db.js';
+import { hasTables, openDatabase } from '../../src/store/db.js';
 import { latestVersion, migrate, migrations, type Migration } from '../../src/store/migrations.js';
 import { QueryLog } from '../../src/store/query-log.js';
 import { silentLogger } from '../../src/log.js';
@@ -21,6 +21,8 @@ describe('openDatabase', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('user_version', { simple: true })).toBe(latestVersion());
     expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'name_by_id'").pluck().get()).toBe(1);
+    expect(hasTables(db, 'name_by_id', 'alerts', 'checks')).toBe(true);
+    expect(hasTables(db, 'name_by_id', 'no_such_table')).toBe(false);
     db.close();
     // Opening again applies nothing twice.
     const again = openDatabase(tmp.path('deep/er/gh.db'));

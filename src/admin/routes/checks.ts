@@ -14,11 +14,12 @@ import { field, fieldList } from '../security.js';
 import { pageAssets } from '../views/assets.js';
 import { csrfField, messages, renderPage } from '../views/layout.js';
 import { categoryName } from '../views/widgets.js';
+import { hasTables } from '../../store/db.js';
 
 const requireRunner = requireRole('admin', 'dsl');
 
 function hasChecksTable(ctx: AdminContext): boolean {
-  return ctx.db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'checks'`).pluck().get() === 1;
+  return hasTables(ctx.db, 'checks');
 }
 
 export class CheckBusyError extends Error {

@@ -11,6 +11,7 @@ import { renderPage } from '../views/layout.js';
 import { pageAssets } from '../views/assets.js';
 import { barChart, categoryName, countTable, formatCount, formatPercent, isIllegalCategory, unavailable, utcInput } from '../views/widgets.js';
 import type { SeriesPoint } from '../../store/rollups.js';
+import { hasTables } from '../../store/db.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -30,7 +31,7 @@ function periodOf(query: unknown): PeriodName {
 
 /** Does the database hold the query log's tables? (A bare admin database in some set-ups does not.) */
 function hasQueryLog(ctx: AdminContext): boolean {
-  return ctx.db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'dict'`).pluck().get() === 1;
+  return hasTables(ctx.db, 'dict');
 }
 
 /**

@@ -10,6 +10,7 @@ import { formatTime, html } from '../html.js';
 import { pageAssets } from '../views/assets.js';
 import { renderPage } from '../views/layout.js';
 import { categoryName, formatCount, unavailable } from '../views/widgets.js';
+import { hasTables } from '../../store/db.js';
 
 interface RefreshRow {
   at: number;
@@ -20,8 +21,7 @@ interface RefreshRow {
 }
 
 function refreshHistory(ctx: AdminContext, limit: number): RefreshRow[] {
-  const has = ctx.db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'list_refresh'`).pluck().get() === 1;
-  if (!has) return [];
+  if (!hasTables(ctx.db, 'list_refresh')) return [];
   return ctx.db.prepare('SELECT at, list_id, ok, entries, error FROM list_refresh ORDER BY at DESC LIMIT ?').all(limit) as RefreshRow[];
 }
 

@@ -13,6 +13,7 @@ import { categoryName, parseUtcInput, unavailable, utcInput } from '../views/wid
 import { csvHeader, csvRow } from '../../store/csv.js';
 import { StoreError } from '../../store/errors.js';
 import { ACTIONS, type ActionName, type LogRow, type SearchFilter } from '../../store/search.js';
+import { hasTables } from '../../store/db.js';
 
 const requireReader = requireRole('admin', 'dsl');
 const DAY = 86_400_000;
@@ -77,7 +78,7 @@ export function visibleRow(ctx: AdminContext, r: LogRow): LogRow {
 }
 
 function hasQueryLog(ctx: AdminContext): boolean {
-  return ctx.db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'dict'`).pluck().get() === 1;
+  return hasTables(ctx.db, 'dict');
 }
 
 function qs(values: FormValues, extra: Record<string, string> = {}): string {
