@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { Logger } from '../log.js';
 import type { Answer, Group, Next, Query } from './types.js';
 import { errorResponse, parseQuery, RCODE, truncate, EDE } from './wire.js';
-import { listenUdp, type UdpListener } from './udp-socket.js';
+import { listenUdp, type Reply, type UdpListener, type UdpMode } from './udp-socket.js';
 
 export interface QueryObserver {
   onAnswer(q: Query, answer: Answer, latencyUs: number): void;
@@ -87,7 +87,12 @@ export class DnsServer {
   /** The bound addresses, in `dns.listen` order (tests listen on port 0). */
   addresses(): { udp: net.AddressInfo[]; tcp: net.AddressInfo[] } {
     const all = [...this.listeners.values()];
-    return { udp: all.map((l) => l.udp.socket.address()), tcp: all.map((l) => l.tcp.address() as net.AddressInfo) };
+    return { udp: all.map((l) => l.udp.address()), tcp: all.map((l) => l.tcp.address() as net.AddressInfo) };
+  }
+
+  /** How each UDP listener reads and writes packets (see udp-socket.ts), in `dns.listen` order. */
+  udpModes(): UdpMode[] {
+    return [...this.listeners.values()].map((l) => l.udp.mode);
   }
 
   /** Stop taking queries, let those in flight finish (up to drainTimeoutMs), then close. */
@@ -103,23 +108,27 @@ export class DnsServer {
 
   private async listenOn(address: string): Promise<void> {
     const { host, port } = splitHostPort(address);
-    const udp = await listenUdp(host, port, (packet, from, fromPort) => this.onUdp(udp, packet, from, fromPort));
-    udp.socket.on('error', (err) => this.options.logger.error({ err, address }, 'UDP socket error'));
+    const udp = await listenUdp(
+      host,
+      port,
+      (packet, from, fromPort, reply) => this.onUdp(packet, from, fromPort, reply),
+      (err) => this.options.logger.error({ err, address }, 'UDP socket error'),
+    );
     // The TCP listener takes the UDP listener's port, so port 0 gives one port for both.
-    const tcpPort = port === 0 ? udp.socket.address().port : port;
+    const tcpPort = port === 0 ? udp.address().port : port;
     const server = net.createServer({ noDelay: true }, (socket) => this.onTcpConnection(socket));
     server.maxConnections = this.options.tcpMaxConnections;
     server.listen({ host, port: tcpPort, ipv6Only: host.includes(':') });
     await once(server, 'listening');
     server.on('error', (err) => this.options.logger.error({ err, address }, 'TCP listener error'));
     this.listeners.set(address, { udp, tcp: server });
-    this.options.logger.info({ udp: `${host}:${udp.socket.address().port}`, fast: udp.fast }, 'DNS listening on UDP and TCP');
+    this.options.logger.info({ udp: `${host}:${udp.address().port}`, udpMode: udp.mode }, 'DNS listening on UDP and TCP');
   }
 
-  private onUdp(udp: UdpListener, packet: Buffer, address: string, port: number): void {
+  private onUdp(packet: Buffer, address: string, port: number, reply: Reply): void {
     if (this.draining) return;
     this.stats.udp++;
-    this.handle(packet, address, port, 'udp', (answer) => udp.send(answer, address, port));
+    this.handle(packet, address, port, 'udp', reply);
   }
 
   private onTcpConnection(socket: net.Socket): void {
@@ -159,7 +168,7 @@ export class DnsServer {
     socket.on('error', closed);
   }
 
-  private handle(packet: Buffer, address: string, port: number, transport: 'udp' | 'tcp', reply: (answer: Buffer) => void): void {
+  private handle(packet: Buffer, address: string, port: number, transport: 'udp' | 'tcp', reply: Reply): void {
     const parsed = parseQuery(packet);
     if (typeof parsed === 'string') {
       if (parsed === 'drop') {

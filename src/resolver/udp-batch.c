@@ -1,0 +1,335 @@
+// Batched UDP for the DNS listener: recvmmsg(2) in, sendmmsg(2) out.
+//
+// Why C: a Node UDP socket costs one system call, one trip through libuv and
+// one call into JavaScript per packet, both ways. On a 2-core machine that,
+// not our query path, is the ceiling (a bare Node echo server does ~100k
+// packets/s; unbound does more). Here one readable event reads up to BATCH
+// queries with one system call, hands them to JavaScript in one call, and
+// sends every answer JavaScript gave during that call with one more.
+//
+// The contract with udp-batch.ts, per listener:
+//   shared buffer = BATCH slots of SLOT bytes (packets in, answers out), then
+//   BATCH meta records of META uint32s:
+//     [0] packet length (0 = skip: truncated or unreadable)
+//     [1] source port
+//     [2] address family (4 or 6)
+//     [3..6] source address, network byte order (IPv4 uses [3] only)
+//     [7] answer length, written by JavaScript (0 = no answer in this batch)
+//   The callback gets the number of packets. Answers given later (a cache
+//   miss) go out through send(), one sendto(2) each.
+//
+// Only Linux has both calls; udp-batch.ts falls back to Node's socket
+// elsewhere or when this file is not built.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define BATCH 64
+#define SLOT 4096
+#define META 8
+#define BATCHES_PER_WAKEUP 4 /* then yield to the rest of the event loop */
+#define MAGIC 0x47484254u
+
+typedef struct {
+  uint32_t magic;
+  int fd;
+  int family;
+  int closed;     /* no more reading or sending */
+  int uv_closed;  /* libuv is done with the poll handle */
+  int js_gone;    /* the JavaScript handle was collected */
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_ref buffer;
+  napi_async_context context;
+  unsigned char *slots;
+  uint32_t *meta;
+  struct sockaddr_storage from[BATCH];
+  struct mmsghdr in[BATCH];
+  struct mmsghdr out[BATCH];
+  struct iovec in_iov[BATCH];
+  struct iovec out_iov[BATCH];
+} listener_t;
+
+static napi_value throw_errno(napi_env env, int err, const char *what, const char *host, uint32_t port) {
+  char message[256];
+  snprintf(message, sizeof message, "%s %s %s:%u", what, uv_err_name(uv_translate_sys_error(err)), host, port);
+  napi_value code, msg, error;
+  napi_create_string_utf8(env, uv_err_name(uv_translate_sys_error(err)), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, code, msg, &error);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static void write_meta(listener_t *l, int i, uint32_t length) {
+  uint32_t *m = l->meta + i * META;
+  m[0] = length;
+  m[7] = 0;
+  if (l->from[i].ss_family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&l->from[i];
+    m[1] = ntohs(a->sin_port);
+    m[2] = 4;
+    memcpy(&m[3], &a->sin_addr, 4);
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&l->from[i];
+    m[1] = ntohs(a->sin6_port);
+    m[2] = 6;
+    memcpy(&m[3], &a->sin6_addr, 16);
+  }
+}
+
+static void send_answers(listener_t *l, int n) {
+  int count = 0;
+  for (int i = 0; i < n; i++) {
+    uint32_t length = l->meta[i * META + 7];
+    if (length == 0 || length > SLOT) continue;
+    l->out_iov[count].iov_base = l->slots + (size_t)i * SLOT;
+    l->out_iov[count].iov_len = length;
+    memset(&l->out[count].msg_hdr, 0, sizeof l->out[count].msg_hdr);
+    l->out[count].msg_hdr.msg_iov = &l->out_iov[count];
+    l->out[count].msg_hdr.msg_iovlen = 1;
+    l->out[count].msg_hdr.msg_name = &l->from[i];
+    l->out[count].msg_hdr.msg_namelen = l->in[i].msg_hdr.msg_namelen;
+    count++;
+  }
+  // A message the kernel refuses (full buffer) is lost, as a lost packet
+  // would be: skip it and send the rest. The client retries.
+  int done = 0;
+  while (done < count) {
+    int sent = sendmmsg(l->fd, l->out + done, count - done, 0);
+    if (sent < 0 && errno == EINTR) continue;
+    done += sent > 0 ? sent : 1;
+  }
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  listener_t *l = handle->data;
+  if (status < 0 || l->closed) return;
+  for (int round = 0; round < BATCHES_PER_WAKEUP; round++) {
+    for (int i = 0; i < BATCH; i++) {
+      l->in_iov[i].iov_base = l->slots + (size_t)i * SLOT;
+      l->in_iov[i].iov_len = SLOT;
+      memset(&l->in[i].msg_hdr, 0, sizeof l->in[i].msg_hdr);
+      l->in[i].msg_hdr.msg_iov = &l->in_iov[i];
+      l->in[i].msg_hdr.msg_iovlen = 1;
+      l->in[i].msg_hdr.msg_name = &l->from[i];
+      l->in[i].msg_hdr.msg_namelen = sizeof l->from[i];
+    }
+    int n = recvmmsg(l->fd, l->in, BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) return; /* EAGAIN: drained; other errors: try again on the next wakeup */
+    for (int i = 0; i < n; i++) write_meta(l, i, (l->in[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : l->in[i].msg_len);
+
+    napi_env env = l->env;
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value callback, receiver, count, result;
+    napi_get_reference_value(env, l->callback, &callback);
+    napi_get_global(env, &receiver); /* make_callback needs an object */
+    napi_create_uint32(env, (uint32_t)n, &count);
+    // make_callback, not call_function: it runs process.nextTick and promise
+    // jobs afterwards, as Node does after its own socket callbacks.
+    napi_status called = napi_make_callback(env, l->context, receiver, callback, 1, &count, &result);
+    if (called == napi_pending_exception) {
+      napi_value error;
+      napi_get_and_clear_last_exception(env, &error);
+      napi_fatal_exception(env, error);
+    }
+    napi_close_handle_scope(env, scope);
+    if (l->closed) return;
+    send_answers(l, n);
+    if (n < BATCH) return;
+  }
+}
+
+static listener_t *unwrap(napi_env env, napi_value value) {
+  listener_t *l = NULL;
+  if (napi_get_value_external(env, value, (void **)&l) != napi_ok || l == NULL || l->magic != MAGIC) {
+    napi_throw_type_error(env, NULL, "not a UDP batch listener");
+    return NULL;
+  }
+  return l;
+}
+
+// The memory goes when both libuv and JavaScript are done with it, in
+// whichever order that happens.
+static void on_closed(uv_handle_t *handle) {
+  listener_t *l = handle->data;
+  l->uv_closed = 1;
+  if (l->js_gone) free(l);
+}
+
+static void on_collected(napi_env env, void *data, void *hint) {
+  listener_t *l = data;
+  l->js_gone = 1;
+  if (l->uv_closed) free(l);
+}
+
+static void close_listener(listener_t *l) {
+  if (l->closed) return;
+  l->closed = 1;
+  uv_poll_stop(&l->poll);
+  close(l->fd);
+  uv_close((uv_handle_t *)&l->poll, on_closed);
+}
+
+static void on_env_teardown(void *data) {
+  close_listener(data);
+}
+
+static int parse_address(const char *host, uint32_t port, struct sockaddr_storage *out, socklen_t *length) {
+  memset(out, 0, sizeof *out);
+  struct sockaddr_in *a4 = (struct sockaddr_in *)out;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    *length = sizeof *a4;
+    return AF_INET;
+  }
+  if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port);
+    *length = sizeof *a6;
+    return AF_INET6;
+  }
+  return 0;
+}
+
+// listen(host, port, onBatch) -> [listener, sharedBuffer, boundPort]
+static napi_value js_listen(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char host[64];
+  size_t host_length;
+  uint32_t port;
+  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, &host_length) != napi_ok ||
+      napi_get_value_uint32(env, argv[1], &port) != napi_ok || port > 65535) {
+    napi_throw_type_error(env, NULL, "listen(host, port, onBatch)");
+    return NULL;
+  }
+  struct sockaddr_storage address;
+  socklen_t address_length;
+  int family = parse_address(host, port, &address, &address_length);
+  if (!family) {
+    napi_throw_type_error(env, NULL, "listen: host must be an IP address");
+    return NULL;
+  }
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket", host, port);
+  int on = 1, size = 4 << 20;
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  // Busy resolvers need room for bursts; the kernel caps this at rmem_max.
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  if (bind(fd, (struct sockaddr *)&address, address_length) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, "bind", host, port);
+  }
+  struct sockaddr_storage bound;
+  socklen_t bound_length = sizeof bound;
+  getsockname(fd, (struct sockaddr *)&bound, &bound_length);
+  uint32_t bound_port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port : ((struct sockaddr_in6 *)&bound)->sin6_port);
+
+  listener_t *l = calloc(1, sizeof *l);
+  l->magic = MAGIC;
+  l->fd = fd;
+  l->family = family;
+  l->env = env;
+  napi_value buffer, resource_name, external, bound_value, result;
+  void *data;
+  napi_create_buffer(env, (size_t)BATCH * SLOT + (size_t)BATCH * META * 4, &data, &buffer);
+  l->slots = data;
+  l->meta = (uint32_t *)(l->slots + (size_t)BATCH * SLOT);
+  napi_create_reference(env, argv[2], 1, &l->callback);
+  napi_create_reference(env, buffer, 1, &l->buffer);
+  napi_create_string_utf8(env, "gatehouse:udp-batch", NAPI_AUTO_LENGTH, &resource_name);
+  napi_async_init(env, NULL, resource_name, &l->context);
+
+  uv_loop_t *loop;
+  napi_get_uv_event_loop(env, &loop);
+  uv_poll_init_socket(loop, &l->poll, fd);
+  l->poll.data = l;
+  uv_poll_start(&l->poll, UV_READABLE, on_readable);
+  napi_add_env_cleanup_hook(env, on_env_teardown, l);
+
+  napi_create_external(env, l, on_collected, NULL, &external);
+  napi_create_uint32(env, bound_port, &bound_value);
+  napi_create_array_with_length(env, 3, &result);
+  napi_set_element(env, result, 0, external);
+  napi_set_element(env, result, 1, buffer);
+  napi_set_element(env, result, 2, bound_value);
+  return result;
+}
+
+// send(listener, packet, host, port): one answer outside a batch. Returns
+// false when the kernel refused it (full buffer) or the address is bad.
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], result;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  listener_t *l = argc == 4 ? unwrap(env, argv[0]) : NULL;
+  if (l == NULL) return NULL;
+  void *data;
+  size_t length;
+  char host[64];
+  size_t host_length;
+  uint32_t port;
+  if (napi_get_buffer_info(env, argv[1], &data, &length) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[2], host, sizeof host, &host_length) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &port) != napi_ok) {
+    napi_throw_type_error(env, NULL, "send(listener, buffer, host, port)");
+    return NULL;
+  }
+  struct sockaddr_storage to;
+  socklen_t to_length = 0;
+  int ok = !l->closed && parse_address(host, port, &to, &to_length) == l->family;
+  if (ok) {
+    ssize_t sent;
+    do sent = sendto(l->fd, data, length, 0, (struct sockaddr *)&to, to_length);
+    while (sent < 0 && errno == EINTR);
+    ok = sent >= 0;
+  }
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  listener_t *l = argc == 1 ? unwrap(env, argv[0]) : NULL;
+  if (l == NULL || l->closed) return NULL;
+  napi_remove_env_cleanup_hook(env, on_env_teardown, l);
+  napi_delete_reference(env, l->callback);
+  napi_delete_reference(env, l->buffer);
+  napi_async_destroy(env, l->context);
+  close_listener(l);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn, constant;
+  napi_create_function(env, "listen", NAPI_AUTO_LENGTH, js_listen, NULL, &fn);
+  napi_set_named_property(env, exports, "listen", fn);
+  napi_create_function(env, "send", NAPI_AUTO_LENGTH, js_send, NULL, &fn);
+  napi_set_named_property(env, exports, "send", fn);
+  napi_create_function(env, "close", NAPI_AUTO_LENGTH, js_close, NULL, &fn);
+  napi_set_named_property(env, exports, "close", fn);
+  napi_create_uint32(env, BATCH, &constant);
+  napi_set_named_property(env, exports, "BATCH", constant);
+  napi_create_uint32(env, SLOT, &constant);
+  napi_set_named_property(env, exports, "SLOT", constant);
+  napi_create_uint32(env, META, &constant);
+  napi_set_named_property(env, exports, "META", constant);
+  return exports;
+}
