@@ -216,6 +216,14 @@ install_program() {
   for item in package-lock.json README.md LICENSE docs deploy systemd lists config; do
     if [ -e "$SOURCE/$item" ]; then cp -a "$SOURCE/$item" "$stage/"; fi
   done
+  # The optional native UDP batching addon (docs/architecture.md): only the
+  # built module, not node-gyp's intermediate files. Without it DNS still runs.
+  if [ -f "$SOURCE/build/Release/udp_batch.node" ]; then
+    mkdir -p "$stage/build/Release"
+    cp -a "$SOURCE/build/Release/udp_batch.node" "$stage/build/Release/"
+  else
+    warn "build/Release/udp_batch.node is missing (npm install could not build it): DNS will use Node's slower UDP path"
+  fi
   # The program tree needs no build scripts: without them `npm ci` and
   # `npm prune` here never try to run the TypeScript compiler. (The dependency
   # lists stay as they are, so package.json still matches package-lock.json.)

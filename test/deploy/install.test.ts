@@ -51,6 +51,9 @@ function makeSource(dir: string, version: string): void {
   mkdirSync(join(dir, 'dist'), { recursive: true });
   mkdirSync(join(dir, 'deploy'), { recursive: true });
   mkdirSync(join(dir, 'systemd'), { recursive: true });
+  mkdirSync(join(dir, 'build/Release/obj.target'), { recursive: true });
+  writeFileSync(join(dir, 'build/Release/udp_batch.node'), 'fake addon');
+  writeFileSync(join(dir, 'build/Release/obj.target/udp-batch.o'), 'intermediate');
   cpSync(installer, join(dir, 'deploy/install.sh'));
   chmodSync(join(dir, 'deploy/install.sh'), 0o755);
   cpSync(join(repo, 'systemd/gatehouse.service'), join(dir, 'systemd/gatehouse.service'));
@@ -152,6 +155,9 @@ describe('deploy/install.sh', () => {
     expect(pkg.scripts).toBeUndefined(); // no build step can run on the appliance
     expect(existsSync(at('opt/gatehouse/package-lock.json'))).toBe(true);
     expect(existsSync(at('opt/gatehouse/deploy/install.sh'))).toBe(true);
+    // The native UDP addon, without node-gyp's intermediate files.
+    expect(readFileSync(at('opt/gatehouse/build/Release/udp_batch.node'), 'utf8')).toBe('fake addon');
+    expect(existsSync(at('opt/gatehouse/build/Release/obj.target'))).toBe(false);
 
     // node_modules copied from the source tree, development packages pruned.
     expect(existsSync(at('opt/gatehouse/node_modules/fake-dep/index.js'))).toBe(true);
