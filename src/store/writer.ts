@@ -7,7 +7,13 @@ import type { Batch, Dictionaries } from './batch.js';
 import { compactDay, createDay, dayOf, dropDay, listDays, dayTables, DAY_MS, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES, NAME_BUCKETS } from './partitions.js';
 
 interface DayStatements {
+  /** One row, skipped if its id is taken (the slow path for late rows). */
   insert: Statement;
+  /** ROWS_PER_INSERT rows, and one row, that must not collide (ids past maxId). */
+  insertMany: Statement;
+  insertOne: Statement;
+  /** The highest id the day's table holds (or -1): an id above it cannot be taken. */
+  maxId: number;
   rc: Statement;
   rn: Statement;
   rm: Statement;
@@ -36,6 +42,14 @@ export interface PurgeResult {
 /** Timestamps beyond this (year 2255) are treated as bad input. */
 const MAX_TS = 9e12;
 
+/**
+ * Rows per multi-row INSERT on the fast path. One statement call per row was
+ * the writer's largest cost; 64 rows (320 parameters) per call cut it by most
+ * of that, and a batch's remainder goes in one row at a time.
+ */
+const ROWS_PER_INSERT = 64;
+const COLUMNS = 5;
+
 /** Interned ids are cached per day (the first use on a day also bumps last_day). */
 const INTERN_CACHE_MAX = 500_000;
 
@@ -54,6 +68,10 @@ export class LogWriter {
   // Tie-breaker state: the last millisecond key used and its next slot.
   private lastMsKey = -1;
   private nextSlot = 0;
+  // Rows waiting for the next multi-row insert, all for one day's table.
+  private readonly staged: number[] = new Array<number>(ROWS_PER_INSERT * COLUMNS).fill(0);
+  private stagedRows = 0;
+  private stagedFor: DayStatements | undefined;
   private readonly internName: Statement;
   private readonly internClient: Statement;
   private readonly internDict: Statement;
@@ -101,11 +119,17 @@ export class LogWriter {
    */
   writeBatches(batches: Batch[]): number {
     let total = 0;
-    this.db.transaction(() => {
-      const aggs = new Map<number, Aggregates>();
-      for (const b of batches) total += this.writeRows(b, aggs);
-      for (const [day, agg] of aggs) this.flushAggregates(this.statements(day), agg);
-    })();
+    try {
+      this.db.transaction(() => {
+        const aggs = new Map<number, Aggregates>();
+        for (const b of batches) total += this.writeRows(b, aggs);
+        this.flushStaged();
+        for (const [day, agg] of aggs) this.flushAggregates(this.statements(day), agg);
+      })();
+    } catch (err) {
+      this.forgetUncommitted();
+      throw err;
+    }
     return total;
   }
 
@@ -245,24 +269,67 @@ export class LogWriter {
     return days;
   }
 
-  /** Insert one row; returns the millisecond of the day it was stored under. */
+  /**
+   * Place one row; returns the millisecond of the day it was stored under.
+   * Rows arrive in time order, so almost every id lands past the highest id
+   * the day holds and cannot collide: those are staged for a multi-row insert.
+   * A late row (a batch held back, the clock stepped back) may meet a taken
+   * slot: it is inserted alone, trying the next slot until one is free. Past
+   * 256 rows in one millisecond a row moves to the next millisecond.
+   */
   private insertRow(st: DayStatements, day: number, ms: number, client: number, name: number, shape: number, lat: number): number {
     const msKey = day * DAY_MS + ms;
     let slot = msKey === this.lastMsKey ? this.nextSlot : 0;
     let msOfDay = ms;
-    // A late row can land on a slot already used: try the next one. Past 256
-    // queries in one millisecond the row moves to the next millisecond.
-    for (;;) {
-      if (slot >= KEY_SLOTS) {
-        slot = 0;
-        if (msOfDay < DAY_MS - 1) msOfDay++;
-      }
-      if (st.insert.run(msOfDay * KEY_SLOTS + slot, client, name, shape, lat).changes === 1) break;
-      slot++;
+    if (slot >= KEY_SLOTS) {
+      slot = 0;
+      if (msOfDay < DAY_MS - 1) msOfDay++;
     }
+    let id = msOfDay * KEY_SLOTS + slot;
+    if (id > st.maxId) {
+      this.stage(st, id, client, name, shape, lat);
+    } else {
+      this.flushStaged();
+      for (;;) {
+        if (slot >= KEY_SLOTS) {
+          slot = 0;
+          if (msOfDay < DAY_MS - 1) msOfDay++;
+        }
+        id = msOfDay * KEY_SLOTS + slot;
+        if (st.insert.run(id, client, name, shape, lat).changes === 1) break;
+        slot++;
+      }
+    }
+    if (id > st.maxId) st.maxId = id;
     this.lastMsKey = day * DAY_MS + msOfDay;
     this.nextSlot = slot + 1;
     return msOfDay;
+  }
+
+  private stage(st: DayStatements, id: number, client: number, name: number, shape: number, lat: number): void {
+    if (this.stagedFor !== st) this.flushStaged();
+    this.stagedFor = st;
+    const at = this.stagedRows * COLUMNS;
+    const row = this.staged;
+    row[at] = id;
+    row[at + 1] = client;
+    row[at + 2] = name;
+    row[at + 3] = shape;
+    row[at + 4] = lat;
+    if (++this.stagedRows === ROWS_PER_INSERT) {
+      st.insertMany.run(row);
+      this.stagedRows = 0;
+    }
+  }
+
+  /** Insert the staged rows that did not fill a multi-row insert. */
+  private flushStaged(): void {
+    const st = this.stagedFor;
+    for (let i = 0; i < this.stagedRows; i++) {
+      const at = i * COLUMNS;
+      st!.insertOne.run(this.staged[at], this.staged[at + 1], this.staged[at + 2], this.staged[at + 3], this.staged[at + 4]);
+    }
+    this.stagedRows = 0;
   }
 
   private statements(day: number): DayStatements {
@@ -270,9 +337,10 @@ export class LogWriter {
     if (!st) {
       const t = createDay(this.db, day);
       st = {
-        insert: this.db.prepare(
-          `INSERT OR IGNORE INTO ${t.q} (id, client, name, shape, lat) VALUES (?, ?, ?, ?, ?)`,
-        ),
+        insert: this.db.prepare(`INSERT OR IGNORE INTO ${t.q} (id, client, name, shape, lat) VALUES (?, ?, ?, ?, ?)`),
+        insertMany: this.db.prepare(`INSERT INTO ${t.q} (id, client, name, shape, lat) VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?)').join(', ')}`),
+        insertOne: this.db.prepare(`INSERT INTO ${t.q} (id, client, name, shape, lat) VALUES (?, ?, ?, ?, ?)`),
+        maxId: (this.db.prepare(`SELECT max(id) FROM ${t.q}`).pluck().get() as number | null) ?? -1,
         rc: this.db.prepare(
           `INSERT INTO ${t.rc} (client, minute, n, blocked) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, blocked = blocked + excluded.blocked`,
         ),
@@ -333,6 +401,23 @@ export class LogWriter {
       this.shapeById.set(id, shape);
     }
     return id;
+  }
+
+  /**
+   * After a rolled-back transaction (disk full, I/O error): the rows staged,
+   * and the names, addresses, shapes and day tables it created, are gone from
+   * the file, so they go from memory too. Otherwise a staged row of the failed
+   * batch would be written with the next one, and a cached id would point at
+   * nothing, or at the next name given the same id.
+   */
+  private forgetUncommitted(): void {
+    this.stagedRows = 0;
+    this.stagedFor = undefined;
+    this.days.clear();
+    this.names.clear();
+    this.clients.clear();
+    this.shapes.clear();
+    this.shapeById.clear();
   }
 
   private resetCaches(day: number): void {

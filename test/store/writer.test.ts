@@ -1,0 +1,99 @@
+// LogWriter's row placement: rows in time order go in by multi-row inserts,
+// late rows find a free slot one at a time, and nothing is lost, doubled or
+// written after its batch failed.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Database } from 'better-sqlite3';
+import { openDatabase } from '../../src/store/db.js';
+import { LogWriter } from '../../src/store/writer.js';
+import { newBatch, pushRow } from '../../src/store/batch.js';
+import { dayOf, dayTables, KEY_SLOTS } from '../../src/store/partitions.js';
+import { tempDir } from './helpers.js';
+
+const T0 = Date.UTC(2026, 10, 23, 9, 0, 0);
+const DAY = dayOf(T0);
+const dicts = { groups: ['staff'], categories: ['adult'], links: ['fibre'] };
+
+let tmp: ReturnType<typeof tempDir> | undefined;
+let db: Database | undefined;
+afterEach(() => {
+  db?.close();
+  db = undefined;
+  tmp?.remove();
+  tmp = undefined;
+});
+
+function writer(): LogWriter {
+  tmp = tempDir();
+  db = openDatabase(tmp.path('gh.db'));
+  const w = new LogWriter(db);
+  w.setDictionaries(dicts);
+  return w;
+}
+
+/** A batch of rows at the given times, each with its own name (name i is row i's tag). */
+function batchAt(times: number[], tag: string) {
+  const b = newBatch(times.length);
+  times.forEach((t, i) => pushRow(b, t, '10.0.0.1', 0, `${tag}${i}.test`, 1, 0, -1, 0, 0, 100, false));
+  return b;
+}
+
+function rows(): { id: number; name: string }[] {
+  const t = dayTables(DAY);
+  return db!.prepare(`SELECT q.id, n.name FROM ${t.q} AS q JOIN name_by_id AS n ON n.id = q.name ORDER BY q.id`).all() as { id: number; name: string }[];
+}
+
+describe('LogWriter row placement', () => {
+  it('stores every row of a batch that is not a multiple of the multi-row insert, in order, with distinct ids', () => {
+    const w = writer();
+    const times = Array.from({ length: 1000 }, (_, i) => T0 + Math.floor(i / 10)); // 10 rows per millisecond
+    expect(w.writeBatch(batchAt(times, 'a'))).toBe(1000);
+    const stored = rows();
+    expect(stored).toHaveLength(1000);
+    expect(stored.map((r) => r.name)).toEqual(times.map((_, i) => `a${i}.test`));
+    expect(stored.map((r) => Math.floor(r.id / KEY_SLOTS))).toEqual(times.map((t) => t - DAY * 86_400_000));
+  });
+
+  it('moves rows past 256 in one millisecond to the next millisecond', () => {
+    const w = writer();
+    w.writeBatch(batchAt(Array(300).fill(T0), 'm'));
+    const ms = rows().map((r) => Math.floor(r.id / KEY_SLOTS) - (T0 - DAY * 86_400_000));
+    expect(ms.filter((m) => m === 0)).toHaveLength(256);
+    expect(ms.filter((m) => m === 1)).toHaveLength(44);
+  });
+
+  it('a late batch (the clock stepped back) fills the free slots of milliseconds already written', () => {
+    const w = writer();
+    w.writeBatch(batchAt(Array.from({ length: 200 }, (_, i) => T0 + (i % 100)), 'first'));
+    // Rows at times the table already holds: each must land in a free slot, none may overwrite.
+    w.writeBatch(batchAt(Array.from({ length: 150 }, (_, i) => T0 + (i % 50)), 'late'));
+    // And then rows in order again.
+    w.writeBatch(batchAt(Array.from({ length: 100 }, (_, i) => T0 + 100 + i), 'after'));
+    const stored = rows();
+    expect(stored).toHaveLength(450);
+    expect(new Set(stored.map((r) => r.id)).size).toBe(450);
+    for (const tag of ['first', 'late', 'after']) expect(stored.filter((r) => r.name.startsWith(tag))).toHaveLength(tag === 'first' ? 200 : tag === 'late' ? 150 : 100);
+    // A late row keeps its own millisecond (its time is evidence): it takes a later slot, not a later time.
+    const late = stored.filter((r) => r.name.startsWith('late'));
+    for (const r of late) {
+      const i = Number(/late(\d+)/.exec(r.name)![1]);
+      expect(Math.floor(r.id / KEY_SLOTS)).toBe(T0 + (i % 50) - DAY * 86_400_000);
+    }
+  });
+
+  it.each([
+    ['a day already written', T0],
+    ['the first batch of a new day', T0 + 86_400_000],
+  ])('a batch that fails (disk full) on %s is not written later, and the next batch is stored whole and named right', (_, start) => {
+    const w = writer();
+    w.writeBatch(batchAt([T0 - 1], 'warm'));
+    const pages = db!.pragma('page_count', { simple: true }) as number;
+    db!.pragma(`max_page_count = ${pages}`);
+    expect(() => w.writeBatch(batchAt(Array.from({ length: 5000 }, (_, i) => start + i), 'failed'))).toThrow(/full/);
+    db!.pragma('max_page_count = 1073741823');
+    w.writeBatch(batchAt(Array.from({ length: 10 }, (_, i) => start + 10_000 + i), 'next'));
+    const day = dayOf(start);
+    const t = dayTables(day);
+    const stored = db!.prepare(`SELECT n.name FROM ${t.q} AS q LEFT JOIN name_by_id AS n ON n.id = q.name ORDER BY q.id`).pluck().all();
+    expect(stored).toEqual([...(day === DAY ? ['warm0.test'] : []), ...Array.from({ length: 10 }, (_, i) => `next${i}.test`)]);
+  });
+});
