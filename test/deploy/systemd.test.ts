@@ -26,6 +26,15 @@ describe('systemd/gatehouse.service', () => {
   const d = directives(unitText);
   const one = (name: string) => d.get(name)?.at(-1);
 
+  it('lets the background threads lower their priority: setpriority is allowed back after @resources is denied', () => {
+    // systemd merges the lines in order: an allow list, names removed, then names added back.
+    const filters = d.get('SystemCallFilter') ?? [];
+    const denied = filters.findIndex((f) => f.startsWith('~') && f.includes('@resources'));
+    expect(denied).toBeGreaterThan(-1);
+    expect(filters.slice(denied + 1).some((f) => !f.startsWith('~') && f.split(/\s+/).includes('setpriority'))).toBe(true);
+    expect(d.get('CapabilityBoundingSet')).toEqual(['CAP_NET_BIND_SERVICE']); // so they can never raise it
+  });
+
   it('runs the service command as the gatehouse user with only CAP_NET_BIND_SERVICE', () => {
     expect(one('ExecStart')).toBe('/usr/bin/node /opt/gatehouse/dist/cli.js serve --config /etc/gatehouse/gatehouse.yaml');
     expect(one('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
