@@ -58,6 +58,16 @@ export function listenUdpBatch(native: BatchAddon, host: string, port: number, o
 
   const [handle, shared, boundPort] = native.listen(host, port, (count) => {
     batch++;
+    try {
+      readBatch(count);
+    } finally {
+      batch++; // closes the batch: later answers go out alone
+    }
+  });
+  const meta = new Uint32Array(shared.buffer, shared.byteOffset + BATCH * SLOT, BATCH * META);
+  const metaBytes = new Uint8Array(shared.buffer, shared.byteOffset + BATCH * SLOT, BATCH * META * 4);
+
+  function readBatch(count: number): void {
     for (let i = 0; i < count; i++) {
       const m = i * META;
       const length = meta[m + LENGTH];
@@ -82,10 +92,7 @@ export function listenUdpBatch(native: BatchAddon, host: string, port: number, o
         onError(err);
       }
     }
-    batch++;
-  });
-  const meta = new Uint32Array(shared.buffer, shared.byteOffset + BATCH * SLOT, BATCH * META);
-  const metaBytes = new Uint8Array(shared.buffer, shared.byteOffset + BATCH * SLOT, BATCH * META * 4);
+  }
 
   function addressAt(m: number): string {
     const v6 = meta[m + FAMILY] === 6;
