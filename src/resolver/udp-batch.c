@@ -86,18 +86,22 @@ static void write_meta(listener_t *l, int i, uint32_t length) {
   }
 }
 
+static void set_message(struct mmsghdr *m, struct iovec *iov, void *data, size_t length, struct sockaddr_storage *address, socklen_t address_length) {
+  iov->iov_base = data;
+  iov->iov_len = length;
+  memset(&m->msg_hdr, 0, sizeof m->msg_hdr);
+  m->msg_hdr.msg_iov = iov;
+  m->msg_hdr.msg_iovlen = 1;
+  m->msg_hdr.msg_name = address;
+  m->msg_hdr.msg_namelen = address_length;
+}
+
 static void send_answers(listener_t *l, int n) {
   int count = 0;
   for (int i = 0; i < n; i++) {
     uint32_t length = l->meta[i * META + 7];
     if (length == 0 || length > SLOT) continue;
-    l->out_iov[count].iov_base = l->slots + (size_t)i * SLOT;
-    l->out_iov[count].iov_len = length;
-    memset(&l->out[count].msg_hdr, 0, sizeof l->out[count].msg_hdr);
-    l->out[count].msg_hdr.msg_iov = &l->out_iov[count];
-    l->out[count].msg_hdr.msg_iovlen = 1;
-    l->out[count].msg_hdr.msg_name = &l->from[i];
-    l->out[count].msg_hdr.msg_namelen = l->in[i].msg_hdr.msg_namelen;
+    set_message(&l->out[count], &l->out_iov[count], l->slots + (size_t)i * SLOT, length, &l->from[i], l->in[i].msg_hdr.msg_namelen);
     count++;
   }
   // A message the kernel refuses (full buffer) is lost, as a lost packet
@@ -114,15 +118,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   listener_t *l = handle->data;
   if (status < 0 || l->closed) return;
   for (int round = 0; round < BATCHES_PER_WAKEUP; round++) {
-    for (int i = 0; i < BATCH; i++) {
-      l->in_iov[i].iov_base = l->slots + (size_t)i * SLOT;
-      l->in_iov[i].iov_len = SLOT;
-      memset(&l->in[i].msg_hdr, 0, sizeof l->in[i].msg_hdr);
-      l->in[i].msg_hdr.msg_iov = &l->in_iov[i];
-      l->in[i].msg_hdr.msg_iovlen = 1;
-      l->in[i].msg_hdr.msg_name = &l->from[i];
-      l->in[i].msg_hdr.msg_namelen = sizeof l->from[i];
-    }
+    for (int i = 0; i < BATCH; i++) set_message(&l->in[i], &l->in_iov[i], l->slots + (size_t)i * SLOT, SLOT, &l->from[i], sizeof l->from[i]);
     int n = recvmmsg(l->fd, l->in, BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) return; /* EAGAIN: drained; other errors: try again on the next wakeup */
     for (int i = 0; i < n; i++) write_meta(l, i, (l->in[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : l->in[i].msg_len);
