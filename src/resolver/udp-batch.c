@@ -15,6 +15,7 @@
 //     [2] address family (4 or 6)
 //     [3..6] source address, network byte order (IPv4 uses [3] only)
 //     [7] answer length, written by JavaScript (0 = no answer in this batch)
+//     [8] IPv6 scope (interface index of a link-local address; else 0)
 //   The callback gets the number of packets. Answers given later (a cache
 //   miss) go out through send(), one sendto(2) each.
 //
@@ -28,12 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <net/if.h>
 #include <unistd.h>
 #include <uv.h>
 
 #define BATCH 64
 #define SLOT 4096
-#define META 8
+#define META 9
 #define BATCHES_PER_WAKEUP 4 /* then yield to the rest of the event loop */
 #define MAGIC 0x47484254u
 
@@ -46,6 +48,7 @@ typedef struct {
   int js_gone;    /* the JavaScript handle was collected */
   uv_poll_t poll;
   napi_env env;
+  napi_async_cleanup_hook_handle cleanup;
   napi_ref callback;
   napi_ref buffer;
   napi_async_context context;
@@ -73,6 +76,7 @@ static void write_meta(listener_t *l, int i, uint32_t length) {
   uint32_t *m = l->meta + i * META;
   m[0] = length;
   m[7] = 0;
+  m[8] = 0;
   if (l->from[i].ss_family == AF_INET) {
     struct sockaddr_in *a = (struct sockaddr_in *)&l->from[i];
     m[1] = ntohs(a->sin_port);
@@ -83,6 +87,7 @@ static void write_meta(listener_t *l, int i, uint32_t length) {
     m[1] = ntohs(a->sin6_port);
     m[2] = 6;
     memcpy(&m[3], &a->sin6_addr, 16);
+    m[8] = a->sin6_scope_id;
   }
 }
 
@@ -116,7 +121,9 @@ static void send_answers(listener_t *l, int n) {
 
 static void on_readable(uv_poll_t *handle, int status, int events) {
   listener_t *l = handle->data;
-  if (status < 0 || l->closed) return;
+  // status < 0 means POLLERR, which an unconnected UDP socket without
+  // IP_RECVERR does not raise; reading anyway costs one EAGAIN if it does.
+  if (l->closed) return;
   for (int round = 0; round < BATCHES_PER_WAKEUP; round++) {
     for (int i = 0; i < BATCH; i++) set_message(&l->in[i], &l->in_iov[i], l->slots + (size_t)i * SLOT, SLOT, &l->from[i], sizeof l->from[i]);
     int n = recvmmsg(l->fd, l->in, BATCH, MSG_DONTWAIT, NULL);
@@ -154,10 +161,20 @@ static listener_t *unwrap(napi_env env, napi_value value) {
   return l;
 }
 
-// The memory goes when both libuv and JavaScript are done with it, in
-// whichever order that happens.
+// Closing runs in two steps. close_listener() stops reading and closes the
+// socket at once (safe inside the batch callback); on_closed(), which libuv
+// calls on a later turn of the loop, releases what JavaScript holds and the
+// async context (never while the callback that uses them is running). The
+// memory goes when both libuv and JavaScript are done with it, in whichever
+// order that happens.
 static void on_closed(uv_handle_t *handle) {
   listener_t *l = handle->data;
+  napi_delete_reference(l->env, l->callback);
+  napi_delete_reference(l->env, l->buffer);
+  napi_async_destroy(l->env, l->context);
+  // A worker thread that ends with the listener open waits for this (see js_listen).
+  if (l->cleanup != NULL) napi_remove_async_cleanup_hook(l->cleanup);
+  l->cleanup = NULL;
   l->uv_closed = 1;
   if (l->js_gone) free(l);
 }
@@ -176,10 +193,11 @@ static void close_listener(listener_t *l) {
   uv_close((uv_handle_t *)&l->poll, on_closed);
 }
 
-static void on_env_teardown(void *data) {
+static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *data) {
   close_listener(data);
 }
 
+// An IP address, IPv6 with an optional %zone (an interface index or name).
 static int parse_address(const char *host, uint32_t port, struct sockaddr_storage *out, socklen_t *length) {
   memset(out, 0, sizeof *out);
   struct sockaddr_in *a4 = (struct sockaddr_in *)out;
@@ -190,9 +208,18 @@ static int parse_address(const char *host, uint32_t port, struct sockaddr_storag
     *length = sizeof *a4;
     return AF_INET;
   }
-  if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+  char text[64];
+  snprintf(text, sizeof text, "%s", host);
+  char *zone = strchr(text, '%');
+  if (zone != NULL) *zone++ = '\0';
+  if (inet_pton(AF_INET6, text, &a6->sin6_addr) == 1) {
     a6->sin6_family = AF_INET6;
     a6->sin6_port = htons((uint16_t)port);
+    if (zone != NULL) {
+      char *end;
+      unsigned long index = strtoul(zone, &end, 10);
+      a6->sin6_scope_id = (*zone != '\0' && *end == '\0') ? (uint32_t)index : if_nametoindex(zone);
+    }
     *length = sizeof *a6;
     return AF_INET6;
   }
@@ -207,8 +234,10 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
   char host[64];
   size_t host_length;
   uint32_t port;
+  napi_valuetype callback_type = napi_undefined;
+  if (argc == 3) napi_typeof(env, argv[2], &callback_type);
   if (argc < 3 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, &host_length) != napi_ok ||
-      napi_get_value_uint32(env, argv[1], &port) != napi_ok || port > 65535) {
+      napi_get_value_uint32(env, argv[1], &port) != napi_ok || port > 65535 || callback_type != napi_function) {
     napi_throw_type_error(env, NULL, "listen(host, port, onBatch)");
     return NULL;
   }
@@ -222,43 +251,62 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, errno, "socket", host, port);
   int on = 1, size = 4 << 20;
-  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, "setsockopt IPV6_V6ONLY", host, port);
+  }
   // Busy resolvers need room for bursts; the kernel caps this at rmem_max.
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  if (bind(fd, (struct sockaddr *)&address, address_length) < 0) {
+  struct sockaddr_storage bound;
+  socklen_t bound_length = sizeof bound;
+  if (bind(fd, (struct sockaddr *)&address, address_length) < 0 || getsockname(fd, (struct sockaddr *)&bound, &bound_length) < 0) {
     int err = errno;
     close(fd);
     return throw_errno(env, err, "bind", host, port);
   }
-  struct sockaddr_storage bound;
-  socklen_t bound_length = sizeof bound;
-  getsockname(fd, (struct sockaddr *)&bound, &bound_length);
   uint32_t bound_port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port : ((struct sockaddr_in6 *)&bound)->sin6_port);
 
   listener_t *l = calloc(1, sizeof *l);
+  napi_value buffer;
+  void *data;
+  if (l == NULL || napi_create_buffer(env, (size_t)BATCH * SLOT + (size_t)BATCH * META * 4, &data, &buffer) != napi_ok) {
+    free(l);
+    close(fd);
+    napi_throw_error(env, "ENOMEM", "listen: out of memory");
+    return NULL;
+  }
+  uv_loop_t *loop;
+  napi_get_uv_event_loop(env, &loop);
+  int failed = uv_poll_init_socket(loop, &l->poll, fd);
+  if (failed) {
+    free(l);
+    close(fd);
+    return throw_errno(env, -failed, "uv_poll_init", host, port);
+  }
   l->magic = MAGIC;
   l->fd = fd;
   l->family = family;
   l->env = env;
-  napi_value buffer, resource_name, external, bound_value, result;
-  void *data;
-  napi_create_buffer(env, (size_t)BATCH * SLOT + (size_t)BATCH * META * 4, &data, &buffer);
   l->slots = data;
   l->meta = (uint32_t *)(l->slots + (size_t)BATCH * SLOT);
+  l->poll.data = l;
+  napi_value resource_name, external, bound_value, result;
   napi_create_reference(env, argv[2], 1, &l->callback);
   napi_create_reference(env, buffer, 1, &l->buffer);
   napi_create_string_utf8(env, "gatehouse:udp-batch", NAPI_AUTO_LENGTH, &resource_name);
   napi_async_init(env, NULL, resource_name, &l->context);
-
-  uv_loop_t *loop;
-  napi_get_uv_event_loop(env, &loop);
-  uv_poll_init_socket(loop, &l->poll, fd);
-  l->poll.data = l;
-  uv_poll_start(&l->poll, UV_READABLE, on_readable);
-  napi_add_env_cleanup_hook(env, on_env_teardown, l);
-
+  // If the thread's environment ends with the listener open (a worker thread
+  // exits), Node keeps the loop turning until on_closed has run: without this
+  // libuv would call on_closed after the addon's code was unloaded.
+  napi_add_async_cleanup_hook(env, on_env_teardown, l, &l->cleanup);
+  failed = uv_poll_start(&l->poll, UV_READABLE, on_readable);
   napi_create_external(env, l, on_collected, NULL, &external);
+  if (failed) {
+    close_listener(l);
+    return throw_errno(env, -failed, "uv_poll_start", host, port);
+  }
   napi_create_uint32(env, bound_port, &bound_value);
   napi_create_array_with_length(env, 3, &result);
   napi_set_element(env, result, 0, external);
@@ -304,12 +352,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   listener_t *l = argc == 1 ? unwrap(env, argv[0]) : NULL;
-  if (l == NULL || l->closed) return NULL;
-  napi_remove_env_cleanup_hook(env, on_env_teardown, l);
-  napi_delete_reference(env, l->callback);
-  napi_delete_reference(env, l->buffer);
-  napi_async_destroy(env, l->context);
-  close_listener(l);
+  if (l != NULL) close_listener(l);
   return NULL;
 }
 

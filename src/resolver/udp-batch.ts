@@ -27,6 +27,7 @@ const PORT = 1;
 const FAMILY = 2;
 const ADDRESS = 3;
 const ANSWER_LENGTH = 7;
+const SCOPE = 8;
 
 const ADDRESS_CACHE_LIMIT = 65_536;
 
@@ -48,7 +49,7 @@ export function batchAddon(): BatchAddon | undefined {
   return addon ?? undefined;
 }
 
-export function listenUdpBatch(native: BatchAddon, host: string, port: number, onPacket: PacketHandler, onError: (err: unknown) => void): UdpListener {
+export function listenUdpBatch(native: BatchAddon, host: string, port: number, onPacket: PacketHandler): UdpListener {
   const { SLOT, META, BATCH } = native;
   let batch = 0; // odd while a batch is being handled
   let closed = false;
@@ -68,39 +69,38 @@ export function listenUdpBatch(native: BatchAddon, host: string, port: number, o
   const metaBytes = new Uint8Array(shared.buffer, shared.byteOffset + BATCH * SLOT, BATCH * META * 4);
 
   function readBatch(count: number): void {
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < count && !closed; i++) {
       const m = i * META;
       const length = meta[m + LENGTH];
-      if (length === 0) continue;
+      // Too long for a slot (no query is), or from port 0, which no answer can reach.
+      if (length === 0 || meta[m + PORT] === 0) continue;
       const start = i * SLOT;
       const packet = Buffer.allocUnsafe(length);
       shared.copy(packet, 0, start, start + length);
       const address = addressAt(m);
       const clientPort = meta[m + PORT];
       const open = batch;
-      try {
-        onPacket(packet, address, clientPort, (answer) => {
-          if (batch === open && answer.length <= SLOT) {
-            answer.copy(shared, start);
-            meta[m + ANSWER_LENGTH] = answer.length;
-          } else if (!closed) {
-            // A refused send (full socket buffer) loses the answer, as a lost packet would; the client retries.
-            native.send(handle, answer, address, clientPort);
-          }
-        });
-      } catch (err) {
-        onError(err);
-      }
+      onPacket(packet, address, clientPort, (answer) => {
+        if (batch === open && answer.length <= SLOT) {
+          answer.copy(shared, start);
+          meta[m + ANSWER_LENGTH] = answer.length;
+        } else if (!closed) {
+          // A refused send (full socket buffer) loses the answer, as a lost packet would; the client retries.
+          native.send(handle, answer, address, clientPort);
+        }
+      });
     }
   }
 
   function addressAt(m: number): string {
     const v6 = meta[m + FAMILY] === 6;
-    const key = v6 ? `${meta[m + ADDRESS]},${meta[m + ADDRESS + 1]},${meta[m + ADDRESS + 2]},${meta[m + ADDRESS + 3]}` : meta[m + ADDRESS];
+    // A link-local IPv6 client keeps its interface as a numeric zone ("fe80::1%2"), so a late answer goes out on the right link.
+    const key = v6 ? `${meta[m + ADDRESS]},${meta[m + ADDRESS + 1]},${meta[m + ADDRESS + 2]},${meta[m + ADDRESS + 3]}%${meta[m + SCOPE]}` : meta[m + ADDRESS];
     let name = names.get(key);
     if (name === undefined) {
       const at = (m + ADDRESS) * 4;
       name = ipaddr.fromByteArray(Array.from(metaBytes.subarray(at, at + (v6 ? 16 : 4)))).toString();
+      if (v6 && meta[m + SCOPE] !== 0) name += `%${meta[m + SCOPE]}`;
       if (names.size >= ADDRESS_CACHE_LIMIT) names.clear();
       names.set(key, name);
     }

@@ -42,11 +42,19 @@ function requestedMode(): UdpMode | undefined {
   throw new Error(`GATEHOUSE_UDP must be batch, handle or dgram, not ${JSON.stringify(asked)}`);
 }
 
-export async function listenUdp(host: string, port: number, onPacket: PacketHandler, onError: (err: unknown) => void): Promise<UdpListener> {
+export async function listenUdp(host: string, port: number, handler: PacketHandler, onError: (err: unknown) => void): Promise<UdpListener> {
+  // A handler that throws loses its own packet, not the listener.
+  const onPacket: PacketHandler = (packet, address, fromPort, reply) => {
+    try {
+      handler(packet, address, fromPort, reply);
+    } catch (err) {
+      onError(err);
+    }
+  };
   const asked = requestedMode();
   if (asked === undefined || asked === 'batch') {
     const native = batchAddon();
-    if (native) return listenUdpBatch(native, host, port, onPacket, onError);
+    if (native) return listenUdpBatch(native, host, port, onPacket);
     if (asked === 'batch') throw new Error('GATEHOUSE_UDP=batch, but the native addon is not built (run npm install with a C compiler, on Linux)');
   }
   const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: host.includes(':') });
@@ -69,13 +77,24 @@ export async function listenUdp(host: string, port: number, onPacket: PacketHand
     handle.onmessage = (nread, h, buf, rinfo) => {
       if (nread < 0) return original.call(handle, nread, h, buf, rinfo); // errors go through Node's path
       const { address: from, port: fromPort } = rinfo;
+      if (fromPort === 0) return; // spoofed: no answer can reach port 0
       // A failed send (full socket buffer) loses the answer, as a lost packet would; the client retries.
       onPacket(buf, from, fromPort, (answer) => void handle.send(new SendWrap(), [answer], 1, fromPort, from, false));
     };
     return { mode: 'handle', address, close };
   }
   if (asked === 'handle') throw new Error('GATEHOUSE_UDP=handle, but this Node does not expose the socket handle');
-  socket.on('message', (msg, rinfo) => onPacket(msg, rinfo.address, rinfo.port, (answer) => socket.send(answer, rinfo.port, rinfo.address)));
+  socket.on('message', (msg, { address: from, port: fromPort }) => {
+    // Port 0 is spoofed (no answer can reach it), and dgram's send() would throw on it.
+    if (fromPort === 0) return;
+    onPacket(msg, from, fromPort, (answer) => {
+      try {
+        socket.send(answer, fromPort, from);
+      } catch (err) {
+        onError(err);
+      }
+    });
+  });
   return { mode: 'dgram', address, close };
 }
 
