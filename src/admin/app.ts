@@ -19,6 +19,7 @@ import { ensureAdminSchema } from './schema.js';
 import { installSecurity } from './security.js';
 import { purgeSessions } from './session.js';
 import { loadTls } from './tls.js';
+import { loadSecretKey, sealPlainSecrets, secretKeyPath } from './secret-box.js';
 
 /** The static shell (CSS, JS); next to this file in src/, or back in src/ when run from dist/. */
 function publicDir(): string {
@@ -48,9 +49,12 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     reports: deps.reports ?? inlineReports(deps.db),
     now: deps.now ?? Date.now,
     https: tls !== undefined,
+    secretKey: loadSecretKey(deps.config.store.path),
   };
   if (!deps.isIllegal) deps.logger.warn('admin: no isIllegal check wired; illegal names cannot be refused as exceptions');
   ensureAdminSchema(deps.db);
+  const sealed = sealPlainSecrets(deps.db, ctx.secretKey);
+  if (sealed > 0) deps.logger.info({ users: sealed, keyFile: secretKeyPath(deps.config.store.path) }, 'admin: sealed TOTP secrets stored in the clear by an older version');
 
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'admin' }),

@@ -39,6 +39,8 @@ export interface AdminContext extends Required<Omit<AdminDeps, 'policy' | 'isIll
   isIllegal?: AdminDeps['isIllegal'];
   /** Served over HTTPS: cookies get Secure, responses get HSTS. */
   https: boolean;
+  /** Seals TOTP secrets at rest (secret-box.ts). */
+  secretKey: Buffer;
 }
 
 export interface AdminRouteOptions {

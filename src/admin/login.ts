@@ -4,12 +4,15 @@ import type { Database } from 'better-sqlite3';
 import { recordAuthEvent } from './audit.js';
 import { dummyPasswordHash, verifyPassword } from './passwords.js';
 import { checkTotp } from './totp.js';
+import { openSecret } from './secret-box.js';
 import { getUserByName, getUserById, type UserRow } from './users.js';
 
 export const MAX_FAILED_ATTEMPTS = 3;
 
 export interface LoginContext {
   db: Database;
+  /** Opens the sealed TOTP secrets (secret-box.ts). */
+  secretKey: Buffer;
   now: number;
   address: string | null;
   unlockAfterMinutes: number;
@@ -68,7 +71,9 @@ export async function checkPasswordStep(ctx: LoginContext, name: string, passwor
 export function checkCodeStep(ctx: LoginContext, user: UserRow, code: string): LoginResult {
   user = getUserById(ctx.db, user.id)!;
   if (user.locked_at !== null || user.disabled || !user.totp_secret) return { ok: false, reason: user.locked_at !== null ? 'locked' : 'invalid' };
-  const step = checkTotp(user.totp_secret, code, ctx.now, user.totp_last_step);
+  const secret = openSecret(ctx.secretKey, user.id, user.totp_secret);
+  // A secret that does not open (the key file was replaced) fails like a wrong code: no way round MFA.
+  const step = secret === null ? null : checkTotp(secret, code, ctx.now, user.totp_last_step);
   if (step === null) {
     registerFailure(ctx, user, 'wrong MFA code');
     return { ok: false, reason: getUserById(ctx.db, user.id)!.locked_at !== null ? 'locked' : 'invalid' };

@@ -1,11 +1,12 @@
-// `gatehouse user add|unlock|list`: manage admin accounts from the shell. The
-// first admin is made here; every change writes a change-log row like the UI.
+// `gatehouse user add|unlock|reset-mfa|list`: manage admin accounts from the
+// shell. The first admin is made here; every change writes a change-log row
+// like the UI.
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { recordAuthEvent } from '../admin/audit.js';
-import { createUser, getUserByName, listUsers, publicUser, unlockUser, ROLES, UserError } from '../admin/users.js';
+import { createUser, getUserByName, listUsers, publicUser, resetMfa, unlockUser, ROLES, UserError } from '../admin/users.js';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../store/db.js';
 import { parseCommandArgs, type Command } from './command.js';
@@ -13,9 +14,12 @@ import { parseCommandArgs, type Command } from './command.js';
 const USAGE = `usage:
   gatehouse user add --config FILE --name NAME --role admin|dsl|auditor [--password-file FILE]
   gatehouse user unlock --config FILE NAME
+  gatehouse user reset-mfa --config FILE NAME
   gatehouse user list --config FILE
 The initial password is read from --password-file, from stdin when it is not a
 terminal, or asked for twice. The user must change it at first login.
+reset-mfa removes a user's authenticator (a lost phone, or a lost
+admin-secret.key beside the database); they set up MFA again at next login.
 `;
 
 /** Reads one line without echo from a terminal. */
@@ -49,7 +53,7 @@ async function initialPassword(file: string | undefined): Promise<string> {
 }
 
 export const command: Command = {
-  summary: 'add, unlock or list admin UI accounts',
+  summary: 'add, unlock, reset MFA of or list admin UI accounts',
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
       name: { type: 'string' },
@@ -57,7 +61,7 @@ export const command: Command = {
       'password-file': { type: 'string' },
     });
     const [sub, arg] = positionals;
-    if (!sub || !['add', 'unlock', 'list'].includes(sub)) {
+    if (!sub || !['add', 'unlock', 'reset-mfa', 'list'].includes(sub)) {
       process.stderr.write(USAGE);
       return 2;
     }
@@ -72,12 +76,17 @@ export const command: Command = {
         }
         return 0;
       }
-      if (sub === 'unlock') {
+      if (sub === 'unlock' || sub === 'reset-mfa') {
         const name = arg ?? values.name;
         const user = name ? getUserByName(db, name) : undefined;
         if (!user) {
-          process.stderr.write(`gatehouse user unlock: no user "${name ?? ''}"\n`);
+          process.stderr.write(`gatehouse user ${sub}: no user "${name ?? ''}"\n`);
           return 1;
+        }
+        if (sub === 'reset-mfa') {
+          resetMfa(db, user.id, actor, Date.now());
+          process.stdout.write(`removed the authenticator of ${user.name}: MFA is set up again at the next login\n`);
+          return 0;
         }
         unlockUser(db, user.id, actor, Date.now());
         recordAuthEvent(db, { at: Date.now(), userName: user.name, event: 'unlocked', detail: `by ${actor}` });

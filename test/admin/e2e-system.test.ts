@@ -24,6 +24,7 @@ import { launchBrowser, loginInBrowser, type Browser } from '../helpers/browser.
 import { dig } from '../helpers/dig.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { havePrograms } from '../helpers/programs.js';
+import { totpSecretOf } from './helpers.js';
 
 const run = havePrograms('chromium', 'dig');
 const ALLOWED_ADDRESS = '192.0.2.80';
@@ -162,7 +163,7 @@ logging: { level: silent }
 
     await browser.context.clearCookies();
     const page = await newPage();
-    await loginInBrowser(page, base, { name: 'itlead', password: 'Term-Starts2', secret: gh.db.prepare("SELECT totp_secret FROM admin_users WHERE name = 'itlead'").pluck().get() as string });
+    await loginInBrowser(page, base, { name: 'itlead', password: 'Term-Starts2', secret: totpSecretOf(gh.db, gh.config.store.path, 'itlead') });
     await page.goto(`${base}/querylog?client=127.0.0.3`);
     const cell = page.locator('#querylog td.name', { hasText: 'onerror' });
     await expect(cell.count()).resolves.toBe(1);

@@ -9,6 +9,7 @@ import { TOTP, Secret } from 'otpauth';
 import { buildAdminApp } from '../../src/admin/app.js';
 import type { AdminDeps, PolicyException } from '../../src/admin/context.js';
 import { createUser, getUserByName } from '../../src/admin/users.js';
+import { loadSecretKey, openSecret } from '../../src/admin/secret-box.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { openDatabase } from '../../src/store/db.js';
@@ -70,6 +71,14 @@ export const NEW_PASSWORD = 'Changed-Pass2';
 
 export async function addUser(h: Harness, name: string, role: 'admin' | 'dsl' | 'auditor', password = PASSWORD) {
   return createUser(h.db, { name, role, password, actor: 'test', now: h.clock.now });
+}
+
+/** A user's TOTP secret, opened with the key file beside the database (as the app does). */
+export function totpSecretOf(db: Database.Database, storePath: string, name: string): string {
+  const user = getUserByName(db, name)!;
+  const secret = user.totp_secret ? openSecret(loadSecretKey(storePath), user.id, user.totp_secret) : null;
+  if (!secret) throw new Error(`${name} has no TOTP secret that opens`);
+  return secret;
 }
 
 /** The current TOTP code for a secret at the harness clock (as an authenticator app would show). */
@@ -140,7 +149,7 @@ export class Client {
     if (res.headers.location === '/login/mfa') {
       const page = await this.get('/login/mfa');
       const enrolling = /id="totp-secret">([A-Z2-7]+)</.exec(page.body);
-      secret = enrolling ? enrolling[1] : getUserByName(this.h.db, name)!.totp_secret;
+      secret = enrolling ? enrolling[1] : totpSecretOf(this.h.db, this.h.config.store.path, name);
       res = await this.post('/login/mfa', { code: totpCode(secret!, this.h.clock.now) });
       this.h.clock.now += 30_000; // the next code must come from a later step
     }

@@ -12,6 +12,7 @@ import { RateLimiter } from '../ratelimit.js';
 import { cookieHeader, field, parseCookies } from '../security.js';
 import { createSession, deleteSession, deleteUserSessions, rotateSession } from '../session.js';
 import { checkTotp, newTotpSecret, qrDataUrl, totpUri } from '../totp.js';
+import { openSecret, sealSecret } from '../secret-box.js';
 import { changeOwnPassword, getUserById, type UserRow } from '../users.js';
 import { csrfField, messages, renderPage } from '../views/layout.js';
 import { homeFor } from '../views/nav.js';
@@ -29,7 +30,7 @@ function loginFailedText(ctx: AdminContext): string {
 }
 
 function loginContext(ctx: AdminContext, request: FastifyRequest): LoginContext {
-  return { db: ctx.db, now: ctx.now(), address: request.ip, unlockAfterMinutes: ctx.config.admin.unlockAfterMinutes };
+  return { db: ctx.db, secretKey: ctx.secretKey, now: ctx.now(), address: request.ip, unlockAfterMinutes: ctx.config.admin.unlockAfterMinutes };
 }
 
 /** Where a session goes next: the pending login step, or the role's home page. */
@@ -92,13 +93,14 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
 
   async function mfaPage(request: FastifyRequest, reply: FastifyReply, user: UserRow, errors: string[], status = 200) {
     const enrolling = user.totp_enabled !== 1;
-    const qr = enrolling && user.totp_secret ? await qrDataUrl(totpUri(user.totp_secret, user.name)) : '';
+    const secret = enrolling && user.totp_secret ? openSecret(ctx.secretKey, user.id, user.totp_secret) : null;
+    const qr = secret ? await qrDataUrl(totpUri(secret, user.name)) : '';
     const body = html`${messages('error', errors)}
       ${enrolling
         ? html`<p>Your role needs a second factor. Scan this code with an authenticator app (for example Microsoft or Google
             Authenticator), or type the key into it, then enter the 6-digit code it shows.</p>
             <figure class="qr"><img src="${qr}" alt="QR code for the authenticator app" width="200" height="200">
-            <figcaption>Key: <code id="totp-secret">${user.totp_secret}</code></figcaption></figure>`
+            <figcaption>Key: <code id="totp-secret">${secret ?? ''}</code></figcaption></figure>`
         : html`<p>Enter the 6-digit code from your authenticator app.</p>`}
       <form method="post" class="card narrow" autocomplete="off">${csrfField(request)}
         <label>Code <input name="code" inputmode="numeric" pattern="[0-9 ]{6,7}" maxlength="7" required autocomplete="one-time-code"></label>
@@ -107,10 +109,13 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     return reply.code(status).type('text/html').send(renderPage(request, { title: enrolling ? 'Set up MFA' : 'Verify your identity', body }));
   }
 
-  /** Make sure an enrolling user has a (not yet enabled) secret; returns the fresh row. */
+  /**
+   * Make sure an enrolling user has a (not yet enabled) secret that opens with
+   * this key (a pending one sealed with a lost key is replaced); returns the fresh row.
+   */
   function ensureSecret(user: UserRow): UserRow {
-    if (user.totp_enabled !== 1 && !user.totp_secret) {
-      ctx.db.prepare('UPDATE admin_users SET totp_secret = ? WHERE id = ? AND totp_enabled = 0').run(newTotpSecret(), user.id);
+    if (user.totp_enabled !== 1 && (!user.totp_secret || openSecret(ctx.secretKey, user.id, user.totp_secret) === null)) {
+      ctx.db.prepare('UPDATE admin_users SET totp_secret = ? WHERE id = ? AND totp_enabled = 0').run(sealSecret(ctx.secretKey, user.id, newTotpSecret()), user.id);
       return getUserById(ctx.db, user.id)!;
     }
     return user;
@@ -118,7 +123,8 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
 
   /** Enable MFA when the code fits the pending secret; false when it does not. */
   function enrol(request: FastifyRequest, user: UserRow, code: string): boolean {
-    const step = user.totp_secret ? checkTotp(user.totp_secret, code, ctx.now(), 0) : null;
+    const secret = user.totp_secret ? openSecret(ctx.secretKey, user.id, user.totp_secret) : null;
+    const step = secret ? checkTotp(secret, code, ctx.now(), 0) : null;
     if (step === null) return false;
     ctx.db.prepare('UPDATE admin_users SET totp_enabled = 1, totp_last_step = ? WHERE id = ?').run(step, user.id);
     recordAuthEvent(ctx.db, { at: ctx.now(), userName: user.name, event: 'mfa_enrolled', address: request.ip });
