@@ -181,6 +181,31 @@ export function addException(ctx: AdminContext, input: ExceptionInput, actor: st
   return row;
 }
 
+/** What an edit may change: the groups and the record. The domain and action are what an exception is; to change those, remove it and add another. */
+export type ExceptionEdit = Omit<ExceptionInput, 'domain' | 'action'>;
+
+export function updateException(ctx: AdminContext, id: number, edit: ExceptionEdit, actor: string): ExceptionRow {
+  const now = ctx.now();
+  const row = withChange(
+    ctx.db,
+    ({ before, after }: { before: ExceptionRow; after: ExceptionRow }) => ({
+      actor, entity: 'exception', entityId: id, action: 'update', before: logView(before), after: logView(after),
+      requester: after.requester, reason: after.reason, approver: after.approver, at: now,
+    }),
+    () => {
+      const before = getException(ctx.db, id);
+      if (!before) throw new ExceptionError('GH_ERR_EXCEPTION_NOT_FOUND', 'No such exception.');
+      const e = validateException(ctx, { ...edit, domain: before.domain, action: before.action });
+      ctx.db
+        .prepare('UPDATE exceptions SET groups_json = ?, requester = ?, subject_area = ?, reason = ?, approver = ? WHERE id = ?')
+        .run(JSON.stringify(e.groups), e.requester, e.subjectArea, e.reason, e.approver, id);
+      return { before, after: getException(ctx.db, id)! };
+    },
+  ).after;
+  loadExceptionsIntoPolicy(ctx);
+  return row;
+}
+
 export function removeException(ctx: AdminContext, id: number, actor: string, reason: string): void {
   const now = ctx.now();
   withChange(

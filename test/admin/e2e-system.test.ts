@@ -135,6 +135,32 @@ logging: { level: silent }
     await page.close();
   });
 
+  it('changing that exception\'s groups in the browser lets guests through too, and the change log shows the update', async () => {
+    const answer = async (from: string) => (await dig('127.0.0.1', dnsPort, 'homework-help.example', 'A', ['-b', from])).answers.map((a) => a.data);
+    expect(await answer('127.0.0.4')).toEqual(['127.0.0.1']);
+    await browser.context.clearCookies();
+    const page = await newPage();
+    await loginInBrowser(page, base, { name: 'itlead', password: 'Term-Starts2', secret: totpSecretOf(gh.db, gh.config.store.path, 'itlead') });
+    await page.goto(`${base}/exceptions`);
+    const row = page.locator('#exceptions tbody tr', { hasText: 'homework-help.example' });
+    await row.locator('summary', { hasText: 'Change' }).click();
+    const form = row.locator('form[id^=edit-exception-]');
+    await expect(form.locator('input[name=groups][value=pupils]').isChecked()).resolves.toBe(true);
+    await form.locator('input[name=groups][value=guests]').check();
+    await form.locator('textarea[name=reason]').fill('Parents evening: guests need it too');
+    await Promise.all([page.waitForURL(/\/exceptions\?done=updated$/), form.locator('button[type=submit]').click()]);
+    await expect(page.locator('#exceptions tbody tr', { hasText: 'homework-help.example' }).textContent()).resolves.toContain('pupils, guests');
+
+    expect(await eventually(() => answer('127.0.0.4'), (a) => a.includes(ALLOWED_ADDRESS))).toEqual([ALLOWED_ADDRESS]);
+    expect(await answer('127.0.0.2')).toEqual([ALLOWED_ADDRESS]);
+
+    await page.goto(`${base}/changelog`);
+    const change = page.locator('#changes tbody tr', { hasText: 'Parents evening' });
+    await expect(change.textContent()).resolves.toContain('update');
+    await expect(page.locator('#chain-status').textContent()).resolves.toContain('Chain verified');
+    await page.close();
+  });
+
   it('locks an account after 3 bad passwords, even for the right one after', async () => {
     await browser.context.clearCookies();
     const page = await newPage();

@@ -99,6 +99,50 @@ describe('exceptions', () => {
     expect(JSON.parse(row.before_json).domain).toBe('www.example.org');
   });
 
+  it('changes an exception\'s groups and record in place, with a change-log row holding before and after', async () => {
+    const c = await admin();
+    await c.post('/exceptions', form);
+    const page = await c.get('/exceptions');
+    expect(page.body).toContain('id="edit-exception-1"');
+    const res = await c.post('/exceptions/1', { ...form, domain: 'other.example.org', action: 'deny', groups: ['pupils', 'staff'], reason: 'Now for staff too', approver: 'Mrs Patel (DSL)' });
+    expect(res.headers.location).toBe('/exceptions?done=updated');
+    // The domain and action are what the exception is: an edit leaves them.
+    expect(h.policyCalls.at(-1)).toEqual([{ id: 1, domain: 'www.example.org', action: 'allow', groups: ['pupils', 'staff'] }]);
+    const row = h.db.prepare("SELECT * FROM change_log WHERE action = 'update'").get() as Record<string, string>;
+    expect(row).toMatchObject({ actor: 'boss', entity: 'exception', reason: 'Now for staff too', approver: 'Mrs Patel (DSL)' });
+    expect(JSON.parse(row.before_json).groups).toEqual(['pupils']);
+    expect(JSON.parse(row.after_json)).toEqual({ domain: 'www.example.org', action: 'allow', groups: ['pupils', 'staff'], subjectArea: 'Geography' });
+    expect(verifyChain(h.db).ok).toBe(true);
+
+    // Bad input changes nothing; an unknown id is 404.
+    const bad = await c.post('/exceptions/1', { ...form, groups: [], approver: '' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('Groups: choose at least one group.');
+    expect(h.db.prepare("SELECT count(*) FROM change_log WHERE action = 'update'").pluck().get()).toBe(1);
+    expect((await c.post('/exceptions/99', form)).statusCode).toBe(404);
+
+    // And through the API.
+    const { domain: _d, action: _a, ...record } = form;
+    const put = await c.api('PUT', '/api/exceptions/1', { ...record, groups: ['guests'] });
+    expect(put.statusCode).toBe(200);
+    expect(put.json()).toMatchObject({ id: 1, domain: 'www.example.org', groups: ['guests'] });
+    // A domain sent along is not taken (the API drops fields it does not know): the answer shows what is in force.
+    expect((await c.api('PUT', '/api/exceptions/1', { ...record, groups: ['guests'], domain: 'x.example.org' })).json().domain).toBe('www.example.org');
+    expect((await c.api('PUT', '/api/exceptions/1', { ...record, groups: [] })).statusCode).toBe(400);
+    expect((await c.api('PUT', '/api/exceptions/42', record)).statusCode).toBe(404);
+  });
+
+  it('an edit is refused to anyone but an admin', async () => {
+    const c = await admin();
+    await c.post('/exceptions', form);
+    await addUser(h, 'dsl1', 'dsl');
+    const dsl = new Client(h);
+    await dsl.login('dsl1');
+    expect((await dsl.post('/exceptions/1', { ...form, groups: ['staff'] })).statusCode).toBe(403);
+    expect((await dsl.get('/exceptions')).body).not.toContain('edit-exception-1');
+    expect(h.policyCalls.at(-1)).toEqual([{ id: 1, domain: 'www.example.org', action: 'allow', groups: ['pupils'] }]);
+  });
+
   it('works through the JSON API', async () => {
     const c = await admin();
     const created = await c.api('POST', '/api/exceptions', { ...form, domain: 'maps.example.org' });

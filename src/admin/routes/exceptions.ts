@@ -4,8 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf, requireRole, requireUser } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
 import {
-  addException, approveRequest, ExceptionError, listExceptions, refuseRequest, removeException, visiblePendingRequests,
-  type ExceptionInput, type RequestRow,
+  addException, approveRequest, ExceptionError, listExceptions, refuseRequest, removeException, updateException, visiblePendingRequests,
+  type ExceptionEdit, type ExceptionInput, type RequestRow,
 } from '../exceptions.js';
 import { formatTime, html, type SafeHtml } from '../html.js';
 import { field, fieldList } from '../security.js';
@@ -13,6 +13,7 @@ import { csrfField, messages, renderPage } from '../views/layout.js';
 
 const NOTICES: Record<string, string> = {
   added: 'Exception saved. It applies to new queries within a second.',
+  updated: 'Exception changed. It applies to new queries within a second.',
   removed: 'Exception removed.',
   approved: 'Request approved: the exception is saved and applies within a second.',
   refused: 'Request refused and recorded.',
@@ -112,7 +113,13 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               <td data-label="Approver">${e.approver}</td>
               <td data-label="Added">${formatTime(e.createdAt)} by ${e.createdBy}</td>
               <td>${admin
-                ? html`<form method="post" action="/exceptions/${e.id}/delete" class="inline" data-confirm="Remove this exception?">${csrfField(request)}
+                ? html`<details><summary>Change</summary>
+                    <form method="post" action="/exceptions/${e.id}" class="stack" id="edit-exception-${e.id}">${csrfField(request)}
+                      ${groupBoxes(ctx, e.groups, `edit${e.id}`)}
+                      ${recordFields(e)}
+                      <button type="submit">Save changes</button>
+                    </form></details>
+                  <form method="post" action="/exceptions/${e.id}/delete" class="inline" data-confirm="Remove this exception?">${csrfField(request)}
                     <input name="reason" placeholder="reason for removal" maxlength="2000" aria-label="Reason for removal">
                     <button type="submit" class="danger">Remove</button></form>`
                 : ''}</td>
@@ -141,6 +148,11 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.post('/exceptions', { preHandler: requireAdmin }, async (request, reply) => {
     const input = formInput(request.body);
     return formAction(request, reply, 'added', () => addException(ctx, input, actorOf(request)), input);
+  });
+
+  app.post('/exceptions/:id', { preHandler: requireAdmin }, async (request, reply) => {
+    const { domain: _domain, action: _action, ...edit } = formInput(request.body);
+    return formAction(request, reply, 'updated', () => updateException(ctx, idParam(request), edit, actorOf(request)));
   });
 
   app.post('/exceptions/:id/delete', { preHandler: requireAdmin }, async (request, reply) =>
@@ -198,6 +210,22 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   }, async (request, reply) => {
     try {
       return reply.code(201).send(addException(ctx, request.body as ExceptionInput, actorOf(request)));
+    } catch (err) {
+      return apiError(reply, err);
+    }
+  });
+
+  app.put('/api/exceptions/:id', {
+    preHandler: requireAdmin,
+    schema: {
+      summary: 'Change the groups and record of an exception (the domain and action stay; takes effect within a second)',
+      params: idParams,
+      body: { type: 'object', additionalProperties: false, required: ['groups', 'requester', 'subjectArea', 'reason', 'approver'], properties: recordProps },
+      response: { 200: exceptionSchema, 400: errorSchema, 404: errorSchema, 422: errorSchema },
+    },
+  }, async (request, reply) => {
+    try {
+      return updateException(ctx, (request.params as { id: number }).id, request.body as ExceptionEdit, actorOf(request));
     } catch (err) {
       return apiError(reply, err);
     }
