@@ -108,21 +108,31 @@ export class DnsServer {
 
   private async listenOn(address: string): Promise<void> {
     const { host, port } = splitHostPort(address);
-    const udp = await listenUdp(
-      host,
-      port,
-      (packet, from, fromPort, reply) => this.onUdp(packet, from, fromPort, reply),
-      (err) => this.options.logger.error({ err, address }, 'UDP socket error'),
-    );
-    // The TCP listener takes the UDP listener's port, so port 0 gives one port for both.
-    const tcpPort = port === 0 ? udp.address().port : port;
-    const server = net.createServer({ noDelay: true }, (socket) => this.onTcpConnection(socket));
-    server.maxConnections = this.options.tcpMaxConnections;
-    server.listen({ host, port: tcpPort, ipv6Only: host.includes(':') });
-    await once(server, 'listening');
-    server.on('error', (err) => this.options.logger.error({ err, address }, 'TCP listener error'));
-    this.listeners.set(address, { udp, tcp: server });
-    this.options.logger.info({ udp: `${host}:${udp.address().port}`, udpMode: udp.mode }, 'DNS listening on UDP and TCP');
+    for (let attempt = 1; ; attempt++) {
+      const udp = await listenUdp(
+        host,
+        port,
+        (packet, from, fromPort, reply) => this.onUdp(packet, from, fromPort, reply),
+        (err) => this.options.logger.error({ err, address }, 'UDP socket error'),
+      );
+      // The TCP listener takes the UDP listener's port, so port 0 gives one port for both.
+      const tcpPort = port === 0 ? udp.address().port : port;
+      const server = net.createServer({ noDelay: true }, (socket) => this.onTcpConnection(socket));
+      server.maxConnections = this.options.tcpMaxConnections;
+      try {
+        server.listen({ host, port: tcpPort, ipv6Only: host.includes(':') });
+        await once(server, 'listening');
+      } catch (err) {
+        await udp.close();
+        // With port 0 the number the kernel gave UDP may be held for TCP by another socket: try another.
+        if (port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue;
+        throw err;
+      }
+      server.on('error', (err) => this.options.logger.error({ err, address }, 'TCP listener error'));
+      this.listeners.set(address, { udp, tcp: server });
+      this.options.logger.info({ udp: `${host}:${udp.address().port}`, udpMode: udp.mode }, 'DNS listening on UDP and TCP');
+      return;
+    }
   }
 
   private onUdp(packet: Buffer, address: string, port: number, reply: Reply): void {
