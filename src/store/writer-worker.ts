@@ -8,6 +8,7 @@ import type { Database } from 'better-sqlite3';
 import { openDatabase } from './db.js';
 import { LogWriter } from './writer.js';
 import type { WorkerRequest, WorkerReply } from './writer-protocol.js';
+import type { Batch } from './batch.js';
 import { runInBackground } from '../util/background.js';
 
 runInBackground();
@@ -35,9 +36,43 @@ function message(err: unknown): string {
  */
 const GROUP_COMMIT_ROWS = 16_384;
 
+/**
+ * How long a batch waits for others to share its transaction. Each commit also
+ * upserts the rollups once per (name, bucket), (client, minute) and (minute,
+ * shape) it touched, and a popular name touched in four batches costs four
+ * upserts in four commits but one in a shared one: at 100k queries/s this
+ * takes about a third of the writer's work away. It adds at most this much to
+ * what a hard kill can lose (still well under a second).
+ */
+const COMMIT_WINDOW_MS = 200;
+
+let pending: Batch[] = [];
+let pendingRows = 0;
+let windowTimer: NodeJS.Timeout | undefined;
+
+/** Write every pending batch in one transaction and report it. */
+function commitPending(): void {
+  clearTimeout(windowTimer);
+  windowTimer = undefined;
+  if (pending.length === 0) return;
+  const batches = pending;
+  const n = pendingRows;
+  pending = [];
+  pendingRows = 0;
+  try {
+    writer!.writeBatches(batches);
+    reply({ type: 'written', written: n, lost: 0, at: Date.now() });
+  } catch (err) {
+    reply({ type: 'written', written: 0, lost: n, at: Date.now(), error: message(err) });
+  }
+}
+
 port.on('message', handle);
 
 function handle(msg: WorkerRequest): void {
+  // Anything but more rows (a flush, new dictionaries, a purge, close) comes
+  // after the rows posted before it: write those first.
+  if (msg.type !== 'batch') commitPending();
   switch (msg.type) {
     case 'open':
       try {
@@ -55,28 +90,19 @@ function handle(msg: WorkerRequest): void {
       }
       return;
     case 'batch': {
-      // Take every batch already queued behind this one into the same
-      // transaction: when the writer falls behind, commits get bigger, not more.
-      const batches = [msg.batch];
-      let n = msg.batch.n;
-      let next: WorkerRequest | undefined;
-      while (n < GROUP_COMMIT_ROWS) {
+      pending.push(msg.batch);
+      pendingRows += msg.batch.n;
+      // Take every batch already queued behind this one: when the writer falls
+      // behind, commits get bigger, not more.
+      while (pendingRows < GROUP_COMMIT_ROWS) {
         const queued = receiveMessageOnPort(port)?.message as WorkerRequest | undefined;
         if (!queued) break;
-        if (queued.type !== 'batch') {
-          next = queued;
-          break;
-        }
-        batches.push(queued.batch);
-        n += queued.batch.n;
+        if (queued.type !== 'batch') return handle(queued); // commits the pending rows first
+        pending.push(queued.batch);
+        pendingRows += queued.batch.n;
       }
-      try {
-        writer!.writeBatches(batches);
-        reply({ type: 'written', written: n, lost: 0, at: Date.now() });
-      } catch (err) {
-        reply({ type: 'written', written: 0, lost: n, at: Date.now(), error: message(err) });
-      }
-      if (next) handle(next);
+      if (pendingRows >= GROUP_COMMIT_ROWS) commitPending();
+      else windowTimer ??= setTimeout(commitPending, COMMIT_WINDOW_MS);
       return;
     }
     case 'dict':
