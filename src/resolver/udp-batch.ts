@@ -72,8 +72,7 @@ export function listenUdpBatch(native: BatchAddon, host: string, port: number, o
     for (let i = 0; i < count && !closed; i++) {
       const m = i * META;
       const length = meta[m + LENGTH];
-      // Too long for a slot (no query is), or from port 0, which no answer can reach.
-      if (length === 0 || meta[m + PORT] === 0) continue;
+      if (length === 0) continue; // too long for a slot: no real query is
       const start = i * SLOT;
       const packet = Buffer.allocUnsafe(length);
       shared.copy(packet, 0, start, start + length);

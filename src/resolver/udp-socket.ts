@@ -43,8 +43,10 @@ function requestedMode(): UdpMode | undefined {
 }
 
 export async function listenUdp(host: string, port: number, handler: PacketHandler, onError: (err: unknown) => void): Promise<UdpListener> {
-  // A handler that throws loses its own packet, not the listener.
   const onPacket: PacketHandler = (packet, address, fromPort, reply) => {
+    // Port 0 is spoofed: no answer can reach it (and dgram's send() throws on it).
+    if (fromPort === 0) return;
+    // A handler that throws loses its own packet, not the listener.
     try {
       handler(packet, address, fromPort, reply);
     } catch (err) {
@@ -77,7 +79,6 @@ export async function listenUdp(host: string, port: number, handler: PacketHandl
     handle.onmessage = (nread, h, buf, rinfo) => {
       if (nread < 0) return original.call(handle, nread, h, buf, rinfo); // errors go through Node's path
       const { address: from, port: fromPort } = rinfo;
-      if (fromPort === 0) return; // spoofed: no answer can reach port 0
       // A failed send (full socket buffer) loses the answer, as a lost packet would; the client retries.
       onPacket(buf, from, fromPort, (answer) => void handle.send(new SendWrap(), [answer], 1, fromPort, from, false));
     };
@@ -85,8 +86,6 @@ export async function listenUdp(host: string, port: number, handler: PacketHandl
   }
   if (asked === 'handle') throw new Error('GATEHOUSE_UDP=handle, but this Node does not expose the socket handle');
   socket.on('message', (msg, { address: from, port: fromPort }) => {
-    // Port 0 is spoofed (no answer can reach it), and dgram's send() would throw on it.
-    if (fromPort === 0) return;
     onPacket(msg, from, fromPort, (answer) => {
       try {
         socket.send(answer, fromPort, from);
