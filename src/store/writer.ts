@@ -44,8 +44,9 @@ const MAX_TS = 9e12;
 
 /**
  * Rows per multi-row INSERT on the fast path. One statement call per row was
- * the writer's largest cost; 64 rows (320 parameters) per call cut it by most
- * of that, and a batch's remainder goes in one row at a time.
+ * the writer's largest cost; 64 rows (320 parameters) per call cut it by about
+ * a third (measured under dnsperf), and a batch's remainder goes in one row at
+ * a time.
  */
 const ROWS_PER_INSERT = 64;
 const COLUMNS = 5;
