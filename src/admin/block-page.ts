@@ -18,7 +18,7 @@ import { createPendingRequest, normaliseDomain } from './exceptions.js';
 import { html, type SafeHtml } from './html.js';
 import type { BlockExplanation } from './live.js';
 import { RateLimiter } from './ratelimit.js';
-import { field, parseForm } from './security.js';
+import { field, parseForm, setPageHeaders } from './security.js';
 import { parseListen } from './server.js';
 
 export interface BlockPageDeps {
@@ -82,10 +82,7 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
     done(null, parseForm(body as string)),
   );
   app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('Content-Security-Policy', CSP);
-    reply.header('X-Content-Type-Options', 'nosniff');
-    reply.header('Referrer-Policy', 'no-referrer');
-    reply.header('X-Frame-Options', 'DENY');
+    setPageHeaders(reply, CSP);
     reply.header('Cache-Control', 'no-store');
     return payload;
   });

@@ -2,12 +2,20 @@
 // urlencoded form bodies, and the security headers on every response.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+/** The headers every page of ours carries (admin UI and block page), with that server's CSP. */
+export function setPageHeaders(reply: FastifyReply, csp: string): void {
+  reply.header('Content-Security-Policy', csp);
+  reply.header('X-Content-Type-Options', 'nosniff');
+  reply.header('Referrer-Policy', 'no-referrer');
+  reply.header('X-Frame-Options', 'DENY');
+}
 
 export function parseNetworks(cidrs: string[]): Range[] {
   return cidrs.map((c) => ipaddr.parseCIDR(c));
@@ -93,10 +101,7 @@ export function installSecurity(app: FastifyInstance, opts: SecurityOptions): vo
     }
   });
   app.addHook('onSend', async (request, reply, payload) => {
-    reply.header('Content-Security-Policy', CSP);
-    reply.header('X-Content-Type-Options', 'nosniff');
-    reply.header('Referrer-Policy', 'no-referrer');
-    reply.header('X-Frame-Options', 'DENY');
+    setPageHeaders(reply, CSP);
     reply.header('Cross-Origin-Opener-Policy', 'same-origin');
     if (opts.https) reply.header('Strict-Transport-Security', 'max-age=31536000');
     // Static assets may be cached; everything else can hold personal data.
