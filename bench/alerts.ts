@@ -53,7 +53,9 @@ async function hotPath(): Promise<void> {
   let start = process.hrtime.bigint();
   for (let i = 0; i < flood; i++) engine.observe(ev('10.9.9.9', t0 + (i >> 10)));
   let ns = Number(process.hrtime.bigint() - start);
-  console.log(`observe, one client hammering (throttled repeat): ${(ns / flood).toFixed(0)} ns/call, ${Math.round(flood / (ns / 1e9)).toLocaleString('en-GB')} calls/s`);
+  console.log(
+    `observe, one client hammering (throttled repeat): ${(ns / flood).toFixed(0)} ns/call, ${Math.round(flood / (ns / 1e9)).toLocaleString('en-GB')} calls/s`,
+  );
   // New alerts: each observe() raises one (distinct clients), then the flush writes them.
   const n = 50_000;
   start = process.hrtime.bigint();
@@ -117,7 +119,8 @@ async function latency(): Promise<void> {
     await new Promise((r) => setTimeout(r, gapMs));
   }
   const deadline = Date.now() + 60_000;
-  while ((hookLatency.length < alertCount || smtp.mails.length < alertCount) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while ((hookLatency.length < alertCount || smtp.mails.length < alertCount) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 10));
   pollMail();
   clearInterval(mailPoller);
   console.log(`lookup → webhook received (${alertCount} alerts, one every ${gapMs} ms, flushMs 250):`, summary(hookLatency), 'ms');

@@ -48,7 +48,11 @@ const answeredBy = new Map<number, number>();
 const countAnswered = (port: number, n: number) => answeredBy.set(port, (answeredBy.get(port) ?? 0) + n);
 
 function dnsperf(port: number, file: string, secs: number, extra: string[] = []): { qps: number; avgMs: number; lost: number } {
-  const out = execFileSync(findProgram('dnsperf')!, ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(secs), '-c', '1', '-q', '200', ...extra], { encoding: 'utf8' });
+  const out = execFileSync(
+    findProgram('dnsperf')!,
+    ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(secs), '-c', '1', '-q', '200', ...extra],
+    { encoding: 'utf8' },
+  );
   countAnswered(port, Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0));
   return {
     qps: Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
@@ -72,7 +76,12 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const nsd = await startNsd({ 'bench.test': zone('bench.test', [...names.map((n, i) => `${n}. IN A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`), '*.miss IN A 192.0.2.99']) });
+  const nsd = await startNsd({
+    'bench.test': zone('bench.test', [
+      ...names.map((n, i) => `${n}. IN A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`),
+      '*.miss IN A 192.0.2.99',
+    ]),
+  });
   const queries = join(dir, 'queries.txt');
   writeFileSync(queries, names.map((n) => `${n} A`).join('\n') + '\n');
 
@@ -81,7 +90,10 @@ async function main(): Promise<void> {
   const ghPort = await freePort();
   const ghNoLogPort = await freePort();
   const gatehouses = new Map<number, ChildProcess>();
-  for (const [port, queryLog] of [[ghPort, true], [ghNoLogPort, false]] as const) {
+  for (const [port, queryLog] of [
+    [ghPort, true],
+    [ghNoLogPort, false],
+  ] as const) {
     const file = join(dir, `gatehouse-${port}.yaml`);
     writeFileSync(
       file,
@@ -107,7 +119,18 @@ async function main(): Promise<void> {
   start(findProgram('unbound')!, ['-d', '-c', join(dir, 'unbound.conf')]);
 
   const dnsmasqPort = await freePort();
-  start(findProgram('dnsmasq')!, ['-k', '--conf-file=/dev/null', `--port=${dnsmasqPort}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', `--server=127.0.0.1#${nsd.port}`, '--cache-size=10000', '--user=root', '--pid-file=']);
+  start(findProgram('dnsmasq')!, [
+    '-k',
+    '--conf-file=/dev/null',
+    `--port=${dnsmasqPort}`,
+    '--listen-address=127.0.0.1',
+    '--bind-interfaces',
+    '--no-resolv',
+    `--server=127.0.0.1#${nsd.port}`,
+    '--cache-size=10000',
+    '--user=root',
+    '--pid-file=',
+  ]);
 
   const servers = [
     { name: 'gatehouse', port: ghPort },
@@ -136,9 +159,12 @@ async function main(): Promise<void> {
   countAnswered(ghPort, viaGh.answered);
   const viaUnbound = await measureLatency({ port: unboundPort, names: unique('u'), rate: 1000, seconds: 3 });
   console.log(`  nsd direct        p50 ${direct.p50Ms.toFixed(3)} ms   p99 ${direct.p99Ms.toFixed(3)} ms`);
-  console.log(`  via gatehouse     p50 ${viaGh.p50Ms.toFixed(3)} ms   p99 ${viaGh.p99Ms.toFixed(3)} ms   added p50 ${(viaGh.p50Ms - direct.p50Ms).toFixed(3)} ms`);
-  console.log(`  via unbound       p50 ${viaUnbound.p50Ms.toFixed(3)} ms   p99 ${viaUnbound.p99Ms.toFixed(3)} ms   added p50 ${(viaUnbound.p50Ms - direct.p50Ms).toFixed(3)} ms`);
-
+  console.log(
+    `  via gatehouse     p50 ${viaGh.p50Ms.toFixed(3)} ms   p99 ${viaGh.p99Ms.toFixed(3)} ms   added p50 ${(viaGh.p50Ms - direct.p50Ms).toFixed(3)} ms`,
+  );
+  console.log(
+    `  via unbound       p50 ${viaUnbound.p50Ms.toFixed(3)} ms   p99 ${viaUnbound.p99Ms.toFixed(3)} ms   added p50 ${(viaUnbound.p50Ms - direct.p50Ms).toFixed(3)} ms`,
+  );
 
   console.log(`\nCache hits: dnsperf -c 1 -q 200, ${names.length} names, ${seconds} s each, after a warm-up pass`);
   const results: Record<string, { qps: number; avgMs: number; lost: number }> = {};
@@ -154,20 +180,26 @@ async function main(): Promise<void> {
     console.log(`  ${s.name.padEnd(10)} ${r.qps.toFixed(0).padStart(8)} q/s   avg ${r.avgMs.toFixed(3)} ms   lost ${r.lost}`);
   }
   console.log(`  gatehouse runs: ${results.gatehouse.qps.toFixed(0)} and ${again.qps.toFixed(0)} q/s (best taken)`);
-  console.log(`  ratio gatehouse/unbound: ${(gh.qps / results.unbound.qps).toFixed(2)}   gatehouse/dnsmasq: ${(gh.qps / results.dnsmasq.qps).toFixed(2)}`);
-  console.log(`  without the query log: ratio to unbound ${(results['gh-nolog'].qps / results.unbound.qps).toFixed(2)}; logging on keeps ${((100 * gh.qps) / results['gh-nolog'].qps).toFixed(0)}% of logging-off throughput`);
+  console.log(
+    `  ratio gatehouse/unbound: ${(gh.qps / results.unbound.qps).toFixed(2)}   gatehouse/dnsmasq: ${(gh.qps / results.dnsmasq.qps).toFixed(2)}`,
+  );
+  console.log(
+    `  without the query log: ratio to unbound ${(results['gh-nolog'].qps / results.unbound.qps).toFixed(2)}; logging on keeps ${((100 * gh.qps) / results['gh-nolog'].qps).toFixed(0)}% of logging-off throughput`,
+  );
 
   // The throughput with logging on only counts if the log kept up: stop the
   // service (it flushes on SIGTERM) and count what reached SQLite.
   const logging = gatehouses.get(ghPort)!;
-  logging.kill("SIGTERM");
-  await new Promise((r) => logging.once("exit", r));
+  logging.kill('SIGTERM');
+  await new Promise((r) => logging.once('exit', r));
   const db = new Database(join(dir, `data-${ghPort}`, 'gatehouse.db'), { readonly: true });
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'q_[0-9]*'").pluck().all() as string[];
   const logged = tables.reduce((n, t) => n + (db.prepare(`SELECT count(*) FROM "${t}"`).pluck().get() as number), 0);
   db.close();
   const answered = answeredBy.get(ghPort) ?? 0;
-  console.log(`\nQuery log: ${logged} rows for ${answered} queries answered to the clients (${logged >= answered ? 'none lost' : `${answered - logged} MISSING`}; queries whose answer the client gave up on are logged too)`);
+  console.log(
+    `\nQuery log: ${logged} rows for ${answered} queries answered to the clients (${logged >= answered ? 'none lost' : `${answered - logged} MISSING`}; queries whose answer the client gave up on are logged too)`,
+  );
 
   await nsd.stop();
 }

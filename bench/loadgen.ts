@@ -11,9 +11,17 @@ export interface LatencyResult {
   p99Ms: number;
 }
 
-export async function measureLatency(opts: { port: number; names: string[]; rate: number; seconds: number; host?: string }): Promise<LatencyResult> {
+export async function measureLatency(opts: {
+  port: number;
+  names: string[];
+  rate: number;
+  seconds: number;
+  host?: string;
+}): Promise<LatencyResult> {
   const host = opts.host ?? '127.0.0.1';
-  const packets = opts.names.map((name, i) => dnsPacket.encode({ type: 'query', id: i & 0xffff, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] }));
+  const packets = opts.names.map((name, i) =>
+    dnsPacket.encode({ type: 'query', id: i & 0xffff, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] }),
+  );
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
   socket.setRecvBufferSize(8 * 1024 * 1024);

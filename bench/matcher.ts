@@ -74,14 +74,22 @@ async function prepareAndRun(total: number): Promise<void> {
     writeFileSync(samplePath, [...realNames].slice(0, 100_000).join('\n'));
     const plan: Plan = {
       inputs: [
-        ...real.map((l, i): BuildListInput => ({ id: `real-${i}`, category: `c${i % 30}`, bit: i % 30, format: l.format, candidate: l.path })),
+        ...real.map((l, i): BuildListInput => ({
+          id: `real-${i}`,
+          category: `c${i % 30}`,
+          bit: i % 30,
+          format: l.format,
+          candidate: l.path,
+        })),
         { id: 'synthetic', category: 'c31', bit: 31, format: 'domains', candidate: synthPath },
       ],
       synthetic,
       realUnique: realNames.size,
       samplePath,
     };
-    console.log(`inputs: ${real.length} real lists (${real.length ? SHARED : 'absent'}, ${realNames.size.toLocaleString()} distinct names) + ${synthetic.toLocaleString()} synthetic names`);
+    console.log(
+      `inputs: ${real.length} real lists (${real.length ? SHARED : 'absent'}, ${realNames.size.toLocaleString()} distinct names) + ${synthetic.toLocaleString()} synthetic names`,
+    );
     realNames.clear();
     const planPath = join(dir, 'plan.json');
     writeFileSync(planPath, JSON.stringify(plan));
@@ -173,13 +181,21 @@ async function measure(plan: Plan): Promise<void> {
   const perName = (bytes: number) => `${(bytes / n).toFixed(1)} bytes/name`;
   console.log(`names in matcher:      ${n.toLocaleString()} (raw entries ${first.rawEntries.toLocaleString()})`);
   console.log(`hash collisions:       ${expected - n} (${expected.toLocaleString()} distinct names in, ${n.toLocaleString()} entries out)`);
-  console.log(`build (first):         ${(firstWall / 1000).toFixed(2)} s wall, ${(first.buildMs / 1000).toFixed(2)} s in worker, ${((firstCpu.user + firstCpu.system) / 1e6).toFixed(2)} CPU-s (all threads)`);
-  console.log(`build (rebuild):       ${(rebuildWall / 1000).toFixed(2)} s wall; ${servedDuringRebuild.toLocaleString()} lookups answered meanwhile`);
+  console.log(
+    `build (first):         ${(firstWall / 1000).toFixed(2)} s wall, ${(first.buildMs / 1000).toFixed(2)} s in worker, ${((firstCpu.user + firstCpu.system) / 1e6).toFixed(2)} CPU-s (all threads)`,
+  );
+  console.log(
+    `build (rebuild):       ${(rebuildWall / 1000).toFixed(2)} s wall; ${servedDuringRebuild.toLocaleString()} lookups answered meanwhile`,
+  );
   console.log(`matcher arrays:        ${mb(dataBytes)} = ${perName(dataBytes)}`);
-  console.log(`RSS steady:            +${mb(steady)} = ${perName(steady)} (after a rebuild and swap: +${mb(afterSwap)} = ${perName(afterSwap)})`);
+  console.log(
+    `RSS steady:            +${mb(steady)} = ${perName(steady)} (after a rebuild and swap: +${mb(afterSwap)} = ${perName(afterSwap)})`,
+  );
   console.log(`RSS peak, first build: +${mb(firstPeak)} = ${perName(firstPeak)}`);
   console.log(`RSS peak, rebuild:     +${mb(peak - base)} = ${perName(peak - base)} (old matcher serving + worker building)`);
-  console.log(`lookups:               ${(rate / 1e6).toFixed(2)} M/s wall, ${(cpuRate / 1e6).toFixed(2)} M per CPU-second, one thread (${((hits / lookups) * 100).toFixed(0)}% blocked)`);
+  console.log(
+    `lookups:               ${(rate / 1e6).toFixed(2)} M/s wall, ${(cpuRate / 1e6).toFixed(2)} M per CPU-second, one thread (${((hits / lookups) * 100).toFixed(0)}% blocked)`,
+  );
   console.log(`machine load:          ${os.loadavg()[0].toFixed(1)} (1-min average) on ${os.cpus().length} CPUs`);
 }
 

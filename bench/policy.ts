@@ -13,7 +13,10 @@ const adult = 1 << config.categories.findIndex((c) => c.id === 'adult');
 const matcher = { lookup: (name: string) => (name.endsWith('blocked.example') ? adult : 0) };
 const policy = new PolicyHandler({ config, matcher: () => matcher, logger: silentLogger() });
 policy.setExceptions(
-  Array.from({ length: 200 }, (_, i) => ({ domain: `site${i}.example.org`, action: i % 2 ? 'allow' : 'deny', groups: ['pupils'] }) as const),
+  Array.from(
+    { length: 200 },
+    (_, i) => ({ domain: `site${i}.example.org`, action: i % 2 ? 'allow' : 'deny', groups: ['pupils'] }) as const,
+  ),
 );
 
 const upstream: Answer = { wire: Buffer.alloc(64), rcode: 0, source: 'cache' };
@@ -23,9 +26,20 @@ function query(name: string): Query {
   const wire = Buffer.alloc(12 + name.length + 2 + 4);
   wire.writeUInt16BE(1, 4);
   return {
-    id: 1, name, type: 1, klass: 1, questionEnd: wire.length, edns: false, udpSize: 512, dnssecOk: false,
-    checkingDisabled: false, recursionDesired: true, transport: 'udp',
-    client: { address: '10.10.0.5', port: 5000, group: { index: 0, name: 'pupils' } }, wire, receivedAt: 0,
+    id: 1,
+    name,
+    type: 1,
+    klass: 1,
+    questionEnd: wire.length,
+    edns: false,
+    udpSize: 512,
+    dnssecOk: false,
+    checkingDisabled: false,
+    recursionDesired: true,
+    transport: 'udp',
+    client: { address: '10.10.0.5', port: 5000, group: { index: 0, name: 'pupils' } },
+    wire,
+    receivedAt: 0,
   };
 }
 

@@ -7,7 +7,15 @@ import { createDay, DAY_MS, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES, NAME_BUCK
 import type { TrafficMix } from './store-mix.js';
 import type { Dictionaries } from '../src/store/batch.js';
 
-export function bulkBuild(db: Database, mix: TrafficMix, dict: Dictionaries, firstDay: number, days: number, perDay: number, deadline: number): number {
+export function bulkBuild(
+  db: Database,
+  mix: TrafficMix,
+  dict: Dictionaries,
+  firstDay: number,
+  days: number,
+  perDay: number,
+  deadline: number,
+): number {
   const intern = (sql: string, values: string[]) => {
     const st = db.prepare(sql);
     db.transaction(() => values.forEach((v, i) => st.run(i + 1, v, firstDay + days)))();
@@ -16,11 +24,17 @@ export function bulkBuild(db: Database, mix: TrafficMix, dict: Dictionaries, fir
   intern('INSERT INTO client_by_id (id, address, last_day) VALUES (?, ?, ?)', mix.clients);
   const dictId = new Map<string, number>();
   const insDict = db.prepare('INSERT INTO dict (kind, name) VALUES (?, ?) RETURNING id').pluck();
-  for (const [kind, list] of [['group', dict.groups], ['category', dict.categories], ['link', dict.links]] as const) {
+  for (const [kind, list] of [
+    ['group', dict.groups],
+    ['category', dict.categories],
+    ['link', dict.links],
+  ] as const) {
     for (const n of list) dictId.set(`${kind}:${n}`, insDict.get(kind, n) as number);
   }
   const shapes = new Map<string, { id: number; grp: number; cat: number; link: number; action: number }>();
-  const insShape = db.prepare('INSERT INTO shape (qtype, grp, action, cached, rcode, cat, link) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id').pluck();
+  const insShape = db
+    .prepare('INSERT INTO shape (qtype, grp, action, cached, rcode, cat, link) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id')
+    .pluck();
 
   const clientIndex = new Map(mix.clients.map((c, k) => [c, k + 1]));
   // The last day each name was used, as the writer keeps it (search narrows substring matches by it).
@@ -65,8 +79,11 @@ export function bulkBuild(db: Database, mix: TrafficMix, dict: Dictionaries, fir
           bump(rn, name * NAME_BUCKETS + Math.floor(minute / NAME_BUCKET_MINUTES), blocked);
           const mk = `${minute},${s.grp},${s.cat},${s.link},${s.action}`;
           const m = rm.get(mk);
-          if (m) (m[0]++, (m[1] += b.cached[j]), (m[2] += b.latencyUs[j]));
-          else rm.set(mk, [1, b.cached[j], b.latencyUs[j]]);
+          if (m) {
+            m[0]++;
+            m[1] += b.cached[j];
+            m[2] += b.latencyUs[j];
+          } else rm.set(mk, [1, b.cached[j], b.latencyUs[j]]);
         }
       })();
       written += b.n;
@@ -89,6 +106,8 @@ export function bulkBuild(db: Database, mix: TrafficMix, dict: Dictionaries, fir
 
 function bump(map: Map<number, [number, number]>, key: number, blocked: number): void {
   const v = map.get(key);
-  if (v) (v[0]++, (v[1] += blocked));
-  else map.set(key, [1, blocked]);
+  if (v) {
+    v[0]++;
+    v[1] += blocked;
+  } else map.set(key, [1, blocked]);
 }

@@ -56,9 +56,24 @@ export class TrafficMix {
     const want = opts.names ?? 200_000;
     const real = loadListDomains(opts.listDir ?? join(import.meta.dirname, '../../shared/lists/ut1'), Math.floor(want * 0.6));
     const hex = (n: number) => Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('');
-    const popular = ['www.google.com', 'clients4.google.com', 'outlook.office365.com', 'login.microsoftonline.com', 'graph.microsoft.com',
-      'www.youtube.com', 'i.ytimg.com', 'teams.microsoft.com', 'api.apple.com', 'gateway.icloud.com', 'www.bbc.co.uk',
-      'fonts.gstatic.com', 'connectivitycheck.gstatic.com', 'ocsp.digicert.com', 'edge.microsoft.com', 'classroom.google.com'];
+    const popular = [
+      'www.google.com',
+      'clients4.google.com',
+      'outlook.office365.com',
+      'login.microsoftonline.com',
+      'graph.microsoft.com',
+      'www.youtube.com',
+      'i.ytimg.com',
+      'teams.microsoft.com',
+      'api.apple.com',
+      'gateway.icloud.com',
+      'www.bbc.co.uk',
+      'fonts.gstatic.com',
+      'connectivitycheck.gstatic.com',
+      'ocsp.digicert.com',
+      'edge.microsoft.com',
+      'classroom.google.com',
+    ];
     const synthetic: string[] = [];
     while (real.length + synthetic.length + popular.length < want) {
       const k = synthetic.length % 5;
@@ -140,7 +155,9 @@ export class TrafficMix {
 function loadListDomains(dir: string, max: number): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.domains')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith('.domains'))
+    .sort()) {
     for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
       const d = line.trim().toLowerCase();
       if (d && !d.startsWith('#') && !/^\d+\.\d+\.\d+\.\d+$/.test(d)) out.push(d);

@@ -55,7 +55,7 @@ function fileBytes(path: string): number {
 }
 
 function tableBytes(db: ReturnType<typeof openDatabase>, pattern: string): number {
-  return db.prepare("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name GLOB ?").pluck().get(pattern) as number;
+  return db.prepare('SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name GLOB ?').pluck().get(pattern) as number;
 }
 
 /** 1 and 2a: one day through LogWriter (the code the worker runs). */
@@ -126,7 +126,19 @@ async function endToEnd(rows: number) {
     const t = performance.now();
     const end = Math.min(rows, i + 10_000);
     for (let j = i; j < end; j++) {
-      log.record(src.ts[j], src.client[j], src.group[j], src.name[j], src.qtype[j], src.action[j], src.category[j], src.link[j], src.rcode[j], src.latencyUs[j], src.cached[j] === 1);
+      log.record(
+        src.ts[j],
+        src.client[j],
+        src.group[j],
+        src.name[j],
+        src.qtype[j],
+        src.action[j],
+        src.category[j],
+        src.link[j],
+        src.rcode[j],
+        src.latencyUs[j],
+        src.cached[j] === 1,
+      );
     }
     recordMs += performance.now() - t;
     // Yield so replies from the writer are processed, as they would be in the server.
@@ -153,11 +165,19 @@ async function endToEnd(rows: number) {
 function big(rows: number, days: number, maxSeconds: number) {
   const path = join(dir, 'big.db');
   const mix = new TrafficMix({ seed: 3, names: 1_000_000, clients: 1500 });
-  let written = 0;
+  let written: number;
   let buildSeconds = 0;
   if (values.reuse && existsSync(path)) {
     const db = openDatabase(path); // applies any new migration
-    written = listDays(db).reduce((n, d) => n + (db.prepare(`SELECT count(*) FROM ${dayTables(d).q}`).pluck().get() as number), 0);
+    written = listDays(db).reduce(
+      (n, d) =>
+        n +
+        (db
+          .prepare(`SELECT count(*) FROM ${dayTables(d).q}`)
+          .pluck()
+          .get() as number),
+      0,
+    );
     db.close();
   } else {
     rmSync(path, { force: true });
@@ -186,7 +206,9 @@ function big(rows: number, days: number, maxSeconds: number) {
   // A name queried exactly once on the last day: the needle in the haystack.
   const lastTables = `rn_${new Date((DAY0 + days - 1) * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '')}`;
   const rareName = reader
-    .prepare(`SELECT n.name FROM ${lastTables} AS r JOIN name_by_id AS n ON n.id = r.name GROUP BY r.name HAVING sum(r.n) = 1 LIMIT 1 OFFSET 500`)
+    .prepare(
+      `SELECT n.name FROM ${lastTables} AS r JOIN name_by_id AS n ON n.id = r.name GROUP BY r.name HAVING sum(r.n) = 1 LIMIT 1 OFFSET 500`,
+    )
     .pluck()
     .get() as string;
   const results = [

@@ -81,7 +81,12 @@ export class Gatehouse {
       // SQLite's default page is 4 KiB.
       ...(config.store.maxSizeMiB ? { maxPages: config.store.maxSizeMiB * 256 } : {}),
     });
-    this.retention = new Retention({ log: this.queryLog, retentionDays: config.store.retentionDays, logger: this.logger.child({ part: 'retention' }), now });
+    this.retention = new Retention({
+      log: this.queryLog,
+      retentionDays: config.store.retentionDays,
+      logger: this.logger.child({ part: 'retention' }),
+      now,
+    });
     this.alerts = this.newAlertEngine(config);
 
     this.groups = new GroupIdentifier(config);
@@ -102,7 +107,11 @@ export class Gatehouse {
     this.links.on('switch', (s: LinkSwitch) => this.onLinkSwitch(s));
     this.lists.on('refresh', (r: RefreshEvent) => this.onListRefresh(r));
     this.queryLog.on('dropped', (e: { count: number; total: number; lastError?: string }) =>
-      this.alerts.operational({ kind: 'querylog-dropped', message: `${e.count} query-log rows dropped (${e.total} in all)`, details: { ...e } }),
+      this.alerts.operational({
+        kind: 'querylog-dropped',
+        message: `${e.count} query-log rows dropped (${e.total} in all)`,
+        details: { ...e },
+      }),
     );
   }
 
@@ -130,7 +139,11 @@ export class Gatehouse {
   }
 
   private dictionaries(config: Config) {
-    return { groups: config.groups.map((g) => g.name), categories: config.categories.map((c) => c.id), links: config.links.map((l) => l.name) };
+    return {
+      groups: config.groups.map((g) => g.name),
+      categories: config.categories.map((c) => c.id),
+      links: config.links.map((l) => l.name),
+    };
   }
 
   /**
@@ -156,7 +169,13 @@ export class Gatehouse {
   private onListRefresh(r: RefreshEvent): void {
     const at = Date.parse(r.at);
     this.queryLog.recordListRefresh({ at, listId: r.listId, ok: r.ok, entries: r.entries, error: r.error });
-    if (!r.ok) this.alerts.operational({ kind: 'list-refresh-failed', message: `list ${r.listId} could not be refreshed: ${r.error}`, details: { listId: r.listId }, at });
+    if (!r.ok)
+      this.alerts.operational({
+        kind: 'list-refresh-failed',
+        message: `list ${r.listId} could not be refreshed: ${r.error}`,
+        details: { listId: r.listId },
+        at,
+      });
   }
 
   async start(): Promise<void> {
@@ -210,7 +229,9 @@ export class Gatehouse {
     // the policy. When lists or categories change, the new matcher is built first
     // (the old matcher and policy keep serving together meanwhile) and the policy
     // follows in the same tick as the swap.
-    const listsChanged = JSON.stringify(config.lists) !== JSON.stringify(previous.lists) || JSON.stringify(config.categories) !== JSON.stringify(previous.categories);
+    const listsChanged =
+      JSON.stringify(config.lists) !== JSON.stringify(previous.lists) ||
+      JSON.stringify(config.categories) !== JSON.stringify(previous.categories);
     if (listsChanged && this.started) await this.lists.reload(config);
     this.policy.reload(config);
     this.groups.configure(config);

@@ -8,9 +8,7 @@ import cron from 'node-cron';
 import { adminConfigSchema } from './admin/config.js';
 import { alertsSchema, checkAlertsConfig, resolveAlertPaths } from './alerts/config.js';
 
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'expected IP:PORT, for example 127.0.0.1:5353 or [::1]:5353');
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'expected IP:PORT, for example 127.0.0.1:5353 or [::1]:5353');
 
 const upstreamUrl = z
   .string()
@@ -73,7 +71,12 @@ const categorySchema = z.strictObject({
   circumvention: z.boolean().default(false),
   /** Keyword rules matched after folding punycode, homoglyphs and leetspeak. */
   keywords: z
-    .array(z.string().min(3).regex(/^\*?[\p{L}\p{N}@$]+\*?$/u, 'expected one word of letters and digits, with an optional * at either end'))
+    .array(
+      z
+        .string()
+        .min(3)
+        .regex(/^\*?[\p{L}\p{N}@$]+\*?$/u, 'expected one word of letters and digits, with an optional * at either end'),
+    )
     .default([]),
 });
 
@@ -88,7 +91,11 @@ const listSchema = z.strictObject({
     .string()
     .refine((expr) => cron.validate(expr), 'expected a cron expression, for example "17 3 * * *"')
     .default('17 3 * * *'),
-  maxBytes: z.number().int().positive().default(200 * 1024 * 1024),
+  maxBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(200 * 1024 * 1024),
   timeoutMs: z.number().int().positive().default(60_000),
 });
 
@@ -179,9 +186,7 @@ const configSchema = z.strictObject({
   alerts: alertsSchema.prefault({}),
   admin: adminConfigSchema.prefault({}),
   checks: checksSchema.prefault({}),
-  logging: z
-    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
-    .prefault({}),
+  logging: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -244,7 +249,7 @@ export function parseConfig(text: string, file = '<config>'): Config {
     );
   }
   const config = parsed.data;
-  const problems = crossCheck(config).map((p) => ({ ...p, line: lineOf(p.at) , path: formatPath(p.at) }));
+  const problems = crossCheck(config).map((p) => ({ ...p, line: lineOf(p.at), path: formatPath(p.at) }));
   if (problems.length > 0) throw new ConfigError(file, problems);
   resolvePaths(config, dirname(resolve(file)));
   return config;
@@ -290,7 +295,8 @@ function crossCheck(config: Config): { at: (string | number)[]; message: string 
       s.block.forEach((c, k) => {
         if (!categoryIds.has(c)) problems.push({ at: ['groups', i, 'schedules', j, 'block', k], message: `unknown category "${c}"` });
       });
-      if (!isTimeZone(s.timezone)) problems.push({ at: ['groups', i, 'schedules', j, 'timezone'], message: `unknown time zone "${s.timezone}"` });
+      if (!isTimeZone(s.timezone))
+        problems.push({ at: ['groups', i, 'schedules', j, 'timezone'], message: `unknown time zone "${s.timezone}"` });
     });
   });
   if (defaults !== 1) problems.push({ at: ['groups'], message: `exactly one group must have "default: true" (found ${defaults})` });

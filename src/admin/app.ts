@@ -54,7 +54,11 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   if (!deps.isIllegal) deps.logger.warn('admin: no isIllegal check wired; illegal names cannot be refused as exceptions');
   ensureAdminSchema(deps.db);
   const sealed = sealPlainSecrets(deps.db, ctx.secretKey);
-  if (sealed > 0) deps.logger.info({ users: sealed, keyFile: secretKeyPath(deps.config.store.path) }, 'admin: sealed TOTP secrets stored in the clear by an older version');
+  if (sealed > 0)
+    deps.logger.info(
+      { users: sealed, keyFile: secretKeyPath(deps.config.store.path) },
+      'admin: sealed TOTP secrets stored in the clear by an older version',
+    );
 
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'admin' }),

@@ -2,15 +2,7 @@
 // and MFA enrolment. Never holds a password, code, secret or session id.
 import type { Database } from 'better-sqlite3';
 
-export type AuthEvent =
-  | 'login'
-  | 'login_failed'
-  | 'locked'
-  | 'unlocked'
-  | 'password_changed'
-  | 'mfa_enrolled'
-  | 'logout'
-  | 'rate_limited';
+export type AuthEvent = 'login' | 'login_failed' | 'locked' | 'unlocked' | 'password_changed' | 'mfa_enrolled' | 'logout' | 'rate_limited';
 
 export interface AuthAuditRow {
   id: number;

@@ -100,7 +100,10 @@ export function requireRole(...roles: Role[]): preHandlerAsyncHookHandler {
     if (!roles.includes(auth.user.role)) {
       if (isApi(request)) return reply.code(403).send({ error: 'your role may not do this' });
       const body = html`<p>Your role (${auth.user.role}) may not open this page or make this change.</p><p><a href="/">Back to your home page</a></p>`;
-      return reply.code(403).type('text/html').send(renderPage(request, { title: 'Not allowed', body }));
+      return reply
+        .code(403)
+        .type('text/html')
+        .send(renderPage(request, { title: 'Not allowed', body }));
     }
   };
 }

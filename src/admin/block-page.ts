@@ -77,7 +77,10 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
   const perClient = new RateLimiter(settings.requestsPerHour, 3_600_000);
   const overall = new RateLimiter(Math.max(100, settings.requestsPerHour * 20), 3_600_000, 1);
 
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'block-page' }), bodyLimit: 16 * 1024 }) as unknown as FastifyInstance;
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'block-page' }),
+    bodyLimit: 16 * 1024,
+  }) as unknown as FastifyInstance;
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) =>
     done(null, parseForm(body as string)),
   );
@@ -115,8 +118,12 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
     const iwf = /iwf|child|csam|abuse/i.test(`${e.category ?? ''} ${e.categoryName ?? ''}`) || !e.category;
     return html`<h1>Access denied</h1>
       <p class="iwf" id="illegal-notice">${iwf ? IWF_TEXT : OTHER_ILLEGAL_TEXT}</p>
-      ${iwf ? html`<p>If you think this page has been blocked in error, please contact ${settings.contact}. The Internet Watch Foundation's
-        content assessment appeal process is described at <a href="${IWF_APPEAL}">${IWF_APPEAL}</a>.</p>` : ''}`;
+      ${
+        iwf
+          ? html`<p>If you think this page has been blocked in error, please contact ${settings.contact}. The Internet Watch Foundation's
+        content assessment appeal process is described at <a href="${IWF_APPEAL}">${IWF_APPEAL}</a>.</p>`
+          : ''
+      }`;
   }
 
   function blockedPage(request: FastifyRequest, host: string | null, e: BlockExplanation, notice?: SafeHtml): SafeHtml {
@@ -128,8 +135,9 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
         <dt>Category</dt><dd id="block-category">${e.categoryName ?? (e.blocked ? 'the school filtering policy' : 'not blocked now (the answer your device has may be out of date: try again in a minute)')}</dd>
         <dt>Your group</dt><dd id="block-group">${e.group}</dd>
       </dl>
-      ${host
-        ? html`<h2>Ask for a review</h2>
+      ${
+        host
+          ? html`<h2>Ask for a review</h2>
           <p>If you need this site for your work or learning, say why below. Your request goes to ${settings.contact} for review.</p>
           <form method="post" action="${REVIEW_PATH}">
             <input type="hidden" name="host" value="${host}">
@@ -138,15 +146,23 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
             <label>Why do you need it? <textarea name="reason" required maxlength="2000" rows="3"></textarea></label>
             <button type="submit">Send request</button>
           </form>`
-        : html`<p class="muted">Contact ${settings.contact} if you need this site.</p>`}`;
+          : html`<p class="muted">Contact ${settings.contact} if you need this site.</p>`
+      }`;
   }
 
   async function show(request: FastifyRequest, reply: FastifyReply) {
     const host = hostOf(request.headers.host);
     const e = host ? explain(host, request.ip) : { group: groups.groupOf(request.ip).name, illegal: false, blocked: true };
     // 403 like the IWF's splash page; the body says why.
-    if (e.illegal) return reply.code(403).type('text/html; charset=utf-8').send(page('Access denied', illegalPage(e)));
-    return reply.code(403).type('text/html; charset=utf-8').send(page('Site blocked', blockedPage(request, host, e)));
+    if (e.illegal)
+      return reply
+        .code(403)
+        .type('text/html; charset=utf-8')
+        .send(page('Access denied', illegalPage(e)));
+    return reply
+      .code(403)
+      .type('text/html; charset=utf-8')
+      .send(page('Site blocked', blockedPage(request, host, e)));
   }
 
   app.get(CSS_PATH, async (_request, reply) => reply.type('text/css').header('Cache-Control', 'max-age=3600').send(CSS));
@@ -155,30 +171,74 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
     const address = request.ip;
     const host = normaliseDomain(field(request.body, 'host'));
     if (!host || !tokenOk(field(request.body, 'token'), host, address)) {
-      return reply.code(403).type('text/html; charset=utf-8').send(page('Request not sent', html`<h1>Request not sent</h1>
-        <p>The form has expired or did not come from this page. Go back, reload the page and try again.</p>`));
+      return reply
+        .code(403)
+        .type('text/html; charset=utf-8')
+        .send(
+          page(
+            'Request not sent',
+            html`<h1>Request not sent</h1>
+        <p>The form has expired or did not come from this page. Go back, reload the page and try again.</p>`,
+          ),
+        );
     }
     const e = explain(host, address);
     // Illegal content is never reviewed here, whatever the form says.
-    if (e.illegal) return reply.code(403).type('text/html; charset=utf-8').send(page('Access denied', illegalPage(e)));
+    if (e.illegal)
+      return reply
+        .code(403)
+        .type('text/html; charset=utf-8')
+        .send(page('Access denied', illegalPage(e)));
     const t = now();
     if (!perClient.take(address, t) || !overall.take('all', t)) {
-      return reply.code(429).type('text/html; charset=utf-8').send(page('Too many requests', html`<h1>Too many requests</h1>
-        <p>Requests from this device have reached the limit for now. Please try again later or contact ${settings.contact}.</p>`));
+      return reply
+        .code(429)
+        .type('text/html; charset=utf-8')
+        .send(
+          page(
+            'Too many requests',
+            html`<h1>Too many requests</h1>
+        <p>Requests from this device have reached the limit for now. Please try again later or contact ${settings.contact}.</p>`,
+          ),
+        );
     }
     const reason = field(request.body, 'reason').trim();
     if (!reason) {
-      return reply.code(400).type('text/html; charset=utf-8').send(page('Site blocked', blockedPage(request, host, e, html`<p class="muted" role="alert">Please say why you need the site.</p>`)));
+      return reply
+        .code(400)
+        .type('text/html; charset=utf-8')
+        .send(
+          page('Site blocked', blockedPage(request, host, e, html`<p class="muted" role="alert">Please say why you need the site.</p>`)),
+        );
     }
     const duplicate = deps.db
       .prepare("SELECT id FROM exception_requests WHERE domain = ? AND client_address = ? AND status = 'pending'")
       .get(host, address);
     if (!duplicate) {
-      createPendingRequest(deps.db, { domain: host, category: e.category ?? null, group: e.group, clientAddress: address, requesterName: field(request.body, 'name'), reason }, t);
+      createPendingRequest(
+        deps.db,
+        {
+          domain: host,
+          category: e.category ?? null,
+          group: e.group,
+          clientAddress: address,
+          requesterName: field(request.body, 'name'),
+          reason,
+        },
+        t,
+      );
       request.log.info({ host, group: e.group }, 'block page: review requested');
     }
-    return reply.code(200).type('text/html; charset=utf-8').send(page('Request sent', html`<h1>Request sent</h1>
-      <p id="review-sent">Thank you. Your request to review <strong>${host}</strong> has been sent to ${settings.contact}. The site stays blocked unless they allow it.</p>`));
+    return reply
+      .code(200)
+      .type('text/html; charset=utf-8')
+      .send(
+        page(
+          'Request sent',
+          html`<h1>Request sent</h1>
+      <p id="review-sent">Thank you. Your request to review <strong>${host}</strong> has been sent to ${settings.contact}. The site stays blocked unless they allow it.</p>`,
+        ),
+      );
   });
 
   // Any other path, any method a browser uses to load a page: the block page.
@@ -186,7 +246,10 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
   app.setNotFoundHandler(show);
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
     if ((err.statusCode ?? 500) >= 500) request.log.error({ err }, 'block page failed');
-    return reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).type('text/plain').send('The block page could not be shown.\n');
+    return reply
+      .code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500)
+      .type('text/plain')
+      .send('The block page could not be shown.\n');
   });
   return app;
 }

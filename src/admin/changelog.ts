@@ -41,7 +41,17 @@ const GENESIS = '0'.repeat(64);
 
 function rowHash(prevHash: string, r: Omit<ChangeRow, 'hash' | 'prev_hash'>): string {
   const canonical = JSON.stringify([
-    r.id, r.at, r.actor, r.entity, r.entity_id, r.action, r.before_json, r.after_json, r.requester, r.reason, r.approver,
+    r.id,
+    r.at,
+    r.actor,
+    r.entity,
+    r.entity_id,
+    r.action,
+    r.before_json,
+    r.after_json,
+    r.requester,
+    r.reason,
+    r.approver,
   ]);
   return createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
 }
@@ -129,7 +139,20 @@ function csvCell(value: unknown): string {
 export function changesCsv(rows: ChangeRow[]): string {
   const header = ['id', 'time_utc', 'actor', 'entity', 'entity_id', 'action', 'before', 'after', 'requester', 'reason', 'approver', 'hash'];
   const lines = rows.map((r) =>
-    [r.id, new Date(r.at).toISOString(), r.actor, r.entity, r.entity_id, r.action, r.before_json, r.after_json, r.requester, r.reason, r.approver, r.hash]
+    [
+      r.id,
+      new Date(r.at).toISOString(),
+      r.actor,
+      r.entity,
+      r.entity_id,
+      r.action,
+      r.before_json,
+      r.after_json,
+      r.requester,
+      r.reason,
+      r.approver,
+      r.hash,
+    ]
       .map(csvCell)
       .join(','),
   );

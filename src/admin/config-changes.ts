@@ -20,13 +20,27 @@ function redact(section: string, value: unknown): unknown {
  * Append a change-log row for every logged section that differs between two
  * configs (all in one transaction). Returns the names of the changed sections.
  */
-export function recordConfigChanges(db: Database, before: Config, after: Config, actor = 'config file (reload)', at = Date.now()): string[] {
+export function recordConfigChanges(
+  db: Database,
+  before: Config,
+  after: Config,
+  actor = 'config file (reload)',
+  at = Date.now(),
+): string[] {
   const changed = LOGGED_SECTIONS.filter((s) => JSON.stringify(before[s]) !== JSON.stringify(after[s]));
   db.transaction(() => {
     for (const section of changed) {
       withChange(
         db,
-        { actor, entity: 'setting', entityId: section, action: 'update', before: redact(section, before[section]), after: redact(section, after[section]), at },
+        {
+          actor,
+          entity: 'setting',
+          entityId: section,
+          action: 'update',
+          before: redact(section, before[section]),
+          after: redact(section, after[section]),
+          at,
+        },
         () => undefined,
       );
     }

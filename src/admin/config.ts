@@ -24,7 +24,12 @@ export const adminConfigSchema = z.strictObject({
     .refine((t) => t.generate || (t.certFile && t.keyFile), 'set certFile and keyFile, or generate: true')
     .optional(),
   /** A session ends after this long without a request. */
-  sessionIdleMinutes: z.number().int().min(1).max(24 * 60).default(15),
+  sessionIdleMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
   /** A session ends this long after login, whatever the activity. */
   sessionAbsoluteHours: z.number().int().min(1).max(72).default(8),
   /** A locked account unlocks by itself after this long (0: only an admin unlocks it). */

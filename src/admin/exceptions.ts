@@ -154,7 +154,8 @@ export function validateException(ctx: AdminContext, input: ExceptionInput): Exc
 
 function insertException(ctx: AdminContext, e: ExceptionInput, actor: string, now: number): ExceptionRow {
   const dup = ctx.db.prepare('SELECT id FROM exceptions WHERE domain = ? AND action = ?').get(e.domain, e.action);
-  if (dup) throw new ExceptionError('GH_ERR_EXCEPTION_DUPLICATE', `There is already an ${e.action} exception for this domain; remove it first.`);
+  if (dup)
+    throw new ExceptionError('GH_ERR_EXCEPTION_DUPLICATE', `There is already an ${e.action} exception for this domain; remove it first.`);
   const { lastInsertRowid } = ctx.db
     .prepare(
       `INSERT INTO exceptions (domain, action, groups_json, requester, subject_area, reason, approver, created_by, created_at)
@@ -172,8 +173,15 @@ export function addException(ctx: AdminContext, input: ExceptionInput, actor: st
   const row = withChange(
     ctx.db,
     (r: ExceptionRow) => ({
-      actor, entity: 'exception', entityId: r.id, action: 'create', after: logView(r),
-      requester: r.requester, reason: r.reason, approver: r.approver, at: now,
+      actor,
+      entity: 'exception',
+      entityId: r.id,
+      action: 'create',
+      after: logView(r),
+      requester: r.requester,
+      reason: r.reason,
+      approver: r.approver,
+      at: now,
     }),
     () => insertException(ctx, e, actor, now),
   );
@@ -189,8 +197,16 @@ export function updateException(ctx: AdminContext, id: number, edit: ExceptionEd
   const row = withChange(
     ctx.db,
     ({ before, after }: { before: ExceptionRow; after: ExceptionRow }) => ({
-      actor, entity: 'exception', entityId: id, action: 'update', before: logView(before), after: logView(after),
-      requester: after.requester, reason: after.reason, approver: after.approver, at: now,
+      actor,
+      entity: 'exception',
+      entityId: id,
+      action: 'update',
+      before: logView(before),
+      after: logView(after),
+      requester: after.requester,
+      reason: after.reason,
+      approver: after.approver,
+      at: now,
     }),
     () => {
       const before = getException(ctx.db, id);
@@ -210,7 +226,15 @@ export function removeException(ctx: AdminContext, id: number, actor: string, re
   const now = ctx.now();
   withChange(
     ctx.db,
-    (before: ExceptionRow) => ({ actor, entity: 'exception', entityId: id, action: 'delete', before: logView(before), reason: clip(reason, 2000) || null, at: now }),
+    (before: ExceptionRow) => ({
+      actor,
+      entity: 'exception',
+      entityId: id,
+      action: 'delete',
+      before: logView(before),
+      reason: clip(reason, 2000) || null,
+      at: now,
+    }),
     () => {
       const before = getException(ctx.db, id);
       if (!before) throw new ExceptionError('GH_ERR_EXCEPTION_NOT_FOUND', 'No such exception.');
@@ -243,7 +267,15 @@ export function createPendingRequest(db: Database, input: PendingRequestInput, n
       `INSERT INTO exception_requests (domain, category, group_name, client_address, requester_name, reason, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     )
-    .run(domain, opt(input.category, 100), opt(input.group, 100), opt(input.clientAddress, 64), opt(input.requesterName, 200), opt(input.reason, 2000), now);
+    .run(
+      domain,
+      opt(input.category, 100),
+      opt(input.group, 100),
+      opt(input.clientAddress, 64),
+      opt(input.requesterName, 200),
+      opt(input.reason, 2000),
+      now,
+    );
   return Number(lastInsertRowid);
 }
 
@@ -271,22 +303,35 @@ function pendingRequest(db: Database, id: number): RequestRow {
 }
 
 /** Approve: the request becomes an allow exception (with the approver recorded) in one transaction. */
-export function approveRequest(ctx: AdminContext, id: number, input: Omit<ExceptionInput, 'domain' | 'action'>, actor: string): ExceptionRow {
+export function approveRequest(
+  ctx: AdminContext,
+  id: number,
+  input: Omit<ExceptionInput, 'domain' | 'action'>,
+  actor: string,
+): ExceptionRow {
   const req = pendingRequest(ctx.db, id);
   const e = validateException(ctx, { ...input, domain: req.domain, action: 'allow' });
   const now = ctx.now();
   const row = withChange(
     ctx.db,
     (r: ExceptionRow) => ({
-      actor, entity: 'exception', entityId: r.id, action: 'approve-request', before: { request: id, domain: req.domain, group: req.group_name },
-      after: logView(r), requester: r.requester, reason: r.reason, approver: r.approver, at: now,
+      actor,
+      entity: 'exception',
+      entityId: r.id,
+      action: 'approve-request',
+      before: { request: id, domain: req.domain, group: req.group_name },
+      after: logView(r),
+      requester: r.requester,
+      reason: r.reason,
+      approver: r.approver,
+      at: now,
     }),
     () => {
       pendingRequest(ctx.db, id);
       const r = insertException(ctx, e, actor, now);
-      ctx.db.prepare("UPDATE exception_requests SET status = 'approved', decided_by = ?, decided_at = ?, decision_note = ? WHERE id = ?").run(
-        actor, now, e.reason, id,
-      );
+      ctx.db
+        .prepare("UPDATE exception_requests SET status = 'approved', decided_by = ?, decided_at = ?, decision_note = ? WHERE id = ?")
+        .run(actor, now, e.reason, id);
       return r;
     },
   );
@@ -299,15 +344,21 @@ export function refuseRequest(ctx: AdminContext, id: number, note: string, actor
   withChange(
     ctx.db,
     (req: RequestRow) => ({
-      actor, entity: 'exception-request', entityId: id, action: 'refuse',
+      actor,
+      entity: 'exception-request',
+      entityId: id,
+      action: 'refuse',
       before: { domain: req.domain, group: req.group_name, category: req.category },
-      requester: req.requester_name, reason: clip(note, 2000) || null, approver: actor, at: now,
+      requester: req.requester_name,
+      reason: clip(note, 2000) || null,
+      approver: actor,
+      at: now,
     }),
     () => {
       const req = pendingRequest(ctx.db, id);
-      ctx.db.prepare("UPDATE exception_requests SET status = 'refused', decided_by = ?, decided_at = ?, decision_note = ? WHERE id = ?").run(
-        actor, now, clip(note, 2000) || null, id,
-      );
+      ctx.db
+        .prepare("UPDATE exception_requests SET status = 'refused', decided_by = ?, decided_at = ?, decision_note = ? WHERE id = ?")
+        .run(actor, now, clip(note, 2000) || null, id);
       return req;
     },
   );

@@ -35,5 +35,8 @@ export function trusted(markup: string): SafeHtml {
 /** A time for display, in UTC ISO form without milliseconds. */
 export function formatTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '';
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, ' UTC');
 }

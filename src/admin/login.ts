@@ -25,7 +25,13 @@ function expireLock(ctx: LoginContext, user: UserRow): UserRow {
   if (user.locked_at === null || ctx.unlockAfterMinutes === 0) return user;
   if (ctx.now - user.locked_at < ctx.unlockAfterMinutes * 60_000) return user;
   ctx.db.prepare('UPDATE admin_users SET locked_at = NULL, failed_attempts = 0 WHERE id = ?').run(user.id);
-  recordAuthEvent(ctx.db, { at: ctx.now, userName: user.name, event: 'unlocked', address: ctx.address, detail: `after ${ctx.unlockAfterMinutes} minutes` });
+  recordAuthEvent(ctx.db, {
+    at: ctx.now,
+    userName: user.name,
+    event: 'unlocked',
+    address: ctx.address,
+    detail: `after ${ctx.unlockAfterMinutes} minutes`,
+  });
   return getUserById(ctx.db, user.id)!;
 }
 
@@ -35,7 +41,14 @@ export function registerFailure(ctx: LoginContext, user: UserRow, detail: string
   const lock = failed >= MAX_FAILED_ATTEMPTS;
   ctx.db.prepare('UPDATE admin_users SET failed_attempts = ?, locked_at = ? WHERE id = ?').run(failed, lock ? ctx.now : null, user.id);
   recordAuthEvent(ctx.db, { at: ctx.now, userName: user.name, event: 'login_failed', address: ctx.address, detail });
-  if (lock) recordAuthEvent(ctx.db, { at: ctx.now, userName: user.name, event: 'locked', address: ctx.address, detail: `${failed} failed attempts` });
+  if (lock)
+    recordAuthEvent(ctx.db, {
+      at: ctx.now,
+      userName: user.name,
+      event: 'locked',
+      address: ctx.address,
+      detail: `${failed} failed attempts`,
+    });
 }
 
 /** Step one: the password. A success does not yet reset the failure count (the code must follow). */
@@ -70,7 +83,8 @@ export async function checkPasswordStep(ctx: LoginContext, name: string, passwor
 /** Step two: a TOTP code for an enrolled user. */
 export function checkCodeStep(ctx: LoginContext, user: UserRow, code: string): LoginResult {
   user = getUserById(ctx.db, user.id)!;
-  if (user.locked_at !== null || user.disabled || !user.totp_secret) return { ok: false, reason: user.locked_at !== null ? 'locked' : 'invalid' };
+  if (user.locked_at !== null || user.disabled || !user.totp_secret)
+    return { ok: false, reason: user.locked_at !== null ? 'locked' : 'invalid' };
   const secret = openSecret(ctx.secretKey, user.id, user.totp_secret);
   // A secret that does not open (the key file was replaced) fails like a wrong code: no way round MFA.
   const step = secret === null ? null : checkTotp(secret, code, ctx.now, user.totp_last_step);
@@ -85,5 +99,11 @@ export function checkCodeStep(ctx: LoginContext, user: UserRow, code: string): L
 /** The login is complete: reset the failure count and record it. */
 export function completeLogin(ctx: LoginContext, user: UserRow): void {
   ctx.db.prepare('UPDATE admin_users SET failed_attempts = 0, last_login_at = ? WHERE id = ?').run(ctx.now, user.id);
-  recordAuthEvent(ctx.db, { at: ctx.now, userName: user.name, event: 'login', address: ctx.address, detail: user.totp_enabled ? 'password and MFA' : 'password' });
+  recordAuthEvent(ctx.db, {
+    at: ctx.now,
+    userName: user.name,
+    event: 'login',
+    address: ctx.address,
+    detail: user.totp_enabled ? 'password and MFA' : 'password',
+  });
 }

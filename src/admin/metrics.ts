@@ -26,7 +26,13 @@ export class BlockCounter implements QueryObserver {
 }
 
 /** A counter fed from a running total read at scrape time (prom-client counters only go up by inc). */
-function totalCounter(registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<[Record<string, string>, number]>) {
+function totalCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => Iterable<[Record<string, string>, number]>,
+) {
   const last = new Map<string, number>();
   return new Counter({
     name,

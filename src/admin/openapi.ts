@@ -13,11 +13,15 @@ export function installOpenApi(app: FastifyInstance): void {
   const paths: Record<string, Record<string, Operation>> = {};
   app.addHook('onRoute', (route: RouteOptions) => {
     if (!route.url.startsWith('/api/') || route.url === '/api/openapi.json') return;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- fastify route schemas are free-form JSON Schema
     const schema = (route.schema ?? {}) as Record<string, any>;
     const path = route.url.replace(/:([A-Za-z_]+)/g, '{$1}');
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD');
     const parameters: unknown[] = [];
-    for (const [where, key] of [['path', 'params'], ['query', 'querystring']] as const) {
+    for (const [where, key] of [
+      ['path', 'params'],
+      ['query', 'querystring'],
+    ] as const) {
       const props = schema[key]?.properties ?? {};
       for (const [name, s] of Object.entries(props)) {
         parameters.push({ name, in: where, required: where === 'path' || (schema[key].required ?? []).includes(name), schema: s });
@@ -25,7 +29,10 @@ export function installOpenApi(app: FastifyInstance): void {
     }
     const responses: Record<string, unknown> = {};
     for (const [code, s] of Object.entries(schema.response ?? { 200: {} })) {
-      responses[code] = { description: (s as any)?.description ?? 'response', content: { 'application/json': { schema: s } } };
+      responses[code] = {
+        description: (s as { description?: string } | undefined)?.description ?? 'response',
+        content: { 'application/json': { schema: s } },
+      };
     }
     for (const m of methods) {
       (paths[path] ??= {})[m.toLowerCase()] = {

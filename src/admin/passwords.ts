@@ -7,9 +7,7 @@ const KEY_LENGTH = 32;
 const DEFAULT_PARAMS = { N: 1 << 16, r: 8, p: 1 };
 
 function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCb(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))),
-  );
+  return new Promise((resolve, reject) => scryptCb(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
 const maxmem = (N: number, r: number) => 256 * N * r + 1024 * 1024;

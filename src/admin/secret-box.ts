@@ -69,7 +69,9 @@ export function openSecret(key: Buffer, userId: number, stored: string): string 
 
 /** Seal the secrets an older Gatehouse stored in the clear. Returns how many. */
 export function sealPlainSecrets(db: Database, key: Buffer): number {
-  const plain = db.prepare("SELECT id, totp_secret FROM admin_users WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE 'v1:%'").all() as { id: number; totp_secret: string }[];
+  const plain = db
+    .prepare("SELECT id, totp_secret FROM admin_users WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE 'v1:%'")
+    .all() as { id: number; totp_secret: string }[];
   const update = db.prepare('UPDATE admin_users SET totp_secret = ? WHERE id = ? AND totp_secret = ?');
   db.transaction(() => {
     for (const row of plain) update.run(sealSecret(key, row.id, row.totp_secret), row.id, row.totp_secret);

@@ -21,7 +21,13 @@ export interface SessionLimits {
 const hashId = (id: string) => createHash('sha256').update(id).digest('hex');
 
 /** A new session; returns the id for the cookie (never stored or logged). */
-export function createSession(db: Database, userId: number, now: number, address: string | null, mfaDone: boolean): { id: string; row: SessionRow } {
+export function createSession(
+  db: Database,
+  userId: number,
+  now: number,
+  address: string | null,
+  mfaDone: boolean,
+): { id: string; row: SessionRow } {
   const id = randomBytes(32).toString('base64url');
   const row: SessionRow = {
     id_hash: hashId(id),

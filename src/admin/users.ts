@@ -63,12 +63,20 @@ export function publicUser(u: UserRow): PublicUser {
 /** A fact about an account, for the change log (role, state; never secrets). */
 function logView(u: UserRow) {
   const p = publicUser(u);
-  return { name: p.name, role: p.role, locked: p.locked, disabled: p.disabled, mfaEnabled: p.mfaEnabled, mustChangePassword: p.mustChangePassword };
+  return {
+    name: p.name,
+    role: p.role,
+    locked: p.locked,
+    disabled: p.disabled,
+    mfaEnabled: p.mfaEnabled,
+    mustChangePassword: p.mustChangePassword,
+  };
 }
 
 export class UserError extends Error {
   constructor(
-    readonly code: 'GH_ERR_USER_NAME' | 'GH_ERR_USER_EXISTS' | 'GH_ERR_USER_ROLE' | 'GH_ERR_PASSWORD' | 'GH_ERR_USER_NOT_FOUND' | 'GH_ERR_LAST_ADMIN',
+    readonly code:
+      'GH_ERR_USER_NAME' | 'GH_ERR_USER_EXISTS' | 'GH_ERR_USER_ROLE' | 'GH_ERR_PASSWORD' | 'GH_ERR_USER_NOT_FOUND' | 'GH_ERR_LAST_ADMIN',
     message: string,
   ) {
     super(message);
@@ -103,14 +111,23 @@ export async function createUser(
   if (!USER_NAME_PATTERN.test(input.name)) {
     throw new UserError('GH_ERR_USER_NAME', 'user names are 2 to 64 letters, digits, ".", "_", "@" or "-"');
   }
-  if (!(ROLES as readonly string[]).includes(input.role)) throw new UserError('GH_ERR_USER_ROLE', `role must be one of ${ROLES.join(', ')}`);
+  if (!(ROLES as readonly string[]).includes(input.role))
+    throw new UserError('GH_ERR_USER_ROLE', `role must be one of ${ROLES.join(', ')}`);
   const problems = passwordRuleProblems(input.password, input.name);
   if (problems.length > 0) throw new UserError('GH_ERR_PASSWORD', 'password: ' + problems.join('; '));
   if (getUserByName(db, input.name)) throw new UserError('GH_ERR_USER_EXISTS', 'a user with that name already exists');
   const hash = await hashPassword(input.password);
   return withChange(
     db,
-    (u: UserRow) => ({ actor: input.actor, entity: 'user', entityId: u.id, action: 'create', after: logView(u), reason: input.reason ?? null, at: input.now }),
+    (u: UserRow) => ({
+      actor: input.actor,
+      entity: 'user',
+      entityId: u.id,
+      action: 'create',
+      after: logView(u),
+      reason: input.reason ?? null,
+      at: input.now,
+    }),
     () => {
       if (getUserByName(db, input.name)) throw new UserError('GH_ERR_USER_EXISTS', 'a user with that name already exists');
       const { lastInsertRowid } = db
@@ -119,7 +136,11 @@ export async function createUser(
            VALUES (?, ?, ?, ?, 1, ?)`,
         )
         .run(input.name, input.role, hash, input.now, input.now);
-      db.prepare('INSERT INTO admin_password_history (user_id, password_hash, set_at) VALUES (?, ?, ?)').run(lastInsertRowid, hash, input.now);
+      db.prepare('INSERT INTO admin_password_history (user_id, password_hash, set_at) VALUES (?, ?, ?)').run(
+        lastInsertRowid,
+        hash,
+        input.now,
+      );
       return mustGet(db, Number(lastInsertRowid));
     },
   );
@@ -130,7 +151,15 @@ function changeUser(db: Database, id: number, actor: string, action: string, now
   let before: UserRow | undefined;
   return withChange(
     db,
-    (after: UserRow) => ({ actor, entity: 'user', entityId: id, action, before: before && logView(before), after: logView(after), at: now }),
+    (after: UserRow) => ({
+      actor,
+      entity: 'user',
+      entityId: id,
+      action,
+      before: before && logView(before),
+      after: logView(after),
+      at: now,
+    }),
     () => {
       before = mustGet(db, id);
       db.prepare(sql).run(...params, id);
@@ -140,7 +169,9 @@ function changeUser(db: Database, id: number, actor: string, action: string, now
 }
 
 function countActiveAdmins(db: Database, exceptId: number): number {
-  return (db.prepare("SELECT count(*) AS n FROM admin_users WHERE role = 'admin' AND disabled = 0 AND id != ?").get(exceptId) as { n: number }).n;
+  return (
+    db.prepare("SELECT count(*) AS n FROM admin_users WHERE role = 'admin' AND disabled = 0 AND id != ?").get(exceptId) as { n: number }
+  ).n;
 }
 
 export function setRole(db: Database, id: number, role: string, actor: string, now: number): UserRow {
@@ -157,7 +188,15 @@ export function setDisabled(db: Database, id: number, disabled: boolean, actor: 
   if (disabled && u.role === 'admin' && countActiveAdmins(db, id) === 0) {
     throw new UserError('GH_ERR_LAST_ADMIN', 'the last active admin cannot be disabled');
   }
-  const row = changeUser(db, id, actor, disabled ? 'disable' : 'enable', now, 'UPDATE admin_users SET disabled = ? WHERE id = ?', disabled ? 1 : 0);
+  const row = changeUser(
+    db,
+    id,
+    actor,
+    disabled ? 'disable' : 'enable',
+    now,
+    'UPDATE admin_users SET disabled = ? WHERE id = ?',
+    disabled ? 1 : 0,
+  );
   if (disabled) db.prepare('DELETE FROM admin_sessions WHERE user_id = ?').run(id);
   return row;
 }
@@ -169,7 +208,11 @@ export function unlockUser(db: Database, id: number, actor: string, now: number)
 /** Removes MFA so the user enrols again at next login (a lost phone). */
 export function resetMfa(db: Database, id: number, actor: string, now: number): UserRow {
   const row = changeUser(
-    db, id, actor, 'reset-mfa', now,
+    db,
+    id,
+    actor,
+    'reset-mfa',
+    now,
     'UPDATE admin_users SET totp_secret = NULL, totp_enabled = 0, totp_last_step = 0 WHERE id = ?',
   );
   db.prepare('DELETE FROM admin_sessions WHERE user_id = ?').run(id);
@@ -183,9 +226,14 @@ export async function resetPassword(db: Database, id: number, password: string, 
   if (problems.length > 0) throw new UserError('GH_ERR_PASSWORD', 'password: ' + problems.join('; '));
   const hash = await hashPassword(password);
   const row = changeUser(
-    db, id, actor, 'reset-password', now,
+    db,
+    id,
+    actor,
+    'reset-password',
+    now,
     'UPDATE admin_users SET password_hash = ?, password_changed_at = ?, must_change_password = 1, failed_attempts = 0, locked_at = NULL WHERE id = ?',
-    hash, now,
+    hash,
+    now,
   );
   db.prepare('INSERT INTO admin_password_history (user_id, password_hash, set_at) VALUES (?, ?, ?)').run(id, hash, now);
   db.prepare('DELETE FROM admin_sessions WHERE user_id = ?').run(id);
@@ -194,7 +242,9 @@ export async function resetPassword(db: Database, id: number, password: string, 
 
 export function recentPasswordHashes(db: Database, userId: number): string[] {
   return (
-    db.prepare('SELECT password_hash FROM admin_password_history WHERE user_id = ? ORDER BY id DESC LIMIT ?').all(userId, PASSWORD_HISTORY) as {
+    db
+      .prepare('SELECT password_hash FROM admin_password_history WHERE user_id = ? ORDER BY id DESC LIMIT ?')
+      .all(userId, PASSWORD_HISTORY) as {
       password_hash: string;
     }[]
   ).map((r) => r.password_hash);
@@ -210,7 +260,11 @@ export async function changeOwnPassword(db: Database, userId: number, newPasswor
   if (problems.length > 0) return problems;
   const hash = await hashPassword(newPassword);
   db.transaction(() => {
-    db.prepare('UPDATE admin_users SET password_hash = ?, password_changed_at = ?, must_change_password = 0 WHERE id = ?').run(hash, now, userId);
+    db.prepare('UPDATE admin_users SET password_hash = ?, password_changed_at = ?, must_change_password = 0 WHERE id = ?').run(
+      hash,
+      now,
+      userId,
+    );
     db.prepare('INSERT INTO admin_password_history (user_id, password_hash, set_at) VALUES (?, ?, ?)').run(userId, hash, now);
     // Keep only what the reuse rule needs.
     db.prepare(

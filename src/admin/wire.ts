@@ -35,7 +35,12 @@ export interface RunningParts {
 export function blockExplainer(policy: Pick<PolicyHandler, 'explain'>, groups: Pick<GroupIdentifier, 'groupOf'>) {
   return (host: string, clientAddress: string): BlockExplanation => {
     const e = policy.explain(host, groups.groupOf(clientAddress).name);
-    return { group: e.group, illegal: e.illegal, blocked: e.blocked, ...(e.category ? { category: e.category, categoryName: e.categoryName } : {}) };
+    return {
+      group: e.group,
+      illegal: e.illegal,
+      blocked: e.blocked,
+      ...(e.category ? { category: e.category, categoryName: e.categoryName } : {}),
+    };
   };
 }
 

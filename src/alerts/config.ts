@@ -49,7 +49,10 @@ const emailSchema = z
     to: z.array(z.string().min(3)).min(1),
     timeoutMs: z.number().int().min(500).max(120_000).default(15_000),
   })
-  .refine((e) => !(e.secure && e.requireTLS), { message: 'secure (implicit TLS) and requireTLS (STARTTLS) exclude each other', path: ['requireTLS'] })
+  .refine((e) => !(e.secure && e.requireTLS), {
+    message: 'secure (implicit TLS) and requireTLS (STARTTLS) exclude each other',
+    path: ['requireTLS'],
+  })
   .refine((e) => !(e.requireTLS && !e.starttls), { message: 'requireTLS needs starttls', path: ['requireTLS'] });
 
 const webhookSchema = z
@@ -61,11 +64,32 @@ const webhookSchema = z
     format: z.enum(['generic', 'teams', 'slack']).default('generic'),
     timeoutMs: z.number().int().min(500).max(120_000).default(10_000),
   })
-  .refine((w) => !(w.secret !== undefined && w.secretFile !== undefined), { message: 'give at most one of secret and secretFile', path: ['secret'] });
+  .refine((w) => !(w.secret !== undefined && w.secretFile !== undefined), {
+    message: 'give at most one of secret and secretFile',
+    path: ['secret'],
+  });
 
 export const syslogFacilities = {
-  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,
-  local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
+  kern: 0,
+  user: 1,
+  mail: 2,
+  daemon: 3,
+  auth: 4,
+  syslog: 5,
+  lpr: 6,
+  news: 7,
+  uucp: 8,
+  cron: 9,
+  authpriv: 10,
+  ftp: 11,
+  local0: 16,
+  local1: 17,
+  local2: 18,
+  local3: 19,
+  local4: 20,
+  local5: 21,
+  local6: 22,
+  local7: 23,
 } as const;
 
 const syslogSchema = z.strictObject({
@@ -74,7 +98,10 @@ const syslogSchema = z.strictObject({
   /** UDP is fire-and-forget (RFC 5426); TCP (RFC 6587, octet counting) reports a down collector. */
   protocol: z.enum(['udp', 'tcp']).default('udp'),
   facility: z.enum(Object.keys(syslogFacilities) as [keyof typeof syslogFacilities]).default('local0'),
-  appName: z.string().regex(/^[!-~]{1,48}$/, 'printable ASCII without spaces, at most 48 characters').default('gatehouse'),
+  appName: z
+    .string()
+    .regex(/^[!-~]{1,48}$/, 'printable ASCII without spaces, at most 48 characters')
+    .default('gatehouse'),
   timeoutMs: z.number().int().min(500).max(120_000).default(10_000),
 });
 
@@ -127,7 +154,10 @@ export const alertsSchema = z
       .strictObject({
         severities: z.array(z.enum(alertingSeverities)).default(['low']),
         /** node-cron expression (minute hour day month weekday). */
-        schedule: z.string().refine((s) => isCronExpression(s), 'not a valid cron expression').default('0 7 * * *'),
+        schedule: z
+          .string()
+          .refine((s) => isCronExpression(s), 'not a valid cron expression')
+          .default('0 7 * * *'),
         timezone: z.string().default('Europe/London'),
         /** Omitted = email when configured, else every configured channel. */
         channels: z.array(channelName).optional(),
@@ -166,7 +196,8 @@ export const alertsSchema = z
     const configured = new Set(channelNames.filter((c) => a.channels[c] !== undefined));
     const check = (list: ChannelName[] | undefined, path: (string | number)[]) =>
       list?.forEach((c, i) => {
-        if (!configured.has(c)) ctx.addIssue({ code: 'custom', message: `channel "${c}" is not configured under alerts.channels`, path: [...path, i] });
+        if (!configured.has(c))
+          ctx.addIssue({ code: 'custom', message: `channel "${c}" is not configured under alerts.channels`, path: [...path, i] });
       });
     for (const s of alertingSeverities) check(a.routes[s], ['routes', s]);
     check(a.digest.channels, ['digest', 'channels']);
@@ -193,7 +224,8 @@ export function checkAlertsConfig(
   const groupNames = new Set(groups.map((g) => g.name));
   const categoryIds = new Set(categories.map((c) => c.id));
   alerts.rules.forEach((r, i) => {
-    if (r.group !== undefined && !groupNames.has(r.group)) problems.push({ at: ['alerts', 'rules', i, 'group'], message: `unknown group "${r.group}"` });
+    if (r.group !== undefined && !groupNames.has(r.group))
+      problems.push({ at: ['alerts', 'rules', i, 'group'], message: `unknown group "${r.group}"` });
     if (r.category !== undefined && !categoryIds.has(r.category)) {
       problems.push({ at: ['alerts', 'rules', i, 'category'], message: `unknown category "${r.category}"` });
     }

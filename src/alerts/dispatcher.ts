@@ -129,7 +129,10 @@ export class Dispatcher {
       const nextAt = at + backoffDelay(row.attempts + 1, this.options.retryBaseMs, this.options.retryMaxMs);
       this.outbox.recordFailure(row.id, channel.name, at, at - started, errorText(err), nextAt);
       this.pausedUntil.set(channel.name, nextAt);
-      this.log.warn({ channel: channel.name, outboxId: row.id, attempts: row.attempts + 1, retryInMs: nextAt - at, err: errorText(err) }, 'alert delivery failed; will retry');
+      this.log.warn(
+        { channel: channel.name, outboxId: row.id, attempts: row.attempts + 1, retryInMs: nextAt - at, err: errorText(err) },
+        'alert delivery failed; will retry',
+      );
       return false;
     }
     const at = this.now();

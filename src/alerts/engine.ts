@@ -5,14 +5,7 @@
 import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import cron, { type ScheduledTask } from 'node-cron';
-import {
-  type AlertingSeverity,
-  type AlertsConfig,
-  type ChannelName,
-  digestChannels,
-  operationalChannels,
-  routeFor,
-} from './config.js';
+import { type AlertingSeverity, type AlertsConfig, type ChannelName, digestChannels, operationalChannels, routeFor } from './config.js';
 import { buildChannels } from './channels/index.js';
 import { DiskWatch } from './disk-watch.js';
 import { Dispatcher, errorText } from './dispatcher.js';
@@ -101,12 +94,19 @@ export class AlertEngine {
       retryBaseMs: config.delivery.retryBaseMs,
       retryMaxMs: config.delivery.retryMaxMs,
     });
-    this.writer = new AlertWriter(db, this.store, this.outbox, config.delivery.flushMs, {
-      channelsFor: (a) => (a.row.kind === 'operational' ? this.opRoute : this.routes[a.row.severity]),
-      queued: () => this.dispatcher.kick(),
-      closed: (a, repeats, since) => this.reraise(a, repeats, since),
-      afterFlush: () => this.sweep(),
-    }, this.log);
+    this.writer = new AlertWriter(
+      db,
+      this.store,
+      this.outbox,
+      config.delivery.flushMs,
+      {
+        channelsFor: (a) => (a.row.kind === 'operational' ? this.opRoute : this.routes[a.row.severity]),
+        queued: () => this.dispatcher.kick(),
+        closed: (a, repeats, since) => this.reraise(a, repeats, since),
+        afterFlush: () => this.sweep(),
+      },
+      this.log,
+    );
     this.digestTx = db.transaction((now: number) => this.queueDigest(now));
   }
 
@@ -136,7 +136,12 @@ export class AlertEngine {
         this.operational({
           kind: 'disk-nearly-full',
           message: `the disk holding ${dirname(db.name)} is ${u.usedPercent}% full (${Math.floor(u.availableBytes / 2 ** 20)} MiB free)`,
-          details: { path: dirname(db.name), usedPercent: u.usedPercent, availableBytes: u.availableBytes, limitPercent: op.diskUsedPercent },
+          details: {
+            path: dirname(db.name),
+            usedPercent: u.usedPercent,
+            availableBytes: u.availableBytes,
+            limitPercent: op.diskUsedPercent,
+          },
         }),
       (err) => this.log.warn({ err: errorText(err) }, 'cannot read free disk space'),
     );
@@ -374,5 +379,6 @@ export class AlertEngine {
 
 /** The tables come from migration 2 in store/migrations.ts; say so plainly if they are missing. */
 function requireTables(db: Database): void {
-  if (!hasTables(db, 'alerts', 'alert_history', 'alert_outbox', 'alert_deliveries')) throw new Error('the database has no alert tables: open it with openDatabase() from src/store/db.ts, which runs the migrations');
+  if (!hasTables(db, 'alerts', 'alert_history', 'alert_outbox', 'alert_deliveries'))
+    throw new Error('the database has no alert tables: open it with openDatabase() from src/store/db.ts, which runs the migrations');
 }

@@ -43,9 +43,7 @@ export class Outbox {
       `SELECT id, created_at, channel, kind, alert_id, payload, attempts FROM alert_outbox
        WHERE channel = ? AND delivered_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
     );
-    this.nextDueStmt = db
-      .prepare('SELECT min(next_attempt_at) FROM alert_outbox WHERE channel = ? AND delivered_at IS NULL')
-      .pluck();
+    this.nextDueStmt = db.prepare('SELECT min(next_attempt_at) FROM alert_outbox WHERE channel = ? AND delivered_at IS NULL').pluck();
     this.okAttemptStmt = db.prepare(
       'INSERT INTO alert_deliveries (outbox_id, at, channel, ok, error, duration_ms) VALUES (?, ?, ?, 1, NULL, ?)',
     );

@@ -75,7 +75,8 @@ function renderSafeguarding(p: PublicAlert, illegal: boolean, key: string): Outg
 
 function renderOperational(p: PublicAlert, key: string): OutgoingMessage {
   const lines = ['Gatehouse operational alert', '', `What:      ${p.categoryName} (${p.category})`, `Message:   ${p.message ?? '-'}`];
-  for (const [k, v] of Object.entries(p.details ?? {})) lines.push(`${(k + ':').padEnd(10)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  for (const [k, v] of Object.entries(p.details ?? {}))
+    lines.push(`${(k + ':').padEnd(10)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   lines.push(`First:     ${p.time}`, `Latest:    ${p.lastTime}`, `Times:     ${p.count}`, `Alert id:  ${p.id}`);
   return {
     key,
@@ -94,7 +95,9 @@ export function renderDigest(alerts: Alert[], key: string, names: CategoryNames)
   const lines = [`Gatehouse daily digest: ${items.length} alert${items.length === 1 ? '' : 's'}`, ''];
   for (const [i, p] of items.entries()) {
     const domain = alerts[i].illegal ? 'domain withheld' : (p.domain ?? '-');
-    lines.push(`${p.time}  ${p.severity.padEnd(8)} ${p.categoryName}  ${who(p)}  group ${p.group ?? '-'}  ${domain}  x${p.count}  (alert ${p.id})`);
+    lines.push(
+      `${p.time}  ${p.severity.padEnd(8)} ${p.categoryName}  ${who(p)}  group ${p.group ?? '-'}  ${domain}  x${p.count}  (alert ${p.id})`,
+    );
   }
   lines.push('', 'Review them and record outcomes in the Gatehouse admin inbox.');
   return {

@@ -184,7 +184,7 @@ export class AlertStore {
       limit: Math.min(Math.max(1, Math.trunc(filter.limit ?? 50)), MAX_PAGE),
       offset: Math.max(0, Math.trunc(filter.offset ?? 0)),
     };
-    const { limit, offset, ...where } = params;
+    const { limit: _limit, offset: _offset, ...where } = params;
     return {
       total: this.countStmt.get(where) as number,
       items: (this.listStmt.all(params) as AlertRowDb[]).map(toAlert),

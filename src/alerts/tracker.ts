@@ -30,9 +30,7 @@ interface Entry {
 }
 
 export type TrackResult =
-  | { kind: 'repeat'; alert: PendingAlert }
-  | { kind: 'below-threshold' }
-  | { kind: 'raise'; firstAt: number; count: number };
+  { kind: 'repeat'; alert: PendingAlert } | { kind: 'below-threshold' } | { kind: 'raise'; firstAt: number; count: number };
 
 export class Tracker {
   private readonly entries = new Map<string, Entry>();

@@ -50,7 +50,8 @@ export class AlertWriter {
   add(alert: PendingAlert): boolean {
     if (this.newAlerts.length >= MAX_PENDING) {
       // Logged once per burst, not per lookup.
-      if (this.counters.dropped++ % 10_000 === 0) this.log.error({ dropped: this.counters.dropped }, 'alert queue full; new alerts dropped');
+      if (this.counters.dropped++ % 10_000 === 0)
+        this.log.error({ dropped: this.counters.dropped }, 'alert queue full; new alerts dropped');
       return false;
     }
     this.newAlerts.push(alert);

@@ -47,9 +47,15 @@ interface Row {
 }
 
 function actionsOf(db: Database, id: number): CheckAction[] {
-  return (db.prepare('SELECT id, check_id, at, user, action FROM check_actions WHERE check_id = ? ORDER BY id').all(id) as {
-    id: number; check_id: number; at: number; user: string; action: string;
-  }[]).map((a) => ({ id: a.id, checkId: a.check_id, at: a.at, user: a.user, action: a.action }));
+  return (
+    db.prepare('SELECT id, check_id, at, user, action FROM check_actions WHERE check_id = ? ORDER BY id').all(id) as {
+      id: number;
+      check_id: number;
+      at: number;
+      user: string;
+      action: string;
+    }[]
+  ).map((a) => ({ id: a.id, checkId: a.check_id, at: a.at, user: a.user, action: a.action }));
 }
 
 function fromRow(db: Database, r: Row, withCases: boolean): CheckRecord {
@@ -71,7 +77,14 @@ function fromRow(db: Database, r: Row, withCases: boolean): CheckRecord {
 }
 
 /** Save a run, with any actions already taken (an alert raised, …), in one transaction. Returns its id. */
-export function recordCheck(db: Database, result: CheckResult, runBy: string, trigger: CheckTrigger, actions: string[] = [], at = Date.now()): number {
+export function recordCheck(
+  db: Database,
+  result: CheckResult,
+  runBy: string,
+  trigger: CheckTrigger,
+  actions: string[] = [],
+  at = Date.now(),
+): number {
   return db.transaction(() => {
     const { lastInsertRowid } = db
       .prepare(
@@ -79,8 +92,17 @@ export function recordCheck(db: Database, result: CheckResult, runBy: string, tr
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        result.startedAt.getTime(), result.finishedAt.getTime(), runBy, trigger, result.server, result.ok ? 1 : 0,
-        result.passed, result.failed, result.summary, JSON.stringify(result.cases), JSON.stringify(result.skipped),
+        result.startedAt.getTime(),
+        result.finishedAt.getTime(),
+        runBy,
+        trigger,
+        result.server,
+        result.ok ? 1 : 0,
+        result.passed,
+        result.failed,
+        result.summary,
+        JSON.stringify(result.cases),
+        JSON.stringify(result.skipped),
       );
     const id = Number(lastInsertRowid);
     for (const a of actions) addCheckAction(db, id, runBy, a, at);
@@ -93,7 +115,9 @@ export function addCheckAction(db: Database, checkId: number, user: string, acti
   const text = action.trim().slice(0, 2000);
   if (!text) throw new Error('the action is empty');
   if (!db.prepare('SELECT 1 FROM checks WHERE id = ?').get(checkId)) throw new Error(`no check ${checkId}`);
-  const { lastInsertRowid } = db.prepare('INSERT INTO check_actions (check_id, at, user, action) VALUES (?, ?, ?, ?)').run(checkId, at, user, text);
+  const { lastInsertRowid } = db
+    .prepare('INSERT INTO check_actions (check_id, at, user, action) VALUES (?, ?, ?, ?)')
+    .run(checkId, at, user, text);
   return { id: Number(lastInsertRowid), checkId, at, user, action: text };
 }
 
@@ -105,6 +129,8 @@ export function getCheck(db: Database, id: number): CheckRecord | undefined {
 /** Recent checks, newest first (without their cases). */
 export function listChecks(db: Database, opts: { limit?: number; offset?: number } = {}): { total: number; items: CheckRecord[] } {
   const total = db.prepare('SELECT count(*) FROM checks').pluck().get() as number;
-  const rows = db.prepare('SELECT * FROM checks ORDER BY id DESC LIMIT ? OFFSET ?').all(Math.min(opts.limit ?? 50, 500), opts.offset ?? 0) as Row[];
+  const rows = db
+    .prepare('SELECT * FROM checks ORDER BY id DESC LIMIT ? OFFSET ?')
+    .all(Math.min(opts.limit ?? 50, 500), opts.offset ?? 0) as Row[];
   return { total, items: rows.map((r) => fromRow(db, r, false)) };
 }

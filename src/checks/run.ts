@@ -21,7 +21,11 @@ export async function runAndRecord(opts: RunAndRecordOptions): Promise<{ id: num
   const actions: string[] = [];
   if (!result.ok) {
     if (opts.alerts?.operational) {
-      opts.alerts.operational({ kind: 'check-failed', message: `Filtering check failed: ${result.summary}`, details: { failed: result.failed, runBy: opts.runBy } });
+      opts.alerts.operational({
+        kind: 'check-failed',
+        message: `Filtering check failed: ${result.summary}`,
+        details: { failed: result.failed, runBy: opts.runBy },
+      });
       actions.push('Operational alert raised (check-failed) to the configured alert channels.');
     } else {
       actions.push('No alert engine connected: nobody was alerted automatically.');

@@ -37,13 +37,23 @@ export class SelfTestSchedule {
   async runOnce(): Promise<number | undefined> {
     const { app, logger } = this.opts;
     try {
-      const { id, result } = await runAndRecord({ run: () => this.opts.run({}), db: app.db, alerts: app.alerts, runBy: 'schedule', trigger: 'schedule', now: this.opts.now });
+      const { id, result } = await runAndRecord({
+        run: () => this.opts.run({}),
+        db: app.db,
+        alerts: app.alerts,
+        runBy: 'schedule',
+        trigger: 'schedule',
+        now: this.opts.now,
+      });
       if (result.ok) logger.info({ check: id, summary: result.summary }, 'scheduled self-test passed');
       else logger.error({ check: id, summary: result.summary }, 'scheduled self-test FAILED');
       return id;
     } catch (err) {
       logger.error({ err }, 'scheduled self-test could not run');
-      app.alerts.operational({ kind: 'check-failed', message: `the scheduled filtering self-test could not run: ${(err as Error).message}` });
+      app.alerts.operational({
+        kind: 'check-failed',
+        message: `the scheduled filtering self-test could not run: ${(err as Error).message}`,
+      });
       return undefined;
     }
   }

@@ -109,7 +109,14 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<CheckResult> {
       if (!categoryIds.includes(category)) continue; // the config loader reports it
       const why = blocked.get(category);
       for (const name of names) {
-        plans.push({ group: group.name, source, category, name, expected: why ? 'blocked' : 'allowed', why: why ?? 'not blocked for this group' });
+        plans.push({
+          group: group.name,
+          source,
+          category,
+          name,
+          expected: why ? 'blocked' : 'allowed',
+          why: why ?? 'not blocked for this group',
+        });
       }
     }
     for (const name of config.checks.allowed) {
@@ -256,7 +263,9 @@ function queryOnce(server: HostPort, source: string, name: string, timeoutMs: nu
     };
     const fail = (error: string) => finish({ answers: [], ede: [], detail: error, error });
     const timer = setTimeout(() => fail('timeout'), timeoutMs);
-    socket.on('error', (err: NodeJS.ErrnoException) => fail(err.code === 'EADDRNOTAVAIL' ? `cannot send from ${source}: not an address of this machine` : err.message));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      fail(err.code === 'EADDRNOTAVAIL' ? `cannot send from ${source}: not an address of this machine` : err.message),
+    );
     socket.on('message', (msg, rinfo) => {
       if (rinfo.port !== server.port) return;
       let response: dnsPacket.Packet;
@@ -285,7 +294,8 @@ function describe(response: dnsPacket.Packet): Reply {
   for (const rr of response.additionals ?? []) {
     if (rr.type !== 'OPT') continue;
     for (const o of (rr as unknown as { options?: { code: number; data?: Buffer }[] }).options ?? []) {
-      if (o.code === EDE_OPTION && o.data && o.data.length >= 2) ede.push({ code: o.data.readUInt16BE(0), text: o.data.subarray(2).toString('utf8') });
+      if (o.code === EDE_OPTION && o.data && o.data.length >= 2)
+        ede.push({ code: o.data.readUInt16BE(0), text: o.data.subarray(2).toString('utf8') });
     }
   }
   const rcode = (response as { rcode?: string }).rcode ?? 'NOERROR';
@@ -345,7 +355,12 @@ export function formatTable(result: CheckResult): string {
   const rows = [['group', 'source', 'category', 'name', 'expected', 'result', '', 'detail']];
   for (const c of result.cases) rows.push([c.group, c.source, c.category, c.name, c.expected, c.actual, c.ok ? 'ok' : 'FAIL', c.detail]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   for (const s of result.skipped) lines.push(`${s.group}: not tested: ${s.reason}`);
   lines.push(result.summary);

@@ -106,9 +106,11 @@ function searchCommand(db: ReturnType<typeof openDatabase>, filter: SearchFilter
 function top(db: ReturnType<typeof openDatabase>, what: string | undefined, f: SearchFilter, blocked: boolean): number {
   const period = { from: f.from, to: f.to, limit: f.limit, blocked };
   if (what === 'domains') {
-    for (const r of topDomains(db, period)) process.stdout.write(`${String(r.queries).padStart(10)} ${String(r.blocked).padStart(8)}  ${printable(r.name)}\n`);
+    for (const r of topDomains(db, period))
+      process.stdout.write(`${String(r.queries).padStart(10)} ${String(r.blocked).padStart(8)}  ${printable(r.name)}\n`);
   } else if (what === 'clients') {
-    for (const r of topClients(db, period)) process.stdout.write(`${String(r.queries).padStart(10)} ${String(r.blocked).padStart(8)}  ${printable(r.client)}\n`);
+    for (const r of topClients(db, period))
+      process.stdout.write(`${String(r.queries).padStart(10)} ${String(r.blocked).padStart(8)}  ${printable(r.client)}\n`);
   } else {
     process.stderr.write(USAGE);
     return 2;
@@ -126,7 +128,6 @@ function textRow(r: LogRow): string {
 
 /** Names can hold any characters: never let one drive the terminal. */
 function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

@@ -40,7 +40,10 @@ export const command: Command = {
       try {
         next = loadConfig(file);
       } catch (err) {
-        app.logger.error({ problems: err instanceof ConfigError ? err.problems : String(err) }, 'new configuration rejected; the old one stays');
+        app.logger.error(
+          { problems: err instanceof ConfigError ? err.problems : String(err) },
+          'new configuration rejected; the old one stays',
+        );
         return;
       }
       starting

@@ -99,7 +99,9 @@ export const command: Command = {
       }
       const password = await initialPassword(values['password-file']);
       const user = await createUser(db, { name: values.name, role: values.role, password, actor, now: Date.now() });
-      process.stdout.write(`created ${user.role} "${user.name}"; the password must be changed at first login${user.role === 'admin' ? ', and MFA set up' : ''}\n`);
+      process.stdout.write(
+        `created ${user.role} "${user.name}"; the password must be changed at first login${user.role === 'admin' ? ', and MFA set up' : ''}\n`,
+      );
       return 0;
     } catch (err) {
       if (err instanceof UserError) {

@@ -139,7 +139,7 @@ export class MatcherBuilder {
       const end = dir[b + 1];
       sortBucket(entries, start, end);
       dir[b] = w;
-      for (let r = start; r < end; ) {
+      for (let r = start; r < end;) {
         const hi = entries[r * 3];
         const lo = entries[r * 3 + 1];
         group.length = 0;

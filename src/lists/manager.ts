@@ -168,9 +168,7 @@ export class ListManager extends EventEmitter {
     const lists = this.config.lists;
     const wanted = new Set(ids);
     const fetched = new Map<string, FetchOutcome>();
-    await Promise.all(
-      lists.filter((l) => wanted.has(l.id)).map(async (l) => fetched.set(l.id, await fetchList(l, this.store))),
-    );
+    await Promise.all(lists.filter((l) => wanted.has(l.id)).map(async (l) => fetched.set(l.id, await fetchList(l, this.store))));
     const anyNew = [...fetched.values()].some((f) => f.kind === 'new');
     if (!anyNew && this.builtForConfig) {
       // Nothing new to build: the matcher in use stays, and says which copy serves.
@@ -201,9 +199,15 @@ export class ListManager extends EventEmitter {
     }
 
     // Swap first: nothing below changes what the new matcher answers.
-    this.current = new CompactMatcher(result.data, lists.map((l) => ({ id: l.id, category: l.category, bit: bitOf.get(l.category)! })));
+    this.current = new CompactMatcher(
+      result.data,
+      lists.map((l) => ({ id: l.id, category: l.category, bit: bitOf.get(l.category)! })),
+    );
     this.builtForConfig = true;
-    this.logger.info({ names: this.current.size, rawEntries: result.rawEntries, buildMs: Math.round(result.buildMs) }, 'list matcher swapped in');
+    this.logger.info(
+      { names: this.current.size, rawEntries: result.rawEntries, buildMs: Math.round(result.buildMs) },
+      'list matcher swapped in',
+    );
     this.emit('swap', { size: this.current.size, at });
 
     // Then keep accepted copies as the last good ones, and record each outcome.
@@ -216,7 +220,10 @@ export class ListManager extends EventEmitter {
           state.etag = outcome.meta.etag ?? null;
           state.lastModified = outcome.meta.lastModified ?? null;
           if (outcome.download) this.store.promoteDownload(l.id, outcome.meta);
-          else await this.store.copyFrom(l.id, outcome.path, outcome.meta).catch((err: Error) => this.logger.warn({ list: l.id, err: err.message }, 'cannot keep a copy of the list file'));
+          else
+            await this.store
+              .copyFrom(l.id, outcome.path, outcome.meta)
+              .catch((err: Error) => this.logger.warn({ list: l.id, err: err.message }, 'cannot keep a copy of the list file'));
         } else if (outcome.download) this.store.discardDownload(l.id);
       }
       state.report = built.report;
@@ -232,7 +239,6 @@ export class ListManager extends EventEmitter {
         state.lastError = built.error;
       }
     }
-
   }
 
   /** Record the outcome of one list's refresh and announce it. */
@@ -278,10 +284,16 @@ export class ListManager extends EventEmitter {
       bySchedule.set(list.refresh, [...(bySchedule.get(list.refresh) ?? []), list.id]);
     }
     for (const [expression, ids] of bySchedule) {
-      const task = cron.schedule(expression, () => {
-        const still = ids.filter((id) => this.config.lists.some((l) => l.id === id));
-        void this.enqueue(() => this.run(still)).catch((err: Error) => this.logger.error({ err: err.message }, 'scheduled list refresh failed'));
-      }, { noOverlap: true });
+      const task = cron.schedule(
+        expression,
+        () => {
+          const still = ids.filter((id) => this.config.lists.some((l) => l.id === id));
+          void this.enqueue(() => this.run(still)).catch((err: Error) =>
+            this.logger.error({ err: err.message }, 'scheduled list refresh failed'),
+          );
+        },
+        { noOverlap: true },
+      );
       this.tasks.push(task);
     }
   }

@@ -130,7 +130,7 @@ export class CacheHandler implements Handler {
     const layout = readResponseLayout(raw, questionEnd);
     const now = this.now();
     if (!layout) throw new MalformedAnswerError();
-    let wire = raw;
+    let wire: Buffer;
     const { ttlOffsets, ttls } = layout;
     if (layout.optStart >= 0) {
       const cut = layout.optEnd - layout.optStart;
@@ -143,7 +143,8 @@ export class CacheHandler implements Handler {
     const s = this.settings;
     let ttl = -1; // -1: not cacheable
     if (!layout.truncated && layout.rcode === RCODE.NXDOMAIN) ttl = layout.negativeTtl;
-    else if (!layout.truncated && layout.rcode === RCODE.NOERROR) ttl = layout.answerCount === 0 ? layout.negativeTtl : minOf(ttls, layout.answerCount);
+    else if (!layout.truncated && layout.rcode === RCODE.NOERROR)
+      ttl = layout.answerCount === 0 ? layout.negativeTtl : minOf(ttls, layout.answerCount);
     if (ttl >= 0) {
       const negative = layout.rcode === RCODE.NXDOMAIN || layout.answerCount === 0;
       ttl = negative ? Math.min(ttl, s.negativeMaxTtl) : Math.min(Math.max(ttl, s.minTtl), s.maxTtl);
@@ -195,7 +196,12 @@ export class CacheHandler implements Handler {
     if (last) {
       // Pass the upstream's own SERVFAIL / REFUSED on, as the client's copy.
       try {
-        return this.answerFrom(this.entryFrom({ wire: last, rcode: last[3] & 0x0f, source: 'upstream' }, q.questionEnd), q, this.now(), 'upstream');
+        return this.answerFrom(
+          this.entryFrom({ wire: last, rcode: last[3] & 0x0f, source: 'upstream' }, q.questionEnd),
+          q,
+          this.now(),
+          'upstream',
+        );
       } catch {
         /* malformed: fall through to our own SERVFAIL */
       }

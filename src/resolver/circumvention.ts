@@ -16,9 +16,15 @@ export interface Canary {
 }
 
 const CANARIES: readonly [string, Canary][] = [
-  ['use-application-dns.net', { reason: 'canary', answer: 'nxdomain', ede: { code: EDE_FILTERED, text: 'Filtered: Firefox DNS-over-HTTPS canary' } }],
+  [
+    'use-application-dns.net',
+    { reason: 'canary', answer: 'nxdomain', ede: { code: EDE_FILTERED, text: 'Filtered: Firefox DNS-over-HTTPS canary' } },
+  ],
   ['mask.icloud.com', { reason: 'private-relay', answer: 'nxdomain', ede: { code: EDE_FILTERED, text: 'Filtered: iCloud Private Relay' } }],
-  ['mask-h2.icloud.com', { reason: 'private-relay', answer: 'nxdomain', ede: { code: EDE_FILTERED, text: 'Filtered: iCloud Private Relay' } }],
+  [
+    'mask-h2.icloud.com',
+    { reason: 'private-relay', answer: 'nxdomain', ede: { code: EDE_FILTERED, text: 'Filtered: iCloud Private Relay' } },
+  ],
   ['resolver.arpa', { reason: 'ddr', answer: 'nodata', ede: { code: EDE_FILTERED, text: 'Filtered: encrypted resolver discovery' } }],
 ];
 

@@ -113,7 +113,12 @@ export class LinkManager extends EventEmitter {
         kept.index = i;
         return kept;
       }
-      return new Link(i, lc, lc.upstreams.map((u) => createUpstream(u, lc)), this.now());
+      return new Link(
+        i,
+        lc,
+        lc.upstreams.map((u) => createUpstream(u, lc)),
+        this.now(),
+      );
     });
     for (const gone of old.values()) for (const u of gone.upstreams) u.close();
     this.health = config.health;

@@ -80,8 +80,14 @@ export class AlertObserver implements QueryObserver {
   ) {}
 
   configure(config: Config): void {
-    this.categories = new Map(config.categories.map((c) => [c.id, { severity: c.severity, illegal: c.illegal, circumvention: c.circumvention }]));
-    this.testNames = new Set(Object.values(config.checks.names).flat().map((n) => n.toLowerCase().replace(/\.$/, '')));
+    this.categories = new Map(
+      config.categories.map((c) => [c.id, { severity: c.severity, illegal: c.illegal, circumvention: c.circumvention }]),
+    );
+    this.testNames = new Set(
+      Object.values(config.checks.names)
+        .flat()
+        .map((n) => n.toLowerCase().replace(/\.$/, '')),
+    );
   }
 
   onAnswer(q: Query, a: Answer): void {

@@ -66,7 +66,7 @@ export class PolicyState {
         exceptions: null,
       };
     } catch (err) {
-      throw new Error(`group "${g.name}": ${(err as Error).message}`);
+      throw new Error(`group "${g.name}": ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -93,7 +93,10 @@ export class PolicyHandler implements Handler {
   }
 
   private applyExceptions(state: PolicyState, list: readonly Exception[]): void {
-    const { byGroup, skipped } = compileExceptions(list, state.groups.map((g) => g.name));
+    const { byGroup, skipped } = compileExceptions(
+      list,
+      state.groups.map((g) => g.name),
+    );
     for (const g of state.groups) g.exceptions = byGroup.get(g.name) ?? null;
     for (const s of skipped) this.logger.warn({ id: s.exception.id, domain: s.exception.domain, problem: s.problem }, 'exception ignored');
     this.logger.info({ exceptions: list.length - skipped.length }, 'exceptions applied');

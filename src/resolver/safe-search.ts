@@ -32,13 +32,7 @@ const GOOGLE = /^(?:www\.)?google\.(?:com|[a-z]{2}|co\.[a-z]{2}|com\.[a-z]{2})$/
 
 const BING_NAMES = ['www.bing.com'];
 const DUCKDUCKGO_NAMES = ['duckduckgo.com', 'www.duckduckgo.com', 'start.duckduckgo.com'];
-const YOUTUBE_NAMES = [
-  'www.youtube.com',
-  'm.youtube.com',
-  'youtubei.googleapis.com',
-  'youtube.googleapis.com',
-  'www.youtube-nocookie.com',
-];
+const YOUTUBE_NAMES = ['www.youtube.com', 'm.youtube.com', 'youtubei.googleapis.com', 'youtube.googleapis.com', 'www.youtube-nocookie.com'];
 
 /** A group's safe-search settings, compiled to one map lookup per query. */
 export class SafeSearchRules {

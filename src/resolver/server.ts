@@ -47,7 +47,18 @@ export class DnsServer {
   private draining = false;
   private observers: QueryObserver[] = [];
   private placeholderGroup: Group = { index: -1, name: '' };
-  readonly stats: ServerStats = { queries: 0, udp: 0, tcp: 0, formerr: 0, notimp: 0, dropped: 0, truncated: 0, servfail: 0, inflight: 0, tcpConnections: 0 };
+  readonly stats: ServerStats = {
+    queries: 0,
+    udp: 0,
+    tcp: 0,
+    formerr: 0,
+    notimp: 0,
+    dropped: 0,
+    truncated: 0,
+    servfail: 0,
+    inflight: 0,
+    tcpConnections: 0,
+  };
 
   constructor(
     private options: ServerOptions,
@@ -259,13 +270,24 @@ export class DnsServer {
   }
 
   private refuse(q: Query): Answer {
-    const wire = errorResponse(q.wire, RCODE.REFUSED, { questionEnd: q.questionEnd, edns: q.edns, udpSize: this.options.udpSize, dnssecOk: q.dnssecOk, ede: q.edns ? { code: EDE.NOT_SUPPORTED, text: 'only class IN queries are answered' } : undefined });
+    const wire = errorResponse(q.wire, RCODE.REFUSED, {
+      questionEnd: q.questionEnd,
+      edns: q.edns,
+      udpSize: this.options.udpSize,
+      dnssecOk: q.dnssecOk,
+      ede: q.edns ? { code: EDE.NOT_SUPPORTED, text: 'only class IN queries are answered' } : undefined,
+    });
     return { wire, rcode: RCODE.REFUSED, source: 'error' };
   }
 
   private internalError(q: Query, err: unknown): Answer {
     this.options.logger.error({ err, name: q.name, type: q.type }, 'query failed inside the chain');
-    const wire = errorResponse(q.wire, RCODE.SERVFAIL, { questionEnd: q.questionEnd, edns: q.edns, udpSize: this.options.udpSize, dnssecOk: q.dnssecOk });
+    const wire = errorResponse(q.wire, RCODE.SERVFAIL, {
+      questionEnd: q.questionEnd,
+      edns: q.edns,
+      udpSize: this.options.udpSize,
+      dnssecOk: q.dnssecOk,
+    });
     return { wire, rcode: RCODE.SERVFAIL, source: 'error' };
   }
 }

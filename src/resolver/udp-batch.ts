@@ -94,7 +94,9 @@ export function listenUdpBatch(native: BatchAddon, host: string, port: number, o
   function addressAt(m: number): string {
     const v6 = meta[m + FAMILY] === 6;
     // A link-local IPv6 client keeps its interface as a numeric zone ("fe80::1%2"), so a late answer goes out on the right link.
-    const key = v6 ? `${meta[m + ADDRESS]},${meta[m + ADDRESS + 1]},${meta[m + ADDRESS + 2]},${meta[m + ADDRESS + 3]}%${meta[m + SCOPE]}` : meta[m + ADDRESS];
+    const key = v6
+      ? `${meta[m + ADDRESS]},${meta[m + ADDRESS + 1]},${meta[m + ADDRESS + 2]},${meta[m + ADDRESS + 3]}%${meta[m + SCOPE]}`
+      : meta[m + ADDRESS];
     let name = names.get(key);
     if (name === undefined) {
       const at = (m + ADDRESS) * 4;

@@ -57,7 +57,8 @@ export async function listenUdp(host: string, port: number, handler: PacketHandl
   if (asked === undefined || asked === 'batch') {
     const native = batchAddon();
     if (native) return listenUdpBatch(native, host, port, onPacket);
-    if (asked === 'batch') throw new Error('GATEHOUSE_UDP=batch, but the native addon is not built (run npm install with a C compiler, on Linux)');
+    if (asked === 'batch')
+      throw new Error('GATEHOUSE_UDP=batch, but the native addon is not built (run npm install with a C compiler, on Linux)');
   }
   const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: host.includes(':') });
   socket.bind(port, host);

@@ -71,7 +71,13 @@ export class StreamUpstream implements Upstream {
     const base = { host: this.host, port: this.port, localAddress: this.sourceAddress };
     let socket: net.Socket;
     if (this.tlsOptions) {
-      const secure = tls.connect({ ...base, servername: this.tlsOptions.servername, ca: this.ca, rejectUnauthorized: true, session: this.tlsSession });
+      const secure = tls.connect({
+        ...base,
+        servername: this.tlsOptions.servername,
+        ca: this.ca,
+        rejectUnauthorized: true,
+        session: this.tlsSession,
+      });
       secure.on('session', (session: Buffer) => (this.tlsSession = session));
       secure.on('secureConnect', () => (this.resumed = secure.isSessionReused()));
       socket = secure;

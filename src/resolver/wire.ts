@@ -48,7 +48,7 @@ export function readName(buf: Buffer, offset: number, out: { name: string }): nu
   let n = 0; // bytes written to scratch
   let wireLength = 1;
   let simple = true;
-  for (let hops = 0; ; ) {
+  for (let hops = 0; ;) {
     if (pos >= buf.length) return -1;
     const len = buf[pos];
     if (len === 0) {
@@ -199,7 +199,14 @@ export function writeOpt(buf: Buffer, offset: number, udpSize: number, dnssecOk:
 export function errorResponse(
   query: Buffer,
   rcode: number,
-  opts: { questionEnd?: number; edns?: boolean; udpSize?: number; dnssecOk?: boolean; ede?: { code: number; text: string }; extendedRcode?: number } = {},
+  opts: {
+    questionEnd?: number;
+    edns?: boolean;
+    udpSize?: number;
+    dnssecOk?: boolean;
+    ede?: { code: number; text: string };
+    extendedRcode?: number;
+  } = {},
 ): Buffer {
   const questionEnd = opts.questionEnd ?? HEADER_SIZE;
   const edeText = opts.ede ? Buffer.from(opts.ede.text, 'utf8') : undefined;
@@ -212,14 +219,13 @@ export function errorResponse(
   out.writeUInt32BE(0, 6);
   out.writeUInt16BE(opts.edns ? 1 : 0, 10);
   if (opts.edns) {
-    let p = writeOpt(out, questionEnd, opts.udpSize ?? 1232, opts.dnssecOk ?? false, opts.extendedRcode ?? 0);
+    const p = writeOpt(out, questionEnd, opts.udpSize ?? 1232, opts.dnssecOk ?? false, opts.extendedRcode ?? 0);
     if (opts.ede) {
       out.writeUInt16BE(4 + 2 + edeText!.length, p - 2); // rdlength
       out.writeUInt16BE(15, p); // option code: Extended DNS Error
       out.writeUInt16BE(2 + edeText!.length, p + 2);
       out.writeUInt16BE(opts.ede.code, p + 4);
       edeText!.copy(out, p + 6);
-      p += 6 + edeText!.length;
     }
   }
   return out;

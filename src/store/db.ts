@@ -80,6 +80,9 @@ function describe(err: unknown): string {
 
 /** Whether every named table exists (the admin pages degrade to "not available" without them). */
 export function hasTables(db: Database.Database, ...names: string[]): boolean {
-  const count = db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (SELECT value FROM json_each(?))`).pluck().get(JSON.stringify(names));
+  const count = db
+    .prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (SELECT value FROM json_each(?))`)
+    .pluck()
+    .get(JSON.stringify(names));
   return count === names.length;
 }

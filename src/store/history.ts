@@ -37,6 +37,9 @@ export function listRefreshes(db: Database, q: HistoryQuery & { listId?: string 
       `SELECT at, list_id AS listId, ok, entries, error FROM list_refresh
         WHERE at >= ? AND at < ? AND (? IS NULL OR list_id = ?) ORDER BY at DESC, rowid DESC LIMIT ?`,
     )
-    .all(q.from ?? 0, q.to ?? Number.MAX_SAFE_INTEGER, q.listId ?? null, q.listId ?? null, q.limit ?? 100) as (Omit<ListRefreshRow, 'ok'> & { ok: number })[];
+    .all(q.from ?? 0, q.to ?? Number.MAX_SAFE_INTEGER, q.listId ?? null, q.listId ?? null, q.limit ?? 100) as (Omit<
+    ListRefreshRow,
+    'ok'
+  > & { ok: number })[];
   return rows.map((r) => ({ ...r, ok: r.ok === 1 }));
 }

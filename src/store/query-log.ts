@@ -97,7 +97,8 @@ export class QueryLog extends EventEmitter {
           reject(new StoreError(code, msg.message, this.opts.path));
         } else reject(new Error(`query-log writer: unexpected first message ${msg.type}`));
       };
-      const onError = (err: Error) => reject(new StoreError('GH_ERR_STORE_OPEN', `query-log writer failed to start: ${err.message}`, this.opts.path));
+      const onError = (err: Error) =>
+        reject(new StoreError('GH_ERR_STORE_OPEN', `query-log writer failed to start: ${err.message}`, this.opts.path));
       worker.once('message', onFirst);
       worker.once('error', onError);
     });
@@ -169,14 +170,16 @@ export class QueryLog extends EventEmitter {
   /** Delete everything logged before `cutoff` (ms epoch); see retention.ts. */
   async purge(cutoff: number): Promise<PurgeResult> {
     const reply = await this.request({ type: 'purge', id: 0, cutoff });
-    if (reply.type !== 'purged' || !reply.result) throw new Error(`query-log purge failed: ${reply.type === 'purged' ? reply.error : reply.type}`);
+    if (reply.type !== 'purged' || !reply.result)
+      throw new Error(`query-log purge failed: ${reply.type === 'purged' ? reply.error : reply.type}`);
     return reply.result;
   }
 
   /** Rebuild the rollups of finished days (before `beforeDay`) in key order; see partitions.ts. */
   async compact(beforeDay: number): Promise<number[]> {
     const reply = await this.request({ type: 'compact', id: 0, beforeDay });
-    if (reply.type !== 'compacted' || !reply.days) throw new Error(`query-log compaction failed: ${reply.type === 'compacted' ? reply.error : reply.type}`);
+    if (reply.type !== 'compacted' || !reply.days)
+      throw new Error(`query-log compaction failed: ${reply.type === 'compacted' ? reply.error : reply.type}`);
     return reply.days;
   }
 

@@ -84,7 +84,15 @@ export type Reports = Pick<StoreReader, 'search' | 'topDomains' | 'topClients' |
  * only: in the service a slow report would hold up DNS answers.
  */
 export function inlineReports(db: Database): Reports {
-  const run = <K extends ReaderName>(fn: K) => (arg: Arg<K>) =>
-    new Promise<Result<K>>((resolve) => resolve((readers[fn] as (db: Database, a: Arg<K>) => Result<K>)(db, arg)));
-  return { search: run('search'), topDomains: run('topDomains'), topClients: run('topClients'), minuteSeries: run('minuteSeries'), breakdown: run('breakdown') };
+  const run =
+    <K extends ReaderName>(fn: K) =>
+    (arg: Arg<K>) =>
+      new Promise<Result<K>>((resolve) => resolve((readers[fn] as (db: Database, a: Arg<K>) => Result<K>)(db, arg)));
+  return {
+    search: run('search'),
+    topDomains: run('topDomains'),
+    topClients: run('topClients'),
+    minuteSeries: run('minuteSeries'),
+    breakdown: run('breakdown'),
+  };
 }

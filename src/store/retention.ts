@@ -54,7 +54,10 @@ export class Retention {
       .purge(cutoff)
       .then(async (result) => {
         const compacted = await this.opts.log.compact(dayOf(now));
-        this.opts.logger.info({ cutoff: new Date(cutoff).toISOString(), ...result, compactedDays: compacted.length }, 'query log retention purge');
+        this.opts.logger.info(
+          { cutoff: new Date(cutoff).toISOString(), ...result, compactedDays: compacted.length },
+          'query log retention purge',
+        );
         return result;
       })
       .catch((err: unknown) => {

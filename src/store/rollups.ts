@@ -100,14 +100,28 @@ export function breakdown(db: Database, p: Period & { by: BreakdownBy }): ({ key
 /** The most queried (or, with `blocked`, most blocked) domains over the period. */
 export function topDomains(db: Database, p: Period & { limit?: number; blocked?: boolean }): ({ name: string } & Count)[] {
   // The primary key is (name, bucket): SQL groups in one ordered pass.
-  const rows = topIds(db, p, (t) => t.rn, 'name', 'bucket', (s) => [Math.floor(s.first / NAME_BUCKET_MINUTES), Math.ceil(s.end / NAME_BUCKET_MINUTES)]);
+  const rows = topIds(
+    db,
+    p,
+    (t) => t.rn,
+    'name',
+    'bucket',
+    (s) => [Math.floor(s.first / NAME_BUCKET_MINUTES), Math.ceil(s.end / NAME_BUCKET_MINUTES)],
+  );
   const lookup = db.prepare('SELECT name FROM name_by_id WHERE id = ?').pluck();
   return rows.map(([id, c]) => ({ name: (lookup.get(id) as string | undefined) ?? '', ...c }));
 }
 
 /** The clients with the most (or, with `blocked`, most blocked) queries over the period. */
 export function topClients(db: Database, p: Period & { limit?: number; blocked?: boolean }): ({ client: string } & Count)[] {
-  const rows = topIds(db, p, (t) => t.rc, 'client', 'minute', (s) => [s.first, s.end]);
+  const rows = topIds(
+    db,
+    p,
+    (t) => t.rc,
+    'client',
+    'minute',
+    (s) => [s.first, s.end],
+  );
   const lookup = db.prepare('SELECT address FROM client_by_id WHERE id = ?').pluck();
   return rows.map(([id, c]) => ({ client: (lookup.get(id) as string | undefined) ?? '', ...c }));
 }
@@ -162,7 +176,9 @@ function topIds(
   }
   const exact = new Map<number, Count>();
   for (const s of days) {
-    const one = db.prepare(`SELECT sum(n), sum(blocked) FROM ${table(dayTables(s.day))} WHERE ${id} = ? AND ${unit} >= ? AND ${unit} < ?`).raw();
+    const one = db
+      .prepare(`SELECT sum(n), sum(blocked) FROM ${table(dayTables(s.day))} WHERE ${id} = ? AND ${unit} >= ? AND ${unit} < ?`)
+      .raw();
     const [lo, hi] = range(s);
     for (const c of candidates) {
       const [n, b] = one.get(c, lo, hi) as [number | null, number | null];
@@ -178,7 +194,13 @@ function topIds(
   if (last && (p.blocked ? last[1].blocked : last[1].queries) > bound) return best;
   const totals = new Map<number, Count>();
   for (const s of days) {
-    sum(totals, db.prepare(grouped(table(dayTables(s.day)))).raw().iterate(...range(s), 0) as Iterable<[number, number, number]>);
+    sum(
+      totals,
+      db
+        .prepare(grouped(table(dayTables(s.day))))
+        .raw()
+        .iterate(...range(s), 0) as Iterable<[number, number, number]>,
+    );
   }
   return ranked(totals);
 

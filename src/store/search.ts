@@ -9,17 +9,7 @@
 // minutes can hold a match, and only those minutes are scanned.
 import type { Database, Statement } from 'better-sqlite3';
 import { StoreError } from './errors.js';
-import {
-  dayOf,
-  dayTables,
-  globalKey,
-  listDays,
-  splitKey,
-  DAY_MS,
-  KEY_SLOTS,
-  MINUTE_MS,
-  NAME_BUCKET_MINUTES,
-} from './partitions.js';
+import { dayOf, dayTables, globalKey, listDays, splitKey, DAY_MS, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES } from './partitions.js';
 
 export type ActionName = 'allow' | 'block' | 'rewrite';
 export const ACTIONS: readonly ActionName[] = ['allow', 'block', 'rewrite'];
@@ -89,7 +79,9 @@ export function search(db: Database, filter: SearchFilter): SearchPage {
   if (lo >= hi) return { rows: [] };
   const firstDay = dayOf(lo / KEY_SLOTS);
   const lastDay = splitKey(hi - 1).day;
-  const days = listDays(db).filter((d) => d >= firstDay && d <= lastDay).reverse();
+  const days = listDays(db)
+    .filter((d) => d >= firstDay && d <= lastDay)
+    .reverse();
 
   const rows: LogRow[] = [];
   const dict = loadDict(db);
@@ -97,7 +89,13 @@ export function search(db: Database, filter: SearchFilter): SearchPage {
   for (const day of days) {
     const dayLo = Math.max(lo - globalKey(day, 0), 0);
     const dayHi = Math.min(hi - globalKey(day, 0), DAY_MS * KEY_SLOTS);
-    const minutes = candidateMinutes(db, day, ids, Math.floor(dayLo / KEY_SLOTS / MINUTE_MS), Math.floor((dayHi - 1) / KEY_SLOTS / MINUTE_MS));
+    const minutes = candidateMinutes(
+      db,
+      day,
+      ids,
+      Math.floor(dayLo / KEY_SLOTS / MINUTE_MS),
+      Math.floor((dayHi - 1) / KEY_SLOTS / MINUTE_MS),
+    );
     const scan = scanStatement(db, day);
     for (const [mFirst, mLast] of rangesNewestFirst(minutes)) {
       const rLo = Math.max(dayLo, mFirst * MINUTE_MS * KEY_SLOTS);
@@ -191,7 +189,9 @@ function fillIdSet(db: Database, table: 'search_names' | 'search_shapes', ids: n
 }
 
 function ensureIdSets(db: Database): void {
-  db.exec('CREATE TEMP TABLE IF NOT EXISTS search_names (id INTEGER PRIMARY KEY); CREATE TEMP TABLE IF NOT EXISTS search_shapes (id INTEGER PRIMARY KEY);');
+  db.exec(
+    'CREATE TEMP TABLE IF NOT EXISTS search_names (id INTEGER PRIMARY KEY); CREATE TEMP TABLE IF NOT EXISTS search_shapes (id INTEGER PRIMARY KEY);',
+  );
 }
 
 /** Minutes (0..1439) of `day` that can hold a match, from the rollups. */

@@ -4,7 +4,19 @@
 // and the tests also drive it directly.
 import type { Database, Statement } from 'better-sqlite3';
 import type { Batch, Dictionaries } from './batch.js';
-import { compactDay, createDay, dayOf, dropDay, listDays, dayTables, DAY_MS, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES, NAME_BUCKETS } from './partitions.js';
+import {
+  compactDay,
+  createDay,
+  dayOf,
+  dropDay,
+  listDays,
+  dayTables,
+  DAY_MS,
+  KEY_SLOTS,
+  MINUTE_MS,
+  NAME_BUCKET_MINUTES,
+  NAME_BUCKETS,
+} from './partitions.js';
 
 interface DayStatements {
   /** One row, skipped if its id is taken (the slow path for late rows). */
@@ -81,19 +93,25 @@ export class LogWriter {
   private readonly insertRefresh: Statement;
 
   constructor(private readonly db: Database) {
-    this.internName = db.prepare(
-      'INSERT INTO name_by_id (name, last_day) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET last_day = max(last_day, excluded.last_day) RETURNING id',
-    ).pluck();
-    this.internClient = db.prepare(
-      'INSERT INTO client_by_id (address, last_day) VALUES (?, ?) ON CONFLICT (address) DO UPDATE SET last_day = max(last_day, excluded.last_day) RETURNING id',
-    ).pluck();
-    this.internDict = db.prepare(
-      'INSERT INTO dict (kind, name) VALUES (?, ?) ON CONFLICT (kind, name) DO UPDATE SET name = excluded.name RETURNING id',
-    ).pluck();
-    this.internShape = db.prepare(
-      `INSERT INTO shape (qtype, grp, action, cached, rcode, cat, link) VALUES (?, ?, ?, ?, ?, ?, ?)
+    this.internName = db
+      .prepare(
+        'INSERT INTO name_by_id (name, last_day) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET last_day = max(last_day, excluded.last_day) RETURNING id',
+      )
+      .pluck();
+    this.internClient = db
+      .prepare(
+        'INSERT INTO client_by_id (address, last_day) VALUES (?, ?) ON CONFLICT (address) DO UPDATE SET last_day = max(last_day, excluded.last_day) RETURNING id',
+      )
+      .pluck();
+    this.internDict = db
+      .prepare('INSERT INTO dict (kind, name) VALUES (?, ?) ON CONFLICT (kind, name) DO UPDATE SET name = excluded.name RETURNING id')
+      .pluck();
+    this.internShape = db
+      .prepare(
+        `INSERT INTO shape (qtype, grp, action, cached, rcode, cat, link) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (qtype, grp, action, cached, rcode, cat, link) DO UPDATE SET qtype = excluded.qtype RETURNING id`,
-    ).pluck();
+      )
+      .pluck();
     this.insertSwitch = db.prepare('INSERT INTO link_switch (at, from_link, to_link, reason) VALUES (?, ?, ?, ?)');
     this.insertRefresh = db.prepare('INSERT INTO list_refresh (at, list_id, ok, entries, error) VALUES (?, ?, ?, ?, ?)');
   }
@@ -218,7 +236,12 @@ export class LogWriter {
           // The minute and the bucket the cutoff falls in are counted again from
           // the rows that remain, so the rollups hold nothing older either.
           this.recount(t, minute * MINUTE_MS * KEY_SLOTS, (minute + 1) * MINUTE_MS * KEY_SLOTS, 'minute');
-          this.recount(t, bucket * NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS, (bucket + 1) * NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS, 'bucket');
+          this.recount(
+            t,
+            bucket * NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS,
+            (bucket + 1) * NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS,
+            'bucket',
+          );
         }
       }
       this.db.prepare('DELETE FROM link_switch WHERE at < ?').run(cutoff);
@@ -238,7 +261,9 @@ export class LogWriter {
     const rows = `FROM ${t.q} AS q JOIN shape AS s ON s.id = q.shape WHERE q.id >= ? AND q.id < ?`;
     if (which === 'minute') {
       this.db
-        .prepare(`INSERT INTO ${t.rc} (client, minute, n, blocked) SELECT q.client, ${minuteOf}, count(*), sum(s.action = 1) ${rows} GROUP BY q.client`)
+        .prepare(
+          `INSERT INTO ${t.rc} (client, minute, n, blocked) SELECT q.client, ${minuteOf}, count(*), sum(s.action = 1) ${rows} GROUP BY q.client`,
+        )
         .run(lo, hi);
       this.db
         .prepare(
@@ -339,7 +364,9 @@ export class LogWriter {
       const t = createDay(this.db, day);
       st = {
         insert: this.db.prepare(`INSERT OR IGNORE INTO ${t.q} (id, client, name, shape, lat) VALUES (?, ?, ?, ?, ?)`),
-        insertMany: this.db.prepare(`INSERT INTO ${t.q} (id, client, name, shape, lat) VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?)').join(', ')}`),
+        insertMany: this.db.prepare(
+          `INSERT INTO ${t.q} (id, client, name, shape, lat) VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+        ),
         insertOne: this.db.prepare(`INSERT INTO ${t.q} (id, client, name, shape, lat) VALUES (?, ?, ?, ?, ?)`),
         maxId: (this.db.prepare(`SELECT max(id) FROM ${t.q}`).pluck().get() as number | null) ?? -1,
         rc: this.db.prepare(
@@ -387,7 +414,7 @@ export class LogWriter {
     // 16 + 2 + 1 + 12 + 10 + 6 + 6 = 53 bits: an exact number key, no string per row.
     const key: number | string =
       rcode < 4096 && g >= 0 && g < 1024 && c >= 0 && c < 64 && l >= 0 && l < 64 && action < 4
-        ? ((((((qtype * 4 + action) * 2 + cached) * 4096 + rcode) * 1024 + g) * 64 + c) * 64 + l)
+        ? (((((qtype * 4 + action) * 2 + cached) * 4096 + rcode) * 1024 + g) * 64 + c) * 64 + l
         : `${qtype},${action},${cached},${rcode},${g},${c},${l}`;
     let id = this.shapes.get(key);
     if (id === undefined) {

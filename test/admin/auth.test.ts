@@ -188,7 +188,10 @@ describe('request protection', () => {
     h = await harness();
     await addUser(h, 'boss', 'admin');
     const res = await h.app.inject({
-      method: 'POST', url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `username=boss&password=${PASSWORD}`,
+      method: 'POST',
+      url: '/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `username=boss&password=${PASSWORD}`,
     });
     expect(res.statusCode).toBe(403);
   });
@@ -232,7 +235,9 @@ describe('request protection', () => {
   });
 
   it('guards /metrics with its own token or networks', async () => {
-    h = await harness({ adminYaml: '  allowedNetworks: ["127.0.0.0/8"]\n  metrics: { token: "scrape-token-0123456789", networks: ["10.9.0.0/16"] }' });
+    h = await harness({
+      adminYaml: '  allowedNetworks: ["127.0.0.0/8"]\n  metrics: { token: "scrape-token-0123456789", networks: ["10.9.0.0/16"] }',
+    });
     const get = (remoteAddress: string, authorization?: string) =>
       h.app.inject({ method: 'GET', url: '/metrics', remoteAddress, headers: authorization ? { authorization } : {} });
     // Whether the metrics page itself exists is another plugin's business: here only the gate is tested.

@@ -36,8 +36,16 @@ describe.skipIf(!run)('admin UI in Chromium', () => {
     // A fresh profile directory for each run.
     context = await chromium.launchPersistentContext(join(dir, 'chromium'), {
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       timeout: 30_000,
       ignoreHTTPSErrors: true,
       viewport: { width: 1024, height: 768 },
@@ -145,9 +153,19 @@ describe.skipIf(!run)('admin UI in Chromium', () => {
     // Forged requests from the page itself: with the token the role check refuses; without it the CSRF check does.
     const statuses = await page.evaluate(async () => {
       const token = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!;
-      const body = JSON.stringify({ domain: 'x.example.org', action: 'allow', groups: ['pupils'], requester: 'r', subjectArea: 's', reason: 'r', approver: 'a' });
+      const body = JSON.stringify({
+        domain: 'x.example.org',
+        action: 'allow',
+        groups: ['pupils'],
+        requester: 'r',
+        subjectArea: 's',
+        reason: 'r',
+        approver: 'a',
+      });
       const send = (headers: Record<string, string>) =>
-        fetch('/api/exceptions', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then((r) => r.status);
+        fetch('/api/exceptions', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then(
+          (r) => r.status,
+        );
       return [await send({ 'x-csrf-token': token }), await send({})];
     });
     expect(statuses).toEqual([403, 403]);

@@ -14,7 +14,14 @@ async function auditorWithHistory() {
   await addUser(h, 'governor', 'auditor');
   const now = h.clock.now; // 2026-03-02
   appendChange(h.db, { actor: 'it', entity: 'exception', action: 'create', after: { domain: 'old.example.org' }, at: now - 90 * DAY });
-  appendChange(h.db, { actor: 'it', entity: 'exception', action: 'create', after: { domain: 'recent.example.org' }, reason: 'maths', at: now - 10 * DAY });
+  appendChange(h.db, {
+    actor: 'it',
+    entity: 'exception',
+    action: 'create',
+    after: { domain: 'recent.example.org' },
+    reason: 'maths',
+    at: now - 10 * DAY,
+  });
   const c = new Client(h);
   await c.login('governor');
   return c;
@@ -29,7 +36,12 @@ describe('change-log pages', () => {
     const recent = (await c.get('/changelog?from=2026-02-01&to=2026-03-02')).body;
     expect(recent).not.toContain('old.example.org');
     expect(recent).toContain('recent.example.org');
-    expect((await c.api('GET', '/api/changelog?from=2026-02-01')).json().map((r: { after_json: string }) => r.after_json).join()).not.toContain('old.');
+    expect(
+      (await c.api('GET', '/api/changelog?from=2026-02-01'))
+        .json()
+        .map((r: { after_json: string }) => r.after_json)
+        .join(),
+    ).not.toContain('old.');
   });
 
   it('exports CSV for the chosen dates', async () => {

@@ -10,7 +10,14 @@ beforeEach(() => {
   ensureAdminSchema(db);
 });
 
-const change = (n: number) => ({ actor: 'alice', entity: 'exception', entityId: n, action: 'create', after: { domain: `d${n}.example` }, at: 1_000 + n });
+const change = (n: number) => ({
+  actor: 'alice',
+  entity: 'exception',
+  entityId: n,
+  action: 'create',
+  after: { domain: `d${n}.example` },
+  at: 1_000 + n,
+});
 
 describe('change log', () => {
   it('chains rows and verifies them', () => {
@@ -52,7 +59,11 @@ describe('change log', () => {
     expect(db.prepare('SELECT count(*) AS n FROM things').get()).toEqual({ n: 1 });
     expect(db.prepare('SELECT count(*) AS n FROM change_log').get()).toEqual({ n: 1 });
     // And a change-log failure undoes the change.
-    expect(() => withChange(db, { actor: null as unknown as string, entity: 'thing', action: 'create' }, () => db.prepare("INSERT INTO things VALUES ('three')").run())).toThrow();
+    expect(() =>
+      withChange(db, { actor: null as unknown as string, entity: 'thing', action: 'create' }, () =>
+        db.prepare("INSERT INTO things VALUES ('three')").run(),
+      ),
+    ).toThrow();
     expect(db.prepare('SELECT count(*) AS n FROM things').get()).toEqual({ n: 1 });
   });
 

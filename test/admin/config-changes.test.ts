@@ -14,7 +14,10 @@ describe('config reloads in the change log', () => {
     next.admin.sessionIdleMinutes = 10;
     next.logging.level = 'debug';
     expect(recordConfigChanges(h.db, h.config, next, 'config file (reload)', 42)).toEqual(['groups', 'admin']);
-    const rows = h.db.prepare('SELECT entity, entity_id, action, before_json, after_json FROM change_log ORDER BY id').all() as Record<string, string>[];
+    const rows = h.db.prepare('SELECT entity, entity_id, action, before_json, after_json FROM change_log ORDER BY id').all() as Record<
+      string,
+      string
+    >[];
     expect(rows.map((r) => r.entity_id)).toEqual(['groups', 'admin']);
     expect(JSON.parse(rows[0].after_json)[0].block).toEqual(['social']);
     expect(JSON.stringify(rows)).not.toContain('a-very-secret-token-123');

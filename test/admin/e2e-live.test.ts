@@ -131,7 +131,12 @@ logging: { level: silent }
     await page.goto(`${base}/lists`);
     await expect(page.locator('#lists').textContent()).resolves.toMatch(/adult-list[\s\S]*2/);
     // The pages' own stylesheet applies (a served file, allowed by the CSP).
-    await expect(page.locator('.tabs, .state').first().evaluate((e) => getComputedStyle(e).borderRadius)).resolves.not.toBe('0px');
+    await expect(
+      page
+        .locator('.tabs, .state')
+        .first()
+        .evaluate((e) => getComputedStyle(e).borderRadius),
+    ).resolves.not.toBe('0px');
     for (const path of ['/querylog', '/alerts', '/checks', '/dashboard?period=week']) await page.goto(`${base}${path}`);
     expect(refused).toEqual([]);
     await page.close();

@@ -104,7 +104,8 @@ logging: { level: silent }
   });
 
   it('an allow exception for pupils takes effect for a pupil address and not for a guest, and is in the change log', async () => {
-    const answer = async (from: string) => (await dig('127.0.0.1', dnsPort, 'homework-help.example', 'A', ['-b', from])).answers.map((a) => a.data);
+    const answer = async (from: string) =>
+      (await dig('127.0.0.1', dnsPort, 'homework-help.example', 'A', ['-b', from])).answers.map((a) => a.data);
     expect(await answer('127.0.0.2')).not.toContain(ALLOWED_ADDRESS);
     expect(await answer('127.0.0.4')).not.toContain(ALLOWED_ADDRESS);
 
@@ -122,7 +123,12 @@ logging: { level: silent }
     await Promise.all([page.waitForURL(/\/exceptions\?done=added$/), form.locator('button[type=submit]').click()]);
 
     // Pupils now get the real answer; guests are still blocked.
-    expect(await eventually(() => answer('127.0.0.2'), (a) => a.includes(ALLOWED_ADDRESS))).toEqual([ALLOWED_ADDRESS]);
+    expect(
+      await eventually(
+        () => answer('127.0.0.2'),
+        (a) => a.includes(ALLOWED_ADDRESS),
+      ),
+    ).toEqual([ALLOWED_ADDRESS]);
     expect(await answer('127.0.0.4')).not.toContain(ALLOWED_ADDRESS);
     expect(await answer('127.0.0.4')).toEqual(['127.0.0.1']); // the block page address
 
@@ -135,12 +141,17 @@ logging: { level: silent }
     await page.close();
   });
 
-  it('changing that exception\'s groups in the browser lets guests through too, and the change log shows the update', async () => {
-    const answer = async (from: string) => (await dig('127.0.0.1', dnsPort, 'homework-help.example', 'A', ['-b', from])).answers.map((a) => a.data);
+  it("changing that exception's groups in the browser lets guests through too, and the change log shows the update", async () => {
+    const answer = async (from: string) =>
+      (await dig('127.0.0.1', dnsPort, 'homework-help.example', 'A', ['-b', from])).answers.map((a) => a.data);
     expect(await answer('127.0.0.4')).toEqual(['127.0.0.1']);
     await browser.context.clearCookies();
     const page = await newPage();
-    await loginInBrowser(page, base, { name: 'itlead', password: 'Term-Starts2', secret: totpSecretOf(gh.db, gh.config.store.path, 'itlead') });
+    await loginInBrowser(page, base, {
+      name: 'itlead',
+      password: 'Term-Starts2',
+      secret: totpSecretOf(gh.db, gh.config.store.path, 'itlead'),
+    });
     await page.goto(`${base}/exceptions`);
     const row = page.locator('#exceptions tbody tr', { hasText: 'homework-help.example' });
     await row.locator('summary', { hasText: 'Change' }).click();
@@ -149,9 +160,16 @@ logging: { level: silent }
     await form.locator('input[name=groups][value=guests]').check();
     await form.locator('textarea[name=reason]').fill('Parents evening: guests need it too');
     await Promise.all([page.waitForURL(/\/exceptions\?done=updated$/), form.locator('button[type=submit]').click()]);
-    await expect(page.locator('#exceptions tbody tr', { hasText: 'homework-help.example' }).textContent()).resolves.toContain('pupils, guests');
+    await expect(page.locator('#exceptions tbody tr', { hasText: 'homework-help.example' }).textContent()).resolves.toContain(
+      'pupils, guests',
+    );
 
-    expect(await eventually(() => answer('127.0.0.4'), (a) => a.includes(ALLOWED_ADDRESS))).toEqual([ALLOWED_ADDRESS]);
+    expect(
+      await eventually(
+        () => answer('127.0.0.4'),
+        (a) => a.includes(ALLOWED_ADDRESS),
+      ),
+    ).toEqual([ALLOWED_ADDRESS]);
     expect(await answer('127.0.0.2')).toEqual([ALLOWED_ADDRESS]);
 
     await page.goto(`${base}/changelog`);
@@ -182,14 +200,27 @@ logging: { level: silent }
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.3', r));
     const replied = new Promise<void>((resolve) => socket.once('message', () => resolve()));
-    socket.send(dnsPacket.encode({ type: 'query', id: 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: `${XSS_LABEL}.evil.example` }] }), dnsPort, '127.0.0.1');
+    socket.send(
+      dnsPacket.encode({
+        type: 'query',
+        id: 4242,
+        flags: dnsPacket.RECURSION_DESIRED,
+        questions: [{ type: 'A', name: `${XSS_LABEL}.evil.example` }],
+      }),
+      dnsPort,
+      '127.0.0.1',
+    );
     await Promise.race([replied, new Promise((r) => setTimeout(r, 3000))]);
     socket.close();
     await gh.queryLog.flush();
 
     await browser.context.clearCookies();
     const page = await newPage();
-    await loginInBrowser(page, base, { name: 'itlead', password: 'Term-Starts2', secret: totpSecretOf(gh.db, gh.config.store.path, 'itlead') });
+    await loginInBrowser(page, base, {
+      name: 'itlead',
+      password: 'Term-Starts2',
+      secret: totpSecretOf(gh.db, gh.config.store.path, 'itlead'),
+    });
     await page.goto(`${base}/querylog?client=127.0.0.3`);
     const cell = page.locator('#querylog td.name', { hasText: 'onerror' });
     await expect(cell.count()).resolves.toBe(1);
@@ -210,15 +241,26 @@ logging: { level: silent }
     await page.goto(`${base}/exceptions`); // still logged in as itlead
     const statuses = await page.evaluate(async () => {
       const json = await fetch('/api/exceptions', {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ domain: 'porn.example', action: 'allow', groups: ['guests'], requester: 'x', subjectArea: 'x', reason: 'x', approver: 'x' }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          domain: 'porn.example',
+          action: 'allow',
+          groups: ['guests'],
+          requester: 'x',
+          subjectArea: 'x',
+          reason: 'x',
+          approver: 'x',
+        }),
       });
       const form = await fetch('/exceptions', {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: 'domain=porn.example&action=allow&groups=guests&requester=x&subjectArea=x&reason=x&approver=x',
       });
       const wrong = await fetch('/exceptions', {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: 'domain=porn.example&action=allow&groups=guests&requester=x&subjectArea=x&reason=x&approver=x&_csrf=' + 'A'.repeat(43),
       });
       return [json.status, form.status, wrong.status];
@@ -248,11 +290,24 @@ logging: { level: silent }
       const token = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!;
       const headers = { 'content-type': 'application/json', 'x-csrf-token': token };
       const add = await fetch('/api/exceptions', {
-        method: 'POST', headers,
-        body: JSON.stringify({ domain: 'porn.example', action: 'allow', groups: ['guests'], requester: 'x', subjectArea: 'x', reason: 'x', approver: 'x' }),
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          domain: 'porn.example',
+          action: 'allow',
+          groups: ['guests'],
+          requester: 'x',
+          subjectArea: 'x',
+          reason: 'x',
+          approver: 'x',
+        }),
       });
       const del = await fetch('/api/exceptions/1?reason=x', { method: 'DELETE', headers: { 'x-csrf-token': token } });
-      const user = await fetch('/users', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `name=mallory&role=admin&password=Sneaky-Pass1&_csrf=${token}` });
+      const user = await fetch('/users', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `name=mallory&role=admin&password=Sneaky-Pass1&_csrf=${token}`,
+      });
       const check = await fetch('/api/checks', { method: 'POST', headers, body: '{}' });
       return [add.status, del.status, user.status, check.status];
     });

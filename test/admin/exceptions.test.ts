@@ -9,8 +9,13 @@ let h: Harness;
 afterEach(async () => h?.close());
 
 const form = {
-  domain: 'www.Example.org.', action: 'allow', groups: ['pupils'],
-  requester: 'Ms Khan', subjectArea: 'Geography', reason: 'Coursework maps', approver: 'Mr Jones (DSL)',
+  domain: 'www.Example.org.',
+  action: 'allow',
+  groups: ['pupils'],
+  requester: 'Ms Khan',
+  subjectArea: 'Geography',
+  reason: 'Coursework maps',
+  approver: 'Mr Jones (DSL)',
 };
 
 async function admin(opts: Parameters<typeof harness>[0] = {}) {
@@ -45,8 +50,19 @@ describe('exceptions', () => {
     expect(h.policyCalls.length).toBe(calls + 1);
     expect(h.policyCalls.at(-1)).toEqual([{ id: 1, domain: 'www.example.org', action: 'allow', groups: ['pupils'] }]);
     const row = h.db.prepare("SELECT * FROM change_log WHERE entity = 'exception'").get() as Record<string, string>;
-    expect(row).toMatchObject({ actor: 'boss', action: 'create', requester: 'Ms Khan', reason: 'Coursework maps', approver: 'Mr Jones (DSL)' });
-    expect(JSON.parse(row.after_json)).toEqual({ domain: 'www.example.org', action: 'allow', groups: ['pupils'], subjectArea: 'Geography' });
+    expect(row).toMatchObject({
+      actor: 'boss',
+      action: 'create',
+      requester: 'Ms Khan',
+      reason: 'Coursework maps',
+      approver: 'Mr Jones (DSL)',
+    });
+    expect(JSON.parse(row.after_json)).toEqual({
+      domain: 'www.example.org',
+      action: 'allow',
+      groups: ['pupils'],
+      subjectArea: 'Geography',
+    });
     const page = await c.get('/exceptions?done=added');
     expect(page.body).toContain('www.example.org');
     expect(page.body).toContain('Exception saved');
@@ -56,7 +72,9 @@ describe('exceptions', () => {
   it('writes nothing when the change-log row cannot be written', async () => {
     const c = await admin();
     // Make the change-log insert fail: the exception must not be saved either.
-    h.db.exec("CREATE TRIGGER fail_log BEFORE INSERT ON change_log WHEN NEW.entity = 'exception' BEGIN SELECT RAISE(ABORT, 'log full'); END");
+    h.db.exec(
+      "CREATE TRIGGER fail_log BEFORE INSERT ON change_log WHEN NEW.entity = 'exception' BEGIN SELECT RAISE(ABORT, 'log full'); END",
+    );
     const calls = h.policyCalls.length;
     const res = await c.post('/exceptions', form);
     expect(res.statusCode).toBe(500);
@@ -99,19 +117,31 @@ describe('exceptions', () => {
     expect(JSON.parse(row.before_json).domain).toBe('www.example.org');
   });
 
-  it('changes an exception\'s groups and record in place, with a change-log row holding before and after', async () => {
+  it("changes an exception's groups and record in place, with a change-log row holding before and after", async () => {
     const c = await admin();
     await c.post('/exceptions', form);
     const page = await c.get('/exceptions');
     expect(page.body).toContain('id="edit-exception-1"');
-    const res = await c.post('/exceptions/1', { ...form, domain: 'other.example.org', action: 'deny', groups: ['pupils', 'staff'], reason: 'Now for staff too', approver: 'Mrs Patel (DSL)' });
+    const res = await c.post('/exceptions/1', {
+      ...form,
+      domain: 'other.example.org',
+      action: 'deny',
+      groups: ['pupils', 'staff'],
+      reason: 'Now for staff too',
+      approver: 'Mrs Patel (DSL)',
+    });
     expect(res.headers.location).toBe('/exceptions?done=updated');
     // The domain and action are what the exception is: an edit leaves them.
     expect(h.policyCalls.at(-1)).toEqual([{ id: 1, domain: 'www.example.org', action: 'allow', groups: ['pupils', 'staff'] }]);
     const row = h.db.prepare("SELECT * FROM change_log WHERE action = 'update'").get() as Record<string, string>;
     expect(row).toMatchObject({ actor: 'boss', entity: 'exception', reason: 'Now for staff too', approver: 'Mrs Patel (DSL)' });
     expect(JSON.parse(row.before_json).groups).toEqual(['pupils']);
-    expect(JSON.parse(row.after_json)).toEqual({ domain: 'www.example.org', action: 'allow', groups: ['pupils', 'staff'], subjectArea: 'Geography' });
+    expect(JSON.parse(row.after_json)).toEqual({
+      domain: 'www.example.org',
+      action: 'allow',
+      groups: ['pupils', 'staff'],
+      subjectArea: 'Geography',
+    });
     expect(verifyChain(h.db).ok).toBe(true);
 
     // Bad input changes nothing; an unknown id is 404.
@@ -127,7 +157,9 @@ describe('exceptions', () => {
     expect(put.statusCode).toBe(200);
     expect(put.json()).toMatchObject({ id: 1, domain: 'www.example.org', groups: ['guests'] });
     // A domain sent along is not taken (the API drops fields it does not know): the answer shows what is in force.
-    expect((await c.api('PUT', '/api/exceptions/1', { ...record, groups: ['guests'], domain: 'x.example.org' })).json().domain).toBe('www.example.org');
+    expect((await c.api('PUT', '/api/exceptions/1', { ...record, groups: ['guests'], domain: 'x.example.org' })).json().domain).toBe(
+      'www.example.org',
+    );
     expect((await c.api('PUT', '/api/exceptions/1', { ...record, groups: [] })).statusCode).toBe(400);
     expect((await c.api('PUT', '/api/exceptions/42', record)).statusCode).toBe(404);
   });
@@ -158,7 +190,14 @@ describe('exceptions', () => {
 
   it('turns an approved review request into an exception, and records a refusal', async () => {
     const c = await admin({ isIllegal: (n) => n === 'secret-entry.example.net' });
-    const id = createPendingRequest(h.db, { domain: 'History.Example.org', category: 'social', group: 'pupils', clientAddress: '10.10.1.2', requesterName: 'Year 9', reason: 'project' });
+    const id = createPendingRequest(h.db, {
+      domain: 'History.Example.org',
+      category: 'social',
+      group: 'pupils',
+      clientAddress: '10.10.1.2',
+      requesterName: 'Year 9',
+      reason: 'project',
+    });
     const id2 = createPendingRequest(h.db, { domain: 'games.example.org', group: 'pupils', reason: 'fun' });
     // Requests touching illegal content are never listed (the harness config has no illegal category; isIllegal covers it).
     createPendingRequest(h.db, { domain: 'secret-entry.example.net', group: 'pupils', reason: 'x' });
@@ -166,7 +205,13 @@ describe('exceptions', () => {
     expect(page.body).toContain('Pending requests (2)');
     expect(page.body).not.toContain('secret-entry');
     expect((await c.api('GET', '/api/exception-requests')).json()).toHaveLength(2);
-    const res = await c.post(`/exceptions/requests/${id}/approve`, { groups: 'pupils', requester: 'Year 9', subjectArea: 'History', reason: 'project', approver: 'Head of History' });
+    const res = await c.post(`/exceptions/requests/${id}/approve`, {
+      groups: 'pupils',
+      requester: 'Year 9',
+      subjectArea: 'History',
+      reason: 'project',
+      approver: 'Head of History',
+    });
     expect(res.headers.location).toBe('/exceptions?done=approved');
     expect(h.policyCalls.at(-1)).toEqual([{ id: 1, domain: 'history.example.org', action: 'allow', groups: ['pupils'] }]);
     await c.post(`/exceptions/requests/${id2}/refuse`, { note: 'not for lessons' });

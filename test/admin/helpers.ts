@@ -40,7 +40,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(opts: { adminYaml?: string; isIllegal?: (n: string) => boolean; deps?: Partial<AdminDeps> } = {}): Promise<Harness> {
+export async function harness(
+  opts: { adminYaml?: string; isIllegal?: (n: string) => boolean; deps?: Partial<AdminDeps> } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-admin-'));
   const config = testConfig(dir, opts.adminYaml);
   // The real store: its migrations create the admin tables.
@@ -57,7 +59,11 @@ export async function harness(opts: { adminYaml?: string; isIllegal?: (n: string
     ...opts.deps,
   });
   return {
-    app, db, config, clock, policyCalls,
+    app,
+    db,
+    config,
+    clock,
+    policyCalls,
     async close() {
       await app.close();
       db.close();
@@ -117,7 +123,9 @@ export class Client {
     for (const [k, v] of Object.entries(fields)) for (const x of Array.isArray(v) ? v : [v]) body.append(k, x);
     if (opts.csrf !== false && this.csrf) body.append('_csrf', this.csrf);
     const res = await this.h.app.inject({
-      method: 'POST', url, payload: body.toString(),
+      method: 'POST',
+      url,
+      payload: body.toString(),
       headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
     });
     this.remember(res);

@@ -26,10 +26,24 @@ async function scriptedResolver(): Promise<{ port: number; sources: Set<string>;
     }
     sources.add(rinfo.address);
     const name = q.questions![0].name;
-    const ede = (text: string) => [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 15, data: Buffer.concat([Buffer.from([0, 15]), Buffer.from(text)]) }] }];
-    const reply: dnsPacket.Packet = { type: 'response', id: q.id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: q.questions };
-    if (name === 'use-application-dns.net') reply.flags! |= 3; // NXDOMAIN
-    else if (blockedFor(name, rinfo.address)) Object.assign(reply, { answers: [{ type: 'A', name, ttl: 60, data: '127.0.0.1' }], additionals: ede('Blocked') });
+    const ede = (text: string) => [
+      {
+        type: 'OPT',
+        name: '.',
+        udpPayloadSize: 1232,
+        options: [{ code: 15, data: Buffer.concat([Buffer.from([0, 15]), Buffer.from(text)]) }],
+      },
+    ];
+    const reply: dnsPacket.Packet = {
+      type: 'response',
+      id: q.id,
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+      questions: q.questions,
+    };
+    if (name === 'use-application-dns.net')
+      reply.flags! |= 3; // NXDOMAIN
+    else if (blockedFor(name, rinfo.address))
+      Object.assign(reply, { answers: [{ type: 'A', name, ttl: 60, data: '127.0.0.1' }], additionals: ede('Blocked') });
     else Object.assign(reply, { answers: [{ type: 'A', name, ttl: 60, data: '192.0.2.10' }] });
     socket.send(dnsPacket.encode(reply), rinfo.port, rinfo.address);
   });
@@ -60,9 +74,36 @@ describe('alerts inbox and checks', () => {
     engine = new AlertEngine({ db: h.db, config: h.config.alerts, categories: h.config.categories, logger: silentLogger() });
     live.alerts = engine;
     const at = h.clock.now;
-    engine.observe({ at, client: '127.0.0.2', group: 'pupils', category: 'adult', severity: 'high', domain: XSS_DOMAIN, circumvention: false, illegal: false });
-    engine.observe({ at, client: '127.0.0.5', group: 'guests', category: 'iwf', severity: 'critical', domain: 'never-shown.example', circumvention: false, illegal: true });
-    engine.observe({ at, client: '127.0.0.6', group: 'guests', category: 'social', severity: 'low', domain: 'chat.example', circumvention: false, illegal: false });
+    engine.observe({
+      at,
+      client: '127.0.0.2',
+      group: 'pupils',
+      category: 'adult',
+      severity: 'high',
+      domain: XSS_DOMAIN,
+      circumvention: false,
+      illegal: false,
+    });
+    engine.observe({
+      at,
+      client: '127.0.0.5',
+      group: 'guests',
+      category: 'iwf',
+      severity: 'critical',
+      domain: 'never-shown.example',
+      circumvention: false,
+      illegal: true,
+    });
+    engine.observe({
+      at,
+      client: '127.0.0.6',
+      group: 'guests',
+      category: 'social',
+      severity: 'low',
+      domain: 'chat.example',
+      circumvention: false,
+      illegal: false,
+    });
     admin = await loggedIn(h, 'itlead', 'admin');
     dsl = await loggedIn(h, 'dsl', 'dsl');
     auditor = await loggedIn(h, 'governor', 'auditor');
@@ -98,7 +139,11 @@ describe('alerts inbox and checks', () => {
     const empty = await dsl.post(`/alerts/${id}/close`, { outcome: '', note: '' });
     expect(empty.statusCode).toBe(409);
     expect(empty.body).toContain('Choose an outcome before closing.');
-    const close = await dsl.post(`/alerts/${id}/close`, { outcome: 'Spoke with the pupil or member of staff', note: 'Talked to <pupil>; no concern', back: 'https://evil.example/' });
+    const close = await dsl.post(`/alerts/${id}/close`, {
+      outcome: 'Spoke with the pupil or member of staff',
+      note: 'Talked to <pupil>; no concern',
+      back: 'https://evil.example/',
+    });
     expect(close.headers.location).toBe('/alerts?done=closed');
     const detail = await auditor.get(`/alerts/${id}`);
     expect(detail.body).toContain('id="alert-outcome">Spoke with the pupil or member of staff: Talked to &lt;pupil&gt;; no concern');
@@ -132,8 +177,12 @@ describe('alerts inbox and checks', () => {
     expect(page.body).toContain('<strong>Failed</strong>');
     expect(page.body).toMatch(/Run by<\/dt><dd>dsl \(manual\)/);
     // Staff are not meant to have social media blocked: the fault shows as a failed case.
-    expect(page.body).toMatch(/<td data-label="Group">staff<\/td>\s*<td data-label="Sent from">127\.0\.0\.3<\/td>\s*<td data-label="Category">Social media<\/td>\s*<td data-label="Name"><code>social-test\.example<\/code><\/td>\s*<td data-label="Expected">allowed[\s\S]*?FAIL/);
-    expect(page.body).toMatch(/<td data-label="Group">pupils<\/td>\s*<td data-label="Sent from">127\.0\.0\.2<\/td>\s*<td data-label="Category">IWF child abuse list<\/td>[\s\S]*?<span class="state ok">ok<\/span> blocked/);
+    expect(page.body).toMatch(
+      /<td data-label="Group">staff<\/td>\s*<td data-label="Sent from">127\.0\.0\.3<\/td>\s*<td data-label="Category">Social media<\/td>\s*<td data-label="Name"><code>social-test\.example<\/code><\/td>\s*<td data-label="Expected">allowed[\s\S]*?FAIL/,
+    );
+    expect(page.body).toMatch(
+      /<td data-label="Group">pupils<\/td>\s*<td data-label="Sent from">127\.0\.0\.2<\/td>\s*<td data-label="Category">IWF child abuse list<\/td>[\s\S]*?<span class="state ok">ok<\/span> blocked/,
+    );
     expect(page.body).toContain('Operational alert raised (check-failed)');
     // The alert is in the operational inbox.
     const ops = (await dsl.api('GET', '/api/alerts?kind=operational')).json();

@@ -24,7 +24,11 @@ import { pagesConfig } from './pages-helpers.js';
 
 /** A real matcher over the test categories (bit i = config.categories[i]: adult, iwf, social). */
 function matcher(config: Config, lists: Record<string, string>): CompactMatcher {
-  const meta = Object.keys(lists).map((category) => ({ id: `${category}-list`, category, bit: config.categories.findIndex((c) => c.id === category) }));
+  const meta = Object.keys(lists).map((category) => ({
+    id: `${category}-list`,
+    category,
+    bit: config.categories.findIndex((c) => c.id === category),
+  }));
   const builder = new MatcherBuilder(meta.map((m) => m.bit));
   meta.forEach((m, i) => {
     for (const e of PARSERS.domains(linesOf(lists[m.category]))) if (e.type === 'entry') builder.add(i, e.name, e.flags);
@@ -39,11 +43,15 @@ describe('block page', () => {
   let app: FastifyInstance;
   const clock = { now: Date.parse('2026-11-23T10:00:00Z') };
 
-  const get = (host: string, remoteAddress: string, url = '/some/path?x=1') => app.inject({ method: 'GET', url, remoteAddress, headers: { host } });
+  const get = (host: string, remoteAddress: string, url = '/some/path?x=1') =>
+    app.inject({ method: 'GET', url, remoteAddress, headers: { host } });
   const post = (fields: Record<string, string>, remoteAddress: string) =>
     app.inject({
-      method: 'POST', url: '/__gatehouse/review', remoteAddress,
-      headers: { host: fields.host ?? 'x', 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(fields).toString(),
+      method: 'POST',
+      url: '/__gatehouse/review',
+      remoteAddress,
+      headers: { host: fields.host ?? 'x', 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams(fields).toString(),
     });
   const formOf = (body: string) => ({
     host: /name="host" value="([^"]*)"/.exec(body)![1],
@@ -56,7 +64,16 @@ describe('block page', () => {
     config.admin.blockPage = { ...config.admin.blockPage, contact: 'IT office (room 4)', requestsPerHour: 3 };
     db = openDatabase(config.store.path);
     const m = matcher(config, { adult: 'porn.example\n', iwf: 'abuse-site.example\n', social: 'chat.example\n' });
-    app = await buildBlockPageApp({ config, db, logger: silentLogger(), now: () => clock.now, explain: blockExplainer(new PolicyHandler({ config, matcher: () => m, logger: silentLogger(), now: () => new Date(clock.now) }), new GroupIdentifier(config)) });
+    app = await buildBlockPageApp({
+      config,
+      db,
+      logger: silentLogger(),
+      now: () => clock.now,
+      explain: blockExplainer(
+        new PolicyHandler({ config, matcher: () => m, logger: silentLogger(), now: () => new Date(clock.now) }),
+        new GroupIdentifier(config),
+      ),
+    });
   });
 
   afterAll(async () => {
@@ -115,7 +132,14 @@ describe('block page', () => {
     expect(again.statusCode).toBe(200);
     const pending = listRequests(db, 'pending');
     expect(pending).toHaveLength(1);
-    expect(pending[0]).toMatchObject({ domain: 'porn.example', category: 'adult', group_name: 'pupils', client_address: '127.0.0.2', requester_name: 'Sam <Year 9>', reason: 'Biology homework on <reproduction>' });
+    expect(pending[0]).toMatchObject({
+      domain: 'porn.example',
+      category: 'adult',
+      group_name: 'pupils',
+      client_address: '127.0.0.2',
+      requester_name: 'Sam <Year 9>',
+      reason: 'Biology homework on <reproduction>',
+    });
   });
 
   it('refuses a form without a valid token: missing, tampered, for another host or address, or expired', async () => {

@@ -20,16 +20,54 @@ const links: LinksStatus = {
   allDown: false,
   lastSwitch: { at: Date.parse('2026-11-23T08:00:00Z'), from: 'satellite', to: 'fibre', reason: 'primary healthy again' },
   links: [
-    { name: 'fibre', state: 'up', current: true, upstreams: ['udp://127.0.0.1:53'], consecutiveFailures: 0, healthySince: 1, lastSuccessAt: Date.now(), lastError: null, lastRttMs: 12, queries: 900, failures: 3 },
-    { name: 'satellite', state: 'down', current: false, upstreams: ['udp://127.0.0.1:54'], consecutiveFailures: 5, healthySince: null, lastSuccessAt: null, lastError: 'timeout <b>x</b>', lastRttMs: null, queries: 10, failures: 10 },
+    {
+      name: 'fibre',
+      state: 'up',
+      current: true,
+      upstreams: ['udp://127.0.0.1:53'],
+      consecutiveFailures: 0,
+      healthySince: 1,
+      lastSuccessAt: Date.now(),
+      lastError: null,
+      lastRttMs: 12,
+      queries: 900,
+      failures: 3,
+    },
+    {
+      name: 'satellite',
+      state: 'down',
+      current: false,
+      upstreams: ['udp://127.0.0.1:54'],
+      consecutiveFailures: 5,
+      healthySince: null,
+      lastSuccessAt: null,
+      lastError: 'timeout <b>x</b>',
+      lastRttMs: null,
+      queries: 10,
+      failures: 10,
+    },
   ],
 };
 
 function listStatus(id: string, category: string, illegal: boolean, extra: Partial<ListStatus> = {}): ListStatus {
   return {
-    id, category, illegal, source: illegal ? 'https://iwf.example/list' : 'file:/etc/gatehouse/adult.txt', format: 'domains', entries: 1234,
-    exceptions: 0, badLines: { count: 2, lines: [7, 9] }, unenforcedPathEntries: 0, ipEntries: 0, serving: 'source',
-    lastRefresh: '2026-11-23T03:17:00.000Z', lastSuccess: '2026-11-23T03:17:00.000Z', lastError: null, etag: '"abc"', lastModified: null, ...extra,
+    id,
+    category,
+    illegal,
+    source: illegal ? 'https://iwf.example/list' : 'file:/etc/gatehouse/adult.txt',
+    format: 'domains',
+    entries: 1234,
+    exceptions: 0,
+    badLines: { count: 2, lines: [7, 9] },
+    unenforcedPathEntries: 0,
+    ipEntries: 0,
+    serving: 'source',
+    lastRefresh: '2026-11-23T03:17:00.000Z',
+    lastSuccess: '2026-11-23T03:17:00.000Z',
+    lastError: null,
+    etag: '"abc"',
+    lastModified: null,
+    ...extra,
   };
 }
 
@@ -42,18 +80,37 @@ describe('content pages', () => {
   const live: LiveDeps = {
     links: () => links,
     cache: () => ({ entries: 50, hits: 300, misses: 100, stale: 2, prefetches: 1 }),
-    dns: () => ({ queries: 400, udp: 390, tcp: 10, formerr: 1, notimp: 0, dropped: 0, truncated: 0, servfail: 2, inflight: 0, tcpConnections: 0 }),
-    lists: () => [listStatus('adult-list', 'adult', false), listStatus('iwf-list', 'iwf', true, { lastError: 'download failed: HTTP 503' })],
+    dns: () => ({
+      queries: 400,
+      udp: 390,
+      tcp: 10,
+      formerr: 1,
+      notimp: 0,
+      dropped: 0,
+      truncated: 0,
+      servfail: 2,
+      inflight: 0,
+      tcpConnections: 0,
+    }),
+    lists: () => [
+      listStatus('adult-list', 'adult', false),
+      listStatus('iwf-list', 'iwf', true, { lastError: 'download failed: HTTP 503' }),
+    ],
     blocksByCategory: () => counter.snapshot(),
   };
 
   beforeAll(async () => {
     // 20 s past a whole minute, so "the last five whole minutes" holds a known set of rows.
-    h = await pagesHarness({ deps: { live, isIllegal: (n) => n === ILLEGAL_NAME }, now: Math.floor(Date.now() / 60_000) * 60_000 + 20_000 });
+    h = await pagesHarness({
+      deps: { live, isIllegal: (n) => n === ILLEGAL_NAME },
+      now: Math.floor(Date.now() / 60_000) * 60_000 + 20_000,
+    });
     const t = h.clock.now;
     // 150 allowed queries from pupils over the last 20 minutes, then blocks.
-    for (let i = 0; i < 150; i++) h.log.record(t - 20 * 60_000 + i * 1000, '127.0.0.2', GROUP.pupils, `site${i % 7}.example`, 1, 0, -1, 0, 0, 800, i % 3 === 0);
-    for (let i = 0; i < 12; i++) h.log.record(t - 3 * 60_000 + i * 1000, '127.0.0.4', GROUP.guests, 'porn.example', 1, 1, CAT.adult, -1, 0, 50, false);
+    for (let i = 0; i < 150; i++)
+      h.log.record(t - 20 * 60_000 + i * 1000, '127.0.0.2', GROUP.pupils, `site${i % 7}.example`, 1, 0, -1, 0, 0, 800, i % 3 === 0);
+    for (let i = 0; i < 12; i++)
+      h.log.record(t - 3 * 60_000 + i * 1000, '127.0.0.4', GROUP.guests, 'porn.example', 1, 1, CAT.adult, -1, 0, 50, false);
     h.log.record(t - 4 * 60_000, '127.0.0.2', GROUP.pupils, ILLEGAL_NAME, 1, 1, CAT.iwf, -1, 0, 40, false);
     h.log.record(t - 3 * 60_000, '127.0.0.3', GROUP.staff, XSS, 1, 0, -1, 0, 3, 900, false);
     h.log.record(t - 2 * 60_000, '127.0.0.2', GROUP.pupils, '=cmd|calc.example', 1, 1, CAT.social, -1, 0, 40, false);
@@ -162,7 +219,9 @@ describe('content pages', () => {
   });
 
   it('lists show source, entries, refresh and errors, with counts only for illegal lists', async () => {
-    h.db.prepare('INSERT INTO list_refresh (at, list_id, ok, entries, error) VALUES (?, ?, 0, NULL, ?)').run(h.clock.now - 1000, 'iwf-list', 'HTTP 503');
+    h.db
+      .prepare('INSERT INTO list_refresh (at, list_id, ok, entries, error) VALUES (?, ?, 0, NULL, ?)')
+      .run(h.clock.now - 1000, 'iwf-list', 'HTTP 503');
     const res = await auditor.get('/lists');
     expect(res.statusCode).toBe(200);
     expect(res.body).toMatch(/adult-list[\s\S]*1,234[\s\S]*2 invalid lines \(first: 7, 9\)/);
@@ -185,7 +244,8 @@ describe('content pages', () => {
   });
 
   it('/metrics needs the token and reports queries, blocks by category, cache, links and the outbox', async () => {
-    const answer = (category?: string) => ({ wire: Buffer.alloc(0), rcode: 0, source: 'policy', decision: { action: 'block', reason: 'category', category } }) as Answer;
+    const answer = (category?: string) =>
+      ({ wire: Buffer.alloc(0), rcode: 0, source: 'policy', decision: { action: 'block', reason: 'category', category } }) as Answer;
     counter.onAnswer({} as Query, answer('adult'));
     counter.onAnswer({} as Query, answer('adult'));
     counter.onAnswer({} as Query, answer('iwf'));
@@ -215,7 +275,16 @@ describe('content pages', () => {
 
   it('every content API is in the OpenAPI document', async () => {
     const doc = (await admin.api('GET', '/api/openapi.json')).json();
-    for (const path of ['/api/dashboard', '/api/querylog', '/api/alerts', '/api/alerts/{id}/close', '/api/checks', '/api/checks/{id}', '/api/lists', '/api/settings']) {
+    for (const path of [
+      '/api/dashboard',
+      '/api/querylog',
+      '/api/alerts',
+      '/api/alerts/{id}/close',
+      '/api/checks',
+      '/api/checks/{id}',
+      '/api/lists',
+      '/api/settings',
+    ]) {
       expect(doc.paths[path], path).toBeDefined();
     }
     expect(doc.paths['/api/querylog'].get.parameters.map((p: { name: string }) => p.name)).toContain('category');

@@ -50,10 +50,20 @@ export async function pagesHarness(opts: { extraYaml?: string; deps?: Partial<Ad
   const clock = { now: opts.now ?? Date.now() };
   const log = new QueryLog({ path: config.store.path, queueMax: 100_000, logger: silentLogger(), now: () => clock.now });
   await log.start();
-  log.setDictionaries({ groups: config.groups.map((g) => g.name), categories: config.categories.map((c) => c.id), links: config.links.map((l) => l.name) });
+  log.setDictionaries({
+    groups: config.groups.map((g) => g.name),
+    categories: config.categories.map((c) => c.id),
+    links: config.links.map((l) => l.name),
+  });
   const app = await buildAdminApp({ config, db, logger: silentLogger(), now: () => clock.now, ...opts.deps });
   return {
-    app, db, config, clock, dir, log, policyCalls: [],
+    app,
+    db,
+    config,
+    clock,
+    dir,
+    log,
+    policyCalls: [],
     async close() {
       await app.close();
       await log.close();

@@ -31,7 +31,11 @@ const apiChanges = (requestId: number) =>
   [
     ['POST', '/api/exceptions', { ...form, groups: ['pupils'] }],
     ['DELETE', '/api/exceptions/1', undefined],
-    ['POST', `/api/exception-requests/${requestId}/approve`, { groups: ['pupils'], requester: 'r', subjectArea: 's', reason: 'x', approver: 'a' }],
+    [
+      'POST',
+      `/api/exception-requests/${requestId}/approve`,
+      { groups: ['pupils'], requester: 'r', subjectArea: 's', reason: 'x', approver: 'a' },
+    ],
     ['POST', `/api/exception-requests/${requestId}/refuse`, { note: 'n' }],
   ] as const;
 
@@ -73,8 +77,21 @@ describe('escaping', () => {
     await addUser(h, 'boss', 'admin');
     const c = new Client(h);
     await c.login('boss');
-    createPendingRequest(h.db, { domain: 'x.example.org', category: hostile, group: `"><script>alert(2)</script>`, requesterName: hostile, reason: hostile });
-    appendChange(h.db, { actor: hostile, entity: 'setting', action: hostile, after: { v: hostile }, reason: `'"><svg onload=alert(3)>`, at: h.clock.now });
+    createPendingRequest(h.db, {
+      domain: 'x.example.org',
+      category: hostile,
+      group: `"><script>alert(2)</script>`,
+      requesterName: hostile,
+      reason: hostile,
+    });
+    appendChange(h.db, {
+      actor: hostile,
+      entity: 'setting',
+      action: hostile,
+      after: { v: hostile },
+      reason: `'"><svg onload=alert(3)>`,
+      at: h.clock.now,
+    });
     for (const url of ['/exceptions', '/changelog', '/changelog/extract']) {
       const body = (await c.get(url)).body;
       expect(body).not.toContain('<img src=x');

@@ -26,7 +26,8 @@ describe('sealed TOTP secrets', () => {
     const stored = getUserByName(h.db, 'itlead')!.totp_secret!;
     expect(isSealed(stored)).toBe(true);
     expect(stored).not.toContain(secret);
-    for (const file of [h.config.store.path, `${h.config.store.path}-wal`].filter(existsSync)) expect(readFileSync(file).includes(Buffer.from(secret))).toBe(false);
+    for (const file of [h.config.store.path, `${h.config.store.path}-wal`].filter(existsSync))
+      expect(readFileSync(file).includes(Buffer.from(secret))).toBe(false);
     expect(statSync(secretKeyPath(h.config.store.path)).mode & 0o777).toBe(0o600);
     expect(totpSecretOf(h.db, h.config.store.path, 'itlead')).toBe(secret);
   });
@@ -80,8 +81,14 @@ describe('sealed TOTP secrets', () => {
 
     // The technician resets MFA from the shell (writes the change log like the UI).
     const configFile = `${h.config.store.path}.yaml`;
-    writeFileSync(configFile, `links:\n  - { name: p, upstreams: ["udp://127.0.0.1:53"] }\ngroups:\n  - { name: everyone, default: true }\nstore: { path: ${h.config.store.path} }\n`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'user', 'reset-mfa', 'itlead', '--config', configFile], { encoding: 'utf8', timeout: 30_000 });
+    writeFileSync(
+      configFile,
+      `links:\n  - { name: p, upstreams: ["udp://127.0.0.1:53"] }\ngroups:\n  - { name: everyone, default: true }\nstore: { path: ${h.config.store.path} }\n`,
+    );
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'user', 'reset-mfa', 'itlead', '--config', configFile], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.stdout).toContain('removed the authenticator of itlead');
     expect(r.status).toBe(0);
     expect(h.db.prepare("SELECT action FROM change_log WHERE entity = 'user' ORDER BY id DESC LIMIT 1").pluck().get()).toBe('reset-mfa');
@@ -91,14 +98,18 @@ describe('sealed TOTP secrets', () => {
     const enrol = await fresh.get('/login/mfa');
     const newSecret = /id="totp-secret">([A-Z2-7]+)</.exec(enrol.body)![1];
     expect(newSecret).not.toBe(secret);
-    const code = new TOTP({ secret: Secret.fromBase32(newSecret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({ timestamp: h.clock.now });
+    const code = new TOTP({ secret: Secret.fromBase32(newSecret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({
+      timestamp: h.clock.now,
+    });
     expect((await fresh.post('/login/mfa', { code })).statusCode).toBe(302);
   });
 
   it('a damaged key file stops the admin UI at start with a clear error, and is not replaced', async () => {
     h = await harness();
     writeFileSync(secretKeyPath(h.config.store.path), 'not a key\n');
-    await expect(buildAdminApp({ config: h.config, db: h.db, logger: silentLogger() })).rejects.toThrow(/admin-secret\.key is not a Gatehouse secret key/);
+    await expect(buildAdminApp({ config: h.config, db: h.db, logger: silentLogger() })).rejects.toThrow(
+      /admin-secret\.key is not a Gatehouse secret key/,
+    );
     expect(readFileSync(secretKeyPath(h.config.store.path), 'utf8')).toBe('not a key\n');
   });
 });

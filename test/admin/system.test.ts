@@ -64,7 +64,14 @@ describe.skipIf(!ready)('exceptions reach the resolver', () => {
     const c = new Client({ app: gh.app.admin!, db, clock: { now: Date.now() } } as unknown as Harness);
     await c.login('itlead', 'Install-Day1', 'Term-Starts2');
 
-    const record = { action: 'allow', groups: ['pupils'], requester: 'Ms Khan', subjectArea: 'Media studies', reason: 'Platform analysis', approver: 'Mr Jones' };
+    const record = {
+      action: 'allow',
+      groups: ['pupils'],
+      requester: 'Ms Khan',
+      subjectArea: 'Media studies',
+      reason: 'Platform analysis',
+      approver: 'Mr Jones',
+    };
     expect((await c.post('/exceptions', { ...record, domain: 'social.test' })).headers.location).toBe('/exceptions?done=added');
     expect(await ask('127.0.0.2', 'www.social.test')).toBe('192.0.2.77');
     expect(await ask('127.0.0.4', 'www.social.test')).toBe('10.0.0.1');

@@ -10,22 +10,33 @@ import { verifyPassword } from '../../src/admin/passwords.js';
 const dir = mkdtempSync(join(tmpdir(), 'gh-user-cmd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const config = join(dir, 'gatehouse.yaml');
-writeFileSync(config, `links:\n  - { name: primary, upstreams: ["udp://127.0.0.1:53"] }\ngroups:\n  - { name: pupils, default: true }\nstore: { path: ./data/g.db }\n`);
+writeFileSync(
+  config,
+  `links:\n  - { name: primary, upstreams: ["udp://127.0.0.1:53"] }\ngroups:\n  - { name: pupils, default: true }\nstore: { path: ./data/g.db }\n`,
+);
 
 function run(args: string[], input?: string) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'user', ...args, '--config', config], {
-    input, encoding: 'utf8', timeout: 30_000,
+    input,
+    encoding: 'utf8',
+    timeout: 30_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 describe('gatehouse user', () => {
   it('adds the first admin with a password from stdin, refusing a weak one', async () => {
-    expect(run(['add', '--name', 'head-it', '--role', 'admin'], 'weak\n')).toMatchObject({ code: 1, err: expect.stringContaining('include an upper-case letter') });
+    expect(run(['add', '--name', 'head-it', '--role', 'admin'], 'weak\n')).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('include an upper-case letter'),
+    });
     const ok = run(['add', '--name', 'head-it', '--role', 'admin'], 'Opening-Day7\n');
     expect(ok.code).toBe(0);
     const db = new Database(join(dir, 'data/g.db'), { readonly: true });
-    const row = db.prepare('SELECT role, must_change_password, password_hash FROM admin_users WHERE name = ?').get('head-it') as Record<string, string | number>;
+    const row = db.prepare('SELECT role, must_change_password, password_hash FROM admin_users WHERE name = ?').get('head-it') as Record<
+      string,
+      string | number
+    >;
     expect(row.role).toBe('admin');
     expect(row.must_change_password).toBe(1);
     expect(await verifyPassword('Opening-Day7', row.password_hash as string)).toBe(true);
@@ -38,7 +49,10 @@ describe('gatehouse user', () => {
     const file = join(dir, 'pw');
     writeFileSync(file, 'Safeguard-9\n', { mode: 0o600 });
     expect(run(['add', '--name', 'dsl1', '--role', 'dsl', '--password-file', file]).code).toBe(0);
-    execFileSync(process.execPath, ['-e', `const D=require('better-sqlite3');new D(${JSON.stringify(join(dir, 'data/g.db'))}).prepare("UPDATE admin_users SET locked_at = 1, failed_attempts = 3 WHERE name = 'dsl1'").run()`]);
+    execFileSync(process.execPath, [
+      '-e',
+      `const D=require('better-sqlite3');new D(${JSON.stringify(join(dir, 'data/g.db'))}).prepare("UPDATE admin_users SET locked_at = 1, failed_attempts = 3 WHERE name = 'dsl1'").run()`,
+    ]);
     expect(run(['list']).out).toContain('dsl1\tdsl\tlocked');
     expect(run(['unlock', 'dsl1']).code).toBe(0);
     expect(run(['list']).out).toContain('dsl1\tdsl\tactive');

@@ -8,9 +8,12 @@ let h: Harness;
 afterEach(async () => h?.close());
 
 const userLog = (h: Harness) =>
-  (h.db.prepare("SELECT actor, action, before_json, after_json FROM change_log WHERE entity = 'user' ORDER BY id").all() as Record<string, string>[]).map(
-    (r) => ({ actor: r.actor, action: r.action, after: JSON.parse(r.after_json) }),
-  );
+  (
+    h.db.prepare("SELECT actor, action, before_json, after_json FROM change_log WHERE entity = 'user' ORDER BY id").all() as Record<
+      string,
+      string
+    >[]
+  ).map((r) => ({ actor: r.actor, action: r.action, after: JSON.parse(r.after_json) }));
 
 describe('users page', () => {
   it('creates, changes the role of, resets and disables accounts, logging each change', async () => {
@@ -20,7 +23,9 @@ describe('users page', () => {
     await admin.login('boss');
 
     expect((await admin.post('/users', { name: 'Mrs.Patel', role: 'dsl', password: 'Weak' })).body).toContain('use at least 8 characters');
-    expect((await admin.post('/users', { name: 'Mrs.Patel', role: 'dsl', password: 'Welcome-2026' })).headers.location).toBe('/users?done=created');
+    expect((await admin.post('/users', { name: 'Mrs.Patel', role: 'dsl', password: 'Welcome-2026' })).headers.location).toBe(
+      '/users?done=created',
+    );
     const id = getUserByName(h.db, 'mrs.patel')!.id;
 
     const patel = new Client(h);
@@ -40,7 +45,11 @@ describe('users page', () => {
     expect((await patel.get('/changelog')).headers.location).toBe('/login');
 
     expect(userLog(h).map((r) => `${r.actor}:${r.action}`)).toEqual([
-      'test:create', 'boss:create', 'boss:change-role', 'boss:reset-password', 'boss:disable',
+      'test:create',
+      'boss:create',
+      'boss:change-role',
+      'boss:reset-password',
+      'boss:disable',
     ]);
     expect(userLog(h)[2].after.role).toBe('auditor');
     // No password hash in any change-log row.

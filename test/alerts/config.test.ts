@@ -23,7 +23,13 @@ describe('alerts config', () => {
 
   it('fills channel defaults', () => {
     const c = alertsSchema.parse({ channels: { email, syslog: { host: '127.0.0.1' } } });
-    expect(c.channels.email).toMatchObject({ port: 587, secure: false, starttls: true, requireTLS: false, tls: { rejectUnauthorized: true } });
+    expect(c.channels.email).toMatchObject({
+      port: 587,
+      secure: false,
+      starttls: true,
+      requireTLS: false,
+      tls: { rejectUnauthorized: true },
+    });
     expect(c.channels.syslog).toMatchObject({ port: 514, protocol: 'udp', facility: 'local0', appName: 'gatehouse' });
   });
 
@@ -40,8 +46,14 @@ describe('alerts config', () => {
     [{ colour: 'red' }, 'Unrecognized key'],
     [{ routes: { high: ['email'] } }, 'routes.high.0: channel "email" is not configured'],
     [{ channels: { email: { ...email, auth: { user: 'u' } } } }, 'channels.email.auth: give exactly one of password and passwordFile'],
-    [{ channels: { email: { ...email, auth: { user: 'u', password: 'p', passwordFile: 'f' } } } }, 'give exactly one of password and passwordFile'],
-    [{ channels: { email: { ...email, secure: true, requireTLS: true } } }, 'channels.email.requireTLS: secure (implicit TLS) and requireTLS'],
+    [
+      { channels: { email: { ...email, auth: { user: 'u', password: 'p', passwordFile: 'f' } } } },
+      'give exactly one of password and passwordFile',
+    ],
+    [
+      { channels: { email: { ...email, secure: true, requireTLS: true } } },
+      'channels.email.requireTLS: secure (implicit TLS) and requireTLS',
+    ],
     [{ channels: { webhook: { url: 'ftp://x' } } }, 'channels.webhook.url: expected an http:// or https:// URL'],
     [{ channels: { webhook: { url: 'https://x', secret: 'short' } } }, 'channels.webhook.secret: use at least 16 characters'],
     [{ channels: { syslog: { host: 'siem', protocol: 'sctp' } } }, 'channels.syslog.protocol'],
@@ -55,7 +67,13 @@ describe('alerts config', () => {
   });
 
   it('checks rule groups, categories and the digest time zone against the rest of the config', () => {
-    const c = alertsSchema.parse({ rules: [{ group: 'pupils', category: 'adult', severity: 'critical' }, { group: 'nobody', severity: 'low' }], digest: { timezone: 'Mars/Base' } });
+    const c = alertsSchema.parse({
+      rules: [
+        { group: 'pupils', category: 'adult', severity: 'critical' },
+        { group: 'nobody', severity: 'low' },
+      ],
+      digest: { timezone: 'Mars/Base' },
+    });
     const problems = checkAlertsConfig(c, [{ name: 'pupils' }], [{ id: 'self-harm' }]);
     expect(problems).toEqual([
       { at: ['alerts', 'rules', 0, 'category'], message: 'unknown category "adult"' },

@@ -20,10 +20,15 @@ describe('crash between send and record', () => {
     hook = await WebhookSink.start();
     hook.hold = true;
     site = new TestSite();
-    const config = { channels: { webhook: { url: hook.url, secret: 'a-long-shared-webhook-secret', timeoutMs: 30_000 } }, delivery: { flushMs: 10 } };
+    const config = {
+      channels: { webhook: { url: hook.url, secret: 'a-long-shared-webhook-secret', timeoutMs: 30_000 } },
+      delivery: { flushMs: 10 },
+    };
     site.db.close();
     const script = fileURLToPath(new URL('./helpers/engine-process.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script, site.dbPath, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, site.dbPath, JSON.stringify(config)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
       // The receiver has the POST, but the engine never hears back: kill it now.

@@ -30,7 +30,14 @@ describe('delivery through an outage and a restart', () => {
     const { smtpPort, hookPort } = await freePorts();
     const config = {
       channels: {
-        email: { host: '127.0.0.1', port: smtpPort, starttls: false, from: 'gatehouse@school.example', to: ['dsl@school.example'], timeoutMs: 2000 },
+        email: {
+          host: '127.0.0.1',
+          port: smtpPort,
+          starttls: false,
+          from: 'gatehouse@school.example',
+          to: ['dsl@school.example'],
+          timeoutMs: 2000,
+        },
         webhook: { url: `http://127.0.0.1:${hookPort}/hook`, secret: 'a-long-shared-webhook-secret', timeoutMs: 2000 },
       },
       delivery: { retryBaseMs: 100, retryMaxMs: 400, flushMs: 20 },
@@ -42,7 +49,9 @@ describe('delivery through an outage and a restart', () => {
     // Both channels are down: wait until each has failed at least twice.
     await waitFor(
       () => {
-        const failed = site.db.prepare('SELECT channel, count(*) AS n FROM alert_deliveries WHERE ok = 0 GROUP BY channel').all() as { n: number }[];
+        const failed = site.db.prepare('SELECT channel, count(*) AS n FROM alert_deliveries WHERE ok = 0 GROUP BY channel').all() as {
+          n: number;
+        }[];
         return failed.length === 2 && failed.every((f) => f.n >= 2);
       },
       10_000,

@@ -18,7 +18,9 @@ describe('daily digest', () => {
     smtp = await SmtpSink.start();
     site = new TestSite();
     const engine = site.start({
-      channels: { email: { host: '127.0.0.1', port: smtp.port, starttls: false, from: 'gatehouse@school.example', to: ['dsl@school.example'] } },
+      channels: {
+        email: { host: '127.0.0.1', port: smtp.port, starttls: false, from: 'gatehouse@school.example', to: ['dsl@school.example'] },
+      },
       rules: [{ group: 'staff', category: 'adult', severity: 'low' }],
     });
     engine.observe(event({ category: 'piracy', client: '10.0.0.1', domain: 'torrents.example' }));
@@ -50,7 +52,9 @@ describe('daily digest', () => {
     smtp = await SmtpSink.start();
     site = new TestSite();
     const engine = site.start({
-      channels: { email: { host: '127.0.0.1', port: smtp.port, starttls: false, from: 'gatehouse@school.example', to: ['dsl@school.example'] } },
+      channels: {
+        email: { host: '127.0.0.1', port: smtp.port, starttls: false, from: 'gatehouse@school.example', to: ['dsl@school.example'] },
+      },
       digest: { severities: ['low', 'critical'] },
       routes: { critical: [] },
     });

@@ -26,7 +26,15 @@ describe('disk watch', () => {
   it('stays quiet under the limit', async () => {
     site = new TestSite();
     const full: number[] = [];
-    const watch = new DiskWatch(site.dir, 100, 60_000, (u) => full.push(u.usedPercent), (err) => { throw err; });
+    const watch = new DiskWatch(
+      site.dir,
+      100,
+      60_000,
+      (u) => full.push(u.usedPercent),
+      (err) => {
+        throw err;
+      },
+    );
     const usage = await watch.check();
     expect(usage!.usedPercent).toBeLessThan(100);
     expect(full).toEqual([]);
@@ -34,7 +42,15 @@ describe('disk watch', () => {
 
   it('reports a path it cannot read as an error, not a full disk', async () => {
     const errors: unknown[] = [];
-    const watch = new DiskWatch('/nonexistent/gatehouse', 1, 60_000, () => { throw new Error('not full'); }, (err) => errors.push(err));
+    const watch = new DiskWatch(
+      '/nonexistent/gatehouse',
+      1,
+      60_000,
+      () => {
+        throw new Error('not full');
+      },
+      (err) => errors.push(err),
+    );
     expect(await watch.check()).toBeNull();
     expect(errors.length).toBe(1);
   });

@@ -15,7 +15,14 @@ afterEach(async () => {
 function emailConfig(port: number, extra: Record<string, unknown> = {}) {
   return {
     channels: {
-      email: { host: '127.0.0.1', port, starttls: false, from: 'Gatehouse <gatehouse@school.example>', to: ['dsl@school.example', 'deputy@school.example'], ...extra },
+      email: {
+        host: '127.0.0.1',
+        port,
+        starttls: false,
+        from: 'Gatehouse <gatehouse@school.example>',
+        to: ['dsl@school.example', 'deputy@school.example'],
+        ...extra,
+      },
     },
   };
 }

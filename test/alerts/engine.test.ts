@@ -101,12 +101,23 @@ describe('throttling', () => {
 describe('rules', () => {
   it('uses the category severity, overridden per group', () => {
     site = new TestSite();
-    const engine = site.start({ rules: [{ group: 'pupils', category: 'adult', severity: 'critical' }, { group: 'staff', severity: 'low' }] });
+    const engine = site.start({
+      rules: [
+        { group: 'pupils', category: 'adult', severity: 'critical' },
+        { group: 'staff', severity: 'low' },
+      ],
+    });
     engine.observe(event({ group: 'pupils', client: '10.0.0.1' }));
     engine.observe(event({ group: 'guests', client: '10.0.0.2' }));
     engine.observe(event({ group: 'staff', client: '10.0.0.3' }));
     const byClient = new Map(engine.list().items.map((a) => [a.client, a.severity]));
-    expect(byClient).toEqual(new Map([['10.0.0.1', 'critical'], ['10.0.0.2', 'high'], ['10.0.0.3', 'low']]));
+    expect(byClient).toEqual(
+      new Map([
+        ['10.0.0.1', 'critical'],
+        ['10.0.0.2', 'high'],
+        ['10.0.0.3', 'low'],
+      ]),
+    );
   });
 
   it('does not alert on severity none, whether from the category or a rule', () => {

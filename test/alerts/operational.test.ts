@@ -48,7 +48,12 @@ describe('operational alerts', () => {
     await waitFor(() => hook.posts.length === 1, 10_000, 'the POST');
     const body = JSON.parse(hook.posts[0].body);
     expect(body.kind).toBe('operational');
-    expect(body.alerts[0]).toMatchObject({ kind: 'operational', category: 'disk-nearly-full', message: '/var/lib/gatehouse is 94% full', details: { usedPercent: 94 } });
+    expect(body.alerts[0]).toMatchObject({
+      kind: 'operational',
+      category: 'disk-nearly-full',
+      message: '/var/lib/gatehouse is 94% full',
+      details: { usedPercent: 94 },
+    });
     expect(body.text).toContain('usedPercent: 94');
     // No signature header without a secret.
     expect(hook.posts[0].headers['x-gatehouse-signature']).toBeUndefined();

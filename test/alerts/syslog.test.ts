@@ -17,7 +17,9 @@ describe.each(['udp', 'tcp'] as const)('syslog over %s', (protocol) => {
   it('sends an RFC 5424 message with the alert in structured data', async () => {
     sink = protocol === 'udp' ? await SyslogSink.udp() : await SyslogSink.tcp();
     site = new TestSite();
-    const engine = site.start({ channels: { syslog: { host: '127.0.0.1', port: sink.port, protocol, facility: 'local3', appName: 'gatehouse-test' } } });
+    const engine = site.start({
+      channels: { syslog: { host: '127.0.0.1', port: sink.port, protocol, facility: 'local3', appName: 'gatehouse-test' } },
+    });
     engine.observe(event({ category: 'self-harm', domain: 'harm.example', clientName: 'pc "lab" ]1' }));
     await waitFor(() => sink.lines.length === 1, 10_000, 'the syslog line');
     const m = parse5424(sink.lines[0]);

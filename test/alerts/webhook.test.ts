@@ -63,7 +63,15 @@ describe('webhook channel', () => {
   });
 
   it.each([
-    ['teams', (b: any) => b.type === 'message' && b.attachments[0].contentType === 'application/vnd.microsoft.card.adaptive' && b.attachments[0].content.type === 'AdaptiveCard'],
+    [
+      'teams',
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed JSON body
+      (b: any) =>
+        b.type === 'message' &&
+        b.attachments[0].contentType === 'application/vnd.microsoft.card.adaptive' &&
+        b.attachments[0].content.type === 'AdaptiveCard',
+    ],
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed JSON body
     ['slack', (b: any) => typeof b.text === 'string' && b.text.startsWith('[Gatehouse] HIGH') && b.blocks[1].type === 'section'],
   ])('posts the %s shape, signed', async (format, check) => {
     hook = await WebhookSink.start();

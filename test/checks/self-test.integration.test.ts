@@ -94,7 +94,10 @@ describe('self-test against the real resolver', () => {
   it('fails when the running filter differs from the config', async () => {
     // The config now says staff block social, but the running service was not reloaded.
     const changed = parseConfig(
-      JSON.stringify({ ...JSON.parse(JSON.stringify(config)), groups: config.groups.map((g) => (g.name === 'staff' ? { ...g, block: ['social'] } : g)) }),
+      JSON.stringify({
+        ...JSON.parse(JSON.stringify(config)),
+        groups: config.groups.map((g) => (g.name === 'staff' ? { ...g, block: ['social'] } : g)),
+      }),
       join(dir, 'gatehouse.yaml'),
     );
     const r = await runSelfTest({ config: changed, server, localAddresses: ['127.0.0.1'], groups: ['staff'] });

@@ -183,11 +183,7 @@ describe('runSelfTest', () => {
   });
 
   it('reports groups it cannot send from, and fails when it can test nothing', async () => {
-    const remote = parseConfig(
-      yaml(server.port)
-        .replace('127.0.0.2/32', '10.10.0.0/16')
-        .replace('127.0.0.3/32', '10.20.0.0/16'),
-    );
+    const remote = parseConfig(yaml(server.port).replace('127.0.0.2/32', '10.10.0.0/16').replace('127.0.0.3/32', '10.20.0.0/16'));
     const r = await runSelfTest({ config: remote, localAddresses: locals, now: () => MONDAY_10 });
     expect(r.skipped.map((s) => s.group)).toEqual(['pupils', 'staff']);
     expect(r.skipped[0].reason).toContain("add one, e.g. a 127.0.0.x/32, to the group's networks");
@@ -267,7 +263,9 @@ describe('gatehouse check', () => {
         ['cli', true],
       ]);
       expect(items[0].runBy).toMatch(/^cli \(.+\)$/);
-      expect(items[0].actions.map((a) => a.action)).toEqual(['Run from the command line: no alert was raised; the person who ran it saw the failures.']);
+      expect(items[0].actions.map((a) => a.action)).toEqual([
+        'Run from the command line: no alert was raised; the person who ran it saw the failures.',
+      ]);
       expect(getCheck(db, items[1].id)!.cases).toHaveLength(5);
     } finally {
       db.close();

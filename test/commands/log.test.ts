@@ -58,12 +58,28 @@ describe('gatehouse log search', () => {
     const db = openDatabase(path, { readonly: true });
     const want = search(db, { from: START, to: START + 600_000, action: 'block', limit: 10 }).rows;
     db.close();
-    const times = (out: string) => out.trimEnd().split('\n').map((l) => l.split(' ')[0]);
+    const times = (out: string) =>
+      out
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(' ')[0]);
     expect([...times(first.stdout), ...times(second.stdout)]).toEqual(want.map((x) => new Date(x.ts).toISOString()));
   });
 
   it('top domains', async () => {
-    const r = await gatehouse('log', 'top', 'domains', '--db', path, '--from', new Date(START).toISOString(), '--to', new Date(START + 3_600_000).toISOString(), '--limit', '3');
+    const r = await gatehouse(
+      'log',
+      'top',
+      'domains',
+      '--db',
+      path,
+      '--from',
+      new Date(START).toISOString(),
+      '--to',
+      new Date(START + 3_600_000).toISOString(),
+      '--limit',
+      '3',
+    );
     expect(r.code).toBe(0);
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(3);
   });

@@ -129,7 +129,13 @@ describe('gatehouse serve', () => {
   it('refuses to start on a bad config, naming the key and the line', async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-serve-'));
     const file = join(dir, 'gh.yaml');
-    writeFileSync(file, configText('udp://127.0.0.1:53').replace('groups: [{ name: everyone, default: true }]', 'groups:\n  - name: everyone\n    default: true\n    block: [nosuch]'));
+    writeFileSync(
+      file,
+      configText('udp://127.0.0.1:53').replace(
+        'groups: [{ name: everyone, default: true }]',
+        'groups:\n  - name: everyone\n    default: true\n    block: [nosuch]',
+      ),
+    );
     const child = spawn(process.execPath, [cli, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d) => (err += d));

@@ -5,7 +5,18 @@
 // namespace, so every write lands in a scratch directory and the real system
 // is untouched. Needs root and mount rights; skipped where they are missing.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +30,12 @@ function canOverlay(): boolean {
   const probe = mkdtempSync(join(tmpdir(), 'gatehouse-ovprobe-'));
   try {
     for (const d of ['up', 'work', 'merged']) mkdirSync(join(probe, d));
-    const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount -t overlay overlay -o lowerdir=/,upperdir=${probe}/up,workdir=${probe}/work ${probe}/merged`]);
+    const r = spawnSync('unshare', [
+      '-m',
+      'sh',
+      '-c',
+      `mount -t overlay overlay -o lowerdir=/,upperdir=${probe}/up,workdir=${probe}/work ${probe}/merged`,
+    ]);
     return r.status === 0;
   } finally {
     rmSync(probe, { recursive: true, force: true });
@@ -32,7 +48,8 @@ const systemNode = ['/usr/bin/node', '/usr/local/bin/node', realpathSync(process
 );
 
 const available = canOverlay() && systemNode !== undefined;
-if (!available) console.warn('skipping the live-root installer test: needs root, unshare, overlay mounts and a node outside /home and /root');
+if (!available)
+  console.warn('skipping the live-root installer test: needs root, unshare, overlay mounts and a node outside /home and /root');
 
 let work: string;
 let up: string;
@@ -142,7 +159,9 @@ describe.skipIf(!available)('deploy/install.sh on a live root (overlay chroot)',
   });
 
   it('uninstall --purge removes the program, config, data and the user', () => {
-    const r = inOverlay(`${installer()} uninstall --purge && ! id gatehouse && ! test -e /opt/gatehouse && ! test -e /etc/gatehouse && ! test -e /var/lib/gatehouse && ! test -e /usr/local/bin/gatehouse`);
+    const r = inOverlay(
+      `${installer()} uninstall --purge && ! id gatehouse && ! test -e /opt/gatehouse && ! test -e /etc/gatehouse && ! test -e /var/lib/gatehouse && ! test -e /usr/local/bin/gatehouse`,
+    );
     expect(r.status, r.out).toBe(0);
     expect(r.out).toContain("removed system user 'gatehouse'");
     expect(passwdEntry('gatehouse')).toBeUndefined();

@@ -19,7 +19,8 @@ function nftCheck(path: string): { status: number | null; stderr: string; skippe
     if (!/unshare failed|Operation not permitted/.test(r.stderr)) return { status: r.status, stderr: r.stderr };
   }
   const r = spawnSync(nft, ['-c', '-f', path], { encoding: 'utf8' });
-  if (/Operation not permitted|Permission denied/.test(r.stderr)) return { status: r.status, stderr: r.stderr, skipped: 'nft needs CAP_NET_ADMIN' };
+  if (/Operation not permitted|Permission denied/.test(r.stderr))
+    return { status: r.status, stderr: r.stderr, skipped: 'nft needs CAP_NET_ADMIN' };
   return { status: r.status, stderr: r.stderr };
 }
 

@@ -27,8 +27,22 @@ export function buildQuery(name: string, type: dnsPacket.RecordType = 'A', opts:
   const additionals =
     opts.edns === false || opts.edns === undefined
       ? []
-      : [{ type: 'OPT', name: '.', udpPayloadSize: opts.edns, flags: opts.dnssecOk ? dnsPacket.DNSSEC_OK : 0, options: [] } as unknown as dnsPacket.Answer];
-  return dnsPacket.encode({ type: 'query', id: opts.id ?? Math.floor(Math.random() * 65535), flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }], additionals });
+      : [
+          {
+            type: 'OPT',
+            name: '.',
+            udpPayloadSize: opts.edns,
+            flags: opts.dnssecOk ? dnsPacket.DNSSEC_OK : 0,
+            options: [],
+          } as unknown as dnsPacket.Answer,
+        ];
+  return dnsPacket.encode({
+    type: 'query',
+    id: opts.id ?? Math.floor(Math.random() * 65535),
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type, name }],
+    additionals,
+  });
 }
 
 export async function ask(port: number, name: string, type: dnsPacket.RecordType = 'A', opts: AskOptions = {}): Promise<Reply> {

@@ -14,13 +14,17 @@ export interface DigResult {
 
 /** `dig @server -p port name type [options]`, parsed. Options are dig's (+tcp, -b 127.0.0.2, …). */
 export async function dig(server: string, port: number, name: string, type = 'A', options: string[] = []): Promise<DigResult> {
-  const { stdout } = await run(findProgram('dig')!, [`@${server}`, '-p', String(port), name, type, '+tries=1', '+time=3', ...options], { timeout: 15_000 });
+  const { stdout } = await run(findProgram('dig')!, [`@${server}`, '-p', String(port), name, type, '+tries=1', '+time=3', ...options], {
+    timeout: 15_000,
+  });
   return parseDig(stdout);
 }
 
 /** `kdig @server -p port name type [options]`, parsed (kdig prints dig's layout). */
 export async function kdig(server: string, port: number, name: string, type = 'A', options: string[] = []): Promise<DigResult> {
-  const { stdout } = await run(findProgram('kdig')!, [`@${server}`, '-p', String(port), name, type, '+retry=0', '+time=3', ...options], { timeout: 15_000 });
+  const { stdout } = await run(findProgram('kdig')!, [`@${server}`, '-p', String(port), name, type, '+retry=0', '+time=3', ...options], {
+    timeout: 15_000,
+  });
   return parseDig(stdout);
 }
 

@@ -73,7 +73,12 @@ export async function startFakeUpstream(records: Record<string, string> = {}, ho
       return undefined;
     }
     const q = query.questions![0];
-    const base = { type: 'response' as const, id: query.id!, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: [q] };
+    const base = {
+      type: 'response' as const,
+      id: query.id!,
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+      questions: [q],
+    };
     switch (fake.behaviour) {
       case 'drop':
         return undefined;
@@ -91,7 +96,14 @@ export async function startFakeUpstream(records: Record<string, string> = {}, ho
       return dnsPacket.encode({
         ...base,
         flags: base.flags | 3, // rcode NXDOMAIN
-        authorities: [{ type: 'SOA', name: 'test', ttl: fake.ttl, data: { mname: 'ns.test', rname: 'admin.test', serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60 } }],
+        authorities: [
+          {
+            type: 'SOA',
+            name: 'test',
+            ttl: fake.ttl,
+            data: { mname: 'ns.test', rname: 'admin.test', serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60 },
+          },
+        ],
       } as dnsPacket.Packet);
     }
     const answers: dnsPacket.Answer[] = value.startsWith('txt:')

@@ -37,7 +37,9 @@ export async function startNsd(
     `server:\n  ip-address: 127.0.0.1@${listenPort}\n  port: ${listenPort}\n  username: ""\n  chroot: ""\n  zonesdir: "${dir}"\n` +
       `  database: ""\n  zonelistfile: "${dir}/zone.list"\n  pidfile: "${dir}/nsd.pid"\n  xfrdfile: "${dir}/xfrd.state"\n` +
       `  server-count: 1\n  verbosity: 0\n  hide-version: yes\n  tcp-count: 100\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n` +
-      (tls ? `  ip-address: 127.0.0.1@${tls.port}\n  tls-port: ${tls.port}\n  tls-service-key: "${tls.keyFile}"\n  tls-service-pem: "${tls.certFile}"\n` : '') +
+      (tls
+        ? `  ip-address: 127.0.0.1@${tls.port}\n  tls-port: ${tls.port}\n  tls-service-key: "${tls.keyFile}"\n  tls-service-pem: "${tls.certFile}"\n`
+        : '') +
       `remote-control:\n  control-enable: no\n` +
       zoneBlocks.join(''),
   );

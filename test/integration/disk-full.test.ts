@@ -18,7 +18,10 @@ describe('a full disk', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-full-'));
     cleanup = () => rmSync(dir, { recursive: true, force: true });
     gh = await startGatehouse(
-      baseConfig([{ name: 'p', upstreams: [up.url] }], `health: { probeIntervalMs: 60000 }\nstore: { path: ${join(dir, 'gh.db')}, maxSizeMiB: 1 }`),
+      baseConfig(
+        [{ name: 'p', upstreams: [up.url] }],
+        `health: { probeIntervalMs: 60000 }\nstore: { path: ${join(dir, 'gh.db')}, maxSizeMiB: 1 }`,
+      ),
     );
   });
   afterAll(async () => {
@@ -33,7 +36,9 @@ describe('a full disk', () => {
     const deadline = Date.now() + 60_000;
     let sent = 0;
     while (gh.app.queryLog.dropped === 0 && sent < 40_000 && Date.now() < deadline) {
-      const batch = Array.from({ length: 100 }, (_, i) => ask(gh.port, `${label}.${sent + i}.${label}.${label}.full.test`, 'A', { timeoutMs: 3000 }));
+      const batch = Array.from({ length: 100 }, (_, i) =>
+        ask(gh.port, `${label}.${sent + i}.${label}.${label}.full.test`, 'A', { timeoutMs: 3000 }),
+      );
       const replies = await Promise.all(batch);
       expect(replies.every((r) => r.rcode === 'NXDOMAIN')).toBe(true);
       sent += batch.length;

@@ -101,7 +101,8 @@ describe.skipIf(!ready)('groups, policy and the query log, end to end', () => {
     try {
       expect((await ask('127.0.0.2', 'www.casino.test')).answers.at(-1)?.data).toBe('192.0.2.66');
       expect((await ask('127.0.0.4', 'www.casino.test')).answers[0].data).toBe('10.0.0.1');
-      for (const from of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) expect((await ask(from, 'www.abuse.test')).answers[0].data).toBe('10.0.0.1');
+      for (const from of ['127.0.0.2', '127.0.0.3', '127.0.0.4'])
+        expect((await ask(from, 'www.abuse.test')).answers[0].data).toBe('10.0.0.1');
       expect((await ask('127.0.0.3', 'www.school.test')).answers[0].data).toBe('10.0.0.1');
       expect(gh.app.isIllegal('www.abuse.test')).toBe(true);
     } finally {

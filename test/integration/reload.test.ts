@@ -32,7 +32,11 @@ describe('reload with new categories and lists', () => {
     writeFileSync(join(dir, 'social.txt'), 'social.test\n');
     up = await startFakeUpstream({ 'www.casino.test': '192.0.2.1', 'www.social.test': '192.0.2.2', 'www.school.test': '192.0.2.3' });
     gh = await startGatehouse(
-      text(['{ id: gambling, name: Gambling }'], [`{ id: g, category: gambling, source: "file:${join(dir, 'gambling.txt')}", format: domains }`], 'gambling'),
+      text(
+        ['{ id: gambling, name: Gambling }'],
+        [`{ id: g, category: gambling, source: "file:${join(dir, 'gambling.txt')}", format: domains }`],
+        'gambling',
+      ),
     );
   });
   afterAll(async () => {
@@ -47,7 +51,10 @@ describe('reload with new categories and lists', () => {
     const next = parseConfig(
       text(
         ['{ id: social, name: Social }', '{ id: gambling, name: Gambling }'], // gambling moves from bit 0 to bit 1
-        [`{ id: s, category: social, source: "file:${join(dir, 'social.txt')}", format: domains }`, `{ id: g, category: gambling, source: "file:${join(dir, 'gambling.txt')}", format: domains }`],
+        [
+          `{ id: s, category: social, source: "file:${join(dir, 'social.txt')}", format: domains }`,
+          `{ id: g, category: gambling, source: "file:${join(dir, 'gambling.txt')}", format: domains }`,
+        ],
         'social, gambling',
       ),
       join(dir, 'gh.yaml'),

@@ -56,7 +56,13 @@ describe('example lists through ListManager', () => {
 
   it('reports counts per list, with path and IP entries counted but not enforced', () => {
     const byId = new Map(lists.status().map((s) => [s.id, s]));
-    expect(byId.get('example-iwf')).toMatchObject({ illegal: true, entries: 3, badLines: { count: 0, lines: [] }, serving: 'source', lastError: null });
+    expect(byId.get('example-iwf')).toMatchObject({
+      illegal: true,
+      entries: 3,
+      badLines: { count: 0, lines: [] },
+      serving: 'source',
+      lastError: null,
+    });
     expect(byId.get('example-ctiru')).toMatchObject({ illegal: true, entries: 4, exceptions: 1 });
     expect(byId.get('example-adult')).toMatchObject({ entries: 3 });
     expect(byId.get('example-gambling')).toMatchObject({ entries: 2, exceptions: 1 });

@@ -12,7 +12,10 @@ describe('decodePunycode', () => {
     },
   );
 
-  it.each([['mnchen-3ya', 'münchen'], ['e1afmkfd', 'пример']])('decodes %s to %s', (input, expected) => {
+  it.each([
+    ['mnchen-3ya', 'münchen'],
+    ['e1afmkfd', 'пример'],
+  ])('decodes %s to %s', (input, expected) => {
     expect(decodePunycode(input)).toBe(expected);
   });
 
@@ -45,10 +48,14 @@ describe('skeleton', () => {
 });
 
 describe('foldLeet and isInternational', () => {
-  it.each([['p0rn', 'porn'], ['s3x', 'sex'], ['c@$1n0', 'casino'], ['5u1c1d3', 'suicide'], ['b3771ng', 'betting'], ['h4x', 'hax']])(
-    '%s → %s',
-    (text, expected) => expect(foldLeet(text)).toBe(expected),
-  );
+  it.each([
+    ['p0rn', 'porn'],
+    ['s3x', 'sex'],
+    ['c@$1n0', 'casino'],
+    ['5u1c1d3', 'suicide'],
+    ['b3771ng', 'betting'],
+    ['h4x', 'hax'],
+  ])('%s → %s', (text, expected) => expect(foldLeet(text)).toBe(expected));
 
   it.each<[string, boolean]>([
     ['example.com', false],

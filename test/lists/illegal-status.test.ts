@@ -18,10 +18,7 @@ describe('illegal lists', () => {
     const path = join(dir, 'iwf.txt');
     writeFileSync(path, 'secret-entry-one.example\nsecret-entry-two.example\nsecret bad line\n');
     let logged = '';
-    const logger = pino(
-      { level: 'trace' },
-      new Writable({ write: (chunk, _enc, done) => ((logged += String(chunk)), done()) }),
-    );
+    const logger = pino({ level: 'trace' }, new Writable({ write: (chunk, _enc, done) => ((logged += String(chunk)), done()) }));
     const config = configWithLists([{ id: 'iwf-feed', category: 'iwf', source: `file:${path}`, format: 'domains' }]);
     const lists = new ListManager(config, { dataDir: join(dir, 'data'), logger });
     const events: unknown[] = [];

@@ -7,7 +7,12 @@ const ADULT = 1;
 const SELF_HARM = 2;
 const VIOLENCE = 4;
 const GAMBLING = 8;
-const matcher = new KeywordMatcher([['sex', 'porn*', 'xxx', 'cock', 'hentai'], ['suicide', 'selfharm'], ['rape'], ['casino', 'betting', '*bet']]);
+const matcher = new KeywordMatcher([
+  ['sex', 'porn*', 'xxx', 'cock', 'hentai'],
+  ['suicide', 'selfharm'],
+  ['rape'],
+  ['casino', 'betting', '*bet'],
+]);
 
 describe('KeywordMatcher: the false-positive corpus is never matched', () => {
   it.each([

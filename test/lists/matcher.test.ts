@@ -12,9 +12,19 @@ const social = bitOf('social');
 describe('CompactMatcher semantics', () => {
   const m = matcherFrom([
     { id: 'adult-domains', category: 'adult', format: 'domains', text: 'porn.example\nsub.shared.example\n' },
-    { id: 'gambling-adblock', category: 'gambling', format: 'adblock', text: '||casino.example^\n@@||ok.casino.example^\n||bet.ok.casino.example^\n||shared.example^\n' },
+    {
+      id: 'gambling-adblock',
+      category: 'gambling',
+      format: 'adblock',
+      text: '||casino.example^\n@@||ok.casino.example^\n||bet.ok.casino.example^\n||shared.example^\n',
+    },
     { id: 'vpn-wildcard', category: 'vpn', format: 'wildcard', text: '*.vpn.example\ndoh.example\n' },
-    { id: 'social-rpz', category: 'social', format: 'rpz', text: '$ORIGIN rpz.local.\n@ SOA ns. h. 1 1 1 1 1\nchat.example CNAME .\n*.chat.example CNAME .\nopen.chat.example CNAME rpz-passthru.\nexact.example CNAME .\n' },
+    {
+      id: 'social-rpz',
+      category: 'social',
+      format: 'rpz',
+      text: '$ORIGIN rpz.local.\n@ SOA ns. h. 1 1 1 1 1\nchat.example CNAME .\n*.chat.example CNAME .\nopen.chat.example CNAME rpz-passthru.\nexact.example CNAME .\n',
+    },
   ]);
 
   it.each([
@@ -55,7 +65,12 @@ describe('CompactMatcher semantics', () => {
   });
 
   it('explains which lists decide a name, by id and category only', () => {
-    expect(m.explain('deep.sub.shared.example').map((e) => e.listId).sort()).toEqual(['adult-domains', 'gambling-adblock']);
+    expect(
+      m
+        .explain('deep.sub.shared.example')
+        .map((e) => e.listId)
+        .sort(),
+    ).toEqual(['adult-domains', 'gambling-adblock']);
     expect(m.explain('www.ok.casino.example')).toEqual([{ listId: 'gambling-adblock', category: 'gambling', effect: 'exception' }]);
     expect(m.explain('nothing.example')).toEqual([]);
   });

@@ -13,15 +13,50 @@ const SHARED = new URL('../../../shared/lists', import.meta.url).pathname;
 const present = existsSync(SHARED);
 
 const UT1_CATEGORY: Record<string, string> = {
-  agressif: 'hate', sect: 'hate', drogue: 'drugs', gambling: 'gambling', warez: 'piracy', vpn: 'vpn-proxy', doh: 'vpn-proxy',
-  redirector: 'vpn-proxy', 'residential-proxies': 'vpn-proxy', 'remote-control': 'vpn-proxy', cryptojacking: 'malware',
-  hacking: 'malware', ddos: 'malware', stalkerware: 'malware', mixed_adult: 'adult', lingerie: 'adult', social_networks: 'social',
-  dating: 'dating', games: 'games', chat: 'social',
+  agressif: 'hate',
+  sect: 'hate',
+  drogue: 'drugs',
+  gambling: 'gambling',
+  warez: 'piracy',
+  vpn: 'vpn-proxy',
+  doh: 'vpn-proxy',
+  redirector: 'vpn-proxy',
+  'residential-proxies': 'vpn-proxy',
+  'remote-control': 'vpn-proxy',
+  cryptojacking: 'malware',
+  hacking: 'malware',
+  ddos: 'malware',
+  stalkerware: 'malware',
+  mixed_adult: 'adult',
+  lingerie: 'adult',
+  social_networks: 'social',
+  dating: 'dating',
+  games: 'games',
+  chat: 'social',
 };
 const BLP_CATEGORY: Record<string, string> = {
-  drugs: 'drugs', vaping: 'drugs', piracy: 'piracy', torrent: 'piracy', scam: 'malware', ransomware: 'malware', crypto: 'malware',
+  drugs: 'drugs',
+  vaping: 'drugs',
+  piracy: 'piracy',
+  torrent: 'piracy',
+  scam: 'malware',
+  ransomware: 'malware',
+  crypto: 'malware',
 };
-const CATEGORIES = ['iwf', 'adult', 'hate', 'drugs', 'gambling', 'malware', 'piracy', 'vpn-proxy', 'no-safe-search', 'social', 'dating', 'games'];
+const CATEGORIES = [
+  'iwf',
+  'adult',
+  'hate',
+  'drugs',
+  'gambling',
+  'malware',
+  'piracy',
+  'vpn-proxy',
+  'no-safe-search',
+  'social',
+  'dating',
+  'games',
+];
 
 function realLists(): TestList[] {
   const lists: TestList[] = [];
@@ -29,15 +64,37 @@ function realLists(): TestList[] {
     const m = /^(.+)\.(domains|urls)$/.exec(f);
     if (!m) continue;
     const category = m[2] === 'urls' ? (m[1] === 'adult' ? 'adult' : 'malware') : UT1_CATEGORY[m[1]];
-    if (category) lists.push({ id: `ut1-${m[1]}-${m[2]}`.replace(/_/g, '-'), category, source: `file:${join(SHARED, 'ut1', f)}`, format: m[2] });
+    if (category)
+      lists.push({ id: `ut1-${m[1]}-${m[2]}`.replace(/_/g, '-'), category, source: `file:${join(SHARED, 'ut1', f)}`, format: m[2] });
   }
   for (const f of readdirSync(join(SHARED, 'blocklistproject'))) {
     const m = /^(.+)\.hosts$/.exec(f);
-    if (m && BLP_CATEGORY[m[1]]) lists.push({ id: `blp-${m[1]}`, category: BLP_CATEGORY[m[1]], source: `file:${join(SHARED, 'blocklistproject', f)}`, format: 'hosts' });
+    if (m && BLP_CATEGORY[m[1]])
+      lists.push({
+        id: `blp-${m[1]}`,
+        category: BLP_CATEGORY[m[1]],
+        source: `file:${join(SHARED, 'blocklistproject', f)}`,
+        format: 'hosts',
+      });
   }
-  lists.push({ id: 'hagezi-bypass', category: 'vpn-proxy', source: `file:${join(SHARED, 'hagezi/domains-doh-vpn-proxy-bypass.txt')}`, format: 'domains' });
-  lists.push({ id: 'hagezi-bypass-adblock', category: 'vpn-proxy', source: `file:${join(SHARED, 'hagezi/adblock-doh-vpn-proxy-bypass.txt')}`, format: 'adblock' });
-  lists.push({ id: 'hagezi-nosafesearch', category: 'no-safe-search', source: `file:${join(SHARED, 'hagezi/domains-nosafesearch.txt')}`, format: 'domains' });
+  lists.push({
+    id: 'hagezi-bypass',
+    category: 'vpn-proxy',
+    source: `file:${join(SHARED, 'hagezi/domains-doh-vpn-proxy-bypass.txt')}`,
+    format: 'domains',
+  });
+  lists.push({
+    id: 'hagezi-bypass-adblock',
+    category: 'vpn-proxy',
+    source: `file:${join(SHARED, 'hagezi/adblock-doh-vpn-proxy-bypass.txt')}`,
+    format: 'adblock',
+  });
+  lists.push({
+    id: 'hagezi-nosafesearch',
+    category: 'no-safe-search',
+    source: `file:${join(SHARED, 'hagezi/domains-nosafesearch.txt')}`,
+    format: 'domains',
+  });
   return lists;
 }
 

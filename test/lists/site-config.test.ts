@@ -30,12 +30,15 @@ describe('deploy/gatehouse.site.yaml', () => {
     }
   });
 
-  it.skipIf(!existsSync(new URL('../../../shared/lists/ut1', import.meta.url).pathname))('names UT1 categories that exist in the real lists', () => {
-    for (const l of config.lists.filter((x) => x.source.includes('ut1-blacklists'))) {
-      const cat = /blacklists\/([^/]+)\/(domains|urls)$/.exec(l.source)!;
-      const file = new URL(`../../../shared/lists/ut1/${cat[1]}.${cat[2]}`, import.meta.url).pathname;
-      // adult domains are too large to carry in ../shared; its urls list is there.
-      expect(existsSync(file), file).toBe(true);
-    }
-  });
+  it.skipIf(!existsSync(new URL('../../../shared/lists/ut1', import.meta.url).pathname))(
+    'names UT1 categories that exist in the real lists',
+    () => {
+      for (const l of config.lists.filter((x) => x.source.includes('ut1-blacklists'))) {
+        const cat = /blacklists\/([^/]+)\/(domains|urls)$/.exec(l.source)!;
+        const file = new URL(`../../../shared/lists/ut1/${cat[1]}.${cat[2]}`, import.meta.url).pathname;
+        // adult domains are too large to carry in ../shared; its urls list is there.
+        expect(existsSync(file), file).toBe(true);
+      }
+    },
+  );
 });

@@ -83,7 +83,10 @@ describe('http list sources', () => {
   let events: RefreshEvent[];
   let swaps: number;
   const gambling = 2;
-  const config = () => configWithLists([{ id: 'remote', category: 'gambling', source: `${base}/list.txt`, format: 'domains', maxBytes: 64 * 1024, timeoutMs: 500 }]);
+  const config = () =>
+    configWithLists([
+      { id: 'remote', category: 'gambling', source: `${base}/list.txt`, format: 'domains', maxBytes: 64 * 1024, timeoutMs: 500 },
+    ]);
 
   beforeEach(async () => {
     mode = 'good';
@@ -153,7 +156,10 @@ describe('http list sources', () => {
 
   it.each(['http://192.0.2.1/list.txt', 'http://lists.example.org/list.txt'])('refuses plain http from %s', async (source) => {
     const fresh = mkdtempSync(join(tmpdir(), 'gatehouse-src-'));
-    const remote = new ListManager(configWithLists([{ id: 'plain', category: 'gambling', source, format: 'domains' }]), { dataDir: fresh, logger: silentLogger() });
+    const remote = new ListManager(configWithLists([{ id: 'plain', category: 'gambling', source, format: 'domains' }]), {
+      dataDir: fresh,
+      logger: silentLogger(),
+    });
     await remote.start();
     remote.stop();
     rmSync(fresh, { recursive: true, force: true });

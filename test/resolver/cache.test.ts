@@ -14,7 +14,13 @@ describe('cache', () => {
   // One server for the file (starting one costs a second); each test starts from an empty cache.
   beforeAll(async () => {
     up = await startFakeUpstream(records);
-    gh = await startGatehouse(baseConfig([{ name: 'primary', upstreams: [up.url] }], 'cache: { prefetchMinHits: 2, staleAnswerAfterMs: 200 }\nhealth: { probeIntervalMs: 60000 }'), { now });
+    gh = await startGatehouse(
+      baseConfig(
+        [{ name: 'primary', upstreams: [up.url] }],
+        'cache: { prefetchMinHits: 2, staleAnswerAfterMs: 200 }\nhealth: { probeIntervalMs: 60000 }',
+      ),
+      { now },
+    );
   });
   afterAll(async () => {
     await gh.stop();

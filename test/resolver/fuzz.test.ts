@@ -29,7 +29,11 @@ describe('fuzz', () => {
 
   it('survives 6000 random and mutated UDP packets', async () => {
     const rand = prng(20261123);
-    const seeds = [buildQuery('ok.test'), buildQuery('ok.test', 'AAAA', { edns: 1232 }), buildQuery('x.ok.test', 'TXT', { edns: 4096, dnssecOk: true })];
+    const seeds = [
+      buildQuery('ok.test'),
+      buildQuery('ok.test', 'AAAA', { edns: 1232 }),
+      buildQuery('x.ok.test', 'TXT', { edns: 4096, dnssecOk: true }),
+    ];
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
     let replies = 0;

@@ -34,7 +34,10 @@ describe.skipIf(!ready)('internet links', () => {
   it('fails over to the backup when the primary stops, and fails back once it has been healthy', async () => {
     let primary: NsdServer = await startNsd({ 'link.test': primaryZone });
     const backup = await startNsd({ 'link.test': backupZone });
-    cleanup.push(() => backup.stop(), () => primary.stop());
+    cleanup.push(
+      () => backup.stop(),
+      () => primary.stop(),
+    );
     const gh: Running = await startGatehouse(
       baseConfig(
         [
@@ -75,7 +78,9 @@ describe.skipIf(!ready)('internet links', () => {
     const { startFakeUpstream } = await import('../helpers/fake-upstream.js');
     const up = await startFakeUpstream({ 'x.test': '192.0.2.9' });
     cleanup.push(() => up.stop());
-    const gh = await startGatehouse(baseConfig([{ name: 'p', upstreams: [up.url], timeoutMs: 300 }], 'cache: { maxEntries: 0 }\nhealth: { probeIntervalMs: 60000 }'));
+    const gh = await startGatehouse(
+      baseConfig([{ name: 'p', upstreams: [up.url], timeoutMs: 300 }], 'cache: { maxEntries: 0 }\nhealth: { probeIntervalMs: 60000 }'),
+    );
     cleanup.push(() => gh.stop());
     for (const behaviour of ['wrong-id', 'wrong-question'] as const) {
       up.behaviour = behaviour;
@@ -101,11 +106,35 @@ describe.skipIf(!ready)('internet links', () => {
     cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=dns.school.test', '-addext', 'subjectAltName=DNS:dns.school.test'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=dns.school.test',
+        '-addext',
+        'subjectAltName=DNS:dns.school.test',
+      ],
+      { stdio: 'ignore' },
+    );
     const tlsPort = await freePort();
     const nsd = await startNsd({ 'link.test': primaryZone }, undefined, { port: tlsPort, keyFile: key, certFile: cert });
     cleanup.push(() => nsd.stop());
-    const tcp = await startGatehouse(baseConfig([{ name: 'p', upstreams: [`tcp://127.0.0.1:${nsd.port}`] }], 'health: { probeIntervalMs: 60000 }'));
+    const tcp = await startGatehouse(
+      baseConfig([{ name: 'p', upstreams: [`tcp://127.0.0.1:${nsd.port}`] }], 'health: { probeIntervalMs: 60000 }'),
+    );
     cleanup.push(() => tcp.stop());
     expect((await ask(tcp.port, 'which.link.test')).addresses).toEqual(['192.0.2.1']);
 
@@ -124,7 +153,10 @@ describe.skipIf(!ready)('internet links', () => {
     expect((await ask(wrongName.port, 'which.link.test')).rcode).toBe('SERVFAIL');
 
     // A reconnection resumes the TLS session (one round trip saved on the satellite link).
-    const upstream = new StreamUpstream(`tls://127.0.0.1:${tlsPort}`, '127.0.0.1', tlsPort, { servername: 'dns.school.test', caFile: cert });
+    const upstream = new StreamUpstream(`tls://127.0.0.1:${tlsPort}`, '127.0.0.1', tlsPort, {
+      servername: 'dns.school.test',
+      caFile: cert,
+    });
     cleanup.push(async () => upstream.close());
     const question = probeQuestion('which.link.test', 'A');
     await upstream.query(question, false, false, 1000);

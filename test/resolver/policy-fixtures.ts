@@ -56,7 +56,10 @@ export class MapMatcher implements PolicyMatcher {
   constructor(entries: Record<string, string[]>, config: Config) {
     const ids = config.categories.map((c) => c.id);
     for (const [domain, cats] of Object.entries(entries)) {
-      this.masks.set(domain, cats.reduce((m, c) => m | (1 << ids.indexOf(c)), 0));
+      this.masks.set(
+        domain,
+        cats.reduce((m, c) => m | (1 << ids.indexOf(c)), 0),
+      );
     }
   }
   lookup(name: string): number {
@@ -127,7 +130,13 @@ export function upstreamAnswer(q: Query, cnames?: string[], address = '93.184.21
   const names = [q.name, ...chain];
   const answers: dnsPacket.Answer[] = chain.map((target, i) => ({ type: 'CNAME', name: names[i], ttl: 300, data: target }));
   if (q.type === 1) answers.push({ type: 'A', name: names[names.length - 1], ttl: 300, data: address });
-  const wire = dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.RECURSION_AVAILABLE, questions: [{ name: q.name, type: 'A' }], answers });
+  const wire = dnsPacket.encode({
+    type: 'response',
+    id: q.id,
+    flags: dnsPacket.RECURSION_AVAILABLE,
+    questions: [{ name: q.name, type: 'A' }],
+    answers,
+  });
   return { wire, rcode: 0, source: 'upstream', link: 'primary', ...(cnames ? { cnames } : {}) };
 }
 

@@ -89,7 +89,11 @@ describe('PolicyHandler: safe search', () => {
 
   it('answers SERVFAIL, never the unsafe address, when the safe host answer is unreadable', async () => {
     const { policy } = makePolicy();
-    const answer = await policy.resolve(makeQuery('www.google.com'), () => ({ wire: Buffer.from([1, 2, 3]), rcode: 0, source: 'upstream' }));
+    const answer = await policy.resolve(makeQuery('www.google.com'), () => ({
+      wire: Buffer.from([1, 2, 3]),
+      rcode: 0,
+      source: 'upstream',
+    }));
     expect(answer.rcode).toBe(2);
     expect(dnsPacket.decode(answer.wire).answers?.map((a) => a.type)).toEqual(['CNAME']);
   });

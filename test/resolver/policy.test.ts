@@ -113,7 +113,13 @@ describe('PolicyHandler: exceptions', () => {
     ['allow unblocks a category', [ex('game.example', 'allow', ['pupils'])], 'game.example', 'pupils', 'allow-exception'],
     ['allow covers subdomains', [ex('casino.example', 'allow', ['pupils'])], 'www.casino.example', 'pupils', 'allow-exception'],
     ['allow beats keywords', [ex('sex-education.example', 'allow', ['pupils'])], 'sex-education.example', 'pupils', 'allow-exception'],
-    ['deny beats allow', [ex('game.example', 'allow', ['pupils']), ex('www.game.example', 'deny', ['pupils'])], 'www.game.example', 'pupils', 'deny-exception'],
+    [
+      'deny beats allow',
+      [ex('game.example', 'allow', ['pupils']), ex('www.game.example', 'deny', ['pupils'])],
+      'www.game.example',
+      'pupils',
+      'deny-exception',
+    ],
     ['"*" names every group', [ex('news.example', 'deny', ['*'])], 'news.example', 'guests', 'deny-exception'],
     ['upper case and a trailing dot are normalised', [ex('NEWS.Example.', 'deny', ['staff'])], 'news.example', 'staff', 'deny-exception'],
     ['allow never unblocks illegal (pupils)', [ex('abuse.example', 'allow', ['*'])], 'abuse.example', 'pupils', 'illegal:iwf'],
@@ -148,12 +154,28 @@ describe('PolicyHandler: exceptions', () => {
 
 describe('PolicyHandler.explain, for the block page', () => {
   it.each<[string, string, object]>([
-    ['www.casino.example', 'pupils', { group: 'pupils', blocked: true, reason: 'category', category: 'gambling', categoryName: 'Gambling', illegal: false }],
+    [
+      'www.casino.example',
+      'pupils',
+      { group: 'pupils', blocked: true, reason: 'category', category: 'gambling', categoryName: 'Gambling', illegal: false },
+    ],
     ['WWW.Casino.Example.', 'staff', { group: 'staff', blocked: false, illegal: false }],
-    ['abuse.example', 'staff', { group: 'staff', blocked: true, reason: 'illegal', category: 'iwf', categoryName: 'Child sexual abuse (IWF)', illegal: true }],
-    ['free-p0rn.example', 'guests', { group: 'guests', blocked: true, reason: 'keyword', category: 'adult', categoryName: 'Pornography', illegal: false }],
+    [
+      'abuse.example',
+      'staff',
+      { group: 'staff', blocked: true, reason: 'illegal', category: 'iwf', categoryName: 'Child sexual abuse (IWF)', illegal: true },
+    ],
+    [
+      'free-p0rn.example',
+      'guests',
+      { group: 'guests', blocked: true, reason: 'keyword', category: 'adult', categoryName: 'Pornography', illegal: false },
+    ],
     ['news.example', 'pupils', { group: 'pupils', blocked: true, reason: 'deny-exception', illegal: false }],
-    ['social.example', 'nosuch', { group: 'guests', blocked: true, reason: 'category', category: 'social', categoryName: 'Social networks', illegal: false }],
+    [
+      'social.example',
+      'nosuch',
+      { group: 'guests', blocked: true, reason: 'category', category: 'social', categoryName: 'Social networks', illegal: false },
+    ],
   ])('%s for %s', (name, group, expected) => {
     const { policy } = makePolicy();
     policy.setExceptions([{ domain: 'news.example', action: 'deny', groups: ['pupils'] }]);
@@ -196,7 +218,9 @@ describe('PolicyHandler: CNAME inspection', () => {
   it('blocks through a target deny exception', async () => {
     const { policy } = makePolicy();
     policy.setExceptions([{ domain: 'tracker.example', action: 'deny', groups: ['staff'] }]);
-    expect(await decide(policy, 'shortlink.example', { group: 'staff' }, fakeNext({ 'shortlink.example': ['t.tracker.example'] }))).toBe('cname');
+    expect(await decide(policy, 'shortlink.example', { group: 'staff' }, fakeNext({ 'shortlink.example': ['t.tracker.example'] }))).toBe(
+      'cname',
+    );
   });
 });
 

@@ -18,9 +18,14 @@ describe.skipIf(!ready)('DNS over UDP and TCP with dig, kdig and nsd', () => {
   let gh: Running;
 
   beforeAll(async () => {
-    nsd = await startNsd({ 'school.test': zone('school.test', ['www IN A 192.0.2.10', 'www IN AAAA 2001:db8::10', 'alias IN CNAME www', ...bigTxt]) });
+    nsd = await startNsd({
+      'school.test': zone('school.test', ['www IN A 192.0.2.10', 'www IN AAAA 2001:db8::10', 'alias IN CNAME www', ...bigTxt]),
+    });
     gh = await startGatehouse(
-      baseConfig([{ name: 'primary', upstreams: [`udp://127.0.0.1:${nsd.port}`] }]).replace('listen: ["127.0.0.1:0"]', 'listen: ["127.0.0.1:0"]'),
+      baseConfig([{ name: 'primary', upstreams: [`udp://127.0.0.1:${nsd.port}`] }]).replace(
+        'listen: ["127.0.0.1:0"]',
+        'listen: ["127.0.0.1:0"]',
+      ),
     );
   });
   afterAll(async () => {
@@ -92,7 +97,9 @@ describe.skipIf(!ready)('DNS over UDP and TCP with dig, kdig and nsd', () => {
 describe.skipIf(!ready)('IPv6 listener', () => {
   it('answers on [::1]', async () => {
     const nsd = await startNsd({ 'six.test': zone('six.test', ['www IN A 192.0.2.6']) });
-    const gh = await startGatehouse(baseConfig([{ name: 'p', upstreams: [`udp://127.0.0.1:${nsd.port}`] }]).replace('["127.0.0.1:0"]', '["[::1]:0"]'));
+    const gh = await startGatehouse(
+      baseConfig([{ name: 'p', upstreams: [`udp://127.0.0.1:${nsd.port}`] }]).replace('["127.0.0.1:0"]', '["[::1]:0"]'),
+    );
     try {
       for (const opts of [[], ['+tcp']]) {
         const r = await dig('::1', gh.port, 'www.six.test', 'A', opts);

@@ -18,7 +18,12 @@ describe('TCP listener', () => {
   let gh: Running;
   beforeAll(async () => {
     up = await startFakeUpstream({ 'a.test': '192.0.2.1', 'b.test': '192.0.2.2', 'slow.test': '192.0.2.3' });
-    gh = await startGatehouse(baseConfig([{ name: 'p', upstreams: [up.url] }], 'health: { probeIntervalMs: 60000 }').replace('listen: ["127.0.0.1:0"]', 'listen: ["127.0.0.1:0"]\n  tcpIdleTimeoutMs: 1000\n  tcpMaxConnections: 2'));
+    gh = await startGatehouse(
+      baseConfig([{ name: 'p', upstreams: [up.url] }], 'health: { probeIntervalMs: 60000 }').replace(
+        'listen: ["127.0.0.1:0"]',
+        'listen: ["127.0.0.1:0"]\n  tcpIdleTimeoutMs: 1000\n  tcpMaxConnections: 2',
+      ),
+    );
   });
   afterAll(async () => {
     await gh.stop();

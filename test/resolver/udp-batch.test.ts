@@ -113,7 +113,13 @@ describe.skipIf(!addon)('the UDP batch addon', () => {
       expect(gh.app.server.udpModes()).toEqual(['batch']);
       const old = gh.port;
       const next = await freePort();
-      await gh.app.reload(parseConfig(baseConfig([{ name: 'p', upstreams: [up.url] }]).replace('["127.0.0.1:0"]', `["127.0.0.1:${next}"]`) + `\nstore: { path: ${gh.config.store.path} }`, join(repo, 'x.yaml')));
+      await gh.app.reload(
+        parseConfig(
+          baseConfig([{ name: 'p', upstreams: [up.url] }]).replace('["127.0.0.1:0"]', `["127.0.0.1:${next}"]`) +
+            `\nstore: { path: ${gh.config.store.path} }`,
+          join(repo, 'x.yaml'),
+        ),
+      );
       const answer = await exchange(next, buildQuery('www.school.test'));
       expect(answer.readUInt16BE(6)).toBe(1); // one answer record
       await expect(exchange(old, buildQuery('www.school.test'), { timeoutMs: 300 })).rejects.toThrow(/timeout/);

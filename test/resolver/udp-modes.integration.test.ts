@@ -54,7 +54,12 @@ describe.skipIf(!ready).each(modes)('UDP listener in %s mode', (mode) => {
     const names = Array.from({ length: 200 }, (_, i) => `h${i} IN A 192.0.2.${i % 250}`);
     nsd = await startNsd({ 'modes.test': zone('modes.test', ['www IN A 192.0.2.10', ...names]) });
     process.env.GATEHOUSE_UDP = mode;
-    gh = await startGatehouse(baseConfig([{ name: 'p', upstreams: [`udp://127.0.0.1:${nsd.port}`], timeoutMs: 2000 }]).replace('["127.0.0.1:0"]', '["127.0.0.1:0", "[::1]:0"]'));
+    gh = await startGatehouse(
+      baseConfig([{ name: 'p', upstreams: [`udp://127.0.0.1:${nsd.port}`], timeoutMs: 2000 }]).replace(
+        '["127.0.0.1:0"]',
+        '["127.0.0.1:0", "[::1]:0"]',
+      ),
+    );
     gh.app.server.addObserver({ onAnswer: (q) => void clients.push(q.client.address) });
   });
   afterEach(() => void (clients.length = 0));
@@ -96,12 +101,16 @@ describe.skipIf(!ready).each(modes)('UDP listener in %s mode', (mode) => {
     // Every reply is kept: a query answered twice, or a reply that is not an answer, must show.
     const answers = new Map<string, string[]>();
     const expected = new Map<string, string[]>();
-    for (const s of sockets) s.on('message', (msg) => {
-      const p = dnsPacket.decode(msg);
-      const a = p.answers?.[0];
-      const key = `${s.address().address}/${p.id}/${p.questions?.[0]?.name}`;
-      answers.set(key, [...(answers.get(key) ?? []), p.type === 'response' && a?.type === 'A' ? String(a.data) : `not an answer: ${p.type} ${p.rcode}`]);
-    });
+    for (const s of sockets)
+      s.on('message', (msg) => {
+        const p = dnsPacket.decode(msg);
+        const a = p.answers?.[0];
+        const key = `${s.address().address}/${p.id}/${p.questions?.[0]?.name}`;
+        answers.set(key, [
+          ...(answers.get(key) ?? []),
+          p.type === 'response' && a?.type === 'A' ? String(a.data) : `not an answer: ${p.type} ${p.rcode}`,
+        ]);
+      });
     // Half the names are new to the cache (answered later, outside their batch), half are repeats.
     for (let i = 0; i < 600; i++) {
       const s = sockets[i % 3];
@@ -125,32 +134,38 @@ describe.skipIf(!ready).each(modes)('UDP listener in %s mode', (mode) => {
     expect(r.answers[0]?.data).toBe('192.0.2.199');
   });
 
-  it.skipIf(!available)('a query longer than any real one: batch drops it unread, the others answer FORMERR; both go on answering', async () => {
-    const formerr = gh.app.server.stats.formerr;
-    const query = buildQuery('www.modes.test', 'A', { id: 4242 });
-    const big = Buffer.concat([query, Buffer.alloc(6000 - query.length, 7)]); // a real header and question, then 6 KB
-    const s = dgram.createSocket('udp4');
-    const replies: Buffer[] = [];
-    s.on('message', (m) => replies.push(m));
-    s.send(big, gh.port, '127.0.0.1');
-    await new Promise((r) => setTimeout(r, 300));
-    s.close();
-    if (mode === 'batch') {
-      expect(replies).toEqual([]);
-      expect(gh.app.server.stats.formerr).toBe(formerr);
-    } else {
-      expect(replies.map((m) => dnsPacket.decode(m).rcode)).toEqual(['FORMERR']);
-    }
-    const r = await dig('127.0.0.1', gh.port, 'www.modes.test');
-    expect(r.answers[0]?.data).toBe('192.0.2.10');
-  });
+  it.skipIf(!available)(
+    'a query longer than any real one: batch drops it unread, the others answer FORMERR; both go on answering',
+    async () => {
+      const formerr = gh.app.server.stats.formerr;
+      const query = buildQuery('www.modes.test', 'A', { id: 4242 });
+      const big = Buffer.concat([query, Buffer.alloc(6000 - query.length, 7)]); // a real header and question, then 6 KB
+      const s = dgram.createSocket('udp4');
+      const replies: Buffer[] = [];
+      s.on('message', (m) => replies.push(m));
+      s.send(big, gh.port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 300));
+      s.close();
+      if (mode === 'batch') {
+        expect(replies).toEqual([]);
+        expect(gh.app.server.stats.formerr).toBe(formerr);
+      } else {
+        expect(replies.map((m) => dnsPacket.decode(m).rcode)).toEqual(['FORMERR']);
+      }
+      const r = await dig('127.0.0.1', gh.port, 'www.modes.test');
+      expect(r.answers[0]?.data).toBe('192.0.2.10');
+    },
+  );
 
-  it.skipIf(!available || !rawSockets)('ignores a query from source port 0 (spoofed: no answer can reach it) and goes on answering', async () => {
-    const before = gh.app.server.stats.udp;
-    sendFromPortZero(gh.port, buildQuery('www.modes.test', 'A', { id: 777 }));
-    await new Promise((r) => setTimeout(r, 200));
-    expect(gh.app.server.stats.udp).toBe(before);
-    const r = await dig('127.0.0.1', gh.port, 'www.modes.test');
-    expect(r.answers[0]?.data).toBe('192.0.2.10');
-  });
+  it.skipIf(!available || !rawSockets)(
+    'ignores a query from source port 0 (spoofed: no answer can reach it) and goes on answering',
+    async () => {
+      const before = gh.app.server.stats.udp;
+      sendFromPortZero(gh.port, buildQuery('www.modes.test', 'A', { id: 777 }));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(gh.app.server.stats.udp).toBe(before);
+      const r = await dig('127.0.0.1', gh.port, 'www.modes.test');
+      expect(r.answers[0]?.data).toBe('192.0.2.10');
+    },
+  );
 });

@@ -12,7 +12,16 @@ const withOpt = (name: string, udpPayloadSize: number, flags = 0) =>
 describe('parseQuery', () => {
   it('decodes header, question and EDNS', () => {
     const q = parseQuery(withOpt('WWW.Example.COM', 4096, dnsPacket.DNSSEC_OK));
-    expect(q).toMatchObject({ id: 4242, name: 'www.example.com', type: 1, klass: 1, edns: true, udpSize: 4096, dnssecOk: true, recursionDesired: true });
+    expect(q).toMatchObject({
+      id: 4242,
+      name: 'www.example.com',
+      type: 1,
+      klass: 1,
+      edns: true,
+      udpSize: 4096,
+      dnssecOk: true,
+      recursionDesired: true,
+    });
   });
 
   it('gives 512 bytes and no EDNS to a plain query', () => {
@@ -46,7 +55,11 @@ describe('parseQuery', () => {
     ['a question cut short', () => good.subarray(0, good.length - 2), 'formerr'],
     ['trailing garbage', () => Buffer.concat([good, Buffer.from([1, 2, 3])]), 'formerr'],
     ['an additional record count with no record', () => Object.assign(Buffer.from(good), { 11: 1 }), 'formerr'],
-    ['EDNS version 1', () => Object.assign(Buffer.from(withOpt('example.com', 1232)), { [withOpt('example.com', 1232).length - 5]: 1 }), 'badvers'],
+    [
+      'EDNS version 1',
+      () => Object.assign(Buffer.from(withOpt('example.com', 1232)), { [withOpt('example.com', 1232).length - 5]: 1 }),
+      'badvers',
+    ],
     ['a name longer than 255 bytes', () => query(Array(5).fill('a'.repeat(60)).join('.')), 'formerr'],
   ];
   it.each(cases)('refuses %s', (_what, make, expected) => {
@@ -56,7 +69,12 @@ describe('parseQuery', () => {
 
 describe('readName', () => {
   it('follows backward pointers', () => {
-    const packet = dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'a.example.com' }], answers: [{ type: 'CNAME', name: 'a.example.com', data: 'b.example.com' }] });
+    const packet = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'A', name: 'a.example.com' }],
+      answers: [{ type: 'CNAME', name: 'a.example.com', data: 'b.example.com' }],
+    });
     const layout = readResponseLayout(packet, 12 + 15 + 4);
     expect(layout?.cnames).toEqual(['b.example.com']);
     const out = { name: '' };
@@ -72,7 +90,14 @@ describe('readResponseLayout', () => {
       id: 1,
       flags: 3, // NXDOMAIN: dns-packet takes the rcode from the flags
       questions: [{ type: 'A', name: 'nx.example.com' }],
-      authorities: [{ type: 'SOA', name: 'example.com', ttl: 900, data: { mname: 'ns.example.com', rname: 'h.example.com', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 120 } }],
+      authorities: [
+        {
+          type: 'SOA',
+          name: 'example.com',
+          ttl: 900,
+          data: { mname: 'ns.example.com', rname: 'h.example.com', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 120 },
+        },
+      ],
       additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as dnsPacket.Answer],
     } as dnsPacket.Packet);
     const layout = readResponseLayout(packet, 12 + 16 + 4)!;
@@ -83,7 +108,12 @@ describe('readResponseLayout', () => {
   });
 
   it('rejects a record running past the end', () => {
-    const packet = dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'x.com' }], answers: [{ type: 'A', name: 'x.com', data: '1.2.3.4' }] });
+    const packet = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'A', name: 'x.com' }],
+      answers: [{ type: 'A', name: 'x.com', data: '1.2.3.4' }],
+    });
     expect(readResponseLayout(packet.subarray(0, packet.length - 2), 12 + 7 + 4)).toBeNull();
   });
 });
@@ -97,7 +127,9 @@ describe('answers made here', () => {
 
   it('errorResponse can carry an Extended DNS Error', () => {
     const q = query('example.com');
-    const r = dnsPacket.decode(errorResponse(q, 2, { questionEnd: q.length, edns: true, udpSize: 1232, ede: { code: 22, text: 'no link' } }));
+    const r = dnsPacket.decode(
+      errorResponse(q, 2, { questionEnd: q.length, edns: true, udpSize: 1232, ede: { code: 22, text: 'no link' } }),
+    );
     const opt = r.additionals!.find((a) => a.type === 'OPT') as unknown as { options: { code: number; data: Buffer }[] };
     expect(opt.options[0].code).toBe(15);
     expect(opt.options[0].data.readUInt16BE(0)).toBe(22);
@@ -106,7 +138,12 @@ describe('answers made here', () => {
 
   it('truncate keeps the question and sets TC', () => {
     const q = query('example.com');
-    const big = dnsPacket.encode({ type: 'response', id: 4242, questions: [{ type: 'TXT', name: 'example.com' }], answers: [{ type: 'TXT', name: 'example.com', data: 'x'.repeat(200) }] });
+    const big = dnsPacket.encode({
+      type: 'response',
+      id: 4242,
+      questions: [{ type: 'TXT', name: 'example.com' }],
+      answers: [{ type: 'TXT', name: 'example.com', data: 'x'.repeat(200) }],
+    });
     const t = dnsPacket.decode(truncate(big, q.length, true, 1232, false));
     expect(t.flag_tc).toBe(true);
     expect(t.answers).toHaveLength(0);

@@ -24,7 +24,20 @@ describe('backup', () => {
     const day = 86_400_000;
     const t0 = Date.UTC(2026, 10, 20, 12);
     // Three days, so three partitions.
-    for (let i = 0; i < 3000; i++) log.record(t0 + (i % 3) * day + i, `10.5.0.${i % 9}`, i % 2, `site${i % 30}.example`, 1, i % 5 === 0 ? 1 : 0, i % 5 === 0 ? 0 : -1, 0, 0, 40, false);
+    for (let i = 0; i < 3000; i++)
+      log.record(
+        t0 + (i % 3) * day + i,
+        `10.5.0.${i % 9}`,
+        i % 2,
+        `site${i % 30}.example`,
+        1,
+        i % 5 === 0 ? 1 : 0,
+        i % 5 === 0 ? 0 : -1,
+        0,
+        0,
+        40,
+        false,
+      );
     log.recordLinkSwitch({ at: t0, from: 'fibre', to: '4g', reason: 'fibre down' });
     await log.flush();
 
@@ -32,7 +45,8 @@ describe('backup', () => {
     let pumping = true;
     let extra = 0;
     const pump = setInterval(() => {
-      for (let i = 0; pumping && i < 200; i++, extra++) log.record(t0 + 3 * day + extra, '10.5.1.1', 0, 'during.example', 1, 0, -1, 0, 0, 1, false);
+      for (let i = 0; pumping && i < 200; i++, extra++)
+        log.record(t0 + 3 * day + extra, '10.5.1.1', 0, 'during.example', 1, 0, -1, 0, 0, 1, false);
       void log.flush();
     }, 5);
     const reader = openDatabase(live, { readonly: true });

@@ -33,8 +33,16 @@ describe('openDatabase', () => {
   it('applies a migration appended to the list, once, and records its version', () => {
     tmp = tempDir();
     openDatabase(tmp.path('gh.db')).close();
-    const next: Migration = { version: migrations.length + 1, name: 'alerts table', up: 'CREATE TABLE alert_test (id INTEGER PRIMARY KEY)' };
-    const fn: Migration = { version: migrations.length + 2, name: 'seed', up: (db) => db.prepare('INSERT INTO alert_test (id) VALUES (7)').run() };
+    const next: Migration = {
+      version: migrations.length + 1,
+      name: 'alerts table',
+      up: 'CREATE TABLE alert_test (id INTEGER PRIMARY KEY)',
+    };
+    const fn: Migration = {
+      version: migrations.length + 2,
+      name: 'seed',
+      up: (db) => db.prepare('INSERT INTO alert_test (id) VALUES (7)').run(),
+    };
     const db = openDatabase(tmp.path('gh.db'), { migrations: [...migrations, next, fn] });
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.length + 2);
     expect(db.prepare('SELECT id FROM alert_test').pluck().all()).toEqual([7]);
@@ -68,13 +76,16 @@ describe('openDatabase', () => {
 
   it.each([
     ['a file that is not a database', (p: string) => writeFileSync(p, 'this is not sqlite at all, '.repeat(400))],
-    ['a database whose header is damaged', (p: string) => {
-      const db = new Database(p);
-      db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
-      db.close();
-      const bytes = Buffer.alloc(100, 0xff);
-      writeFileSync(p, bytes, { flag: 'r+' });
-    }],
+    [
+      'a database whose header is damaged',
+      (p: string) => {
+        const db = new Database(p);
+        db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
+        db.close();
+        const bytes = Buffer.alloc(100, 0xff);
+        writeFileSync(p, bytes, { flag: 'r+' });
+      },
+    ],
     ['a path whose directory is a file', (p: string) => writeFileSync(p.replace(/\/gh\.db$/, ''), 'x')],
   ])('%s: a clear GH_ERR_STORE_OPEN error naming the file', (_label, prepare) => {
     tmp = tempDir();
@@ -95,7 +106,7 @@ describe('openDatabase', () => {
     const path = tmp.path('gh.db');
     openDatabase(path).close();
     // Root ignores file modes; the immutable attribute stops root too.
-    let locked = false;
+    let locked: boolean;
     if (process.getuid?.() === 0) {
       try {
         execFileSync('chattr', ['+i', path], { stdio: 'ignore' });

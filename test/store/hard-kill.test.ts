@@ -39,7 +39,15 @@ describe('hard kill', () => {
       const secondBefore = marks.filter(([, at]) => at <= killedAt - 1000).at(-1)![0];
 
       const db = openDatabase(path, { readonly: true });
-      const stored = listDays(db).reduce((n, d) => n + (db.prepare(`SELECT count(*) FROM ${dayTables(d).q}`).pluck().get() as number), 0);
+      const stored = listDays(db).reduce(
+        (n, d) =>
+          n +
+          (db
+            .prepare(`SELECT count(*) FROM ${dayTables(d).q}`)
+            .pluck()
+            .get() as number),
+        0,
+      );
       db.close();
       expect(secondBefore).toBeGreaterThan(1000);
       expect(stored).toBeGreaterThanOrEqual(secondBefore);

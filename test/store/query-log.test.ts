@@ -25,7 +25,19 @@ async function started(extra: Partial<ConstructorParameters<typeof QueryLog>[0]>
 describe('QueryLog', () => {
   it('every recorded row reads back with its client, group, action, category, link and numbers', async () => {
     const log = await started();
-    const sent: { ts: number; client: string; group: number; name: string; qtype: number; action: number; category: number; link: number; rcode: number; lat: number; cached: boolean }[] = [];
+    const sent: {
+      ts: number;
+      client: string;
+      group: number;
+      name: string;
+      qtype: number;
+      action: number;
+      category: number;
+      link: number;
+      rcode: number;
+      lat: number;
+      cached: boolean;
+    }[] = [];
     for (let i = 0; i < 3000; i++) {
       const row = {
         // Several rows share a millisecond and some arrive late (out of order).
@@ -65,7 +77,16 @@ describe('QueryLog', () => {
       }))
       .sort((a, b) => (a.key < b.key ? -1 : 1) || a.latencyUs - b.latencyUs);
     const actual = got
-      .map((r) => ({ key: key(r), group: r.group, action: r.action, category: r.category, link: r.link, rcode: r.rcode, latencyUs: r.latencyUs, cached: r.cached }))
+      .map((r) => ({
+        key: key(r),
+        group: r.group,
+        action: r.action,
+        category: r.category,
+        link: r.link,
+        rcode: r.rcode,
+        latencyUs: r.latencyUs,
+        cached: r.cached,
+      }))
       .sort((a, b) => (a.key < b.key ? -1 : 1) || a.latencyUs - b.latencyUs);
     expect(actual).toEqual(expected);
     // Newest first, unique ids.
@@ -96,7 +117,8 @@ describe('QueryLog', () => {
     await new Promise<void>((resolve) => {
       const until = Date.now() + 300;
       const pump = () => {
-        for (let i = 0; i < 2000; i++, sent++) log.record(T0 + sent, `10.1.${sent % 200}.1`, 0, `n${sent % 997}.example`, 1, 0, -1, 0, 0, 50, false);
+        for (let i = 0; i < 2000; i++, sent++)
+          log.record(T0 + sent, `10.1.${sent % 200}.1`, 0, `n${sent % 997}.example`, 1, 0, -1, 0, 0, 50, false);
         if (Date.now() < until) setImmediate(pump);
         else resolve();
       };
@@ -105,7 +127,7 @@ describe('QueryLog', () => {
     await log.close();
     expect(log.stats()).toMatchObject({ written: sent, dropped: 0 });
     const db = openDatabase(tmp!.path('gh.db'), { readonly: true });
-    const count = db.prepare("SELECT sum(n) FROM (SELECT count(*) AS n FROM q_20261123)").pluck().get();
+    const count = db.prepare('SELECT sum(n) FROM (SELECT count(*) AS n FROM q_20261123)').pluck().get();
     db.close();
     expect(count).toBe(sent);
   });

@@ -28,7 +28,8 @@ describe('retention', () => {
     await log.start();
     const old = [CUTOFF - 40 * DAY_MS, CUTOFF - 2 * DAY_MS, CUTOFF - 61_000, CUTOFF - 1];
     const kept = [CUTOFF, CUTOFF + 1, CUTOFF + 59_999, CUTOFF + DAY_MS, NOW - 1000];
-    for (const ts of old) log.record(ts, '10.9.9.9', 0, ts < CUTOFF - DAY_MS ? 'only-old.example' : 'both.example', 1, 0, -1, 0, 0, 10, false);
+    for (const ts of old)
+      log.record(ts, '10.9.9.9', 0, ts < CUTOFF - DAY_MS ? 'only-old.example' : 'both.example', 1, 0, -1, 0, 0, 10, false);
     for (const ts of kept) log.record(ts, '10.1.1.1', 0, 'both.example', 1, 0, -1, 0, 0, 10, false);
     log.recordLinkSwitch({ at: CUTOFF - 1, from: 'fibre', to: '4g', reason: 'old' });
     log.recordLinkSwitch({ at: CUTOFF, from: '4g', to: 'fibre', reason: 'kept' });
@@ -93,7 +94,8 @@ describe('retention', () => {
     log.setDictionaries({ groups: ['pupils'], categories: [], links: [] });
     await log.start();
     const day0 = Date.UTC(2026, 10, 20);
-    for (let i = 0; i < 20_000; i++) log.record(day0 + i * 12_000, `10.2.${i % 40}.1`, 0, `n${i % 300}.example`, 1, i % 7 === 0 ? 1 : 0, -1, -1, 0, 5, false);
+    for (let i = 0; i < 20_000; i++)
+      log.record(day0 + i * 12_000, `10.2.${i % 40}.1`, 0, `n${i % 300}.example`, 1, i % 7 === 0 ? 1 : 0, -1, -1, 0, 5, false);
     await log.flush();
     const before = openDatabase(path, { readonly: true });
     const period = { from: day0, to: day0 + 3 * DAY_MS, limit: 1000 };
@@ -107,7 +109,9 @@ describe('retention', () => {
     const after = openDatabase(path, { readonly: true });
     expect(topDomains(after, period)).toEqual(domainsBefore);
     expect(topClients(after, period)).toEqual(clientsBefore);
-    expect(search(after, { from: day0, to: day0 + 3 * DAY_MS, client: '10.2.3.1', domain: 'n3.', limit: 10_000 }).rows.length).toBeGreaterThan(0);
+    expect(
+      search(after, { from: day0, to: day0 + 3 * DAY_MS, client: '10.2.3.1', domain: 'n3.', limit: 10_000 }).rows.length,
+    ).toBeGreaterThan(0);
     after.close();
   });
 });

@@ -54,11 +54,18 @@ describe('rollups', () => {
     expect(topClients(db, { from, to, limit: 3 })).toEqual(gotClients.slice(0, 3));
     // Across midnight (several days: merged in JavaScript) the same as one day's SQL would give.
     const wholeClients = count(rows, (r) => r.client);
-    expect(new Map(topClients(db, { from: START, to: END, limit: 1000 }).map((c) => [c.client, { queries: c.queries, blocked: c.blocked }]))).toEqual(wholeClients);
+    expect(
+      new Map(topClients(db, { from: START, to: END, limit: 1000 }).map((c) => [c.client, { queries: c.queries, blocked: c.blocked }])),
+    ).toEqual(wholeClients);
   });
 
   it('most blocked domains', () => {
-    const blocked = [...count(inPeriod().filter((r) => r.action === 'block'), (r) => r.name)];
+    const blocked = [
+      ...count(
+        inPeriod().filter((r) => r.action === 'block'),
+        (r) => r.name,
+      ),
+    ];
     const got = topDomains(db, { from, to, limit: 1000, blocked: true });
     expect(got.every((d) => d.blocked > 0)).toBe(true);
     expect(new Map(got.map((d) => [d.name, d.blocked]))).toEqual(new Map(blocked.map(([k, v]) => [k, v.queries])));
@@ -107,7 +114,8 @@ describe('top domains over several days, with more names than each day ranks', (
       const b = newBatch(counts.reduce((a, c) => a + c, 0));
       let k = 0;
       counts.forEach((c, i) => {
-        for (let j = 0; j < c; j++) pushRow(b, day + 3_600_000 + (k++ % 36_000_000), '10.0.0.1', 0, `n${i}.example`, 1, i % 3 === 0 ? 1 : 0, -1, -1, 0, 1, false);
+        for (let j = 0; j < c; j++)
+          pushRow(b, day + 3_600_000 + (k++ % 36_000_000), '10.0.0.1', 0, `n${i}.example`, 1, i % 3 === 0 ? 1 : 0, -1, -1, 0, 1, false);
       });
       writer.writeBatch(b);
     }
@@ -115,7 +123,7 @@ describe('top domains over several days, with more names than each day ranks', (
   }
   const period = { from: Date.UTC(2026, 10, 2), to: Date.UTC(2026, 10, 4), limit: 20 };
 
-  it('skewed: the exact top 20 from each day\'s top candidates', () => {
+  it("skewed: the exact top 20 from each day's top candidates", () => {
     const { db: d, done } = build(true);
     try {
       const got = topDomains(d, period);
@@ -129,7 +137,7 @@ describe('top domains over several days, with more names than each day ranks', (
     }
   });
 
-  it('most blocked over several days counts a name\'s queries on days it was not blocked too', () => {
+  it("most blocked over several days counts a name's queries on days it was not blocked too", () => {
     const t = tempDir();
     const d = openDatabase(t.path('blocked.db'));
     try {
@@ -151,7 +159,7 @@ describe('top domains over several days, with more names than each day ranks', (
     }
   });
 
-  it('a name below every day\'s top list can still win overall: then every name is counted', () => {
+  it("a name below every day's top list can still win overall: then every name is counted", () => {
     const t = tempDir();
     const d = openDatabase(t.path('hidden.db'));
     try {
@@ -159,10 +167,14 @@ describe('top domains over several days, with more names than each day ranks', (
       writer.setDictionaries(DICTS);
       const day1 = Date.UTC(2026, 10, 2, 9);
       // Each day: 2000 names asked 3 times (more than a day ranks), and hidden.example twice.
-      for (const [day, prefix] of [[day1, 'a'], [day1 + 86_400_000, 'b']] as const) {
+      for (const [day, prefix] of [
+        [day1, 'a'],
+        [day1 + 86_400_000, 'b'],
+      ] as const) {
         const b = newBatch(2000 * 3 + 2);
         let k = 0;
-        for (let i = 0; i < 2000; i++) for (let j = 0; j < 3; j++) pushRow(b, day + k++, '10.0.0.1', 0, `${prefix}${i}.example`, 1, 0, -1, -1, 0, 1, false);
+        for (let i = 0; i < 2000; i++)
+          for (let j = 0; j < 3; j++) pushRow(b, day + k++, '10.0.0.1', 0, `${prefix}${i}.example`, 1, 0, -1, -1, 0, 1, false);
         for (let j = 0; j < 2; j++) pushRow(b, day + k++, '10.0.0.1', 0, 'hidden.example', 1, 0, -1, -1, 0, 1, false);
         writer.writeBatch(b);
       }

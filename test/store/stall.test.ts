@@ -19,7 +19,15 @@ const T0 = Date.UTC(2026, 10, 23, 9, 0, 0);
 function countRows(path: string): number {
   const db = openDatabase(path, { readonly: true });
   try {
-    return listDays(db).reduce((n, d) => n + (db.prepare(`SELECT count(*) FROM ${dayTables(d).q}`).pluck().get() as number), 0);
+    return listDays(db).reduce(
+      (n, d) =>
+        n +
+        (db
+          .prepare(`SELECT count(*) FROM ${dayTables(d).q}`)
+          .pluck()
+          .get() as number),
+      0,
+    );
   } finally {
     db.close();
   }

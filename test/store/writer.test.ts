@@ -39,7 +39,10 @@ function batchAt(times: number[], tag: string) {
 
 function rows(): { id: number; name: string }[] {
   const t = dayTables(DAY);
-  return db!.prepare(`SELECT q.id, n.name FROM ${t.q} AS q JOIN name_by_id AS n ON n.id = q.name ORDER BY q.id`).all() as { id: number; name: string }[];
+  return db!.prepare(`SELECT q.id, n.name FROM ${t.q} AS q JOIN name_by_id AS n ON n.id = q.name ORDER BY q.id`).all() as {
+    id: number;
+    name: string;
+  }[];
 }
 
 describe('LogWriter row placement', () => {
@@ -63,15 +66,31 @@ describe('LogWriter row placement', () => {
 
   it('a late batch (the clock stepped back) fills the free slots of milliseconds already written', () => {
     const w = writer();
-    w.writeBatch(batchAt(Array.from({ length: 200 }, (_, i) => T0 + (i % 100)), 'first'));
+    w.writeBatch(
+      batchAt(
+        Array.from({ length: 200 }, (_, i) => T0 + (i % 100)),
+        'first',
+      ),
+    );
     // Rows at times the table already holds: each must land in a free slot, none may overwrite.
-    w.writeBatch(batchAt(Array.from({ length: 150 }, (_, i) => T0 + (i % 50)), 'late'));
+    w.writeBatch(
+      batchAt(
+        Array.from({ length: 150 }, (_, i) => T0 + (i % 50)),
+        'late',
+      ),
+    );
     // And then rows in order again.
-    w.writeBatch(batchAt(Array.from({ length: 100 }, (_, i) => T0 + 100 + i), 'after'));
+    w.writeBatch(
+      batchAt(
+        Array.from({ length: 100 }, (_, i) => T0 + 100 + i),
+        'after',
+      ),
+    );
     const stored = rows();
     expect(stored).toHaveLength(450);
     expect(new Set(stored.map((r) => r.id)).size).toBe(450);
-    for (const tag of ['first', 'late', 'after']) expect(stored.filter((r) => r.name.startsWith(tag))).toHaveLength(tag === 'first' ? 200 : tag === 'late' ? 150 : 100);
+    for (const tag of ['first', 'late', 'after'])
+      expect(stored.filter((r) => r.name.startsWith(tag))).toHaveLength(tag === 'first' ? 200 : tag === 'late' ? 150 : 100);
     // A late row keeps its own millisecond (its time is evidence): it takes a later slot, not a later time.
     const late = stored.filter((r) => r.name.startsWith('late'));
     for (const r of late) {
@@ -88,9 +107,21 @@ describe('LogWriter row placement', () => {
     w.writeBatch(batchAt([T0 - 1], 'warm'));
     const pages = db!.pragma('page_count', { simple: true }) as number;
     db!.pragma(`max_page_count = ${pages}`);
-    expect(() => w.writeBatch(batchAt(Array.from({ length: 5000 }, (_, i) => start + i), 'failed'))).toThrow(/full/);
+    expect(() =>
+      w.writeBatch(
+        batchAt(
+          Array.from({ length: 5000 }, (_, i) => start + i),
+          'failed',
+        ),
+      ),
+    ).toThrow(/full/);
     db!.pragma('max_page_count = 1073741823');
-    w.writeBatch(batchAt(Array.from({ length: 10 }, (_, i) => start + 10_000 + i), 'next'));
+    w.writeBatch(
+      batchAt(
+        Array.from({ length: 10 }, (_, i) => start + 10_000 + i),
+        'next',
+      ),
+    );
     const day = dayOf(start);
     const t = dayTables(day);
     const stored = db!.prepare(`SELECT n.name FROM ${t.q} AS q LEFT JOIN name_by_id AS n ON n.id = q.name ORDER BY q.id`).pluck().all();

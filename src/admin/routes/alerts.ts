@@ -41,11 +41,21 @@ function readFilter(query: unknown): Filter {
   const status = STATUSES.find((s) => s === q.status);
   const severity = SEVERITIES.find((s) => s === q.severity);
   const offset = /^\d{1,7}$/.test(q.offset ?? '') ? Number(q.offset) : 0;
-  return { kind: q.kind === 'operational' ? 'operational' : 'safeguarding', ...(status ? { status } : {}), ...(severity ? { severity } : {}), offset };
+  return {
+    kind: q.kind === 'operational' ? 'operational' : 'safeguarding',
+    ...(status ? { status } : {}),
+    ...(severity ? { severity } : {}),
+    offset,
+  };
 }
 
 function qs(f: Filter, extra: Record<string, string> = {}): string {
-  const p = new URLSearchParams({ kind: f.kind, ...(f.status ? { status: f.status } : {}), ...(f.severity ? { severity: f.severity } : {}), ...extra });
+  const p = new URLSearchParams({
+    kind: f.kind,
+    ...(f.status ? { status: f.status } : {}),
+    ...(f.severity ? { severity: f.severity } : {}),
+    ...extra,
+  });
   return p.toString();
 }
 
@@ -71,20 +81,27 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   const actions = (request: FastifyRequest, a: Alert, back: string): SafeHtml => {
     const role = request.auth!.user.role;
     if (role === 'auditor' || a.status === 'closed') return html``;
-    return html`${a.status === 'open'
-      ? html`<form method="post" action="/alerts/${a.id}/ack" class="inline">${csrfField(request)}<input type="hidden" name="back" value="${back}"><button type="submit" class="secondary">Acknowledge</button></form>`
-      : ''}${closeForm(request, a, back)}`;
+    return html`${
+      a.status === 'open'
+        ? html`<form method="post" action="/alerts/${a.id}/ack" class="inline">${csrfField(request)}<input type="hidden" name="back" value="${back}"><button type="submit" class="secondary">Acknowledge</button></form>`
+        : ''
+    }${closeForm(request, a, back)}`;
   };
 
   const what = (a: Alert): SafeHtml =>
     a.kind === 'operational'
       ? html`${a.message ?? a.category}`
       : html`${categoryName(ctx.config, a.category)}${a.illegal ? html` <span class="muted">(illegal content: no detail kept)</span>` : a.domain ? html` · <code>${a.domain}</code>` : ''}${
-          a.circumvention ? html` <span class="badge deny">circumvention</span>` : ''}`;
+          a.circumvention ? html` <span class="badge deny">circumvention</span>` : ''
+        }`;
 
   async function page(request: FastifyRequest, reply: FastifyReply, errors: string[] = [], status = 200) {
     const inbox = alertInbox(ctx);
-    if (!inbox) return reply.code(status).type('text/html').send(renderPage(request, { title: 'Alerts', body: unavailable('The alert inbox') }));
+    if (!inbox)
+      return reply
+        .code(status)
+        .type('text/html')
+        .send(renderPage(request, { title: 'Alerts', body: unavailable('The alert inbox') }));
     const f = readFilter(request.query);
     const { total, items } = inbox.list({ kind: f.kind, status: f.status, severity: f.severity, limit: PAGE, offset: f.offset });
     const here = `/alerts?${qs(f, f.offset ? { offset: String(f.offset) } : {})}`;
@@ -93,7 +110,8 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       values.map((v) => html`<option value="${v}"${v === chosen ? html` selected` : ''}>${v}</option>`);
     const body = html`${pageAssets()}${messages('error', errors)}${messages('notice', notice ? [notice] : [])}
       <nav class="tabs" aria-label="Kind">${KINDS.map(
-        (k) => html`<a href="/alerts?kind=${k}${f.status ? `&status=${f.status}` : ''}"${k === f.kind ? html` aria-current="true"` : ''}>${k}</a>`,
+        (k) =>
+          html`<a href="/alerts?kind=${k}${f.status ? `&status=${f.status}` : ''}"${k === f.kind ? html` aria-current="true"` : ''}>${k}</a>`,
       )}</nav>
       <form method="get" action="/alerts" class="filters" id="alert-filters">
         <input type="hidden" name="kind" value="${f.kind}">
@@ -102,9 +120,10 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         <button type="submit">Filter</button>
       </form>
       <p class="muted">${total} alerts match.${request.auth!.user.role === 'auditor' ? ' Your role can read alerts but not change them.' : ''}</p>
-      ${items.length === 0
-        ? html`<p class="muted" id="alerts-empty">No alerts match.</p>`
-        : html`<table class="responsive" id="alerts"><thead><tr><th>#</th><th>Raised</th><th>Severity</th><th>What</th><th>Who</th><th>Lookups</th><th>Status</th><th>Actions</th></tr></thead>
+      ${
+        items.length === 0
+          ? html`<p class="muted" id="alerts-empty">No alerts match.</p>`
+          : html`<table class="responsive" id="alerts"><thead><tr><th>#</th><th>Raised</th><th>Severity</th><th>What</th><th>Who</th><th>Lookups</th><th>Status</th><th>Actions</th></tr></thead>
           <tbody>${items.map(
             (a) => html`<tr>
               <td data-label="#"><a href="/alerts/${a.id}">${a.id}</a></td>
@@ -116,10 +135,14 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               <td data-label="Status"><span class="state ${a.status}">${a.status}</span>${a.outcome ? html`<br><span class="muted">${a.outcome}</span>` : ''}</td>
               <td data-label="Actions" class="actions">${actions(request, a, here)}</td>
             </tr>`,
-          )}</tbody></table>`}
+          )}</tbody></table>`
+      }
       <p class="pager">${f.offset > 0 ? html`<a href="/alerts?${qs(f, { offset: String(Math.max(0, f.offset - PAGE)) })}">Newer</a>` : ''}
         ${f.offset + PAGE < total ? html`<a href="/alerts?${qs(f, { offset: String(f.offset + PAGE) })}">Older</a>` : ''}</p>`;
-    return reply.code(status).type('text/html').send(renderPage(request, { title: 'Alerts', body }));
+    return reply
+      .code(status)
+      .type('text/html')
+      .send(renderPage(request, { title: 'Alerts', body }));
   }
 
   app.get('/alerts', { preHandler: requireUser }, async (request, reply) => page(request, reply));
@@ -129,7 +152,11 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     if (!inbox) return reply.type('text/html').send(renderPage(request, { title: 'Alert', body: unavailable('The alert inbox') }));
     const id = Number((request.params as { id: string }).id);
     const a = Number.isSafeInteger(id) ? inbox.get(id) : undefined;
-    if (!a) return reply.code(404).type('text/html').send(renderPage(request, { title: 'Alert', body: html`<p>No such alert.</p><p><a href="/alerts">Back to the inbox</a></p>` }));
+    if (!a)
+      return reply
+        .code(404)
+        .type('text/html')
+        .send(renderPage(request, { title: 'Alert', body: html`<p>No such alert.</p><p><a href="/alerts">Back to the inbox</a></p>` }));
     const notice = NOTICES[(request.query as Record<string, string>).done ?? ''];
     const body = html`${pageAssets()}${messages('notice', notice ? [notice] : [])}
       <dl class="facts card" id="alert-facts">
@@ -144,11 +171,19 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       </dl>
       ${actions(request, a, `/alerts/${a.id}`)}
       <h2>History</h2>
-      ${a.history.length === 0 ? html`<p class="muted">No changes yet.</p>` : html`<table class="responsive"><thead><tr><th>When</th><th>Who</th><th>Change</th><th>Note</th></tr></thead>
-        <tbody>${a.history.map((h) => html`<tr><td data-label="When">${formatTime(h.at)}</td><td data-label="Who">${h.user}</td><td data-label="Change">${h.fromStatus} → ${h.toStatus}</td><td data-label="Note">${h.note ?? ''}</td></tr>`)}</tbody></table>`}
+      ${
+        a.history.length === 0
+          ? html`<p class="muted">No changes yet.</p>`
+          : html`<table class="responsive"><thead><tr><th>When</th><th>Who</th><th>Change</th><th>Note</th></tr></thead>
+        <tbody>${a.history.map((h) => html`<tr><td data-label="When">${formatTime(h.at)}</td><td data-label="Who">${h.user}</td><td data-label="Change">${h.fromStatus} → ${h.toStatus}</td><td data-label="Note">${h.note ?? ''}</td></tr>`)}</tbody></table>`
+      }
       <h2>Deliveries</h2>
-      ${a.deliveries.length === 0 ? html`<p class="muted">No delivery attempts recorded.</p>` : html`<table class="responsive"><thead><tr><th>When</th><th>Channel</th><th>Result</th><th>Time taken</th></tr></thead>
-        <tbody>${a.deliveries.map((d) => html`<tr><td data-label="When">${formatTime(d.at)}</td><td data-label="Channel">${d.channel}</td><td data-label="Result">${d.ok ? 'delivered' : `failed: ${d.error ?? ''}`}</td><td data-label="Time taken">${d.durationMs} ms</td></tr>`)}</tbody></table>`}
+      ${
+        a.deliveries.length === 0
+          ? html`<p class="muted">No delivery attempts recorded.</p>`
+          : html`<table class="responsive"><thead><tr><th>When</th><th>Channel</th><th>Result</th><th>Time taken</th></tr></thead>
+        <tbody>${a.deliveries.map((d) => html`<tr><td data-label="When">${formatTime(d.at)}</td><td data-label="Channel">${d.channel}</td><td data-label="Result">${d.ok ? 'delivered' : `failed: ${d.error ?? ''}`}</td><td data-label="Time taken">${d.durationMs} ms</td></tr>`)}</tbody></table>`
+      }
       <p><a href="/alerts">Back to the inbox</a></p>`;
     return reply.type('text/html').send(renderPage(request, { title: `Alert ${a.id}`, body }));
   });
@@ -161,7 +196,12 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       act(id);
     } catch (err) {
       if (!(err instanceof AlertError)) throw err;
-      return page(request, reply, [err.code === 'GH_ERR_ALERT_INPUT' ? 'Choose an outcome before closing.' : err.message], err.code === 'GH_ERR_ALERT_NOT_FOUND' ? 404 : 409);
+      return page(
+        request,
+        reply,
+        [err.code === 'GH_ERR_ALERT_INPUT' ? 'Choose an outcome before closing.' : err.message],
+        err.code === 'GH_ERR_ALERT_NOT_FOUND' ? 404 : 409,
+      );
     }
     return reply.redirect(withDone(backTo(request.body, '/alerts'), done));
   }
@@ -187,9 +227,26 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   const alertSchema = {
     type: 'object',
     properties: {
-      id: { type: 'integer' }, kind: s, createdAt: { type: 'integer' }, lastAt: { type: 'integer' }, client: ns, clientName: ns, group: ns,
-      category: s, severity: s, domain: ns, illegal: { type: 'boolean' }, circumvention: { type: 'boolean' }, count: { type: 'integer' },
-      message: ns, status: s, outcome: ns, acknowledgedBy: ns, acknowledgedAt: ni, closedBy: ns, closedAt: ni,
+      id: { type: 'integer' },
+      kind: s,
+      createdAt: { type: 'integer' },
+      lastAt: { type: 'integer' },
+      client: ns,
+      clientName: ns,
+      group: ns,
+      category: s,
+      severity: s,
+      domain: ns,
+      illegal: { type: 'boolean' },
+      circumvention: { type: 'boolean' },
+      count: { type: 'integer' },
+      message: ns,
+      status: s,
+      outcome: ns,
+      acknowledgedBy: ns,
+      acknowledgedAt: ni,
+      closedBy: ns,
+      closedAt: ni,
     },
   };
   const errorSchema = { type: 'object', properties: { error: s, code: s } };
@@ -201,53 +258,80 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     return reply.code(status).send({ error: err.message, code: err.code });
   }
 
-  app.get('/api/alerts', {
-    preHandler: requireUser,
-    schema: {
-      summary: 'Alerts, newest first, filtered by kind, status and severity',
-      querystring: {
-        type: 'object',
-        properties: {
-          kind: { type: 'string', enum: KINDS }, status: { type: 'string', enum: STATUSES }, severity: { type: 'string', enum: [...SEVERITIES] },
-          limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, offset: { type: 'integer', minimum: 0, default: 0 },
+  app.get(
+    '/api/alerts',
+    {
+      preHandler: requireUser,
+      schema: {
+        summary: 'Alerts, newest first, filtered by kind, status and severity',
+        querystring: {
+          type: 'object',
+          properties: {
+            kind: { type: 'string', enum: KINDS },
+            status: { type: 'string', enum: STATUSES },
+            severity: { type: 'string', enum: [...SEVERITIES] },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            offset: { type: 'integer', minimum: 0, default: 0 },
+          },
+        },
+        response: {
+          200: { type: 'object', properties: { total: { type: 'integer' }, items: { type: 'array', items: alertSchema } } },
+          503: errorSchema,
         },
       },
-      response: { 200: { type: 'object', properties: { total: { type: 'integer' }, items: { type: 'array', items: alertSchema } } }, 503: errorSchema },
     },
-  }, async (request, reply) => {
-    const inbox = alertInbox(ctx);
-    if (!inbox) return reply.code(503).send({ error: 'the alert inbox is not available' });
-    return inbox.list(request.query as Parameters<typeof inbox.list>[0]);
-  });
-
-  app.post('/api/alerts/:id/acknowledge', {
-    preHandler: requireHandler,
-    schema: { summary: 'Acknowledge an open alert', params: idParams, response: { 200: alertSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema } },
-  }, async (request, reply) => {
-    const inbox = alertInbox(ctx);
-    if (!inbox) return reply.code(503).send({ error: 'the alert inbox is not available' });
-    try {
-      return inbox.acknowledge((request.params as { id: number }).id, actorOf(request));
-    } catch (err) {
-      return apiError(reply, err);
-    }
-  });
-
-  app.post('/api/alerts/:id/close', {
-    preHandler: requireHandler,
-    schema: {
-      summary: 'Close an alert with an outcome',
-      params: idParams,
-      body: { type: 'object', additionalProperties: false, required: ['outcome'], properties: { outcome: { type: 'string', minLength: 1, maxLength: 2200 } } },
-      response: { 200: alertSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema },
+    async (request, reply) => {
+      const inbox = alertInbox(ctx);
+      if (!inbox) return reply.code(503).send({ error: 'the alert inbox is not available' });
+      return inbox.list(request.query as Parameters<typeof inbox.list>[0]);
     },
-  }, async (request, reply) => {
-    const inbox = alertInbox(ctx);
-    if (!inbox) return reply.code(503).send({ error: 'the alert inbox is not available' });
-    try {
-      return inbox.close((request.params as { id: number }).id, actorOf(request), (request.body as { outcome: string }).outcome);
-    } catch (err) {
-      return apiError(reply, err);
-    }
-  });
+  );
+
+  app.post(
+    '/api/alerts/:id/acknowledge',
+    {
+      preHandler: requireHandler,
+      schema: {
+        summary: 'Acknowledge an open alert',
+        params: idParams,
+        response: { 200: alertSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const inbox = alertInbox(ctx);
+      if (!inbox) return reply.code(503).send({ error: 'the alert inbox is not available' });
+      try {
+        return inbox.acknowledge((request.params as { id: number }).id, actorOf(request));
+      } catch (err) {
+        return apiError(reply, err);
+      }
+    },
+  );
+
+  app.post(
+    '/api/alerts/:id/close',
+    {
+      preHandler: requireHandler,
+      schema: {
+        summary: 'Close an alert with an outcome',
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['outcome'],
+          properties: { outcome: { type: 'string', minLength: 1, maxLength: 2200 } },
+        },
+        response: { 200: alertSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const inbox = alertInbox(ctx);
+      if (!inbox) return reply.code(503).send({ error: 'the alert inbox is not available' });
+      try {
+        return inbox.close((request.params as { id: number }).id, actorOf(request), (request.body as { outcome: string }).outcome);
+      } catch (err) {
+        return apiError(reply, err);
+      }
+    },
+  );
 };

@@ -30,7 +30,13 @@ function loginFailedText(ctx: AdminContext): string {
 }
 
 function loginContext(ctx: AdminContext, request: FastifyRequest): LoginContext {
-  return { db: ctx.db, secretKey: ctx.secretKey, now: ctx.now(), address: request.ip, unlockAfterMinutes: ctx.config.admin.unlockAfterMinutes };
+  return {
+    db: ctx.db,
+    secretKey: ctx.secretKey,
+    now: ctx.now(),
+    address: request.ip,
+    unlockAfterMinutes: ctx.config.admin.unlockAfterMinutes,
+  };
 }
 
 /** Where a session goes next: the pending login step, or the role's home page. */
@@ -55,7 +61,10 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         <label>Password <input name="password" type="password" required maxlength="256" autocomplete="current-password"></label>
         <button type="submit">Log in</button>
       </form>`;
-    return reply.code(status).type('text/html').send(renderPage(request, { title: 'Log in', body }));
+    return reply
+      .code(status)
+      .type('text/html')
+      .send(renderPage(request, { title: 'Log in', body }));
   }
 
   app.get('/', async (request, reply) => reply.redirect(nextPath(ctx, request)));
@@ -96,17 +105,22 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const secret = enrolling && user.totp_secret ? openSecret(ctx.secretKey, user.id, user.totp_secret) : null;
     const qr = secret ? await qrDataUrl(totpUri(secret, user.name)) : '';
     const body = html`${messages('error', errors)}
-      ${enrolling
-        ? html`<p>Your role needs a second factor. Scan this code with an authenticator app (for example Microsoft or Google
+      ${
+        enrolling
+          ? html`<p>Your role needs a second factor. Scan this code with an authenticator app (for example Microsoft or Google
             Authenticator), or type the key into it, then enter the 6-digit code it shows.</p>
             <figure class="qr"><img src="${qr}" alt="QR code for the authenticator app" width="200" height="200">
             <figcaption>Key: <code id="totp-secret">${secret ?? ''}</code></figcaption></figure>`
-        : html`<p>Enter the 6-digit code from your authenticator app.</p>`}
+          : html`<p>Enter the 6-digit code from your authenticator app.</p>`
+      }
       <form method="post" class="card narrow" autocomplete="off">${csrfField(request)}
         <label>Code <input name="code" inputmode="numeric" pattern="[0-9 ]{6,7}" maxlength="7" required autocomplete="one-time-code"></label>
         <button type="submit">${enrolling ? 'Turn on MFA' : 'Verify'}</button>
       </form>`;
-    return reply.code(status).type('text/html').send(renderPage(request, { title: enrolling ? 'Set up MFA' : 'Verify your identity', body }));
+    return reply
+      .code(status)
+      .type('text/html')
+      .send(renderPage(request, { title: enrolling ? 'Set up MFA' : 'Verify your identity', body }));
   }
 
   /**
@@ -115,7 +129,9 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
    */
   function ensureSecret(user: UserRow): UserRow {
     if (user.totp_enabled !== 1 && (!user.totp_secret || openSecret(ctx.secretKey, user.id, user.totp_secret) === null)) {
-      ctx.db.prepare('UPDATE admin_users SET totp_secret = ? WHERE id = ? AND totp_enabled = 0').run(sealSecret(ctx.secretKey, user.id, newTotpSecret()), user.id);
+      ctx.db
+        .prepare('UPDATE admin_users SET totp_secret = ? WHERE id = ? AND totp_enabled = 0')
+        .run(sealSecret(ctx.secretKey, user.id, newTotpSecret()), user.id);
       return getUserById(ctx.db, user.id)!;
     }
     return user;
@@ -142,7 +158,8 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const code = field(request.body, 'code');
     let user = getUserById(ctx.db, auth.user.id)!;
     if (user.totp_enabled !== 1) {
-      if (!enrol(request, user, code)) return mfaPage(request, reply, user, ['That code is not right. Check the time on your phone and try again.'], 400);
+      if (!enrol(request, user, code))
+        return mfaPage(request, reply, user, ['That code is not right. Check the time on your phone and try again.'], 400);
     } else {
       const result = checkCodeStep(loginContext(ctx, request), user, code);
       if (!result.ok) {
@@ -179,7 +196,10 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         <label>New password again <input name="confirm" type="password" required autocomplete="new-password"></label>
         <button type="submit">Change password</button>
       </form>`;
-    return reply.code(status).type('text/html').send(renderPage(request, { title: 'Change password', body }));
+    return reply
+      .code(status)
+      .type('text/html')
+      .send(renderPage(request, { title: 'Change password', body }));
   }
 
   app.get('/password', async (request, reply) => {
@@ -204,7 +224,13 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     }
     if (next !== field(request.body, 'confirm')) return passwordPage(request, reply, ['The two new passwords differ.'], 400);
     const problems = await changeOwnPassword(ctx.db, user.id, next, ctx.now());
-    if (problems.length > 0) return passwordPage(request, reply, problems.map((p) => `New password: ${p}.`), 400);
+    if (problems.length > 0)
+      return passwordPage(
+        request,
+        reply,
+        problems.map((p) => `New password: ${p}.`),
+        400,
+      );
     recordAuthEvent(ctx.db, { at: ctx.now(), userName: user.name, event: 'password_changed', address: request.ip });
     // Other browsers logged in with the old password are logged out; this one gets a new id.
     deleteUserSessions(ctx.db, user.id, auth.session.id_hash);
@@ -251,4 +277,3 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     return reply.redirect('/account');
   });
 };
-

@@ -13,7 +13,8 @@ const DAY = 86_400_000;
 /** from/to as YYYY-MM-DD (UTC days, both inclusive) to millisecond bounds. */
 function dateRange(query: unknown): { from?: number; to?: number; fromText: string; toText: string } {
   const q = (query ?? {}) as Record<string, unknown>;
-  const day = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v + 'T00:00:00Z')) ? v : '');
+  const day = (v: unknown) =>
+    typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v + 'T00:00:00Z')) ? v : '';
   const fromText = day(q.from);
   const toText = day(q.to);
   return {
@@ -61,7 +62,10 @@ export const changelogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get('/changelog', { preHandler: requireUser }, async (request, reply) => {
     const range = dateRange(request.query);
     const rows = listChanges(ctx.db, { ...range, limit: 1000 });
-    const qs = new URLSearchParams({ ...(range.fromText ? { from: range.fromText } : {}), ...(range.toText ? { to: range.toText } : {}) }).toString();
+    const qs = new URLSearchParams({
+      ...(range.fromText ? { from: range.fromText } : {}),
+      ...(range.toText ? { to: range.toText } : {}),
+    }).toString();
     const body = html`${chainBanner(verifyChain(ctx.db))}
       <form method="get" action="/changelog" class="filters">
         <label>From <input type="date" name="from" value="${range.fromText}"></label>
@@ -103,34 +107,57 @@ export const changelogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   const rowSchema = {
     type: 'object',
     properties: {
-      id: { type: 'integer' }, at: { type: 'integer' }, actor: text, entity: text, entity_id: text, action: text, before_json: text,
-      after_json: text, requester: text, reason: text, approver: text, prev_hash: text, hash: text,
+      id: { type: 'integer' },
+      at: { type: 'integer' },
+      actor: text,
+      entity: text,
+      entity_id: text,
+      action: text,
+      before_json: text,
+      after_json: text,
+      requester: text,
+      reason: text,
+      approver: text,
+      prev_hash: text,
+      hash: text,
     },
   };
 
-  app.get('/api/changelog', {
-    preHandler: requireUser,
-    schema: {
-      summary: 'Change-log rows, newest first',
-      querystring: {
-        type: 'object',
-        properties: {
-          from: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' }, to: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
-          limit: { type: 'integer', minimum: 1, maximum: 10000, default: 500 }, offset: { type: 'integer', minimum: 0, default: 0 },
+  app.get(
+    '/api/changelog',
+    {
+      preHandler: requireUser,
+      schema: {
+        summary: 'Change-log rows, newest first',
+        querystring: {
+          type: 'object',
+          properties: {
+            from: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+            to: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+            limit: { type: 'integer', minimum: 1, maximum: 10000, default: 500 },
+            offset: { type: 'integer', minimum: 0, default: 0 },
+          },
+        },
+        response: { 200: { type: 'array', items: rowSchema } },
+      },
+    },
+    async (request) => {
+      const q = request.query as { limit: number; offset: number };
+      return listChanges(ctx.db, { ...dateRange(request.query), limit: q.limit, offset: q.offset });
+    },
+  );
+
+  app.get(
+    '/api/changelog/verify',
+    {
+      preHandler: requireUser,
+      schema: {
+        summary: 'Re-compute the hash chain',
+        response: {
+          200: { type: 'object', properties: { ok: { type: 'boolean' }, rows: { type: 'integer' }, brokenAt: { type: 'integer' } } },
         },
       },
-      response: { 200: { type: 'array', items: rowSchema } },
     },
-  }, async (request) => {
-    const q = request.query as { limit: number; offset: number };
-    return listChanges(ctx.db, { ...dateRange(request.query), limit: q.limit, offset: q.offset });
-  });
-
-  app.get('/api/changelog/verify', {
-    preHandler: requireUser,
-    schema: {
-      summary: 'Re-compute the hash chain',
-      response: { 200: { type: 'object', properties: { ok: { type: 'boolean' }, rows: { type: 'integer' }, brokenAt: { type: 'integer' } } } },
-    },
-  }, async () => verifyChain(ctx.db));
+    async () => verifyChain(ctx.db),
+  );
 };

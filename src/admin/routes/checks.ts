@@ -35,14 +35,20 @@ export function checkRunner(ctx: AdminContext) {
     try {
       const wanted = groups.length ? groups : undefined;
       const { id, result } = await runAndRecord({
-        run: () => (ctx.live.selfTest ? ctx.live.selfTest({ groups: wanted }) : runSelfTest({ config: ctx.config, ...(wanted ? { groups: wanted } : {}), now: ctx.now })),
+        run: () =>
+          ctx.live.selfTest
+            ? ctx.live.selfTest({ groups: wanted })
+            : runSelfTest({ config: ctx.config, ...(wanted ? { groups: wanted } : {}), now: ctx.now }),
         db: ctx.db,
         alerts: ctx.live.alerts,
         runBy: actor,
         trigger: 'manual',
         now: ctx.now,
       });
-      ctx.logger.info({ check: id, ok: result.ok, passed: result.passed, failed: result.failed, by: actor }, 'filtering check run from the admin UI');
+      ctx.logger.info(
+        { check: id, ok: result.ok, passed: result.passed, failed: result.failed, by: actor },
+        'filtering check run from the admin UI',
+      );
       return getCheck(ctx.db, id)!;
     } finally {
       running = false;
@@ -55,7 +61,15 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
 
   async function listPage(request: FastifyRequest, reply: FastifyReply, errors: string[] = [], status = 200) {
     if (!hasChecksTable(ctx)) {
-      return reply.code(503).type('text/html').send(renderPage(request, { title: 'Checks', body: html`<p class="unavailable">The checks record is not available: the database has not been migrated.</p>` }));
+      return reply
+        .code(503)
+        .type('text/html')
+        .send(
+          renderPage(request, {
+            title: 'Checks',
+            body: html`<p class="unavailable">The checks record is not available: the database has not been migrated.</p>`,
+          }),
+        );
     }
     const { total, items } = listChecks(ctx.db, { limit: 100 });
     const canRun = request.auth!.user.role !== 'auditor';
@@ -65,21 +79,24 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         <p>Sends real DNS queries to the resolver from an address in each group's networks: for every category, the test names
           (${names.length ? names.map(([c, n], i) => html`${i ? ', ' : ''}${categoryName(ctx.config, c)}: ${n.length}`) : html`<em>none configured: add checks.names to the config</em>`})
           must be blocked or allowed as that group's policy says, and the DoH canary must be blocked.</p>
-        ${canRun
-          ? html`<form method="post" action="/checks/run" data-busy="Running the self-test…" id="run-check">${csrfField(request)}
+        ${
+          canRun
+            ? html`<form method="post" action="/checks/run" data-busy="Running the self-test…" id="run-check">${csrfField(request)}
               <fieldset><legend>Groups (none ticked: all)</legend>${ctx.config.groups.map(
                 (g) => html`<label class="check"><input type="checkbox" name="groups" value="${g.name}"> ${g.name}</label>`,
               )}</fieldset>
               <button type="submit">Run the self-test now</button></form>`
-          : html`<p class="muted">Your role can read the record of checks but not run them.</p>`}
+            : html`<p class="muted">Your role can read the record of checks but not run them.</p>`
+        }
         ${ctx.config.checks.schedule ? html`<p class="muted">The service also runs it on the schedule <code>${ctx.config.checks.schedule}</code>.</p>` : ''}
       </section>
       <h2>Record of checks</h2>
       <p class="muted">${total} checks recorded. Records cannot be changed or deleted.
         <button type="button" class="secondary no-print" data-print>Print</button></p>
-      ${items.length === 0
-        ? html`<p class="muted" id="checks-empty">No checks recorded yet.</p>`
-        : html`<table class="responsive" id="checks"><thead><tr><th>#</th><th>When</th><th>Run by</th><th>Result</th><th>Summary</th><th>Actions</th></tr></thead>
+      ${
+        items.length === 0
+          ? html`<p class="muted" id="checks-empty">No checks recorded yet.</p>`
+          : html`<table class="responsive" id="checks"><thead><tr><th>#</th><th>When</th><th>Run by</th><th>Result</th><th>Summary</th><th>Actions</th></tr></thead>
           <tbody>${items.map(
             (c) => html`<tr>
               <td data-label="#"><a href="/checks/${c.id}">${c.id}</a></td>
@@ -89,8 +106,12 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               <td data-label="Summary">${c.summary}</td>
               <td data-label="Actions">${c.actions.length}</td>
             </tr>`,
-          )}</tbody></table>`}`;
-    return reply.code(status).type('text/html').send(renderPage(request, { title: 'Checks', body }));
+          )}</tbody></table>`
+      }`;
+    return reply
+      .code(status)
+      .type('text/html')
+      .send(renderPage(request, { title: 'Checks', body }));
   }
 
   app.get('/checks', { preHandler: requireUser }, async (request, reply) => listPage(request, reply));
@@ -111,7 +132,11 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get('/checks/:id', { preHandler: requireUser }, async (request, reply) => {
     const id = Number((request.params as { id: string }).id);
     const c = hasChecksTable(ctx) && Number.isSafeInteger(id) ? getCheck(ctx.db, id) : undefined;
-    if (!c) return reply.code(404).type('text/html').send(renderPage(request, { title: 'Check', body: html`<p>No such check.</p><p><a href="/checks">Back</a></p>` }));
+    if (!c)
+      return reply
+        .code(404)
+        .type('text/html')
+        .send(renderPage(request, { title: 'Check', body: html`<p>No such check.</p><p><a href="/checks">Back</a></p>` }));
     const q = request.query as Record<string, string>;
     const notice = q.done === 'run' ? 'Self-test finished and recorded.' : q.done === 'action' ? 'Action recorded.' : '';
     const canAct = request.auth!.user.role !== 'auditor';
@@ -136,20 +161,27 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         )}</tbody></table>
       ${c.skipped.length ? html`<h3>Not tested</h3><ul>${c.skipped.map((s) => html`<li><span class="state skipped">${s.group}</span> ${s.reason}</li>`)}</ul>` : ''}
       <h2>Resulting actions</h2>
-      ${c.actions.length === 0 ? html`<p class="muted" id="check-no-actions">No actions recorded.</p>` : html`<table class="responsive" id="check-actions"><thead><tr><th>When</th><th>Who</th><th>Action</th></tr></thead>
-        <tbody>${c.actions.map((a) => html`<tr><td data-label="When">${formatTime(a.at)}</td><td data-label="Who">${a.user}</td><td data-label="Action">${a.action}</td></tr>`)}</tbody></table>`}
-      ${canAct
-        ? html`<form method="post" action="/checks/${c.id}/actions" class="card" id="add-action">${csrfField(request)}
+      ${
+        c.actions.length === 0
+          ? html`<p class="muted" id="check-no-actions">No actions recorded.</p>`
+          : html`<table class="responsive" id="check-actions"><thead><tr><th>When</th><th>Who</th><th>Action</th></tr></thead>
+        <tbody>${c.actions.map((a) => html`<tr><td data-label="When">${formatTime(a.at)}</td><td data-label="Who">${a.user}</td><td data-label="Action">${a.action}</td></tr>`)}</tbody></table>`
+      }
+      ${
+        canAct
+          ? html`<form method="post" action="/checks/${c.id}/actions" class="card" id="add-action">${csrfField(request)}
             <label>Record an action taken <textarea name="action" rows="2" maxlength="2000" required placeholder="e.g. Reported the failure to the filtering provider, ticket 1234"></textarea></label>
             <button type="submit">Record action</button></form>`
-        : ''}
+          : ''
+      }
       <p class="no-print"><button type="button" class="secondary" data-print>Print this record</button> <a href="/checks">Back to the record of checks</a></p>`;
     return reply.type('text/html').send(renderPage(request, { title: `Check ${c.id}`, body }));
   });
 
   app.post('/checks/:id/actions', { preHandler: requireRunner }, async (request, reply) => {
     const id = Number((request.params as { id: string }).id);
-    if (!hasChecksTable(ctx) || !Number.isSafeInteger(id) || !getCheck(ctx.db, id)) return reply.code(404).type('text/plain').send('No such check.\n');
+    if (!hasChecksTable(ctx) || !Number.isSafeInteger(id) || !getCheck(ctx.db, id))
+      return reply.code(404).type('text/plain').send('No such check.\n');
     const text = field(request.body, 'action').trim();
     if (!text) return reply.redirect(`/checks/${id}`);
     addCheckAction(ctx.db, id, actorOf(request), text, ctx.now());
@@ -166,8 +198,16 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   const checkSchema = {
     type: 'object',
     properties: {
-      id: { type: 'integer' }, startedAt: { type: 'integer' }, finishedAt: { type: 'integer' }, runBy: s, trigger: s, server: s,
-      ok: { type: 'boolean' }, passed: { type: 'integer' }, failed: { type: 'integer' }, summary: s,
+      id: { type: 'integer' },
+      startedAt: { type: 'integer' },
+      finishedAt: { type: 'integer' },
+      runBy: s,
+      trigger: s,
+      server: s,
+      ok: { type: 'boolean' },
+      passed: { type: 'integer' },
+      failed: { type: 'integer' },
+      summary: s,
       cases: { type: 'array', items: caseSchema },
       skipped: { type: 'array', items: { type: 'object', properties: { group: s, reason: s } } },
       actions: { type: 'array', items: actionSchema },
@@ -175,50 +215,81 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   };
   const errorSchema = { type: 'object', properties: { error: s } };
 
-  app.get('/api/checks', {
-    preHandler: requireUser,
-    schema: {
-      summary: 'The record of filtering checks, newest first (cases left out: see /api/checks/{id})',
-      querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, offset: { type: 'integer', minimum: 0, default: 0 } } },
-      response: { 200: { type: 'object', properties: { total: { type: 'integer' }, items: { type: 'array', items: checkSchema } } } },
+  app.get(
+    '/api/checks',
+    {
+      preHandler: requireUser,
+      schema: {
+        summary: 'The record of filtering checks, newest first (cases left out: see /api/checks/{id})',
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            offset: { type: 'integer', minimum: 0, default: 0 },
+          },
+        },
+        response: { 200: { type: 'object', properties: { total: { type: 'integer' }, items: { type: 'array', items: checkSchema } } } },
+      },
     },
-  }, async (request) => listChecks(ctx.db, request.query as { limit: number; offset: number }));
+    async (request) => listChecks(ctx.db, request.query as { limit: number; offset: number }),
+  );
 
-  app.get('/api/checks/:id', {
-    preHandler: requireUser,
-    schema: { summary: 'One check with every case and action', params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] }, response: { 200: checkSchema, 404: errorSchema } },
-  }, async (request, reply) => getCheck(ctx.db, (request.params as { id: number }).id) ?? reply.code(404).send({ error: 'no such check' }));
-
-  app.post('/api/checks', {
-    preHandler: requireRunner,
-    schema: {
-      summary: 'Run the filtering self-test now and record it',
-      body: { type: 'object', additionalProperties: false, properties: { groups: { type: 'array', items: { type: 'string' } } } },
-      response: { 201: checkSchema, 400: errorSchema, 409: errorSchema },
+  app.get(
+    '/api/checks/:id',
+    {
+      preHandler: requireUser,
+      schema: {
+        summary: 'One check with every case and action',
+        params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] },
+        response: { 200: checkSchema, 404: errorSchema },
+      },
     },
-  }, async (request, reply) => {
-    const groups = (request.body as { groups?: string[] } | undefined)?.groups ?? [];
-    const unknown = groups.filter((g) => !ctx.config.groups.some((c) => c.name === g));
-    if (unknown.length) return reply.code(400).send({ error: `unknown group: ${unknown.join(', ')}` });
-    try {
-      return reply.code(201).send(await run(groups, actorOf(request)));
-    } catch (err) {
-      if (err instanceof CheckBusyError) return reply.code(409).send({ error: err.message });
-      throw err;
-    }
-  });
+    async (request, reply) => getCheck(ctx.db, (request.params as { id: number }).id) ?? reply.code(404).send({ error: 'no such check' }),
+  );
 
-  app.post('/api/checks/:id/actions', {
-    preHandler: requireRunner,
-    schema: {
-      summary: 'Record an action taken after a check',
-      params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] },
-      body: { type: 'object', additionalProperties: false, required: ['action'], properties: { action: { type: 'string', minLength: 1, maxLength: 2000 } } },
-      response: { 201: actionSchema, 404: errorSchema },
+  app.post(
+    '/api/checks',
+    {
+      preHandler: requireRunner,
+      schema: {
+        summary: 'Run the filtering self-test now and record it',
+        body: { type: 'object', additionalProperties: false, properties: { groups: { type: 'array', items: { type: 'string' } } } },
+        response: { 201: checkSchema, 400: errorSchema, 409: errorSchema },
+      },
     },
-  }, async (request, reply) => {
-    const id = (request.params as { id: number }).id;
-    if (!getCheck(ctx.db, id)) return reply.code(404).send({ error: 'no such check' });
-    return reply.code(201).send(addCheckAction(ctx.db, id, actorOf(request), (request.body as { action: string }).action, ctx.now()));
-  });
+    async (request, reply) => {
+      const groups = (request.body as { groups?: string[] } | undefined)?.groups ?? [];
+      const unknown = groups.filter((g) => !ctx.config.groups.some((c) => c.name === g));
+      if (unknown.length) return reply.code(400).send({ error: `unknown group: ${unknown.join(', ')}` });
+      try {
+        return reply.code(201).send(await run(groups, actorOf(request)));
+      } catch (err) {
+        if (err instanceof CheckBusyError) return reply.code(409).send({ error: err.message });
+        throw err;
+      }
+    },
+  );
+
+  app.post(
+    '/api/checks/:id/actions',
+    {
+      preHandler: requireRunner,
+      schema: {
+        summary: 'Record an action taken after a check',
+        params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['action'],
+          properties: { action: { type: 'string', minLength: 1, maxLength: 2000 } },
+        },
+        response: { 201: actionSchema, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const id = (request.params as { id: number }).id;
+      if (!getCheck(ctx.db, id)) return reply.code(404).send({ error: 'no such check' });
+      return reply.code(201).send(addCheckAction(ctx.db, id, actorOf(request), (request.body as { action: string }).action, ctx.now()));
+    },
+  );
 };

@@ -9,7 +9,16 @@ import { formatTime, html, type SafeHtml } from '../html.js';
 import { alertInbox } from '../inbox.js';
 import { renderPage } from '../views/layout.js';
 import { pageAssets } from '../views/assets.js';
-import { barChart, categoryName, countTable, formatCount, formatPercent, isIllegalCategory, unavailable, utcInput } from '../views/widgets.js';
+import {
+  barChart,
+  categoryName,
+  countTable,
+  formatCount,
+  formatPercent,
+  isIllegalCategory,
+  unavailable,
+  utcInput,
+} from '../views/widgets.js';
 import type { SeriesPoint } from '../../store/rollups.js';
 import { hasTables } from '../../store/db.js';
 
@@ -110,7 +119,12 @@ export async function dashboardData(ctx: AdminContext, period: PeriodName): Prom
       .filter((r) => r.key !== null && r.blocked > 0)
       .sort((a, b) => b.blocked - a.blocked)
       .slice(0, 10)
-      .map((r) => ({ category: r.key!, name: categoryName(ctx.config, r.key), illegal: isIllegalCategory(ctx.config, r.key), blocked: r.blocked })),
+      .map((r) => ({
+        category: r.key!,
+        name: categoryName(ctx.config, r.key),
+        illegal: isIllegalCategory(ctx.config, r.key),
+        blocked: r.blocked,
+      })),
     topBlockedDomains: blockedTop.rows.map((r) => ({ name: r.name, blocked: r.blocked })),
     topDomains: top.map((r) => ({ name: r.name, queries: r.queries, blocked: r.blocked })),
     topClients: clients.map((r) => ({ client: r.client, queries: r.queries, blocked: r.blocked })),
@@ -161,12 +175,16 @@ function alertsSection(ctx: AdminContext): SafeHtml {
   const open = inbox.list({ status: 'open', limit: 5 });
   return html`<h2>Open alerts</h2>
     <p id="open-alerts"><strong>${open.total}</strong> open safeguarding alerts. <a href="/alerts?status=open">Go to the inbox</a></p>
-    ${open.items.length
-      ? html`<ul class="plain">${open.items.map(
-          (a) => html`<li><span class="sev ${a.severity}">${a.severity}</span> ${formatTime(a.createdAt)} · ${categoryName(ctx.config, a.category)} ·
+    ${
+      open.items.length
+        ? html`<ul class="plain">${open.items.map(
+            (
+              a,
+            ) => html`<li><span class="sev ${a.severity}">${a.severity}</span> ${formatTime(a.createdAt)} · ${categoryName(ctx.config, a.category)} ·
             ${a.group ?? ''} ${a.client ?? ''}${a.count > 1 ? ` · ${a.count} lookups` : ''}</li>`,
-        )}</ul>`
-      : ''}`;
+          )}</ul>`
+        : ''
+    }`;
 }
 
 export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
@@ -193,22 +211,59 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       <div class="tile"><span class="value">${cache && cache.hits + cache.misses > 0 ? formatPercent(cache.hits, cache.hits + cache.misses) : '–'}</span><span class="label">cache hit rate since start</span></div>
     </div>`;
     const body = html`${pageAssets()}<div data-autorefresh="60">${tabs}${tiles}
-      ${data
-        ? html`${barChart(data.series, { from: data.from, to: data.to, bucketMs: PERIODS[period].bucket, title: `Queries, ${PERIODS[period].label.toLowerCase()}`, tick: tick(period) })}
+      ${
+        data
+          ? html`${barChart(data.series, { from: data.from, to: data.to, bucketMs: PERIODS[period].bucket, title: `Queries, ${PERIODS[period].label.toLowerCase()}`, tick: tick(period) })}
           <div class="cols">
-            <section><h2>Top blocked categories</h2>${countTable('top-categories', ['Category', 'Blocked'],
-              data.topBlockedCategories.map((c) => ({ label: logLink({ category: c.category, action: 'block' }, c.name), count: c.blocked, sub: c.illegal ? 'illegal: names withheld' : '' })), 'Nothing blocked in this period.')}</section>
-            <section><h2>Top blocked domains</h2>${countTable('top-blocked-domains', ['Domain', 'Blocked'],
-              data.topBlockedDomains.map((d) => ({ label: logLink({ domain: d.name, action: 'block' }, html`<code>${d.name}</code>`), count: d.blocked })), 'Nothing blocked in this period.')}
+            <section><h2>Top blocked categories</h2>${countTable(
+              'top-categories',
+              ['Category', 'Blocked'],
+              data.topBlockedCategories.map((c) => ({
+                label: logLink({ category: c.category, action: 'block' }, c.name),
+                count: c.blocked,
+                sub: c.illegal ? 'illegal: names withheld' : '',
+              })),
+              'Nothing blocked in this period.',
+            )}</section>
+            <section><h2>Top blocked domains</h2>${countTable(
+              'top-blocked-domains',
+              ['Domain', 'Blocked'],
+              data.topBlockedDomains.map((d) => ({
+                label: logLink({ domain: d.name, action: 'block' }, html`<code>${d.name}</code>`),
+                count: d.blocked,
+              })),
+              'Nothing blocked in this period.',
+            )}
               ${data.withheld ? html`<p class="muted">${data.withheld === 1 ? '1 name in an illegal category is' : `${data.withheld} names in illegal categories are`} not shown.</p>` : ''}</section>
-            <section><h2>Clients with most blocks</h2>${countTable('top-blocked-clients', ['Client', 'Blocked'],
-              data.topBlockedClients.map((c) => ({ label: logLink({ client: c.client, action: 'block' }, c.client), count: c.blocked, sub: `of ${formatCount(c.queries)}` })), 'Nothing blocked in this period.')}</section>
-            <section><h2>Top domains</h2>${countTable('top-domains', ['Domain', 'Queries'],
-              data.topDomains.map((d) => ({ label: logLink({ domain: d.name }, html`<code>${d.name}</code>`), count: d.queries })), 'No queries in this period.')}</section>
-            <section><h2>Top clients</h2>${countTable('top-clients', ['Client', 'Queries'],
-              data.topClients.map((c) => ({ label: logLink({ client: c.client }, c.client), count: c.queries, sub: c.blocked ? `${formatCount(c.blocked)} blocked` : '' })), 'No queries in this period.')}</section>
+            <section><h2>Clients with most blocks</h2>${countTable(
+              'top-blocked-clients',
+              ['Client', 'Blocked'],
+              data.topBlockedClients.map((c) => ({
+                label: logLink({ client: c.client, action: 'block' }, c.client),
+                count: c.blocked,
+                sub: `of ${formatCount(c.queries)}`,
+              })),
+              'Nothing blocked in this period.',
+            )}</section>
+            <section><h2>Top domains</h2>${countTable(
+              'top-domains',
+              ['Domain', 'Queries'],
+              data.topDomains.map((d) => ({ label: logLink({ domain: d.name }, html`<code>${d.name}</code>`), count: d.queries })),
+              'No queries in this period.',
+            )}</section>
+            <section><h2>Top clients</h2>${countTable(
+              'top-clients',
+              ['Client', 'Queries'],
+              data.topClients.map((c) => ({
+                label: logLink({ client: c.client }, c.client),
+                count: c.queries,
+                sub: c.blocked ? `${formatCount(c.blocked)} blocked` : '',
+              })),
+              'No queries in this period.',
+            )}</section>
           </div>`
-        : unavailable('The query log')}
+          : unavailable('The query log')
+      }
       ${linksSection(ctx)}
       <div class="cols"><section>${listsSection(ctx)}</section><section>${alertsSection(ctx)}</section></div>
       </div>`;
@@ -221,30 +276,46 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     type: 'array',
     items: { type: 'object', properties: { [key]: { type: 'string' }, queries: count, blocked: count, ...extra } },
   });
-  app.get('/api/dashboard', {
-    preHandler: requireUser,
-    schema: {
-      summary: 'Dashboard figures for the last hour, day or week (illegal-category names withheld)',
-      querystring: { type: 'object', properties: { period: { type: 'string', enum: ['hour', 'day', 'week'], default: 'hour' } } },
-      response: {
-        200: {
-          type: 'object',
-          properties: {
-            period: { type: 'string' }, from: count, to: count, queries: count, blocked: count, queriesPerSecond: { type: 'number' },
-            series: { type: 'array', items: { type: 'object', properties: { at: count, queries: count, blocked: count, cached: count, avgLatencyUs: count } } },
-            topBlockedCategories: named('category', { name: { type: 'string' }, illegal: { type: 'boolean' } }),
-            topBlockedDomains: named('name'), topDomains: named('name'), topClients: named('client'), topBlockedClients: named('client'), withheld: count,
-            links: { type: ['object', 'null'], additionalProperties: true },
-            openAlerts: { type: ['integer', 'null'] },
+  app.get(
+    '/api/dashboard',
+    {
+      preHandler: requireUser,
+      schema: {
+        summary: 'Dashboard figures for the last hour, day or week (illegal-category names withheld)',
+        querystring: { type: 'object', properties: { period: { type: 'string', enum: ['hour', 'day', 'week'], default: 'hour' } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              period: { type: 'string' },
+              from: count,
+              to: count,
+              queries: count,
+              blocked: count,
+              queriesPerSecond: { type: 'number' },
+              series: {
+                type: 'array',
+                items: { type: 'object', properties: { at: count, queries: count, blocked: count, cached: count, avgLatencyUs: count } },
+              },
+              topBlockedCategories: named('category', { name: { type: 'string' }, illegal: { type: 'boolean' } }),
+              topBlockedDomains: named('name'),
+              topDomains: named('name'),
+              topClients: named('client'),
+              topBlockedClients: named('client'),
+              withheld: count,
+              links: { type: ['object', 'null'], additionalProperties: true },
+              openAlerts: { type: ['integer', 'null'] },
+            },
           },
+          503: { type: 'object', properties: { error: { type: 'string' } } },
         },
-        503: { type: 'object', properties: { error: { type: 'string' } } },
       },
     },
-  }, async (request, reply) => {
-    const data = await dashboardData(ctx, periodOf(request.query));
-    if (!data) return reply.code(503).send({ error: 'the query log is not available' });
-    const inbox = alertInbox(ctx);
-    return { ...data, links: ctx.live.links?.() ?? null, openAlerts: inbox ? inbox.list({ status: 'open', limit: 1 }).total : null };
-  });
+    async (request, reply) => {
+      const data = await dashboardData(ctx, periodOf(request.query));
+      if (!data) return reply.code(503).send({ error: 'the query log is not available' });
+      const inbox = alertInbox(ctx);
+      return { ...data, links: ctx.live.links?.() ?? null, openAlerts: inbox ? inbox.list({ status: 'open', limit: 1 }).total : null };
+    },
+  );
 };

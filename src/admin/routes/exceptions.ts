@@ -4,8 +4,17 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf, requireRole, requireUser } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
 import {
-  addException, approveRequest, ExceptionError, listExceptions, refuseRequest, removeException, updateException, visiblePendingRequests,
-  type ExceptionEdit, type ExceptionInput, type RequestRow,
+  addException,
+  approveRequest,
+  ExceptionError,
+  listExceptions,
+  refuseRequest,
+  removeException,
+  updateException,
+  visiblePendingRequests,
+  type ExceptionEdit,
+  type ExceptionInput,
+  type RequestRow,
 } from '../exceptions.js';
 import { formatTime, html, type SafeHtml } from '../html.js';
 import { field, fieldList } from '../security.js';
@@ -35,9 +44,10 @@ function formInput(body: unknown): ExceptionInput {
 
 function groupBoxes(ctx: AdminContext, chosen: string[], idPrefix: string): SafeHtml {
   return html`<fieldset class="groups"><legend>Groups</legend>${ctx.config.groups.map(
-    (g) => html`<label class="check"><input type="checkbox" name="groups" value="${g.name}" id="${idPrefix}-${g.name}"${
-      chosen.includes(g.name) ? html` checked` : ''
-    }> ${g.name}</label>`,
+    (g) =>
+      html`<label class="check"><input type="checkbox" name="groups" value="${g.name}" id="${idPrefix}-${g.name}"${
+        chosen.includes(g.name) ? html` checked` : ''
+      }> ${g.name}</label>`,
   )}</fieldset>`;
 }
 
@@ -56,8 +66,9 @@ function requestRow(ctx: AdminContext, request: FastifyRequest, r: RequestRow, a
     <td data-label="Group">${r.group_name ?? ''}</td>
     <td data-label="From">${r.requester_name ?? ''} <span class="muted">${r.client_address ?? ''}</span></td>
     <td data-label="Reason">${r.reason ?? ''}</td>
-    <td>${admin
-      ? html`<details><summary>Approve</summary>
+    <td>${
+      admin
+        ? html`<details><summary>Approve</summary>
           <form method="post" action="/exceptions/requests/${r.id}/approve" class="stack">${csrfField(request)}
             ${groupBoxes(ctx, r.group_name ? [r.group_name] : [], `req${r.id}`)}
             ${recordFields({ requester: r.requester_name ?? '', reason: r.reason ?? '' })}
@@ -68,7 +79,8 @@ function requestRow(ctx: AdminContext, request: FastifyRequest, r: RequestRow, a
             <label>Note <input name="note" maxlength="2000"></label>
             <button type="submit" class="danger">Refuse</button>
           </form></details>`
-      : ''}</td>
+        : ''
+    }</td>
   </tr>`;
 }
 
@@ -79,8 +91,9 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const pending = visiblePendingRequests(ctx);
     const exceptions = listExceptions(ctx.db);
     const body = html`${messages('error', errors)}${messages('notice', notice ? [notice] : [])}
-      ${admin
-        ? html`<section class="card"><h2>Add an exception</h2>
+      ${
+        admin
+          ? html`<section class="card"><h2>Add an exception</h2>
           <form method="post" action="/exceptions" class="grid-form" id="add-exception">${csrfField(request)}
             <label>Domain <input name="domain" required maxlength="253" placeholder="www.example.org" value="${values.domain ?? ''}" autocapitalize="none" spellcheck="false"></label>
             <fieldset class="actions"><legend>Action</legend>
@@ -91,17 +104,21 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
             ${recordFields(values)}
             <button type="submit">Save exception</button>
           </form></section>`
-        : ''}
+          : ''
+      }
       <section><h2>Pending requests (${pending.length})</h2>
-      ${pending.length === 0
-        ? html`<p class="muted">No requests waiting.</p>`
-        : html`<table class="responsive"><thead><tr><th>Received</th><th>Domain</th><th>Category</th><th>Group</th><th>From</th><th>Reason</th><th></th></tr></thead>
-          <tbody>${pending.map((r) => requestRow(ctx, request, r, admin))}</tbody></table>`}
+      ${
+        pending.length === 0
+          ? html`<p class="muted">No requests waiting.</p>`
+          : html`<table class="responsive"><thead><tr><th>Received</th><th>Domain</th><th>Category</th><th>Group</th><th>From</th><th>Reason</th><th></th></tr></thead>
+          <tbody>${pending.map((r) => requestRow(ctx, request, r, admin))}</tbody></table>`
+      }
       </section>
       <section><h2>Exceptions in force (${exceptions.length})</h2>
-      ${exceptions.length === 0
-        ? html`<p class="muted">No exceptions.</p>`
-        : html`<table class="responsive" id="exceptions"><thead><tr><th>Domain</th><th>Action</th><th>Groups</th><th>Requester</th><th>Subject area</th><th>Reason</th><th>Approver</th><th>Added</th><th></th></tr></thead>
+      ${
+        exceptions.length === 0
+          ? html`<p class="muted">No exceptions.</p>`
+          : html`<table class="responsive" id="exceptions"><thead><tr><th>Domain</th><th>Action</th><th>Groups</th><th>Requester</th><th>Subject area</th><th>Reason</th><th>Approver</th><th>Added</th><th></th></tr></thead>
           <tbody>${exceptions.map(
             (e) => html`<tr>
               <td data-label="Domain"><code>${e.domain}</code></td>
@@ -112,8 +129,9 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               <td data-label="Reason">${e.reason}</td>
               <td data-label="Approver">${e.approver}</td>
               <td data-label="Added">${formatTime(e.createdAt)} by ${e.createdBy}</td>
-              <td>${admin
-                ? html`<details><summary>Change</summary>
+              <td>${
+                admin
+                  ? html`<details><summary>Change</summary>
                     <form method="post" action="/exceptions/${e.id}" class="stack" id="edit-exception-${e.id}">${csrfField(request)}
                       ${groupBoxes(ctx, e.groups, `edit${e.id}`)}
                       ${recordFields(e)}
@@ -122,15 +140,26 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
                   <form method="post" action="/exceptions/${e.id}/delete" class="inline" data-confirm="Remove this exception?">${csrfField(request)}
                     <input name="reason" placeholder="reason for removal" maxlength="2000" aria-label="Reason for removal">
                     <button type="submit" class="danger">Remove</button></form>`
-                : ''}</td>
+                  : ''
+              }</td>
             </tr>`,
-          )}</tbody></table>`}
+          )}</tbody></table>`
+      }
       </section>`;
-    return reply.code(status).type('text/html').send(renderPage(request, { title: 'Exceptions', body }));
+    return reply
+      .code(status)
+      .type('text/html')
+      .send(renderPage(request, { title: 'Exceptions', body }));
   }
 
   /** Run a change; on a validation problem show the page again with the messages. */
-  async function formAction(request: FastifyRequest, reply: FastifyReply, done: string, action: () => void, values: Partial<ExceptionInput> = {}) {
+  async function formAction(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: string,
+    action: () => void,
+    values: Partial<ExceptionInput> = {},
+  ) {
     try {
       action();
     } catch (err) {
@@ -172,127 +201,196 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   const exceptionSchema = {
     type: 'object',
     properties: {
-      id: { type: 'integer' }, domain: { type: 'string' }, action: { type: 'string', enum: ['allow', 'deny'] },
-      groups: { type: 'array', items: { type: 'string' } }, requester: { type: 'string' }, subjectArea: { type: 'string' },
-      reason: { type: 'string' }, approver: { type: 'string' }, createdBy: { type: 'string' }, createdAt: { type: 'integer' },
+      id: { type: 'integer' },
+      domain: { type: 'string' },
+      action: { type: 'string', enum: ['allow', 'deny'] },
+      groups: { type: 'array', items: { type: 'string' } },
+      requester: { type: 'string' },
+      subjectArea: { type: 'string' },
+      reason: { type: 'string' },
+      approver: { type: 'string' },
+      createdBy: { type: 'string' },
+      createdAt: { type: 'integer' },
     },
   };
-  const errorSchema = { type: 'object', properties: { error: { type: 'string' }, code: { type: 'string' }, problems: { type: 'array', items: { type: 'string' } } } };
+  const errorSchema = {
+    type: 'object',
+    properties: { error: { type: 'string' }, code: { type: 'string' }, problems: { type: 'array', items: { type: 'string' } } },
+  };
   const recordProps = {
     groups: { type: 'array', items: { type: 'string' }, minItems: 1 },
-    requester: { type: 'string', maxLength: 200 }, subjectArea: { type: 'string', maxLength: 200 },
-    reason: { type: 'string', maxLength: 2000 }, approver: { type: 'string', maxLength: 200 },
+    requester: { type: 'string', maxLength: 200 },
+    subjectArea: { type: 'string', maxLength: 200 },
+    reason: { type: 'string', maxLength: 2000 },
+    approver: { type: 'string', maxLength: 200 },
   };
   const idParams = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] };
 
   function apiError(reply: FastifyReply, err: unknown) {
     if (!(err instanceof ExceptionError)) throw err;
-    const status = err.code === 'GH_ERR_EXCEPTION_NOT_FOUND' ? 404 : err.code === 'GH_ERR_EXCEPTION_ILLEGAL' ? 422 : err.code === 'GH_ERR_EXCEPTION_DUPLICATE' ? 409 : 400;
+    const status =
+      err.code === 'GH_ERR_EXCEPTION_NOT_FOUND'
+        ? 404
+        : err.code === 'GH_ERR_EXCEPTION_ILLEGAL'
+          ? 422
+          : err.code === 'GH_ERR_EXCEPTION_DUPLICATE'
+            ? 409
+            : 400;
     return reply.code(status).send({ error: err.message, code: err.code, problems: err.problems });
   }
 
-  app.get('/api/exceptions', {
-    preHandler: requireUser,
-    schema: { summary: 'Exceptions in force', response: { 200: { type: 'array', items: exceptionSchema } } },
-  }, async () => listExceptions(ctx.db));
+  app.get(
+    '/api/exceptions',
+    {
+      preHandler: requireUser,
+      schema: { summary: 'Exceptions in force', response: { 200: { type: 'array', items: exceptionSchema } } },
+    },
+    async () => listExceptions(ctx.db),
+  );
 
-  app.post('/api/exceptions', {
-    preHandler: requireAdmin,
-    schema: {
-      summary: 'Add an allow or deny exception (takes effect within a second)',
-      body: {
-        type: 'object', additionalProperties: false,
-        required: ['domain', 'action', 'groups', 'requester', 'subjectArea', 'reason', 'approver'],
-        properties: { domain: { type: 'string', maxLength: 253 }, action: { type: 'string', enum: ['allow', 'deny'] }, ...recordProps },
+  app.post(
+    '/api/exceptions',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        summary: 'Add an allow or deny exception (takes effect within a second)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['domain', 'action', 'groups', 'requester', 'subjectArea', 'reason', 'approver'],
+          properties: { domain: { type: 'string', maxLength: 253 }, action: { type: 'string', enum: ['allow', 'deny'] }, ...recordProps },
+        },
+        response: { 201: exceptionSchema, 400: errorSchema, 409: errorSchema, 422: errorSchema },
       },
-      response: { 201: exceptionSchema, 400: errorSchema, 409: errorSchema, 422: errorSchema },
     },
-  }, async (request, reply) => {
-    try {
-      return reply.code(201).send(addException(ctx, request.body as ExceptionInput, actorOf(request)));
-    } catch (err) {
-      return apiError(reply, err);
-    }
-  });
+    async (request, reply) => {
+      try {
+        return reply.code(201).send(addException(ctx, request.body as ExceptionInput, actorOf(request)));
+      } catch (err) {
+        return apiError(reply, err);
+      }
+    },
+  );
 
-  app.put('/api/exceptions/:id', {
-    preHandler: requireAdmin,
-    schema: {
-      summary: 'Change the groups and record of an exception (the domain and action stay; takes effect within a second)',
-      params: idParams,
-      body: { type: 'object', additionalProperties: false, required: ['groups', 'requester', 'subjectArea', 'reason', 'approver'], properties: recordProps },
-      response: { 200: exceptionSchema, 400: errorSchema, 404: errorSchema, 422: errorSchema },
+  app.put(
+    '/api/exceptions/:id',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        summary: 'Change the groups and record of an exception (the domain and action stay; takes effect within a second)',
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['groups', 'requester', 'subjectArea', 'reason', 'approver'],
+          properties: recordProps,
+        },
+        response: { 200: exceptionSchema, 400: errorSchema, 404: errorSchema, 422: errorSchema },
+      },
     },
-  }, async (request, reply) => {
-    try {
-      return updateException(ctx, (request.params as { id: number }).id, request.body as ExceptionEdit, actorOf(request));
-    } catch (err) {
-      return apiError(reply, err);
-    }
-  });
+    async (request, reply) => {
+      try {
+        return updateException(ctx, (request.params as { id: number }).id, request.body as ExceptionEdit, actorOf(request));
+      } catch (err) {
+        return apiError(reply, err);
+      }
+    },
+  );
 
-  app.delete('/api/exceptions/:id', {
-    preHandler: requireAdmin,
-    schema: {
-      summary: 'Remove an exception',
-      params: idParams,
-      querystring: { type: 'object', properties: { reason: { type: 'string', maxLength: 2000 } } },
-      response: { 204: { type: 'null' }, 404: errorSchema },
+  app.delete(
+    '/api/exceptions/:id',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        summary: 'Remove an exception',
+        params: idParams,
+        querystring: { type: 'object', properties: { reason: { type: 'string', maxLength: 2000 } } },
+        response: { 204: { type: 'null' }, 404: errorSchema },
+      },
     },
-  }, async (request, reply) => {
-    try {
-      removeException(ctx, (request.params as { id: number }).id, actorOf(request), (request.query as { reason?: string }).reason ?? '');
-      return reply.code(204).send();
-    } catch (err) {
-      return apiError(reply, err);
-    }
-  });
+    async (request, reply) => {
+      try {
+        removeException(ctx, (request.params as { id: number }).id, actorOf(request), (request.query as { reason?: string }).reason ?? '');
+        return reply.code(204).send();
+      } catch (err) {
+        return apiError(reply, err);
+      }
+    },
+  );
 
   const requestSchema = {
     type: 'object',
     properties: {
-      id: { type: 'integer' }, domain: { type: 'string' }, category: { type: ['string', 'null'] }, group_name: { type: ['string', 'null'] },
-      client_address: { type: ['string', 'null'] }, requester_name: { type: ['string', 'null'] }, reason: { type: ['string', 'null'] },
-      created_at: { type: 'integer' }, status: { type: 'string' },
+      id: { type: 'integer' },
+      domain: { type: 'string' },
+      category: { type: ['string', 'null'] },
+      group_name: { type: ['string', 'null'] },
+      client_address: { type: ['string', 'null'] },
+      requester_name: { type: ['string', 'null'] },
+      reason: { type: ['string', 'null'] },
+      created_at: { type: 'integer' },
+      status: { type: 'string' },
     },
   };
 
-  app.get('/api/exception-requests', {
-    preHandler: requireUser,
-    schema: { summary: 'Pending review requests from the block page', response: { 200: { type: 'array', items: requestSchema } } },
-  }, async () => visiblePendingRequests(ctx));
-
-  app.post('/api/exception-requests/:id/approve', {
-    preHandler: requireAdmin,
-    schema: {
-      summary: 'Approve a request: it becomes an allow exception',
-      params: idParams,
-      body: { type: 'object', additionalProperties: false, required: ['groups', 'requester', 'subjectArea', 'reason', 'approver'], properties: recordProps },
-      response: { 201: exceptionSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema },
+  app.get(
+    '/api/exception-requests',
+    {
+      preHandler: requireUser,
+      schema: { summary: 'Pending review requests from the block page', response: { 200: { type: 'array', items: requestSchema } } },
     },
-  }, async (request, reply) => {
-    try {
-      const body = request.body as Omit<ExceptionInput, 'domain' | 'action'>;
-      return reply.code(201).send(approveRequest(ctx, (request.params as { id: number }).id, body, actorOf(request)));
-    } catch (err) {
-      return apiError(reply, err);
-    }
-  });
+    async () => visiblePendingRequests(ctx),
+  );
 
-  app.post('/api/exception-requests/:id/refuse', {
-    preHandler: requireAdmin,
-    schema: {
-      summary: 'Refuse a request (recorded in the change log)',
-      params: idParams,
-      body: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 2000 } } },
-      response: { 204: { type: 'null' }, 404: errorSchema },
+  app.post(
+    '/api/exception-requests/:id/approve',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        summary: 'Approve a request: it becomes an allow exception',
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['groups', 'requester', 'subjectArea', 'reason', 'approver'],
+          properties: recordProps,
+        },
+        response: { 201: exceptionSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema },
+      },
     },
-  }, async (request, reply) => {
-    try {
-      refuseRequest(ctx, (request.params as { id: number }).id, (request.body as { note?: string } | undefined)?.note ?? '', actorOf(request));
-      return reply.code(204).send();
-    } catch (err) {
-      return apiError(reply, err);
-    }
-  });
+    async (request, reply) => {
+      try {
+        const body = request.body as Omit<ExceptionInput, 'domain' | 'action'>;
+        return reply.code(201).send(approveRequest(ctx, (request.params as { id: number }).id, body, actorOf(request)));
+      } catch (err) {
+        return apiError(reply, err);
+      }
+    },
+  );
+
+  app.post(
+    '/api/exception-requests/:id/refuse',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        summary: 'Refuse a request (recorded in the change log)',
+        params: idParams,
+        body: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 2000 } } },
+        response: { 204: { type: 'null' }, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      try {
+        refuseRequest(
+          ctx,
+          (request.params as { id: number }).id,
+          (request.body as { note?: string } | undefined)?.note ?? '',
+          actorOf(request),
+        );
+        return reply.code(204).send();
+      } catch (err) {
+        return apiError(reply, err);
+      }
+    },
+  );
 };

@@ -22,7 +22,20 @@ const PAGE = 100;
 const CSV_MAX_ROWS = 200_000;
 export const WITHHELD = '(withheld: illegal content)';
 
-const QTYPES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 64: 'SVCB', 65: 'HTTPS', 255: 'ANY' };
+const QTYPES: Record<number, string> = {
+  1: 'A',
+  2: 'NS',
+  5: 'CNAME',
+  6: 'SOA',
+  12: 'PTR',
+  15: 'MX',
+  16: 'TXT',
+  28: 'AAAA',
+  33: 'SRV',
+  64: 'SVCB',
+  65: 'HTTPS',
+  255: 'ANY',
+};
 const RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
 
 interface FormValues {
@@ -38,12 +51,20 @@ interface FormValues {
 const text = (q: Record<string, unknown>, k: string, max = 253) => (typeof q[k] === 'string' ? (q[k] as string).trim().slice(0, max) : '');
 
 /** Query string to a store filter, or the problems with it. */
-export function readFilter(ctx: AdminContext, query: unknown): { values: FormValues; filter?: SearchFilter; problems: string[]; before?: number } {
+export function readFilter(
+  ctx: AdminContext,
+  query: unknown,
+): { values: FormValues; filter?: SearchFilter; problems: string[]; before?: number } {
   const q = (query ?? {}) as Record<string, unknown>;
   const now = ctx.now();
   const values: FormValues = {
-    from: text(q, 'from', 19), to: text(q, 'to', 19), client: text(q, 'client', 64), group: text(q, 'group', 64),
-    domain: text(q, 'domain'), action: text(q, 'action', 10), category: text(q, 'category', 64),
+    from: text(q, 'from', 19),
+    to: text(q, 'to', 19),
+    client: text(q, 'client', 64),
+    group: text(q, 'group', 64),
+    domain: text(q, 'domain'),
+    action: text(q, 'action', 10),
+    category: text(q, 'category', 64),
   };
   const problems: string[] = [];
   const from = values.from ? parseUtcInput(values.from) : now - DAY;
@@ -112,16 +133,24 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         <label>From (UTC) <input type="datetime-local" name="from" value="${values.from}"></label>
         <label>To (UTC) <input type="datetime-local" name="to" value="${values.to}"></label>
         <label>Client <input name="client" value="${values.client}" placeholder="10.0.1.23" maxlength="64"></label>
-        <label>Group <select name="group"><option value="">any</option>${options(ctx.config.groups.map((g) => g.name), values.group)}</select></label>
+        <label>Group <select name="group"><option value="">any</option>${options(
+          ctx.config.groups.map((g) => g.name),
+          values.group,
+        )}</select></label>
         <label>Domain contains <input name="domain" value="${values.domain}" maxlength="253"></label>
         <label>Decision <select name="action"><option value="">any</option>${options([...ACTIONS], values.action)}</select></label>
-        <label>Category <select name="category"><option value="">any</option>${options(ctx.config.categories.map((c) => c.id), values.category, (id) => categoryName(ctx.config, id))}</select></label>
+        <label>Category <select name="category"><option value="">any</option>${options(
+          ctx.config.categories.map((c) => c.id),
+          values.category,
+          (id) => categoryName(ctx.config, id),
+        )}</select></label>
         <button type="submit">Search</button>
         ${filter ? html`<a class="button secondary" href="/querylog.csv?${qs(values)}">Download CSV</a>` : ''}
       </form>`;
-    const table = rows.length === 0
-      ? html`<p class="muted" id="querylog-empty">No queries match${before !== undefined ? ' on this page' : ''}.</p>`
-      : html`<table class="responsive" id="querylog"><thead><tr><th>Time</th><th>Client</th><th>Group</th><th>Name</th><th>Type</th><th>Decision</th><th>Category</th><th>Link</th><th>Result</th></tr></thead>
+    const table =
+      rows.length === 0
+        ? html`<p class="muted" id="querylog-empty">No queries match${before !== undefined ? ' on this page' : ''}.</p>`
+        : html`<table class="responsive" id="querylog"><thead><tr><th>Time</th><th>Client</th><th>Group</th><th>Name</th><th>Type</th><th>Decision</th><th>Category</th><th>Link</th><th>Result</th></tr></thead>
         <tbody>${rows.map(
           (r) => html`<tr>
             <td data-label="Time">${formatTime(r.ts)}</td>
@@ -146,13 +175,21 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get('/querylog.csv', { preHandler: requireReader }, async (request, reply) => {
     if (!hasQueryLog(ctx)) return reply.code(503).type('text/plain').send('The query log is not available.\n');
     const { filter, problems } = readFilter(ctx, request.query);
-    if (!filter) return reply.code(400).type('text/plain').send(problems.join('\n') + '\n');
+    if (!filter)
+      return reply
+        .code(400)
+        .type('text/plain')
+        .send(problems.join('\n') + '\n');
     // Written page by page (10 000 rows each) so a large export never holds everything at once.
     const chunks: string[] = [csvHeader()];
     let before: number | undefined;
     let written = 0;
     while (written < CSV_MAX_ROWS) {
-      const page = await ctx.reports.search({ ...filter, limit: Math.min(10_000, CSV_MAX_ROWS - written), ...(before !== undefined ? { before } : {}) });
+      const page = await ctx.reports.search({
+        ...filter,
+        limit: Math.min(10_000, CSV_MAX_ROWS - written),
+        ...(before !== undefined ? { before } : {}),
+      });
       for (const r of page.rows) chunks.push(csvRow(visibleRow(ctx, r)));
       written += page.rows.length;
       if (page.next === undefined) break;
@@ -168,52 +205,73 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   // ---- JSON API ----
   const str = { type: 'string' };
   const nullableStr = { type: ['string', 'null'] };
-  app.get('/api/querylog', {
-    preHandler: requireReader,
-    schema: {
-      summary: 'Search the query log, newest first (keyset paging: pass `next` as `before`); illegal-category names withheld',
-      querystring: {
-        type: 'object',
-        properties: {
-          from: { type: 'string', description: 'YYYY-MM-DDTHH:MM, UTC (default: 24 hours ago)' },
-          to: { type: 'string', description: 'YYYY-MM-DDTHH:MM, UTC (default: now)' },
-          client: str, group: str, domain: str,
-          action: { type: 'string', enum: ['allow', 'block', 'rewrite'] }, category: str,
-          before: { type: 'string', pattern: '^\\d{1,17}$' },
-          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-        },
-      },
-      response: {
-        200: {
+  app.get(
+    '/api/querylog',
+    {
+      preHandler: requireReader,
+      schema: {
+        summary: 'Search the query log, newest first (keyset paging: pass `next` as `before`); illegal-category names withheld',
+        querystring: {
           type: 'object',
           properties: {
-            rows: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  id: { type: 'integer' }, ts: { type: 'integer' }, client: str, group: nullableStr, name: str, qtype: { type: 'integer' },
-                  action: str, category: nullableStr, link: nullableStr, rcode: { type: 'integer' }, latencyUs: { type: 'integer' }, cached: { type: 'boolean' },
-                },
-              },
-            },
-            next: { type: 'integer' },
+            from: { type: 'string', description: 'YYYY-MM-DDTHH:MM, UTC (default: 24 hours ago)' },
+            to: { type: 'string', description: 'YYYY-MM-DDTHH:MM, UTC (default: now)' },
+            client: str,
+            group: str,
+            domain: str,
+            action: { type: 'string', enum: ['allow', 'block', 'rewrite'] },
+            category: str,
+            before: { type: 'string', pattern: '^\\d{1,17}$' },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           },
         },
-        400: { type: 'object', properties: { error: str, problems: { type: 'array', items: str } } },
-        503: { type: 'object', properties: { error: str } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              rows: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'integer' },
+                    ts: { type: 'integer' },
+                    client: str,
+                    group: nullableStr,
+                    name: str,
+                    qtype: { type: 'integer' },
+                    action: str,
+                    category: nullableStr,
+                    link: nullableStr,
+                    rcode: { type: 'integer' },
+                    latencyUs: { type: 'integer' },
+                    cached: { type: 'boolean' },
+                  },
+                },
+              },
+              next: { type: 'integer' },
+            },
+          },
+          400: { type: 'object', properties: { error: str, problems: { type: 'array', items: str } } },
+          503: { type: 'object', properties: { error: str } },
+        },
       },
     },
-  }, async (request, reply) => {
-    if (!hasQueryLog(ctx)) return reply.code(503).send({ error: 'the query log is not available' });
-    const { filter, problems, before } = readFilter(ctx, request.query);
-    if (!filter) return reply.code(400).send({ error: problems[0], problems });
-    try {
-      const page = await ctx.reports.search({ ...filter, limit: (request.query as { limit: number }).limit, ...(before !== undefined ? { before } : {}) });
-      return { rows: page.rows.map((r) => visibleRow(ctx, r)), ...(page.next !== undefined ? { next: page.next } : {}) };
-    } catch (err) {
-      if (!(err instanceof StoreError)) throw err;
-      return reply.code(400).send({ error: err.message, problems: [err.message] });
-    }
-  });
+    async (request, reply) => {
+      if (!hasQueryLog(ctx)) return reply.code(503).send({ error: 'the query log is not available' });
+      const { filter, problems, before } = readFilter(ctx, request.query);
+      if (!filter) return reply.code(400).send({ error: problems[0], problems });
+      try {
+        const page = await ctx.reports.search({
+          ...filter,
+          limit: (request.query as { limit: number }).limit,
+          ...(before !== undefined ? { before } : {}),
+        });
+        return { rows: page.rows.map((r) => visibleRow(ctx, r)), ...(page.next !== undefined ? { next: page.next } : {}) };
+      } catch (err) {
+        if (!(err instanceof StoreError)) throw err;
+        return reply.code(400).send({ error: err.message, problems: [err.message] });
+      }
+    },
+  );
 };

@@ -46,8 +46,15 @@ export const settingsRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     return reply.type('text/html').send(renderPage(request, { title: 'Settings', body }));
   });
 
-  app.get('/api/settings', {
-    preHandler: requireReader,
-    schema: { summary: 'The effective configuration with secrets redacted', response: { 200: { type: 'object', additionalProperties: true } } },
-  }, async () => redactConfig(ctx.config));
+  app.get(
+    '/api/settings',
+    {
+      preHandler: requireReader,
+      schema: {
+        summary: 'The effective configuration with secrets redacted',
+        response: { 200: { type: 'object', additionalProperties: true } },
+      },
+    },
+    async () => redactConfig(ctx.config),
+  );
 };

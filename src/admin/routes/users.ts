@@ -8,7 +8,17 @@ import type { AdminRoutePlugin } from '../context.js';
 import { formatTime, html } from '../html.js';
 import { field } from '../security.js';
 import {
-  createUser, listUsers, publicUser, resetMfa, resetPassword, ROLE_LABELS, ROLES, setDisabled, setRole, unlockUser, UserError,
+  createUser,
+  listUsers,
+  publicUser,
+  resetMfa,
+  resetPassword,
+  ROLE_LABELS,
+  ROLES,
+  setDisabled,
+  setRole,
+  unlockUser,
+  UserError,
 } from '../users.js';
 import { csrfField, messages, renderPage } from '../views/layout.js';
 
@@ -60,10 +70,15 @@ export const userRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       <section><h2>Sign-in activity</h2>
       <table class="responsive" id="auth-audit"><thead><tr><th>When</th><th>User</th><th>Event</th><th>Address</th><th>Detail</th></tr></thead>
       <tbody>${recentAuthEvents(ctx.db, 200).map(
-        (e) => html`<tr><td data-label="When">${formatTime(e.at)}</td><td data-label="User">${e.user_name}</td><td data-label="Event">${e.event.replace('_', ' ')}</td>
+        (
+          e,
+        ) => html`<tr><td data-label="When">${formatTime(e.at)}</td><td data-label="User">${e.user_name}</td><td data-label="Event">${e.event.replace('_', ' ')}</td>
           <td data-label="Address">${e.address ?? ''}</td><td data-label="Detail">${e.detail ?? ''}</td></tr>`,
       )}</tbody></table></section>`;
-    return reply.code(status).type('text/html').send(renderPage(request, { title: 'Users', body }));
+    return reply
+      .code(status)
+      .type('text/html')
+      .send(renderPage(request, { title: 'Users', body }));
   }
 
   async function act(request: FastifyRequest, reply: FastifyReply, done: string, action: () => unknown) {
@@ -98,7 +113,13 @@ export const userRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.post('/users/:id/unlock', { preHandler: requireAdmin }, async (request, reply) =>
     act(request, reply, 'unlocked', () => {
       const u = unlockUser(ctx.db, id(request), actorOf(request), ctx.now());
-      recordAuthEvent(ctx.db, { at: ctx.now(), userName: u.name, event: 'unlocked', address: request.ip, detail: `by ${actorOf(request)}` });
+      recordAuthEvent(ctx.db, {
+        at: ctx.now(),
+        userName: u.name,
+        event: 'unlocked',
+        address: request.ip,
+        detail: `by ${actorOf(request)}`,
+      });
     }),
   );
   app.post('/users/:id/reset-password', { preHandler: requireAdmin }, async (request, reply) =>
@@ -115,31 +136,48 @@ export const userRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   );
 
   // ---- JSON API ----
-  app.get('/api/users', {
-    preHandler: requireAdmin,
-    schema: {
-      summary: 'Accounts (no secrets)',
-      response: {
-        200: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              id: { type: 'integer' }, name: { type: 'string' }, role: { type: 'string' }, mustChangePassword: { type: 'boolean' },
-              locked: { type: 'boolean' }, disabled: { type: 'boolean' }, mfaEnabled: { type: 'boolean' }, createdAt: { type: 'integer' },
-              lastLoginAt: { type: ['integer', 'null'] }, passwordChangedAt: { type: 'integer' },
+  app.get(
+    '/api/users',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        summary: 'Accounts (no secrets)',
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                id: { type: 'integer' },
+                name: { type: 'string' },
+                role: { type: 'string' },
+                mustChangePassword: { type: 'boolean' },
+                locked: { type: 'boolean' },
+                disabled: { type: 'boolean' },
+                mfaEnabled: { type: 'boolean' },
+                createdAt: { type: 'integer' },
+                lastLoginAt: { type: ['integer', 'null'] },
+                passwordChangedAt: { type: 'integer' },
+              },
             },
           },
         },
       },
     },
-  }, async () => listUsers(ctx.db).map(publicUser));
+    async () => listUsers(ctx.db).map(publicUser),
+  );
 
-  app.get('/api/me', {
-    preHandler: requireRole('admin', 'dsl', 'auditor'),
-    schema: {
-      summary: 'The logged-in user and the CSRF token for X-CSRF-Token',
-      response: { 200: { type: 'object', properties: { name: { type: 'string' }, role: { type: 'string' }, csrfToken: { type: 'string' } } } },
+  app.get(
+    '/api/me',
+    {
+      preHandler: requireRole('admin', 'dsl', 'auditor'),
+      schema: {
+        summary: 'The logged-in user and the CSRF token for X-CSRF-Token',
+        response: {
+          200: { type: 'object', properties: { name: { type: 'string' }, role: { type: 'string' }, csrfToken: { type: 'string' } } },
+        },
+      },
     },
-  }, async (request) => ({ name: request.auth!.user.name, role: request.auth!.user.role, csrfToken: request.auth!.session.csrf_token }));
+    async (request) => ({ name: request.auth!.user.name, role: request.auth!.user.role, csrfToken: request.auth!.session.csrf_token }),
+  );
 };

@@ -31,9 +31,11 @@ export function renderPage(request: FastifyRequest, opts: PageOptions): string {
           <form method="post" action="/logout" class="inline">${csrfField(request)}<button type="submit" class="link">Log out</button></form>
         </div>
       </nav>`
-    : html`<nav class="nav"><span class="brand">Gatehouse</span>${auth
-        ? html`<div class="who"><form method="post" action="/logout" class="inline">${csrfField(request)}<button type="submit" class="link">Log out</button></form></div>`
-        : ''}</nav>`;
+    : html`<nav class="nav"><span class="brand">Gatehouse</span>${
+        auth
+          ? html`<div class="who"><form method="post" action="/logout" class="inline">${csrfField(request)}<button type="submit" class="link">Log out</button></form></div>`
+          : ''
+      }</nav>`;
   return html`<!doctype html>
 <html lang="en-GB">
 <head>

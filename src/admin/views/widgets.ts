@@ -112,7 +112,12 @@ export function barChart(points: readonly ChartPoint[], o: ChartOptions): SafeHt
 }
 
 /** A compact table of label / count rows with a proportional bar (CSS width via a class step). */
-export function countTable(id: string, heading: [string, string], rows: { label: SafeHtml | string; count: number; sub?: string }[], empty: string): SafeHtml {
+export function countTable(
+  id: string,
+  heading: [string, string],
+  rows: { label: SafeHtml | string; count: number; sub?: string }[],
+  empty: string,
+): SafeHtml {
   if (rows.length === 0) return html`<p class="muted">${empty}</p>`;
   const max = Math.max(...rows.map((r) => r.count), 1);
   return html`<table class="counts" id="${id}"><thead><tr><th>${heading[0]}</th><th class="num">${heading[1]}</th></tr></thead>

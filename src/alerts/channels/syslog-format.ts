@@ -39,7 +39,10 @@ function syslogLine(m: OutgoingMessage, a: PublicAlert, facility: number, appNam
     ['count', String(a.count)],
     ['first', a.time],
   ];
-  const sd = `[${SD_ID}${params.filter(([, v]) => v !== null).map(([k, v]) => ` ${k}="${sdValue(v!)}"`).join('')}]`;
+  const sd = `[${SD_ID}${params
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => ` ${k}="${sdValue(v!)}"`)
+    .join('')}]`;
   const msgId = m.kind === 'digest' ? 'digest' : a.kind === 'operational' ? 'operational' : 'alert';
   const msg =
     a.kind === 'operational'

@@ -42,7 +42,15 @@ export class WebhookChannel implements Channel {
 export function webhookBody(format: WebhookConfig['format'], m: OutgoingMessage): unknown {
   switch (format) {
     case 'generic':
-      return { id: m.key, kind: m.kind, severity: m.severity, subject: m.subject, text: m.text, sentAt: new Date().toISOString(), alerts: m.alerts };
+      return {
+        id: m.key,
+        kind: m.kind,
+        severity: m.severity,
+        subject: m.subject,
+        text: m.text,
+        sentAt: new Date().toISOString(),
+        alerts: m.alerts,
+      };
     case 'slack':
       return {
         text: m.subject,

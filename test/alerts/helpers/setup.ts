@@ -47,7 +47,8 @@ export class TestSite {
   start(config: unknown): AlertEngine {
     const parsed = parseAlerts(config);
     // Tests that are not about the disk must not see disk-nearly-full on a busy machine.
-    if ((config as { operational?: { diskUsedPercent?: number } }).operational?.diskUsedPercent === undefined) parsed.operational.diskUsedPercent = 100;
+    if ((config as { operational?: { diskUsedPercent?: number } }).operational?.diskUsedPercent === undefined)
+      parsed.operational.diskUsedPercent = 100;
     this.engine = new AlertEngine({ db: this.db, config: parsed, categories });
     this.engine.start();
     return this.engine;

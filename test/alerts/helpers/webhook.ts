@@ -21,6 +21,7 @@ export class WebhookSink {
   ) {}
 
   static async start(port = 0): Promise<WebhookSink> {
+    // eslint-disable-next-line prefer-const -- the request handler needs it before it is made
     let sink: WebhookSink | undefined;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
