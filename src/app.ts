@@ -130,8 +130,16 @@ export class Gatehouse {
   }
 
   private serverOptions(config: Config) {
-    const { listen, udpSize, tcpIdleTimeoutMs, tcpMaxConnections, drainTimeoutMs } = config.dns;
-    return { listen, udpSize, tcpIdleTimeoutMs, tcpMaxConnections, drainTimeoutMs, logger: this.logger.child({ part: 'dns' }) };
+    const { listen, udpSize, tcpIdleTimeoutMs, tcpMaxConnections, tcpMaxPerClient, drainTimeoutMs } = config.dns;
+    return {
+      listen,
+      udpSize,
+      tcpIdleTimeoutMs,
+      tcpMaxConnections,
+      tcpMaxPerClient,
+      drainTimeoutMs,
+      logger: this.logger.child({ part: 'dns' }),
+    };
   }
 
   private newAlertEngine(config: Config): AlertEngine {

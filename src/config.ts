@@ -12,7 +12,31 @@ const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'exp
 
 const upstreamUrl = z
   .string()
-  .regex(/^(udp|tcp|tls):\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'expected udp://IP:PORT, tcp://IP:PORT or tls://IP:PORT');
+  .regex(
+    /^(?:(udp|tcp|tls):\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}|system)$/,
+    'expected udp://IP:PORT, tcp://IP:PORT, tls://IP:PORT or system (the nameservers of /etc/resolv.conf)',
+  );
+
+const cidr = z.string().refine((n) => isCidr(n), 'expected a network in CIDR notation, for example 10.0.0.0/8 or fd00::/8');
+
+/** Per-client query rate limit (token buckets), see src/resolver/admission.ts. */
+const rateLimitSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Sustained queries per second from one client address, and the burst it may send at once. */
+  qps: z.number().int().min(1).default(1000),
+  burst: z.number().int().min(1).default(4000),
+  /** The same for a whole network (IPv4 /networkPrefix4, IPv6 /networkPrefix6): bounds spoofed-source floods. */
+  networkQps: z.number().int().min(1).default(5000),
+  networkBurst: z.number().int().min(1).default(20_000),
+  networkPrefix4: z.number().int().min(8).max(32).default(24),
+  networkPrefix6: z.number().int().min(16).max(128).default(56),
+  /** Sources never limited: a DNS server or NAT gateway that forwards a whole site's queries. */
+  exempt: z.array(cidr).default([]),
+  /** How often excess queries are summarised (service log, IT alert). */
+  reportSeconds: z.number().int().min(1).max(3600).default(60),
+  /** Client addresses (and networks) tracked at once; beyond it new ones share one bucket. */
+  maxTracked: z.number().int().min(100).default(100_000),
+});
 
 const ipAddress = z.string().regex(/^[0-9a-fA-F:.]+$/, 'expected an IP address');
 
@@ -122,6 +146,22 @@ const configSchema = z.strictObject({
       udpSize: z.number().int().min(512).max(4096).default(1232),
       tcpIdleTimeoutMs: z.number().int().min(1000).default(10_000),
       tcpMaxConnections: z.number().int().min(1).default(1000),
+      /** Open TCP connections one client address may hold; past it, its least recently used idle one is closed. */
+      tcpMaxPerClient: z.number().int().min(1).default(32),
+      /**
+       * Who may ask. Default (omitted): loopback, link-local, RFC 1918, ULA and
+       * every group's networks. Others get REFUSED.
+       */
+      allowNetworks: z.array(cidr).optional(),
+      rateLimit: rateLimitSchema.prefault({}),
+      /** Remove private, loopback and link-local addresses from upstream answers for public names. */
+      rebindProtection: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Names (and their subdomains) whose answers may hold private addresses, e.g. the school's AD domain. */
+          allowDomains: z.array(z.string().min(1)).default([]),
+        })
+        .prefault({}),
       /** How long SIGTERM waits for in-flight queries. */
       drainTimeoutMs: z.number().int().min(0).default(5000),
       block: z

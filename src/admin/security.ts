@@ -1,13 +1,13 @@
 // Request plumbing shared by every route: client network allow-list, cookies,
 // urlencoded form bodies, and the security headers on every response.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import ipaddr from 'ipaddr.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { addressAllowed, parseNetworks } from '../util/networks.js';
+
+export { addressAllowed, parseNetworks };
 
 export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
-
-type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 /** The headers every page of ours carries (admin UI and block page), with that server's CSP. */
 export function setPageHeaders(reply: FastifyReply, csp: string): void {
@@ -15,17 +15,6 @@ export function setPageHeaders(reply: FastifyReply, csp: string): void {
   reply.header('X-Content-Type-Options', 'nosniff');
   reply.header('Referrer-Policy', 'no-referrer');
   reply.header('X-Frame-Options', 'DENY');
-}
-
-export function parseNetworks(cidrs: string[]): Range[] {
-  return cidrs.map((c) => ipaddr.parseCIDR(c));
-}
-
-/** Whether an address (IPv4-mapped IPv6 counts as IPv4) is in one of the networks. */
-export function addressAllowed(address: string | undefined, networks: Range[]): boolean {
-  if (!address || !ipaddr.isValid(address)) return false;
-  const addr = ipaddr.process(address);
-  return networks.some(([net, bits]) => addr.kind() === net.kind() && addr.match(net, bits));
 }
 
 export function parseCookies(header: string | undefined): Map<string, string> {

@@ -9,6 +9,8 @@ import type { Logger } from '../log.js';
 import type { Answer, Group, Next, Query } from './types.js';
 import { errorResponse, parseQuery, RCODE, truncate, EDE } from './wire.js';
 import { listenUdp, type Reply, type UdpListener, type UdpMode } from './udp-socket.js';
+import { TcpConnections, type TcpConnection, type TcpStats } from './tcp-connections.js';
+import { ADMIT, NOT_ALLOWED, type Admission, type Verdict } from './admission.js';
 
 export interface QueryObserver {
   onAnswer(q: Query, answer: Answer, latencyUs: number): void;
@@ -19,6 +21,7 @@ export interface ServerOptions {
   udpSize: number;
   tcpIdleTimeoutMs: number;
   tcpMaxConnections: number;
+  tcpMaxPerClient: number;
   drainTimeoutMs: number;
   logger: Logger;
 }
@@ -34,16 +37,21 @@ export interface ServerStats {
   servfail: number;
   inflight: number;
   tcpConnections: number;
+  /** TCP connections closed to make room, turned away with every slot busy, closed for being idle. */
+  tcpSlots: TcpStats;
 }
 
 const TYPE_AXFR = 252;
 const TYPE_IXFR = 251;
 const MAX_TCP_MESSAGE = 65_535;
+/** Extended DNS Error "Prohibited" (RFC 8914 §4.19). */
+const EDE_PROHIBITED = 18;
 
 export class DnsServer {
   /** Listeners by `dns.listen` address, in the order they were opened. */
   private listeners = new Map<string, { udp: UdpListener; tcp: net.Server }>();
-  private readonly connections = new Set<net.Socket>();
+  /** Open TCP connections and their slots (per client and in all). */
+  private readonly connections: TcpConnections;
   private draining = false;
   private observers: QueryObserver[] = [];
   private placeholderGroup: Group = { index: -1, name: '' };
@@ -58,12 +66,21 @@ export class DnsServer {
     servfail: 0,
     inflight: 0,
     tcpConnections: 0,
+    tcpSlots: { evicted: 0, rejected: 0, idleClosed: 0 },
   };
+  /** Who may ask and how fast (admission.ts); none: everyone, unlimited. */
+  private admission: Pick<Admission, 'check'> | undefined;
 
   constructor(
     private options: ServerOptions,
     private chain: Next,
-  ) {}
+  ) {
+    this.connections = new TcpConnections(tcpLimits(options), this.stats.tcpSlots);
+  }
+
+  setAdmission(admission: Pick<Admission, 'check'>): void {
+    this.admission = admission;
+  }
 
   /** Replace the chain (SIGHUP): queries already in it finish on the old one. */
   setChain(chain: Next): void {
@@ -72,7 +89,7 @@ export class DnsServer {
 
   setOptions(options: ServerOptions): void {
     this.options = options;
-    for (const l of this.listeners.values()) l.tcp.maxConnections = options.tcpMaxConnections;
+    this.connections.setLimits(tcpLimits(options));
   }
 
   addObserver(observer: QueryObserver): void {
@@ -112,7 +129,7 @@ export class DnsServer {
     for (const l of this.listeners.values()) l.tcp.close();
     const deadline = Date.now() + this.options.drainTimeoutMs;
     while (this.stats.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    for (const socket of this.connections) socket.destroy();
+    for (const conn of [...this.connections.all()]) conn.socket.destroy();
     await Promise.all([...this.listeners.values()].map((l) => l.udp.close()));
     this.listeners.clear();
   }
@@ -128,8 +145,8 @@ export class DnsServer {
       );
       // The TCP listener takes the UDP listener's port, so port 0 gives one port for both.
       const tcpPort = port === 0 ? udp.address().port : port;
+      // No server.maxConnections: the slots (tcp-connections.ts) close an idle connection to make room instead.
       const server = net.createServer({ noDelay: true }, (socket) => this.onTcpConnection(socket));
-      server.maxConnections = this.options.tcpMaxConnections;
       try {
         server.listen({ host, port: tcpPort, ipv6Only: host.includes(':') });
         await once(server, 'listening');
@@ -154,12 +171,13 @@ export class DnsServer {
 
   private onTcpConnection(socket: net.Socket): void {
     if (this.draining) return void socket.destroy();
-    this.connections.add(socket);
+    const conn: TcpConnection | undefined = this.connections.admit(socket, socket.remoteAddress ?? '');
+    if (conn === undefined) return void socket.destroy();
     this.stats.tcpConnections = this.connections.size;
-    socket.setTimeout(this.options.tcpIdleTimeoutMs, () => socket.end());
     let buffered: Buffer = Buffer.alloc(0);
     let open = true;
     const reply = (answer: Buffer) => {
+      conn.queryFinished();
       if (!open) return;
       const framed = Buffer.allocUnsafe(answer.length + 2);
       framed.writeUInt16BE(answer.length, 0);
@@ -176,31 +194,40 @@ export class DnsServer {
         buffered = buffered.subarray(2 + length);
         if (length === 0) continue;
         this.stats.tcp++;
-        this.handle(message, socket.remoteAddress ?? '', socket.remotePort ?? 0, 'tcp', reply);
+        // Idle time counts from here, the last complete query, not from the last byte.
+        conn.queryStarted();
+        if (!this.handle(message, conn.address, socket.remotePort ?? 0, 'tcp', reply)) conn.queryFinished();
       }
       if (buffered.length > MAX_TCP_MESSAGE + 2) socket.destroy();
     });
     const closed = () => {
       open = false;
-      this.connections.delete(socket);
+      this.connections.release(conn);
       this.stats.tcpConnections = this.connections.size;
     };
     socket.on('close', closed);
     socket.on('error', closed);
   }
 
-  private handle(packet: Buffer, address: string, port: number, transport: 'udp' | 'tcp', reply: Reply): void {
+  /** Answer one message; false when it is dropped without an answer. */
+  private handle(packet: Buffer, address: string, port: number, transport: 'udp' | 'tcp', reply: Reply): boolean {
+    const receivedAt = performance.now();
+    // Before anything is decoded: a source that may not ask, or asks too fast, costs next to nothing.
+    if (this.admission !== undefined) {
+      const verdict = this.admission.check(address, transport === 'udp', receivedAt);
+      if (verdict !== ADMIT) return this.turnAway(packet, verdict, transport, reply);
+    }
     const parsed = parseQuery(packet);
     if (typeof parsed === 'string') {
       if (parsed === 'drop') {
         this.stats.dropped++;
-        return;
+        return false;
       }
       if (parsed === 'notimp') this.stats.notimp++;
       else this.stats.formerr++;
       const rcode = parsed === 'notimp' ? RCODE.NOTIMP : parsed === 'badvers' ? 0 : RCODE.FORMERR;
       reply(errorResponse(packet, rcode, parsed === 'badvers' ? { edns: true, udpSize: this.options.udpSize, extendedRcode: 1 } : {}));
-      return;
+      return true;
     }
     this.stats.queries++;
     const q: Query = {
@@ -217,12 +244,12 @@ export class DnsServer {
       transport,
       client: { address, port, group: this.placeholderGroup },
       wire: packet,
-      receivedAt: performance.now(),
+      receivedAt,
     };
     if (q.klass !== 1 || q.type === TYPE_AXFR || q.type === TYPE_IXFR) {
       // Only the Internet class is resolved; zone transfers are not ours to give.
       this.finish(q, this.refuse(q), reply);
-      return;
+      return true;
     }
     this.stats.inflight++;
     let result: Answer | Promise<Answer>;
@@ -239,6 +266,32 @@ export class DnsServer {
     } else {
       this.done(q, result, reply);
     }
+    return true;
+  }
+
+  /**
+   * A source outside dns.allowNetworks gets REFUSED; one over its rate limit
+   * gets an empty TC=1 answer over UDP (retry over TCP) and REFUSED over TCP
+   * (see admission.ts for why). Neither reaches the chain or the query log:
+   * admission.ts counts them and reports the excess once a period.
+   */
+  private turnAway(packet: Buffer, verdict: Verdict, transport: 'udp' | 'tcp', reply: Reply): boolean {
+    const parsed = parseQuery(packet);
+    if (typeof parsed === 'string') return false; // not worth an answer
+    const refused = verdict === NOT_ALLOWED || transport === 'tcp';
+    const out = errorResponse(packet, refused ? RCODE.REFUSED : RCODE.NOERROR, {
+      questionEnd: parsed.questionEnd,
+      edns: parsed.edns,
+      udpSize: this.options.udpSize,
+      dnssecOk: parsed.dnssecOk,
+      ede:
+        parsed.edns && refused
+          ? { code: EDE_PROHIBITED, text: verdict === NOT_ALLOWED ? 'not an allowed network' : 'rate limited' }
+          : undefined,
+    });
+    if (!refused) out[2] |= 0x02; // TC
+    reply(out);
+    return true;
   }
 
   private done(q: Query, answer: Answer, reply: (answer: Buffer) => void): void {
@@ -296,4 +349,8 @@ export function splitHostPort(address: string): { host: string; port: number } {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]+):(\d+)$/.exec(address);
   if (!m) throw new Error(`bad listen address ${address}`);
   return { host: m[1], port: Number(m[2]) };
+}
+
+function tcpLimits(o: ServerOptions) {
+  return { idleTimeoutMs: o.tcpIdleTimeoutMs, maxConnections: o.tcpMaxConnections, maxPerClient: o.tcpMaxPerClient };
 }
