@@ -7,12 +7,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { DnsServer } from './resolver/server.js';
+import { Admission, type LimitedSource } from './resolver/admission.js';
 import { buildChain } from './resolver/chain.js';
 import { GroupIdentifier, IdentifyHandler } from './resolver/identify.js';
 import { CacheHandler } from './resolver/cache.js';
 import { ForwardHandler } from './resolver/forward.js';
 import { LinkManager, type LinkSwitch } from './resolver/links.js';
 import { PolicyHandler } from './resolver/policy.js';
+import { RebindingHandler } from './resolver/rebinding.js';
 import { AlertObserver, LogIndexes, QueryLogObserver } from './resolver/observers.js';
 import { ListManager, type RefreshEvent } from './lists/manager.js';
 import { openDatabase } from './store/db.js';
@@ -43,7 +45,10 @@ export class Gatehouse {
   readonly links: LinkManager;
   readonly lists: ListManager;
   readonly policy: PolicyHandler;
+  readonly rebinding: RebindingHandler;
   readonly server: DnsServer;
+  /** Who may ask, and how fast (dns.allowNetworks, dns.rateLimit). */
+  readonly admission: Admission;
   readonly db: Database;
   readonly queryLog: QueryLog;
   readonly retention: Retention;
@@ -93,8 +98,11 @@ export class Gatehouse {
     this.lists = new ListManager(config, { dataDir, logger: this.logger });
     this.policy = new PolicyHandler({ config, matcher: () => this.lists.matcher, logger: this.logger, now: () => new Date(now()) });
     this.cache = new CacheHandler(config, now);
+    this.rebinding = new RebindingHandler(config, this.logger.child({ part: 'rebinding' }), now);
     this.links = new LinkManager(config, this.logger.child({ part: 'links' }), now);
     this.server = new DnsServer(this.serverOptions(config), this.chain());
+    this.admission = new Admission(config, (limited) => this.onRateLimited(limited));
+    this.server.setAdmission(this.admission);
 
     this.logIndexes.configure(config);
     this.alertObserver = new AlertObserver({ observe: (e) => this.alerts.observe(e) }, now);
@@ -117,7 +125,7 @@ export class Gatehouse {
 
   /**
    * The query path, top to bottom (see resolver/chain.ts for why each sits
-   * where it does): identify → policy → cache → forward. The query log and
+   * where it does): identify → policy → cache → rebinding → forward. The query log and
    * the alerts observe answers after they are sent (server.ts).
    */
   private chain() {
@@ -125,6 +133,7 @@ export class Gatehouse {
       identify: new IdentifyHandler(this.groups),
       policy: this.policy,
       cache: this.cache,
+      rebinding: this.rebinding,
       forward: new ForwardHandler(this.links),
     });
   }
@@ -174,6 +183,21 @@ export class Gatehouse {
     });
   }
 
+  /** Once a period: who went over the rate limit, summarised (never one query-log row per excess query). */
+  private onRateLimited(limited: LimitedSource[]): void {
+    const shown = limited.slice(0, MAX_LIMITED_ALERTS);
+    for (const l of shown) {
+      const what = l.kind === 'network' ? `network ${l.source}` : l.source;
+      const message = `${what} sent ${l.excess} queries over the DNS rate limit in ${l.periodSeconds} s (UDP answered with TC=1, TCP with REFUSED)`;
+      this.logger.warn({ source: l.source, kind: l.kind, excess: l.excess, periodSeconds: l.periodSeconds }, 'DNS rate limit reached');
+      this.alerts.operational({ kind: 'client-rate-limited', client: l.source, message, details: { ...l } });
+    }
+    if (limited.length > shown.length) {
+      const rest = limited.slice(shown.length).reduce((n, l) => n + l.excess, 0);
+      this.logger.warn({ sources: limited.length - shown.length, excess: rest }, 'DNS rate limit reached by further sources');
+    }
+  }
+
   private onListRefresh(r: RefreshEvent): void {
     const at = Date.parse(r.at);
     this.queryLog.recordListRefresh({ at, listId: r.listId, ok: r.ok, entries: r.entries, error: r.error });
@@ -194,6 +218,7 @@ export class Gatehouse {
     // Lists before DNS: a filter must not answer unfiltered while it loads.
     await this.lists.start();
     await this.server.start();
+    this.admission.start();
     this.links.startProbes();
     const live = liveDeps(this, this.blocks, this.now);
     if (this.options.admin !== false) {
@@ -244,10 +269,14 @@ export class Gatehouse {
     this.policy.reload(config);
     this.groups.configure(config);
     this.cache.configure(config);
+    this.rebinding.configure(config);
+    // Cached answers were filtered under the old rules.
+    if (JSON.stringify(config.dns.rebindProtection) !== JSON.stringify(previous.dns.rebindProtection)) this.cache.clear();
     this.links.configure(config);
     this.logIndexes.configure(config);
     this.alertObserver.configure(config);
     this.server.setOptions(this.serverOptions(config));
+    this.admission.configure(config);
     this.queryLog.setDictionaries(this.dictionaries(config));
     if (JSON.stringify(config.alerts) !== JSON.stringify(this.config.alerts)) {
       const old = this.alerts;
@@ -269,6 +298,7 @@ export class Gatehouse {
   /** Drain in-flight queries, flush the query log and alerts, close everything (SIGTERM). */
   async stop(): Promise<void> {
     this.selfTests?.stop();
+    this.admission.stop();
     await this.server.stop();
     this.links.stop();
     this.lists.stop();
@@ -282,6 +312,9 @@ export class Gatehouse {
     this.started = false;
   }
 }
+
+/** Sources over the rate limit raised as alerts per report; the rest are one log line. */
+const MAX_LIMITED_ALERTS = 20;
 
 export function buildApp(config: Config, options: AppOptions = {}): Gatehouse {
   return new Gatehouse(config, options);

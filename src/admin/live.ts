@@ -8,6 +8,8 @@ import type { ListStatus } from '../lists/manager.js';
 import type { CacheStats } from '../resolver/cache.js';
 import type { LinksStatus } from '../resolver/links.js';
 import type { ServerStats } from '../resolver/server.js';
+import type { AdmissionStats } from '../resolver/admission.js';
+import type { RebindingStats } from '../resolver/rebinding.js';
 import type { QueryLogStats } from '../store/query-log.js';
 
 /** The alert engine's inbox API (src/alerts/engine.ts AlertEngine has all of it). */
@@ -42,6 +44,8 @@ export interface LiveDeps {
   dns?(): ServerStats;
   /** CacheHandler.stats. */
   cache?(): CacheStats;
+  /** The DNS guards: Admission.stats (allow-list, rate limit) and RebindingHandler.stats. */
+  guards?(): { admission: AdmissionStats; rebinding: RebindingStats };
   /** ListManager.status(). */
   lists?(): ListStatus[];
   /** QueryLog.stats(). */

@@ -67,6 +67,59 @@ export function buildMetrics(ctx: AdminContext): Registry {
     const s = live.dns?.();
     if (s) for (const k of ['formerr', 'notimp', 'servfail', 'dropped', 'truncated'] as const) yield [{ kind: k }, s[k]];
   });
+  totalCounter(
+    registry,
+    'gatehouse_dns_refused_not_allowed_total',
+    'Queries from sources outside dns.allowNetworks (answered REFUSED)',
+    [],
+    function* () {
+      const g = live.guards?.();
+      if (g) yield [{}, g.admission.notAllowed];
+    },
+  );
+  totalCounter(
+    registry,
+    'gatehouse_dns_rate_limited_total',
+    'Queries over the per-client rate limit (UDP: TC=1, TCP: REFUSED)',
+    ['transport'],
+    function* () {
+      const g = live.guards?.();
+      if (g) {
+        yield [{ transport: 'udp' }, g.admission.rateLimitedUdp];
+        yield [{ transport: 'tcp' }, g.admission.rateLimitedTcp];
+      }
+    },
+  );
+  new Gauge({
+    name: 'gatehouse_dns_rate_limited_sources',
+    help: 'Client addresses and networks over the rate limit in the last report period',
+    registers: [registry],
+    collect() {
+      const g = live.guards?.();
+      if (g) this.set(g.admission.limitedClients);
+    },
+  });
+  totalCounter(
+    registry,
+    'gatehouse_dns_rebinding_removed_total',
+    'Private addresses removed from upstream answers for public names',
+    ['unit'],
+    function* () {
+      const g = live.guards?.();
+      if (g) {
+        yield [{ unit: 'answers' }, g.rebinding.answers];
+        yield [{ unit: 'records' }, g.rebinding.records];
+      }
+    },
+  );
+  totalCounter(registry, 'gatehouse_dns_tcp_closed_total', 'TCP connections closed by the server, by reason', ['reason'], function* () {
+    const s = live.dns?.();
+    if (s) {
+      yield [{ reason: 'idle' }, s.tcpSlots.idleClosed];
+      yield [{ reason: 'evicted' }, s.tcpSlots.evicted];
+      yield [{ reason: 'rejected' }, s.tcpSlots.rejected];
+    }
+  });
   totalCounter(registry, 'gatehouse_blocks_total', 'Blocked answers by category (never by domain)', ['category'], function* () {
     for (const [category, n] of Object.entries(live.blocksByCategory?.() ?? {})) yield [{ category }, n];
   });

@@ -8,6 +8,8 @@ import type { ListManager } from '../lists/manager.js';
 import type { CacheHandler } from '../resolver/cache.js';
 import type { LinkManager } from '../resolver/links.js';
 import type { DnsServer } from '../resolver/server.js';
+import type { Admission } from '../resolver/admission.js';
+import type { RebindingHandler } from '../resolver/rebinding.js';
 import type { QueryLog } from '../store/query-log.js';
 import type { PolicyHandler } from '../resolver/policy.js';
 import type { GroupIdentifier } from '../resolver/identify.js';
@@ -19,6 +21,8 @@ export interface RunningParts {
   config: Config;
   links: LinkManager;
   server: DnsServer;
+  admission: Admission;
+  rebinding: RebindingHandler;
   cache: CacheHandler;
   lists: ListManager;
   queryLog: QueryLog;
@@ -58,6 +62,7 @@ export function liveDeps(g: RunningParts, blocks?: BlockCounter, now: () => numb
     links: () => g.links.status(),
     dns: () => g.server.stats,
     cache: () => g.cache.stats,
+    guards: () => ({ admission: g.admission.stats, rebinding: g.rebinding.stats }),
     lists: () => g.lists.status(),
     queryLog: () => g.queryLog.stats(),
     alerts: {

@@ -139,6 +139,8 @@ export const operationalKinds = [
   'querylog-dropped',
   'disk-nearly-full',
   'check-failed',
+  'client-rate-limited',
+  'system-resolvers-missing',
 ] as const;
 export type OperationalKind = (typeof operationalKinds)[number];
 

@@ -35,6 +35,8 @@ const operationalSeverity: Record<OperationalEvent['kind'], AlertingSeverity> = 
   'querylog-dropped': 'high',
   'disk-nearly-full': 'high',
   'check-failed': 'high',
+  'client-rate-limited': 'medium',
+  'system-resolvers-missing': 'high',
 };
 
 const SWEEP_EVERY_MS = 60_000;
@@ -195,7 +197,8 @@ export class AlertEngine {
   operational(e: OperationalEvent): void {
     if (!this.options.config.enabled || !this.opKinds.has(e.kind)) return;
     const at = e.at ?? Date.now();
-    const key = 'op\0' + e.kind;
+    // Per client when the event names one (a flooding device), else one alert per kind.
+    const key = e.client === undefined ? 'op\0' + e.kind : 'op\0' + e.kind + '\0' + e.client;
     const t = this.tracker.track(key, at, 1, 0);
     if (t.kind === 'repeat') {
       this.writer.repeat(t.alert, at);
@@ -205,7 +208,7 @@ export class AlertEngine {
       kind: 'operational',
       createdAt: at,
       lastAt: at,
-      client: null,
+      client: e.client ?? null,
       clientName: null,
       group: null,
       category: e.kind,

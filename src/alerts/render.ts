@@ -15,6 +15,8 @@ const operationalTitles: Record<string, string> = {
   'querylog-dropped': 'Query-log rows were dropped',
   'disk-nearly-full': 'The disk is nearly full',
   'check-failed': 'A filtering check failed',
+  'client-rate-limited': 'A device went over the DNS rate limit',
+  'system-resolvers-missing': 'No usable nameserver in /etc/resolv.conf',
 };
 
 export function toPublic(a: Alert, names: CategoryNames): PublicAlert {

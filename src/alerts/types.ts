@@ -23,6 +23,8 @@ export interface AlertEvent {
 export interface OperationalEvent {
   kind: OperationalKind;
   message: string;
+  /** The client address (or network) it is about, if any: throttled per client then. */
+  client?: string;
   details?: Record<string, unknown>;
   /** ms since the epoch; now when omitted. */
   at?: number;

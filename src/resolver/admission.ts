@@ -58,9 +58,12 @@ class Bucket {
 
   /** Take one token; false when empty. */
   take(now: number): boolean {
-    let tokens = this.tokens + (now - this.last) * this.perMs;
-    if (tokens > this.burst) tokens = this.burst;
-    this.last = now;
+    let tokens = this.tokens;
+    if (now > this.last) {
+      tokens += (now - this.last) * this.perMs;
+      if (tokens > this.burst) tokens = this.burst;
+      this.last = now;
+    }
     if (tokens >= 1) {
       this.tokens = tokens - 1;
       return true;
