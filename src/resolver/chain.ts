@@ -12,12 +12,16 @@ export interface ChainParts {
   /** 3. cache: answers shared by every group (policy already decided), so one
    *  cache serves all; misses, prefetches and stale answers are decided here. */
   cache: Handler;
+  /** 3b. rebinding: strips private addresses from upstream answers for public
+   *  names. Below the cache, so it sees only upstream answers and the cache
+   *  keeps them filtered (a hit costs nothing); block answers never pass here. */
+  rebinding?: Handler;
   /** 4. forward: the internet links, in order, with failover. */
   forward: Handler;
 }
 
 export function buildChain(parts: ChainParts): Next {
-  const handlers = [parts.identify, parts.policy, parts.cache, parts.forward].filter((h): h is Handler => h !== undefined);
+  const handlers = [parts.identify, parts.policy, parts.cache, parts.rebinding, parts.forward].filter((h): h is Handler => h !== undefined);
   let next: Next = () => {
     throw new Error('the chain ended without an answer');
   };
