@@ -12,7 +12,7 @@ import { buildChain } from './resolver/chain.js';
 import { GroupIdentifier, IdentifyHandler } from './resolver/identify.js';
 import { CacheHandler } from './resolver/cache.js';
 import { ForwardHandler } from './resolver/forward.js';
-import { LinkManager, type LinkSwitch } from './resolver/links.js';
+import { LinkManager, type LinkSwitch, type NameserversChange } from './resolver/links.js';
 import { PolicyHandler } from './resolver/policy.js';
 import { RebindingHandler } from './resolver/rebinding.js';
 import { AlertObserver, LogIndexes, QueryLogObserver } from './resolver/observers.js';
@@ -113,6 +113,8 @@ export class Gatehouse {
     this.server.addObserver(this.blocks);
 
     this.links.on('switch', (s: LinkSwitch) => this.onLinkSwitch(s));
+    this.links.on('nameservers', (c: NameserversChange) => this.onNameservers(c));
+    for (const c of this.links.nameservers.values()) this.onNameservers(c);
     this.lists.on('refresh', (r: RefreshEvent) => this.onListRefresh(r));
     this.queryLog.on('dropped', (e: { count: number; total: number; lastError?: string }) =>
       this.alerts.operational({
@@ -180,6 +182,20 @@ export class Gatehouse {
       message: `internet link switched from ${s.from} to ${s.to}: ${s.reason}`,
       details: { ...s },
       at: s.at,
+    });
+  }
+
+  /** A `system` upstream read resolv.conf: say what it uses, or raise an alert when nothing was usable. */
+  private onNameservers(c: NameserversChange): void {
+    if (c.problem === undefined) {
+      this.logger.info({ link: c.link, nameservers: c.servers }, 'system upstream: nameservers from resolv.conf');
+      return;
+    }
+    this.logger.error({ link: c.link, problem: c.problem }, 'system upstream: no usable nameserver');
+    this.alerts.operational({
+      kind: 'system-resolvers-missing',
+      message: `link ${c.link}: ${c.problem}`,
+      details: { link: c.link, servers: c.servers },
     });
   }
 

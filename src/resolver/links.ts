@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { parseUpstreamUrl, type Upstream } from './upstream.js';
 import { UdpUpstream } from './upstream-udp.js';
 import { StreamUpstream } from './upstream-stream.js';
+import { SystemUpstream } from './upstream-system.js';
 import dnsPacket from 'dns-packet';
 import { HEADER_SIZE, RCODE } from './wire.js';
 
@@ -77,7 +78,25 @@ class Link {
   }
 }
 
-export function createUpstream(url: string, link: LinkConfig): Upstream {
+/** What the `system` upstream reports after each read of resolv.conf (LinkManager emits it as 'nameservers'). */
+export interface NameserversChange {
+  link: string;
+  servers: string[];
+  problem: string | undefined;
+}
+
+export function createUpstream(
+  url: string,
+  link: LinkConfig,
+  system: { listen: readonly string[]; onChange?: (c: NameserversChange) => void } = { listen: [] },
+): Upstream {
+  if (url === 'system') {
+    return new SystemUpstream({
+      listen: system.listen,
+      sourceAddress: link.sourceAddress,
+      onChange: (servers, problem) => system.onChange?.({ link: link.name, servers, problem }),
+    });
+  }
   const { protocol, host, port } = parseUpstreamUrl(url);
   if (protocol === 'udp') return new UdpUpstream(url, host, port, link.sourceAddress);
   const tlsOptions = protocol === 'tls' ? { servername: link.tlsServerName ?? host, caFile: link.tlsCaFile } : undefined;
@@ -116,7 +135,7 @@ export class LinkManager extends EventEmitter {
       return new Link(
         i,
         lc,
-        lc.upstreams.map((u) => createUpstream(u, lc)),
+        lc.upstreams.map((u) => createUpstream(u, lc, { listen: config.dns.listen, onChange: (c) => this.onNameservers(c) })),
         this.now(),
       );
     });
@@ -126,6 +145,14 @@ export class LinkManager extends EventEmitter {
     const again = this.links.findIndex((l) => l.config.name === current);
     this.currentIndex = again >= 0 ? again : 0;
     if (this.probeTimer) this.startProbes();
+  }
+
+  /** The `system` upstreams' latest reads of resolv.conf, by link name. */
+  readonly nameservers = new Map<string, NameserversChange>();
+
+  private onNameservers(c: NameserversChange): void {
+    this.nameservers.set(c.link, c);
+    this.emit('nameservers', c);
   }
 
   get current(): string {

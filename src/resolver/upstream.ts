@@ -15,7 +15,7 @@ export interface Upstream {
 
 export class UpstreamError extends Error {
   constructor(
-    readonly code: 'GH_ERR_UPSTREAM_TIMEOUT' | 'GH_ERR_UPSTREAM_NETWORK' | 'GH_ERR_UPSTREAM_CLOSED',
+    readonly code: 'GH_ERR_UPSTREAM_TIMEOUT' | 'GH_ERR_UPSTREAM_NETWORK' | 'GH_ERR_UPSTREAM_CLOSED' | 'GH_ERR_NO_SYSTEM_NAMESERVER',
     message: string,
   ) {
     super(message);

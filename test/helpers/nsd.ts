@@ -20,11 +20,12 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
-/** Start nsd serving the given zones ({ 'example.com': 'zone text' }) on 127.0.0.1:port. */
+/** Start nsd serving the given zones ({ 'example.com': 'zone text' }) on host:port (127.0.0.1 and a free port by default). */
 export async function startNsd(
   zones: Record<string, string>,
   port?: number,
   tls?: { port: number; keyFile: string; certFile: string },
+  host = '127.0.0.1',
 ): Promise<NsdServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-nsd-'));
   const listenPort = port ?? (await freePort());
@@ -34,7 +35,7 @@ export async function startNsd(
   });
   writeFileSync(
     join(dir, 'nsd.conf'),
-    `server:\n  ip-address: 127.0.0.1@${listenPort}\n  port: ${listenPort}\n  username: ""\n  chroot: ""\n  zonesdir: "${dir}"\n` +
+    `server:\n  ip-address: ${host}@${listenPort}\n  port: ${listenPort}\n  username: ""\n  chroot: ""\n  zonesdir: "${dir}"\n` +
       `  database: ""\n  zonelistfile: "${dir}/zone.list"\n  pidfile: "${dir}/nsd.pid"\n  xfrdfile: "${dir}/xfrd.state"\n` +
       `  server-count: 1\n  verbosity: 0\n  hide-version: yes\n  tcp-count: 100\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n` +
       (tls
@@ -50,7 +51,7 @@ export async function startNsd(
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`nsd exited: ${stderr}`);
-    if (await answers(listenPort, Object.keys(zones)[0])) break;
+    if (await answers(host, listenPort, Object.keys(zones)[0])) break;
     if (Date.now() > deadline) throw new Error(`nsd did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -66,7 +67,7 @@ export async function startNsd(
   };
 }
 
-async function answers(port: number, zone: string): Promise<boolean> {
+async function answers(host: string, port: number, zone: string): Promise<boolean> {
   const { default: dnsPacket } = await import('dns-packet');
   const s = createSocket('udp4');
   try {
@@ -76,7 +77,7 @@ async function answers(port: number, zone: string): Promise<boolean> {
         clearTimeout(timer);
         resolve(true);
       });
-      s.send(dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'SOA', name: zone }] }), port, '127.0.0.1');
+      s.send(dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'SOA', name: zone }] }), port, host);
     });
   } finally {
     s.close();
