@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import { startNsd, zone, freePort } from '../test/helpers/nsd.js';
 import { findProgram } from '../test/helpers/programs.js';
 import { measureLatency } from './loadgen.js';
+import { measureAdmission } from './admission.js';
 
 const { values } = parseArgs({
   options: {
@@ -78,27 +79,33 @@ async function waitForPort(port: number): Promise<void> {
 async function main(): Promise<void> {
   const nsd = await startNsd({
     'bench.test': zone('bench.test', [
-      ...names.map((n, i) => `${n}. IN A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`),
+      // 198.18.0.0/15 (RFC 2544, for benchmarks): not private, so rebinding protection keeps them.
+      ...names.map((n, i) => `${n}. IN A 198.${18 + ((i >> 16) & 1)}.${(i >> 8) & 255}.${i & 255}`),
       '*.miss IN A 192.0.2.99',
     ]),
   });
   const queries = join(dir, 'queries.txt');
   writeFileSync(queries, names.map((n) => `${n} A`).join('\n') + '\n');
 
-  // Gatehouse twice: as a school runs it (every query logged to SQLite), and
-  // with the query log off, to show what logging costs on this machine.
+  // Gatehouse three times: as a school runs it (every query logged to SQLite,
+  // the per-client rate limiter checking every query), with the query log
+  // off, and with the rate limiter off, to show what each costs here. The
+  // limit is set far above what dnsperf sends from its one address, so every
+  // query pays for the check and none is limited.
   const ghPort = await freePort();
   const ghNoLogPort = await freePort();
+  const ghNoLimitPort = await freePort();
   const gatehouses = new Map<number, ChildProcess>();
-  for (const [port, queryLog] of [
-    [ghPort, true],
-    [ghNoLogPort, false],
+  for (const [port, queryLog, limiter] of [
+    [ghPort, true, true],
+    [ghNoLogPort, false, true],
+    [ghNoLimitPort, true, false],
   ] as const) {
     const file = join(dir, `gatehouse-${port}.yaml`);
     writeFileSync(
       file,
       [
-        `dns: { listen: ["127.0.0.1:${port}"] }`,
+        `dns: { listen: ["127.0.0.1:${port}"], rateLimit: { enabled: ${limiter}, qps: 100000000, burst: 100000000, networkQps: 100000000, networkBurst: 100000000 } }`,
         `links: [{ name: primary, upstreams: ["udp://127.0.0.1:${nsd.port}"], timeoutMs: 1500 }]`,
         'cache: { maxEntries: 100000 }',
         'logging: { level: error }',
@@ -138,7 +145,9 @@ async function main(): Promise<void> {
     { name: 'unbound', port: unboundPort },
     { name: 'dnsmasq', port: dnsmasqPort },
   ];
-  for (const s of servers) await waitForPort(s.port);
+  // Throughput only (not latency), to price the rate limiter.
+  const noLimit = { name: 'gh-nolimit', port: ghNoLimitPort };
+  for (const s of [...servers, noLimit]) await waitForPort(s.port);
 
   // Latency first, on services that have only been warmed at the fixed rate
   // (3 s: the cache fills and a Node heap grows to its working size): the
@@ -168,14 +177,14 @@ async function main(): Promise<void> {
 
   console.log(`\nCache hits: dnsperf -c 1 -q 200, ${names.length} names, ${seconds} s each, after a warm-up pass`);
   const results: Record<string, { qps: number; avgMs: number; lost: number }> = {};
-  for (const s of servers) {
+  for (const s of [...servers, noLimit]) {
     dnsperf(s.port, queries, 2); // warm the cache
     results[s.name] = dnsperf(s.port, queries, seconds);
   }
   // Gatehouse once more at the end, so a noisy neighbour early on shows up as a spread.
   const again = dnsperf(ghPort, queries, seconds);
   const gh = { ...results.gatehouse, qps: Math.max(results.gatehouse.qps, again.qps) };
-  for (const s of servers) {
+  for (const s of [...servers, noLimit]) {
     const r = s.name === 'gatehouse' ? gh : results[s.name];
     console.log(`  ${s.name.padEnd(10)} ${r.qps.toFixed(0).padStart(8)} q/s   avg ${r.avgMs.toFixed(3)} ms   lost ${r.lost}`);
   }
@@ -185,6 +194,11 @@ async function main(): Promise<void> {
   );
   console.log(
     `  without the query log: ratio to unbound ${(results['gh-nolog'].qps / results.unbound.qps).toFixed(2)}; logging on keeps ${((100 * gh.qps) / results['gh-nolog'].qps).toFixed(0)}% of logging-off throughput`,
+  );
+  const check = measureAdmission();
+  console.log(
+    `  rate limiter: on (gatehouse) vs off (gh-nolimit): ${((100 * gh.qps) / results['gh-nolimit'].qps).toFixed(0)}% of limiter-off throughput; ` +
+      `one check costs ${check.nsPerCheck.toFixed(0)} ns in-process (${check.clients} client addresses, ${check.allocatedBytesPerCheck.toFixed(2)} bytes allocated per check)`,
   );
 
   // The throughput with logging on only counts if the log kept up: stop the
