@@ -143,6 +143,7 @@ export class Admission {
       ? { own: new Bucket('(untracked clients)', rateLimit.networkQps / 1000, rateLimit.networkBurst, t), net: null }
       : { own: null, net: null };
     this.lastReport = t;
+    if (this.timer) this.start(); // reportSeconds may have changed
   }
 
   /** Start the sweep and report timer. */

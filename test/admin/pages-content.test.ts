@@ -91,6 +91,7 @@ describe('content pages', () => {
       servfail: 2,
       inflight: 0,
       tcpConnections: 0,
+      tcpSlots: { evicted: 3, rejected: 0, idleClosed: 7 },
     }),
     lists: () => [
       listStatus('adult-list', 'adult', false),
@@ -266,6 +267,8 @@ describe('content pages', () => {
     expect(text).toContain('gatehouse_link_up{link="satellite"} 0');
     expect(text).toContain('gatehouse_link_active{link="fibre"} 1');
     expect(text).toContain('gatehouse_alert_outbox_pending 0');
+    expect(text).toContain('gatehouse_dns_tcp_closed_total{reason="evicted"} 3');
+    expect(text).toContain('gatehouse_dns_tcp_closed_total{reason="idle"} 7');
     expect(text).not.toMatch(/\.example/);
     // Counters keep going up between scrapes.
     counter.onAnswer({} as Query, answer('adult'));
