@@ -12,11 +12,14 @@ import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.js';
 import type { Answer, Handler, Next, Query } from './types.js';
 import { AllLinksFailedError } from './links.js';
+import { addOptions, edeOptions } from './ede.js';
 import { EDE, HEADER_SIZE, OPT_SIZE, RCODE, errorResponse, readResponseLayout, writeOpt } from './wire.js';
 
 export interface CacheEntry {
   /** The answer without its OPT record. */
   wire: Buffer;
+  /** EDE options of an error answer (never cached), passed on to the client (ede.ts). */
+  ede: Buffer | undefined;
   questionEnd: number;
   ttlOffsets: number[];
   ttls: number[];
@@ -153,6 +156,7 @@ export class CacheHandler implements Handler {
     const expiresAt = now + Math.max(ttl, 0) * 1000;
     return {
       wire,
+      ede: layout.rcode === RCODE.SERVFAIL || layout.rcode === RCODE.REFUSED ? edeOptions(raw, layout.optStart, layout.optEnd) : undefined,
       questionEnd,
       ttlOffsets,
       ttls,
@@ -172,11 +176,14 @@ export class CacheHandler implements Handler {
   private answerFrom(entry: CacheEntry, q: Query, now: number, source: 'cache' | 'upstream' | 'stale'): Answer {
     const stale = source === 'stale';
     const src = entry.wire;
-    const out = Buffer.allocUnsafe(src.length + (q.edns ? OPT_SIZE : 0));
+    const ede = q.edns ? entry.ede : undefined;
+    const out = Buffer.allocUnsafe(src.length + (q.edns ? OPT_SIZE : 0) + (ede ? ede.length : 0));
     src.copy(out);
     out.writeUInt16BE(q.id, 0);
     out[2] = 0x80 | (q.recursionDesired ? 0x01 : 0); // QR, opcode QUERY, not authoritative, RD as asked
-    out[3] = 0x80 | (src[3] & (q.dnssecOk ? 0x2f : 0x0f)) | (q.checkingDisabled ? 0x10 : 0); // RA, rcode; AD only for DO
+    // RA, rcode; AD only to a client that set DO or AD itself (RFC 6840 §5.7, §5.8).
+    const adWanted = q.dnssecOk || (q.wire[3] & 0x20) !== 0;
+    out[3] = 0x80 | (src[3] & (adWanted ? 0x2f : 0x0f)) | (q.checkingDisabled ? 0x10 : 0);
     if (q.questionEnd === entry.questionEnd) q.wire.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
     const elapsed = ((now - entry.storedAt) / 1000) | 0;
     const { ttlOffsets, ttls } = entry;
@@ -186,6 +193,7 @@ export class CacheHandler implements Handler {
     }
     if (q.edns) {
       writeOpt(out, src.length, this.udpSize, q.dnssecOk);
+      if (ede) addOptions(out, src.length, ede);
       out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
     }
     return { wire: out, rcode: entry.rcode, source, link: entry.link, cnames: entry.cnames };

@@ -1,6 +1,7 @@
 // Internet links in order of preference (primary, then the backup satellite
 // link, …): ordered failover as in Blocky's StrictResolver. Health is passive
-// (timeouts, SERVFAIL and REFUSED from real queries) and active (a probe to
+// (timeouts, SERVFAIL and REFUSED from real queries, but not a validator's
+// DNSSEC verdict: ede.ts) and active (a probe to
 // every link on a timer). A link goes down after `failAfter` consecutive
 // failures; we fail back to a better link only once it has been healthy for
 // `failbackAfterMs`, so a flapping primary does not flap the school with it.
@@ -13,6 +14,7 @@ import { StreamUpstream } from './upstream-stream.js';
 import { SystemUpstream } from './upstream-system.js';
 import dnsPacket from 'dns-packet';
 import { HEADER_SIZE, RCODE } from './wire.js';
+import { isValidationFailure } from './ede.js';
 
 export type LinkState = 'up' | 'down';
 
@@ -203,7 +205,8 @@ export class LinkManager extends EventEmitter {
       try {
         const wire = await upstream.query(question, dnssecOk, checkingDisabled, link.config.timeoutMs);
         const rcode = wire[3] & 0x0f;
-        if (rcode === RCODE.SERVFAIL || rcode === RCODE.REFUSED) {
+        // A validator's "this name failed DNSSEC" (ede.ts) is an answer, not a fault.
+        if ((rcode === RCODE.SERVFAIL && !isValidationFailure(wire, question.length)) || rcode === RCODE.REFUSED) {
           answer = wire;
           error = `${upstream.url} answered ${rcode === RCODE.SERVFAIL ? 'SERVFAIL' : 'REFUSED'}`;
           this.recordFailure(link, error);

@@ -38,7 +38,9 @@ export function buildQuery(id: number, question: Buffer, dnssecOk: boolean, chec
   const out = Buffer.allocUnsafe(HEADER_SIZE + question.length + OPT_SIZE);
   out.writeUInt16BE(id, 0);
   out[2] = 0x01; // RD
-  out[3] = checkingDisabled ? 0x10 : 0;
+  // AD: tell us whether the answer validated, even without DO (RFC 6840 §5.7), so
+  // the cache can give AD to clients that ask for it with the AD bit alone.
+  out[3] = 0x20 | (checkingDisabled ? 0x10 : 0);
   out.writeUInt16BE(1, 4);
   out.writeUInt32BE(0, 6);
   out.writeUInt16BE(1, 10);

@@ -1,10 +1,11 @@
 // A scriptable loopback upstream for unit tests: answers from a table, and can
-// be told to delay, drop, SERVFAIL or send garbage. Counts the queries it sees.
+// be told to delay, drop, SERVFAIL (plain, or as a validator does for a name
+// that failed DNSSEC) or send garbage. Counts the queries it sees.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 
-export type Behaviour = 'answer' | 'drop' | 'servfail' | 'wrong-id' | 'wrong-question' | 'truncate';
+export type Behaviour = 'answer' | 'drop' | 'servfail' | 'bogus' | 'wrong-id' | 'wrong-question' | 'truncate';
 
 export interface FakeUpstream {
   port: number;
@@ -17,8 +18,15 @@ export interface FakeUpstream {
   /** name → A address (or TXT text when the value starts with "txt:"). */
   records: Map<string, string>;
   ttl: number;
+  /** Answer as a validator whose answers all validated: AD set when the query had DO or AD (RFC 6840 §5.8). */
+  validated: boolean;
+  /** Header flag bytes (2 and 3) of the last query seen. */
+  lastQueryFlags: number;
   stop(): Promise<void>;
 }
+
+/** The text of the EDE that behaviour 'bogus' sends, as unbound words it. */
+export const BOGUS_TEXT = 'validation failure <name>: signature crypto failed';
 
 export async function startFakeUpstream(records: Record<string, string> = {}, host = '127.0.0.1'): Promise<FakeUpstream> {
   const udp = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
@@ -59,6 +67,8 @@ export async function startFakeUpstream(records: Record<string, string> = {}, ho
     delayMs: 0,
     records: new Map(Object.entries(records)),
     ttl: 300,
+    validated: false,
+    lastQueryFlags: 0,
     async stop() {
       for (const s of sockets) s.destroy();
       await Promise.all([new Promise((r) => udp.close(() => r(undefined))), new Promise((r) => tcp.close(() => r(undefined)))]);
@@ -73,10 +83,15 @@ export async function startFakeUpstream(records: Record<string, string> = {}, ho
       return undefined;
     }
     const q = query.questions![0];
+    fake.lastQueryFlags = msg.readUInt16BE(2);
+    const dnssecOk = (query.additionals ?? []).some(
+      (a) => a.type === 'OPT' && ((a as { flags?: number }).flags ?? 0) & dnsPacket.DNSSEC_OK,
+    );
+    const ad = fake.validated && (dnssecOk || (fake.lastQueryFlags & dnsPacket.AUTHENTIC_DATA) !== 0) ? dnsPacket.AUTHENTIC_DATA : 0;
     const base = {
       type: 'response' as const,
       id: query.id!,
-      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | ad,
       questions: [q],
     };
     switch (fake.behaviour) {
@@ -84,6 +99,16 @@ export async function startFakeUpstream(records: Record<string, string> = {}, ho
         return undefined;
       case 'servfail':
         return dnsPacket.encode({ ...base, flags: base.flags | 2 }); // rcode SERVFAIL
+      case 'bogus': {
+        // SERVFAIL with EDE 6 (DNSSEC Bogus), as unbound answers a name whose signature fails.
+        const ede = Buffer.concat([Buffer.from([0, 6]), Buffer.from(BOGUS_TEXT.replace('<name>', `<${q.name}. A IN>`))]);
+        const opt = { type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 15, data: ede }] };
+        return dnsPacket.encode({
+          ...base,
+          flags: (base.flags & ~dnsPacket.AUTHENTIC_DATA) | 2,
+          additionals: [opt as unknown as dnsPacket.Answer],
+        });
+      }
       case 'wrong-id':
         return dnsPacket.encode({ ...base, id: (query.id! + 1) & 0xffff });
       case 'wrong-question':
