@@ -2,14 +2,16 @@
 # Gatehouse installer: install, upgrade and uninstall on a Debian 12 / Ubuntu
 # 24.04 machine (or into a scratch root directory for testing and images).
 #
-#   deploy/install.sh install   [--root DIR] [--admin NAME --admin-password-file FILE]
-#   deploy/install.sh upgrade   [--root DIR]
+#   deploy/install.sh install   [--root DIR] [--with-unbound] [--admin NAME --admin-password-file FILE]
+#   deploy/install.sh upgrade   [--root DIR] [--with-unbound]
 #   deploy/install.sh uninstall [--root DIR] [--purge]
 #
 # Run it from a built source tree (dist/ present: `npm ci && npm run build`).
 # Every action can be repeated safely. Config (/etc/gatehouse) and data
 # (/var/lib/gatehouse) are never overwritten; uninstall keeps them unless
-# --purge is given. See docs/operations.md.
+# --purge is given. --with-unbound also sets up unbound on 127.0.0.1:5335 as
+# the local recursive resolver of the primary link (deploy/unbound.conf).
+# See docs/operations.md.
 set -euo pipefail
 
 PROG=$(basename "$0")
@@ -18,6 +20,7 @@ SOURCE=$(cd "$SCRIPT_DIR/.." && pwd)
 ROOT=/
 ACTION=
 PURGE=no
+WITH_UNBOUND=no
 ADMIN_NAME=
 ADMIN_PASSWORD_FILE=
 SKIP_NODE_MODULES=${GATEHOUSE_SKIP_NODE_MODULES:-0}
@@ -40,11 +43,15 @@ usage: $PROG install|upgrade|uninstall [options]
                service user, systemd unit (enabled and started); optionally the
                first admin account
   upgrade      replace the program and the unit; keep config and data; restart
+               (and refresh unbound's Gatehouse config if it is set up)
   uninstall    stop and remove the program and the unit; keep config and data
 
 options:
   --root DIR                  install under DIR instead of / (no user, no systemctl)
   --source DIR                built Gatehouse tree to install from (default: $SOURCE)
+  --with-unbound              also install unbound (apt-get) as the local recursive
+                              resolver on 127.0.0.1:5335, with deploy/unbound.conf
+                              as /etc/unbound/unbound.conf.d/gatehouse.conf
   --admin NAME                create the first admin account with this name (install)
   --admin-password-file FILE  read that admin's password from FILE (first line)
   --purge                     uninstall: also delete config, data and the user
@@ -101,6 +108,10 @@ parse_args() {
       PURGE=yes
       shift
       ;;
+    --with-unbound)
+      WITH_UNBOUND=yes
+      shift
+      ;;
     --skip-node-modules)
       SKIP_NODE_MODULES=1
       shift
@@ -124,6 +135,9 @@ parse_args() {
   if [ "$PURGE" = yes ] && [ "$ACTION" != uninstall ]; then
     die "--purge only goes with uninstall"
   fi
+  if [ "$WITH_UNBOUND" = yes ] && [ "$ACTION" = uninstall ]; then
+    die "--with-unbound goes with install or upgrade"
+  fi
 }
 
 # Paths inside the target root. P=/ gives /opt/gatehouse; P=/srv/img gives /srv/img/opt/gatehouse.
@@ -143,6 +157,8 @@ set_paths() {
   UNIT=$UNIT_DIR/gatehouse.service
   WANTS_LINK=$UNIT_DIR/multi-user.target.wants/gatehouse.service
   BIN_LINK=$(path_in_root /usr/local/bin/gatehouse)
+  UNBOUND_DIR=$(path_in_root /etc/unbound)
+  UNBOUND_CONF=$UNBOUND_DIR/unbound.conf.d/gatehouse.conf
 }
 
 check_node() {
@@ -443,6 +459,125 @@ start_or_restart() {
   fi
 }
 
+# --- unbound, the local recursive resolver (--with-unbound) -------------------
+
+# Where Debian's unbound keeps the root trust anchor, updated by unbound itself
+# (RFC 5011) and seeded from the dns-root-data package.
+UNBOUND_ANCHOR=/var/lib/unbound/root.key
+
+have_unbound() { command -v unbound >/dev/null 2>&1 || [ -x /usr/sbin/unbound ]; }
+
+ensure_unbound_package() {
+  if ! live_root; then
+    say "not installing the unbound package under --root $ROOT (in the target system: apt-get install unbound dns-root-data)"
+    return
+  fi
+  if have_unbound; then
+    say "unbound is installed"
+    return
+  fi
+  command -v apt-get >/dev/null 2>&1 ||
+    die "unbound is not installed and there is no apt-get here: install unbound with the system's package manager, then re-run with --with-unbound"
+  say "installing unbound and dns-root-data with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends unbound dns-root-data ||
+    die "apt-get could not install unbound (apt-get update first?); nothing else was changed for unbound"
+}
+
+# True when an unbound config file other than ours names a trust anchor
+# (Debian's package does, in root-auto-trust-anchor-file.conf). unbound would
+# load a second copy of the same anchor file, so ours adds one only where none is.
+unbound_has_trust_anchor() {
+  local f
+  for f in "$UNBOUND_DIR/unbound.conf" "$UNBOUND_DIR"/unbound.conf.d/*.conf; do
+    if [ ! -f "$f" ] || [ "$f" = "$UNBOUND_CONF" ]; then continue; fi
+    grep -qE '^[[:space:]]*(auto-trust-anchor-file|trust-anchor-file|trust-anchor|trusted-keys-file):' "$f" && return 0
+  done
+  return 1
+}
+
+# A validating unbound does not start without its anchor file: seed it from
+# dns-root-data, as Debian's unit does at each start (unbound-helper).
+seed_root_key() {
+  live_root || return 0
+  local anchor
+  anchor=$(unbound-checkconf -o auto-trust-anchor-file 2>/dev/null | head -n 1)
+  if [ -z "$anchor" ] || [ -s "$anchor" ]; then return 0; fi
+  [ -r /usr/share/dns/root.key ] ||
+    die "the root trust anchor $anchor is missing and /usr/share/dns/root.key too: apt-get install dns-root-data (or run unbound-anchor -a $anchor), then re-run"
+  mkdir -p "$(dirname "$anchor")"
+  install -m 0644 /usr/share/dns/root.key "$anchor"
+  # unbound itself keeps the file up to date (RFC 5011), so it must own it.
+  if getent passwd unbound >/dev/null; then chown unbound:unbound "$(dirname "$anchor")" "$anchor"; fi
+  say "seeded the root trust anchor $anchor from /usr/share/dns/root.key"
+}
+
+install_unbound() {
+  local template=$SOURCE/deploy/unbound.conf new=$UNBOUND_CONF.new changed=yes
+  [ -f "$template" ] || die "$template is missing"
+  mkdir -p "$UNBOUND_DIR/unbound.conf.d"
+  # Staged beside it under a name that unbound's *.conf include does not match.
+  cp "$template" "$new"
+  chmod 0644 "$new"
+  # Put it in place before a first apt-get install, so that unbound's first
+  # start already listens on 127.0.0.1:5335 only (its default is port 53).
+  [ -e "$UNBOUND_CONF" ] || cp -p "$new" "$UNBOUND_CONF"
+  ensure_unbound_package
+  if ! unbound_has_trust_anchor; then
+    printf '\n    # Added by deploy/install.sh: no other unbound config names a trust anchor.\n    auto-trust-anchor-file: "%s"\n' "$UNBOUND_ANCHOR" >>"$new"
+  fi
+  if cmp -s "$new" "$UNBOUND_CONF"; then
+    changed=no
+    rm -f "$new"
+  else
+    if ! cmp -s "$UNBOUND_CONF" "$template"; then
+      cp -p "$UNBOUND_CONF" "$UNBOUND_CONF.old"
+      say "kept the previous $UNBOUND_CONF as $UNBOUND_CONF.old (site settings belong in $(dirname "$UNBOUND_CONF")/site.conf)"
+    fi
+    cp -p "$UNBOUND_CONF" "$UNBOUND_CONF.prev"
+    mv "$new" "$UNBOUND_CONF"
+  fi
+  seed_root_key
+  if ! live_root; then
+    rm -f "$UNBOUND_CONF.prev"
+    say "unbound config written to $UNBOUND_CONF; in the target system: unbound-checkconf && systemctl restart unbound"
+    return
+  fi
+  local check
+  if ! check=$(unbound-checkconf 2>&1); then
+    printf '%s\n' "$check" >&2
+    # Put back what was there, so that unbound's next start still works.
+    if [ -e "$UNBOUND_CONF.prev" ]; then mv -f "$UNBOUND_CONF.prev" "$UNBOUND_CONF"; fi
+    die "unbound-checkconf rejects the unbound config (above) with Gatehouse's part ($UNBOUND_CONF) in it: the previous file is back and unbound was not restarted"
+  fi
+  rm -f "$UNBOUND_CONF.prev"
+  say "unbound config $UNBOUND_CONF: $check"
+  if systemd_running; then
+    systemctl enable unbound.service >/dev/null 2>&1
+    if [ "$changed" = yes ] || ! systemctl is-active --quiet unbound.service; then
+      systemctl restart unbound.service || die "unbound did not start: journalctl -u unbound -n 20"
+      say "unbound restarted: recursive resolver on 127.0.0.1:5335"
+    else
+      say "unbound is running with this config already"
+    fi
+  else
+    say "no running systemd here: unbound is configured but not started"
+  fi
+}
+
+# The site config's first link asks the local unbound: say so when it is not set up.
+check_unbound_link() {
+  grep -qE '^[^#]*(udp|tcp)://127\.0\.0\.1:5335' "$CONFIG" || return 0
+  [ -e "$UNBOUND_CONF" ] && return 0
+  warn "$CONFIG asks unbound on 127.0.0.1:5335 (links), which is not set up here: re-run with --with-unbound, or put the ISP's resolvers in the first link. See docs/operations.md"
+}
+
+remove_unbound_config() {
+  [ -e "$UNBOUND_CONF" ] || [ -e "$UNBOUND_CONF.old" ] || return 0
+  rm -f "$UNBOUND_CONF" "$UNBOUND_CONF.old"
+  say "removed $UNBOUND_CONF; the unbound package stays (apt-get purge unbound removes it)"
+  if systemd_running; then systemctl try-restart unbound.service || true; fi
+}
+
 # --- actions ------------------------------------------------------------------
 
 do_install() {
@@ -452,6 +587,8 @@ do_install() {
   ensure_user
   install_program
   install_config
+  if [ "$WITH_UNBOUND" = yes ]; then install_unbound; fi
+  check_unbound_link
   check_list_files
   check_port53
   install_data
@@ -473,6 +610,8 @@ do_upgrade() {
   ensure_user
   install_program keep-previous
   install_config
+  if [ "$WITH_UNBOUND" = yes ] || [ -e "$UNBOUND_CONF" ]; then install_unbound; fi
+  check_unbound_link
   check_list_files
   install_data
   install_unit
@@ -494,12 +633,14 @@ do_uninstall() {
   if [ "$PURGE" = yes ]; then
     rm -rf "$ETC" "$DATA"
     say "purged config ($ETC) and data ($DATA)"
+    remove_unbound_config
     if live_root && getent passwd "$SERVICE_USER" >/dev/null; then
       userdel "$SERVICE_USER" || warn "could not remove the '$SERVICE_USER' user"
       say "removed system user '$SERVICE_USER'"
     fi
   else
     say "kept config ($ETC) and data ($DATA); \`$PROG uninstall --purge\` deletes them"
+    if [ -e "$UNBOUND_CONF" ]; then say "kept unbound and its Gatehouse config ($UNBOUND_CONF); --purge removes that file"; fi
   fi
 }
 

@@ -1,5 +1,6 @@
 // deploy/install.sh on a live root (/), the path a school's machine takes:
 // the gatehouse user, file ownership, the first admin (password on stdin),
+// unbound set up with --with-unbound (checked by the real unbound-checkconf),
 // the pre-upgrade backup, and uninstall --purge removing the user. It runs in
 // a chroot onto an overlay of this machine's / inside a private mount
 // namespace, so every write lands in a scratch directory and the real system
@@ -20,7 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findProgram } from '../helpers/programs.js';
+import { findProgram, havePrograms } from '../helpers/programs.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 
@@ -109,6 +110,7 @@ beforeAll(() => {
   cpSync(join(repo, 'deploy/install.sh'), join(src, 'deploy/install.sh'));
   chmodSync(join(src, 'deploy/install.sh'), 0o755);
   cpSync(join(repo, 'systemd/gatehouse.service'), join(src, 'systemd/gatehouse.service'));
+  cpSync(join(repo, 'deploy/unbound.conf'), join(src, 'deploy/unbound.conf'));
   writeFileSync(join(src, 'deploy/gatehouse.site.yaml'), 'store: { path: /var/lib/gatehouse/gatehouse.db }\n');
   writeFileSync(join(src, 'dist/cli.js'), fakeCli);
   writeFileSync(join(src, 'package.json'), JSON.stringify({ name: 'gatehouse', version: '1.0.0' }));
@@ -150,6 +152,37 @@ describe.skipIf(!available)('deploy/install.sh on a live root (overlay chroot)',
     expect(statSync(users).uid).toBe(uid);
   });
 
+  // Needs the unbound package on this machine (the overlay's lower layer), so the
+  // installer finds it and does not call apt-get; CI installs it (.ci/run).
+  it('--with-unbound configures the installed unbound, seeds its trust anchor, and checks the result', () => {
+    if (!havePrograms('unbound', 'unbound-checkconf')) return;
+    const r = inOverlay(`${installer()} install --skip-node-modules --with-unbound`);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain('unbound is installed');
+    expect(r.out).toMatch(
+      /unbound config \/etc\/unbound\/unbound\.conf\.d\/gatehouse\.conf: unbound-checkconf: no errors in \/etc\/unbound\/unbound\.conf/,
+    );
+    expect(r.out).toContain('no running systemd here: unbound is configured but not started');
+    const conf = join(up, 'etc/unbound/unbound.conf.d/gatehouse.conf');
+    // Debian's package names the trust anchor already: no second one here.
+    expect(readFileSync(conf, 'utf8')).toBe(readFileSync(join(repo, 'deploy/unbound.conf'), 'utf8'));
+    expect(statSync(conf).mode & 0o777).toBe(0o644);
+    // The anchor file unbound keeps up to date, owned by unbound (seeded if it was missing).
+    const anchor = inOverlay('stat -c "%U %s" /var/lib/unbound/root.key && grep -c DNSKEY /var/lib/unbound/root.key');
+    expect(anchor.status, anchor.out).toBe(0);
+    expect(anchor.out).toMatch(/^unbound [1-9]\d* *\n[1-9]/);
+    // The whole config, Debian's files and ours, as unbound reads it.
+    const option = (name: string) => inOverlay(`unbound-checkconf -o ${name}`).out.trim().split('\n').sort();
+    expect(option('interface')).toEqual(['127.0.0.1@5335']);
+    expect(option('access-control')).toEqual(['0.0.0.0/0 refuse', '127.0.0.0/8 allow', '::0/0 refuse', '::1/128 allow']);
+    expect(option('auto-trust-anchor-file')).toEqual(['/var/lib/unbound/root.key']);
+    // No second run changes it.
+    const again = inOverlay(`${installer()} install --skip-node-modules --with-unbound && ls /etc/unbound/unbound.conf.d`);
+    expect(again.status, again.out).toBe(0);
+    expect(again.out).not.toContain('gatehouse.conf.old');
+    expect(again.out).not.toContain('gatehouse.conf.new');
+  });
+
   it('upgrade backs up the database first, as the service user', () => {
     const r = inOverlay(`${installer()} upgrade --skip-node-modules`);
     expect(r.status, r.out).toBe(0);
@@ -160,7 +193,7 @@ describe.skipIf(!available)('deploy/install.sh on a live root (overlay chroot)',
 
   it('uninstall --purge removes the program, config, data and the user', () => {
     const r = inOverlay(
-      `${installer()} uninstall --purge && ! id gatehouse && ! test -e /opt/gatehouse && ! test -e /etc/gatehouse && ! test -e /var/lib/gatehouse && ! test -e /usr/local/bin/gatehouse`,
+      `${installer()} uninstall --purge && ! id gatehouse && ! test -e /opt/gatehouse && ! test -e /etc/gatehouse && ! test -e /var/lib/gatehouse && ! test -e /usr/local/bin/gatehouse && ! test -e /etc/unbound/unbound.conf.d/gatehouse.conf`,
     );
     expect(r.status, r.out).toBe(0);
     expect(r.out).toContain("removed system user 'gatehouse'");

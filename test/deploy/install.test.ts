@@ -23,6 +23,7 @@ import { findProgram, havePrograms } from '../helpers/programs.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const installer = join(repo, 'deploy/install.sh');
+const unboundTemplate = readFileSync(join(repo, 'deploy/unbound.conf'), 'utf8');
 
 let work: string;
 let source: string;
@@ -69,10 +70,14 @@ function makeSource(dir: string, version: string): void {
   cpSync(installer, join(dir, 'deploy/install.sh'));
   chmodSync(join(dir, 'deploy/install.sh'), 0o755);
   cpSync(join(repo, 'systemd/gatehouse.service'), join(dir, 'systemd/gatehouse.service'));
+  cpSync(join(repo, 'deploy/unbound.conf'), join(dir, 'deploy/unbound.conf'));
   writeFileSync(
     join(dir, 'deploy/gatehouse.site.yaml'),
     [
       '# site example',
+      'links:',
+      '  - { name: primary, upstreams: ["udp://127.0.0.1:5335"] }',
+      '  # - { name: old, upstreams: ["udp://192.0.2.53:53"] }',
       'lists:',
       '  - { id: iwf, category: iwf, source: "file:/etc/gatehouse/lists/iwf.txt", format: domains }',
       '  # - { id: old, category: iwf, source: "file:/etc/gatehouse/lists/commented-out.txt", format: domains }',
@@ -184,6 +189,9 @@ describe('deploy/install.sh', () => {
     expect(r.err).toContain('list files named in');
     expect(r.err).toContain('    /etc/gatehouse/lists/iwf.txt\n');
     expect(r.err).not.toContain('commented-out.txt');
+    // The site config asks the local unbound, which this install did not set up.
+    expect(r.err).toMatch(/asks unbound on 127\.0\.0\.1:5335 .*re-run with --with-unbound/);
+    expect(existsSync(at('etc/unbound'))).toBe(false);
     expect(lstatSync(at('var/lib/gatehouse')).isDirectory()).toBe(true);
     expect(lstatSync(at('var/lib/gatehouse')).mode & 0o777).toBe(0o750);
 
@@ -306,6 +314,10 @@ describe('deploy/install.sh', () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain('--purge only goes with uninstall');
 
+    r = run(['uninstall', '--root', scratch, '--with-unbound']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('--with-unbound goes with install or upgrade');
+
     const oldNode = join(work, 'node18');
     writeFileSync(oldNode, '#!/bin/sh\necho 18.19.0\n');
     chmodSync(oldNode, 0o755);
@@ -325,5 +337,83 @@ describe('deploy/install.sh', () => {
   it.skipIf(!findProgram('shellcheck') && process.env.CI !== 'true')('is shellcheck-clean', () => {
     if (!havePrograms('shellcheck')) return;
     execFileSync(findProgram('shellcheck')!, [installer], { encoding: 'utf8' });
+  });
+});
+
+describe('deploy/install.sh --with-unbound (scratch root)', () => {
+  let uroot: string;
+  const u = (p: string) => join(uroot, p);
+  const conf = 'etc/unbound/unbound.conf.d/gatehouse.conf';
+  const anchorLine =
+    '\n    # Added by deploy/install.sh: no other unbound config names a trust anchor.\n    auto-trust-anchor-file: "/var/lib/unbound/root.key"\n';
+  beforeAll(() => {
+    uroot = join(work, 'unbound-root');
+  });
+
+  it('writes deploy/unbound.conf as gatehouse.conf, with a trust anchor where no other file names one', () => {
+    const r = ok(['install', '--root', uroot, '--with-unbound', '--skip-node-modules']);
+    expect(r.out).toContain('not installing the unbound package under --root');
+    expect(r.out).toContain(`unbound config written to ${u(conf)}`);
+    expect(r.err).not.toContain('asks unbound on 127.0.0.1:5335');
+    expect(readFileSync(u(conf), 'utf8')).toBe(unboundTemplate + anchorLine);
+    expect(lstatSync(u(conf)).mode & 0o777).toBe(0o644);
+    expect(readdirSync(u('etc/unbound/unbound.conf.d'))).toEqual(['gatehouse.conf']);
+  });
+
+  it.skipIf(!findProgram('unbound-checkconf') && process.env.CI !== 'true')('is accepted by unbound-checkconf', () => {
+    if (!havePrograms('unbound-checkconf')) return;
+    // The anchor file lives in the target system; here a copy of the root's DS stands in for it.
+    const anchor = join(work, 'root.key');
+    writeFileSync(anchor, '. IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n');
+    const checked = join(work, 'gatehouse-check.conf');
+    writeFileSync(
+      checked,
+      readFileSync(u(conf), 'utf8').replace('auto-trust-anchor-file: "/var/lib/unbound/root.key"', `auto-trust-anchor-file: "${anchor}"`),
+    );
+    const out = execFileSync(findProgram('unbound-checkconf')!, [checked], { encoding: 'utf8' });
+    expect(out).toContain('no errors');
+    // What the file is for, as unbound reads it.
+    const option = (name: string) => execFileSync(findProgram('unbound-checkconf')!, ['-o', name, checked], { encoding: 'utf8' }).trim();
+    expect(option('interface')).toBe('127.0.0.1@5335');
+    expect(option('do-not-query-localhost')).toBe('yes');
+    expect(option('qname-minimisation')).toBe('yes');
+    expect(option('harden-dnssec-stripped')).toBe('yes');
+    expect(option('hide-version')).toBe('yes');
+    expect(option('ede')).toBe('yes');
+    expect(option('serve-expired')).toBe('no');
+    expect(option('val-log-level')).toBe('0');
+    expect(option('module-config')).toBe('validator iterator');
+    expect(option('auto-trust-anchor-file')).toBe(anchor);
+    expect(Number(option('msg-cache-size'))).toBe(64 * 1024 * 1024);
+    expect(Number(option('rrset-cache-size'))).toBe(128 * 1024 * 1024);
+  });
+
+  it('is idempotent, and keeps a previous copy that differs as gatehouse.conf.old', () => {
+    const before = tree(uroot);
+    ok(['install', '--root', uroot, '--with-unbound', '--skip-node-modules']);
+    expect(tree(uroot)).toEqual(before);
+    writeFileSync(u(conf), '# changed by hand\n');
+    const r = ok(['upgrade', '--root', uroot, '--skip-node-modules']); // upgrade refreshes it without being asked
+    expect(r.out).toContain(`kept the previous ${u(conf)} as ${u(conf)}.old`);
+    expect(readFileSync(u(`${conf}.old`), 'utf8')).toBe('# changed by hand\n');
+    expect(readFileSync(u(conf), 'utf8')).toBe(unboundTemplate + anchorLine);
+    expect(readdirSync(u('etc/unbound/unbound.conf.d')).sort()).toEqual(['gatehouse.conf', 'gatehouse.conf.old']);
+  });
+
+  it("adds no second trust anchor to Debian's, which unbound would load twice", () => {
+    writeFileSync(
+      u('etc/unbound/unbound.conf.d/root-auto-trust-anchor-file.conf'),
+      'server:\n    auto-trust-anchor-file: "/var/lib/unbound/root.key"\n',
+    );
+    ok(['install', '--root', uroot, '--with-unbound', '--skip-node-modules']);
+    expect(readFileSync(u(conf), 'utf8')).toBe(unboundTemplate);
+  });
+
+  it('uninstall keeps it; uninstall --purge removes it and leaves the rest of unbound alone', () => {
+    expect(ok(['uninstall', '--root', uroot]).out).toContain('kept unbound and its Gatehouse config');
+    expect(existsSync(u(conf))).toBe(true);
+    const r = ok(['uninstall', '--root', uroot, '--purge']);
+    expect(r.out).toContain(`removed ${u(conf)}; the unbound package stays`);
+    expect(readdirSync(u('etc/unbound/unbound.conf.d'))).toEqual(['root-auto-trust-anchor-file.conf']);
   });
 });
