@@ -15,14 +15,14 @@ import { HEADER_SIZE, OPT_SIZE, RCODE, readResponseLayout, skipName } from './wi
 export const OPTION_EDE = 15;
 
 /**
- * Info-codes by which a validator says the data itself failed DNSSEC: 1 and 2
+ * Info-codes by which a validator says the data failed DNSSEC: 1 and 2
  * (unsupported algorithm, digest), 6 (bogus), 7 and 8 (signature expired, not
- * yet valid), 10 (RRSIGs missing), 11 (no zone key bit), 12 (NSEC missing).
- * Left out: 5 (indeterminate) and 9 (DNSKEY missing), which unbound also gives
- * when it could not fetch the keys at all, as when the line is down; those
- * still count against the link and move on to the next one.
+ * yet valid), 9 (DNSKEY missing: unbound also gives it for a DNSKEY set that
+ * does not verify, as in a zone whose signatures have all expired), 10
+ * (RRSIGs missing), 11 (no zone key bit), 12 (NSEC missing). Left out: 5
+ * (indeterminate), which says no verdict was reached.
  */
-const VALIDATION_FAILURES = new Set([1, 2, 6, 7, 8, 10, 11, 12]);
+const VALIDATION_FAILURES = new Set([1, 2, 6, 7, 8, 9, 10, 11, 12]);
 
 /**
  * The EDE options (code, length, info-code, text: each as on the wire) of the

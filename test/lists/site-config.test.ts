@@ -1,6 +1,6 @@
 // deploy/gatehouse.site.yaml is a valid config, and its public lists have the
 // formats the real files have (read from ../shared/lists when it is there).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 
@@ -14,6 +14,15 @@ describe('deploy/gatehouse.site.yaml', () => {
     for (const g of config.groups) for (const c of g.block) if (c !== 'self-harm') expect(listed, `${g.name}: ${c}`).toContain(c);
     expect(listed).toContain('iwf');
     expect(listed).toContain('ctiru');
+  });
+
+  it('asks unbound on this machine on the primary link, where deploy/unbound.conf listens, and forwards on the satellite link', () => {
+    const unbound = readFileSync(new URL('../../deploy/unbound.conf', import.meta.url), 'utf8');
+    const [address, port] = /^\s*interface: ([\d.]+)@(\d+)$/m.exec(unbound)!.slice(1);
+    expect(config.links.map((l) => l.name)).toEqual(['primary', 'satellite']);
+    expect(config.links[0].upstreams).toEqual([`udp://${address}:${port}`]);
+    expect(config.links[1].upstreams.every((u) => /^udp:\/\/(?!127\.)[\d.]+:53$/.test(u))).toBe(true);
+    expect(config.links[1].timeoutMs).toBeGreaterThanOrEqual(3000);
   });
 
   it.each([

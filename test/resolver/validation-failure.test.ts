@@ -6,7 +6,7 @@
 //   primary link counts no failure;
 // - a plain SERVFAIL still counts against the link and tries the next one;
 // - AD reaches a client that set DO or AD, and only such a client.
-// The same with real unbound and nsd: test/deploy/unbound-recursion.test.ts.
+// The same with real unbound and nsd: test/integration/unbound-recursion.test.ts.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import dnsPacket from 'dns-packet';
 import { BOGUS_TEXT, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
