@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
 import { findProgram } from './programs.js';
+import { answersOnUdp } from './udp-probe.js';
 
 export interface NsdServer {
   port: number;
@@ -68,20 +69,7 @@ export async function startNsd(
 }
 
 async function answers(host: string, port: number, zone: string): Promise<boolean> {
-  const { default: dnsPacket } = await import('dns-packet');
-  const s = createSocket('udp4');
-  try {
-    return await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 200);
-      s.on('message', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-      s.send(dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'SOA', name: zone }] }), port, host);
-    });
-  } finally {
-    s.close();
-  }
+  return answersOnUdp(host, port, zone, 'SOA');
 }
 
 /** A zone with an SOA, NS, and the records given (relative owner names). */

@@ -16,7 +16,7 @@ import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { havePrograms } from '../helpers/programs.js';
 import { startNsd, type NsdServer } from '../helpers/nsd.js';
-import { startUnbound, type UnboundServer } from '../helpers/unbound.js';
+import { startRecursor, type Recursor } from '../helpers/unbound-recursor.js';
 import { breakSignature, expireSignature, signZone } from '../helpers/dnssec.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { baseConfig, startGatehouse, type Running } from '../helpers/gatehouse.js';
@@ -105,8 +105,8 @@ function buildZones(dir: string): { zones: Record<string, Record<string, string>
   return {
     zones: {
       [ROOT]: { '.': root.text },
-      [TLD]: { example: tld.text },
-      [LEAF]: { 'school.example': schoolSigned, 'expired.example': expired.text, 'plain.example': plain },
+      [TLD]: { 'example.': tld.text },
+      [LEAF]: { 'school.example.': schoolSigned, 'expired.example.': expired.text, 'plain.example.': plain },
     },
     anchor: root.dnskey,
   };
@@ -139,15 +139,16 @@ function unboundConfig(dir: string, anchorFile: string, hintsFile: string): stri
 describe.skipIf(!ready)('Gatehouse over unbound iterating from a loopback root', () => {
   let work: string;
   const nsds: NsdServer[] = [];
-  let unbound: UnboundServer;
+  let unbound: Recursor;
   let satellite: FakeUpstream;
   let gh: Running;
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'gh-recursion-'));
     const { zones, anchor } = buildZones(work);
+    // Port 53: a delegation's glue carries an address and no port.
     for (const [address, served] of Object.entries(zones)) nsds.push(await startNsd(served, 53, undefined, address));
-    unbound = await startUnbound(
+    unbound = await startRecursor(
       (dir) => {
         const anchorFile = join(dir, 'root.anchor');
         const hintsFile = join(dir, 'root.hints');

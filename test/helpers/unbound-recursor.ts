@@ -1,14 +1,15 @@
-// A real unbound for integration tests, from a config text, in the foreground,
-// stopped by its PID. unbound cannot listen on port 0 and say which port it got,
-// so a test gives it an address of its own (127.x.y.z) and a fixed port.
+// A real unbound as the appliance runs it (recursive, from deploy/unbound.conf
+// with a test's changes), from a config text, in the foreground, stopped by its
+// PID. It listens on a fixed port of a loopback address of the test's own
+// (127.x.y.z), so nothing else can hold that port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { answersOnUdp } from './nsd.js';
+import { answersOnUdp } from './udp-probe.js';
 import { findProgram } from './programs.js';
 
-export interface UnboundServer {
+export interface Recursor {
   dir: string;
   /** What unbound wrote to stderr so far (its log). */
   log(): string;
@@ -21,7 +22,7 @@ export interface UnboundServer {
  * in the foreground's way: username "", chroot "", pidfile and directory in
  * `dir`, logging to stderr.
  */
-export async function startUnbound(config: (dir: string) => string, host: string, port: number): Promise<UnboundServer> {
+export async function startRecursor(config: (dir: string) => string, host: string, port: number): Promise<Recursor> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-unbound-'));
   const file = join(dir, 'unbound.conf');
   writeFileSync(file, config(dir));
