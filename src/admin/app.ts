@@ -10,6 +10,7 @@ import { installAuth, sessionLimits } from './auth.js';
 import type { AdminContext, AdminDeps, AdminRoutePlugin } from './context.js';
 import { loadExceptionsIntoPolicy } from './exceptions.js';
 import { installOpenApi } from './openapi.js';
+import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { changelogRoutes } from './routes/changelog.js';
 import { exceptionRoutes } from './routes/exceptions.js';
@@ -34,7 +35,7 @@ declare module 'fastify' {
   }
 }
 
-const coreRoutes: AdminRoutePlugin[] = [authRoutes, exceptionRoutes, changelogRoutes, userRoutes];
+const coreRoutes: AdminRoutePlugin[] = [authRoutes, accountRoutes, exceptionRoutes, changelogRoutes, userRoutes];
 
 export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   const admin = deps.config.admin;

@@ -43,8 +43,13 @@ export function sessionLimits(ctx: AdminContext) {
   return { idleMs: ctx.config.admin.sessionIdleMinutes * 60_000, absoluteMs: ctx.config.admin.sessionAbsoluteHours * 3_600_000 };
 }
 
+/** Whether a login needs the second step: MFA is on for the account, or its role must have it (admin.mfaRoles). */
+export function mfaRequired(ctx: AdminContext, user: UserRow): boolean {
+  return user.totp_enabled === 1 || ctx.config.admin.mfaRoles.includes(user.role);
+}
+
 export function stageOf(ctx: AdminContext, session: SessionRow, user: UserRow): Stage {
-  if (!session.mfa_done && (user.totp_enabled || user.role === 'admin')) return 'mfa';
+  if (!session.mfa_done && mfaRequired(ctx, user)) return 'mfa';
   if (user.must_change_password || passwordExpired(user, ctx.config.admin.passwordExpiryDays, ctx.now())) return 'password';
   return 'ready';
 }

@@ -1,6 +1,7 @@
 // The `admin:` part of the config file: where the UI listens, who may reach it,
 // TLS, and the account-security knobs (all with safe defaults).
 import { z } from 'zod';
+import { ROLES } from './roles.js';
 
 const cidr = z
   .string()
@@ -12,6 +13,21 @@ export const adminConfigSchema = z.strictObject({
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'expected IP:PORT, for example 127.0.0.1:8080')
     .default('127.0.0.1:8080'),
+  /**
+   * Host names the UI answers to (the Host header, without the port, any case), besides the
+   * listen address itself (and `localhost` when it listens on loopback or on every address).
+   * Any other Host gets 421: a DNS-rebinding page or a forged Host header reaches nothing.
+   */
+  hostnames: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/,
+          'expected a host name, for example gatehouse.school.example',
+        ),
+    )
+    .default([]),
   /** Client networks allowed to reach the UI; everyone else gets 403. */
   allowedNetworks: z.array(cidr).min(1).default(['127.0.0.0/8', '::1/128']),
   /** HTTPS: a configured certificate, or `generate: true` for a self-signed one in the data directory. */
@@ -32,6 +48,8 @@ export const adminConfigSchema = z.strictObject({
     .default(15),
   /** A session ends this long after login, whatever the activity. */
   sessionAbsoluteHours: z.number().int().min(1).max(72).default(8),
+  /** Roles that must use MFA (TOTP); an account of one of them without it enrols at its next login. */
+  mfaRoles: z.array(z.enum(ROLES)).default(['admin', 'dsl']),
   /** A locked account unlocks by itself after this long (0: only an admin unlocks it). */
   unlockAfterMinutes: z.number().int().min(0).default(30),
   /** Passwords must be changed after this many days (0: never). */

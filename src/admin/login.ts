@@ -1,8 +1,13 @@
-// The login steps: password, then the TOTP code. Three failures of either lock
-// the account; it unlocks by an admin or after the configured time.
+// The login steps: password, then the TOTP code (or a one-time recovery code).
+// Three failures of any lock the account; it unlocks by an admin, on the
+// console, or after the configured time. Each lockout is reported (onLocked).
 import type { Database } from 'better-sqlite3';
+import type { FastifyRequest } from 'fastify';
 import { recordAuthEvent } from './audit.js';
+import type { AdminContext } from './context.js';
+import { reportLockout, type Lockout } from './lockout.js';
 import { dummyPasswordHash, verifyPassword } from './passwords.js';
+import { useRecoveryCode } from './recovery-codes.js';
 import { checkTotp } from './totp.js';
 import { openSecret } from './secret-box.js';
 import { getUserByName, getUserById, type UserRow } from './users.js';
@@ -16,6 +21,20 @@ export interface LoginContext {
   now: number;
   address: string | null;
   unlockAfterMinutes: number;
+  /** Told of every lockout (the admin app raises an IT alert). */
+  onLocked?: (lock: Lockout) => void;
+}
+
+/** The context for a request to the admin app: its clock, the client address (admin.trustProxy applies), the lockout alert. */
+export function loginContextFor(ctx: AdminContext, request: FastifyRequest): LoginContext {
+  return {
+    db: ctx.db,
+    secretKey: ctx.secretKey,
+    now: ctx.now(),
+    address: request.ip,
+    unlockAfterMinutes: ctx.config.admin.unlockAfterMinutes,
+    onLocked: (lock) => reportLockout(ctx, lock),
+  };
 }
 
 export type LoginResult = { ok: true; user: UserRow } | { ok: false; reason: 'invalid' | 'locked' };
@@ -41,14 +60,16 @@ export function registerFailure(ctx: LoginContext, user: UserRow, detail: string
   const lock = failed >= MAX_FAILED_ATTEMPTS;
   ctx.db.prepare('UPDATE admin_users SET failed_attempts = ?, locked_at = ? WHERE id = ?').run(failed, lock ? ctx.now : null, user.id);
   recordAuthEvent(ctx.db, { at: ctx.now, userName: user.name, event: 'login_failed', address: ctx.address, detail });
-  if (lock)
+  if (lock) {
     recordAuthEvent(ctx.db, {
       at: ctx.now,
       userName: user.name,
       event: 'locked',
       address: ctx.address,
-      detail: `${failed} failed attempts`,
+      detail: `${failed} failed attempts; the last: ${detail}`,
     });
+    ctx.onLocked?.({ user, address: ctx.address, failedAttempts: failed, lastFailure: detail });
+  }
 }
 
 /** Step one: the password. A success does not yet reset the failure count (the code must follow). */
@@ -96,14 +117,28 @@ export function checkCodeStep(ctx: LoginContext, user: UserRow, code: string): L
   return { ok: true, user };
 }
 
+/** Step two instead: one of the user's unused recovery codes, used up by this. */
+export function checkRecoveryStep(ctx: LoginContext, user: UserRow, code: string): LoginResult {
+  user = getUserById(ctx.db, user.id)!;
+  if (user.locked_at !== null || user.disabled || !user.totp_enabled)
+    return { ok: false, reason: user.locked_at !== null ? 'locked' : 'invalid' };
+  const left = useRecoveryCode(ctx.db, ctx.secretKey, user.id, code, ctx.now, ctx.address);
+  if (left === null) {
+    registerFailure(ctx, user, 'wrong recovery code');
+    return { ok: false, reason: getUserById(ctx.db, user.id)!.locked_at !== null ? 'locked' : 'invalid' };
+  }
+  recordAuthEvent(ctx.db, { at: ctx.now, userName: user.name, event: 'recovery_code_used', address: ctx.address, detail: `${left} left` });
+  return { ok: true, user };
+}
+
 /** The login is complete: reset the failure count and record it. */
-export function completeLogin(ctx: LoginContext, user: UserRow): void {
+export function completeLogin(ctx: LoginContext, user: UserRow, secondFactor: 'totp' | 'recovery code' | null): void {
   ctx.db.prepare('UPDATE admin_users SET failed_attempts = 0, last_login_at = ? WHERE id = ?').run(ctx.now, user.id);
   recordAuthEvent(ctx.db, {
     at: ctx.now,
     userName: user.name,
     event: 'login',
     address: ctx.address,
-    detail: user.totp_enabled ? 'password and MFA' : 'password',
+    detail: secondFactor === 'recovery code' ? 'password and recovery code' : secondFactor ? 'password and MFA' : 'password',
   });
 }

@@ -1,6 +1,8 @@
 // Password hashing (scrypt, salted, parameters stored with the hash so they can
-// be raised later) and the school password policy.
+// be raised later) and the school password policy, with common passwords refused
+// (guessable.ts).
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { guessableProblem } from './guessable.js';
 
 const KEY_LENGTH = 32;
 /** N=2^16, r=8: about 64 MiB and 0.2 s per hash on a small appliance. */
@@ -50,6 +52,11 @@ export function passwordRuleProblems(password: string, userName: string): string
   if (!/\p{Lu}/u.test(password)) problems.push('include an upper-case letter');
   if (!/\p{Nd}/u.test(password)) problems.push('include a digit');
   if (userName && password.toLowerCase().includes(userName.toLowerCase())) problems.push('do not include your user name');
+  // The deny-list last: a password that breaks a rule above gets only those messages.
+  if (problems.length === 0) {
+    const guessable = guessableProblem(password, userName);
+    if (guessable) problems.push(guessable);
+  }
   return problems;
 }
 

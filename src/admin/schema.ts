@@ -104,7 +104,24 @@ CREATE TABLE IF NOT EXISTS exception_requests (
 CREATE INDEX IF NOT EXISTS exception_requests_status ON exception_requests(status, id);
 `;
 
+/**
+ * MFA recovery codes (store migration 5): one row per code, only its keyed hash
+ * (recovery-codes.ts), and when and from where it was used. Idempotent too.
+ */
+export const recoveryCodesSql = `
+CREATE TABLE IF NOT EXISTS admin_recovery_codes (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES admin_users(id),
+  code_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  used_at INTEGER,
+  used_address TEXT
+);
+CREATE INDEX IF NOT EXISTS admin_recovery_codes_user ON admin_recovery_codes(user_id);
+`;
+
 /** Create the admin tables if they are missing (safe to run on every start). */
 export function ensureAdminSchema(db: Database): void {
   db.exec(adminSchemaSql);
+  db.exec(recoveryCodesSql);
 }

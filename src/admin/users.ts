@@ -4,15 +4,10 @@
 import type { Database } from 'better-sqlite3';
 import { withChange } from './changelog.js';
 import { hashPassword, passwordProblems, passwordRuleProblems, PASSWORD_HISTORY } from './passwords.js';
+import { deleteRecoveryCodes } from './recovery-codes.js';
+import { ROLES, type Role } from './roles.js';
 
-export const ROLES = ['admin', 'dsl', 'auditor'] as const;
-export type Role = (typeof ROLES)[number];
-
-export const ROLE_LABELS: Record<Role, string> = {
-  admin: 'IT administrator',
-  dsl: 'Designated Safeguarding Lead',
-  auditor: 'Auditor (read-only)',
-};
+export { ROLE_LABELS, ROLES, type Role } from './roles.js';
 
 export interface UserRow {
   id: number;
@@ -205,18 +200,21 @@ export function unlockUser(db: Database, id: number, actor: string, now: number)
   return changeUser(db, id, actor, 'unlock', now, 'UPDATE admin_users SET locked_at = NULL, failed_attempts = 0 WHERE id = ?');
 }
 
-/** Removes MFA so the user enrols again at next login (a lost phone). */
+/** Removes MFA and its recovery codes so the user enrols again at next login (a lost phone). */
 export function resetMfa(db: Database, id: number, actor: string, now: number): UserRow {
-  const row = changeUser(
-    db,
-    id,
-    actor,
-    'reset-mfa',
-    now,
-    'UPDATE admin_users SET totp_secret = NULL, totp_enabled = 0, totp_last_step = 0 WHERE id = ?',
-  );
-  db.prepare('DELETE FROM admin_sessions WHERE user_id = ?').run(id);
-  return row;
+  return db.transaction(() => {
+    const row = changeUser(
+      db,
+      id,
+      actor,
+      'reset-mfa',
+      now,
+      'UPDATE admin_users SET totp_secret = NULL, totp_enabled = 0, totp_last_step = 0 WHERE id = ?',
+    );
+    deleteRecoveryCodes(db, id);
+    db.prepare('DELETE FROM admin_sessions WHERE user_id = ?').run(id);
+    return row;
+  })();
 }
 
 /** An admin sets a temporary password; the user must change it at next login. */

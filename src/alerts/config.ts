@@ -141,6 +141,7 @@ export const operationalKinds = [
   'check-failed',
   'client-rate-limited',
   'system-resolvers-missing',
+  'account-locked',
 ] as const;
 export type OperationalKind = (typeof operationalKinds)[number];
 

@@ -37,7 +37,18 @@ const operationalSeverity: Record<OperationalEvent['kind'], AlertingSeverity> = 
   'check-failed': 'high',
   'client-rate-limited': 'medium',
   'system-resolvers-missing': 'high',
+  'account-locked': 'high',
 };
+
+/**
+ * The throttle key of an operational alert: its kind, then its client (a
+ * flooding device) and its subject (a locked account) when it has them, so each
+ * is throttled apart. The same from an event, a reloaded alert and a closed one.
+ */
+function opKey(kind: string, client: string | null | undefined, details: Record<string, unknown> | null | undefined): string {
+  const subject = details?.subject;
+  return 'op\0' + kind + (client ? '\0' + client : '') + (typeof subject === 'string' ? '\0\0' + subject : '');
+}
 
 const SWEEP_EVERY_MS = 60_000;
 /** Alerts listed in one digest message. */
@@ -197,8 +208,8 @@ export class AlertEngine {
   operational(e: OperationalEvent): void {
     if (!this.options.config.enabled || !this.opKinds.has(e.kind)) return;
     const at = e.at ?? Date.now();
-    // Per client when the event names one (a flooding device), else one alert per kind.
-    const key = e.client === undefined ? 'op\0' + e.kind : 'op\0' + e.kind + '\0' + e.client;
+    const details = e.subject === undefined ? (e.details ?? null) : { ...e.details, subject: e.subject };
+    const key = opKey(e.kind, e.client, details);
     const t = this.tracker.track(key, at, 1, 0);
     if (t.kind === 'repeat') {
       this.writer.repeat(t.alert, at);
@@ -218,7 +229,7 @@ export class AlertEngine {
       circumvention: false,
       count: 1,
       message: e.message,
-      details: e.details ?? null,
+      details,
       digest: false,
     });
   }
@@ -298,7 +309,7 @@ export class AlertEngine {
     }
     if (this.opWindowMs > 0) {
       for (const a of this.store.recent('operational', now - this.opWindowMs)) {
-        const key = 'op\0' + a.category;
+        const key = opKey(a.category, a.client, a.details);
         this.tracker.open(key, this.reloaded(a, key), a.createdAt + this.opWindowMs);
       }
     }
@@ -347,7 +358,7 @@ export class AlertEngine {
   close(id: number, user: string, outcome: string): Alert {
     this.flush();
     const alert = this.store.close(id, user, outcome);
-    this.tracker.forget(alert.kind === 'operational' ? 'op\0' + alert.category : alert.client + '\0' + alert.category, id);
+    this.tracker.forget(alert.kind === 'operational' ? opKey(alert.category, alert.client, alert.details) : alert.client + '\0' + alert.category, id);
     return alert;
   }
 

@@ -17,6 +17,7 @@ const operationalTitles: Record<string, string> = {
   'check-failed': 'A filtering check failed',
   'client-rate-limited': 'A device went over the DNS rate limit',
   'system-resolvers-missing': 'No usable nameserver in /etc/resolv.conf',
+  'account-locked': 'An admin UI account was locked',
 };
 
 export function toPublic(a: Alert, names: CategoryNames): PublicAlert {

@@ -26,6 +26,12 @@ export interface OperationalEvent {
   /** The client address (or network) it is about, if any: throttled per client then. */
   client?: string;
   details?: Record<string, unknown>;
+  /**
+   * What the event is about, when one kind can be about several things (the
+   * account of an account-locked): each subject is throttled apart, so every
+   * account's lockout is its own alert. Kept as details.subject.
+   */
+  subject?: string;
   /** ms since the epoch; now when omitted. */
   at?: number;
 }

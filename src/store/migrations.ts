@@ -11,7 +11,7 @@
 // src/store/partitions.ts creates them on demand. A migration that changes
 // their shape must loop over `listDays(db)` and alter each one.
 import type { Database } from 'better-sqlite3';
-import { adminSchemaSql } from '../admin/schema.js';
+import { adminSchemaSql, recoveryCodesSql } from '../admin/schema.js';
 
 export interface Migration {
   version: number;
@@ -203,6 +203,11 @@ export const migrations: Migration[] = [
       CREATE TRIGGER check_actions_no_update BEFORE UPDATE ON check_actions BEGIN SELECT RAISE(ABORT, 'check actions cannot be changed'); END;
       CREATE TRIGGER check_actions_no_delete BEFORE DELETE ON check_actions BEGIN SELECT RAISE(ABORT, 'check actions cannot be deleted'); END;
     `,
+  },
+  {
+    version: 5,
+    name: 'MFA recovery codes (keyed hashes only) and their use',
+    up: recoveryCodesSql,
   },
 ];
 

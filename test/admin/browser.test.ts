@@ -76,9 +76,15 @@ describe.skipIf(!run)('admin UI in Chromium', () => {
 
     // Enrol: read the key shown beside the QR code, compute the code as the phone app would.
     await expect(page.locator('.qr img').getAttribute('src')).resolves.toMatch(/^data:image\/svg\+xml;base64,/);
-    const secret = (await page.locator('#totp-secret').textContent())!.trim();
+    // The key is shown in groups of four, as an authenticator app takes it typed.
+    const shownKey = (await page.locator('#totp-secret').textContent())!.trim();
+    expect(shownKey).toMatch(/^[A-Z2-7]{4}( [A-Z2-7]{4}){7}$/);
+    const secret = shownKey.replace(/ /g, '');
     await page.fill('input[name=code]', totpCode(secret, Date.now()));
-    await Promise.all([page.waitForURL(`${base}/password`), page.click('main button[type=submit]')]);
+    // Enrolled: the ten recovery codes, this once, then on to the password change.
+    await Promise.all([page.waitForSelector('#recovery-codes'), page.click('main button[type=submit]')]);
+    await expect(page.locator('#recovery-codes li').count()).resolves.toBe(10);
+    await Promise.all([page.waitForURL(`${base}/password`), page.click('#recovery-codes-saved')]);
 
     await page.fill('input[name=current]', 'Install-Day1');
     await page.fill('input[name=password]', 'Term-Starts2');
@@ -113,6 +119,41 @@ describe.skipIf(!run)('admin UI in Chromium', () => {
     const cookie = (await context.cookies()).find((c) => c.name === '__Host-gh_session')!;
     expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
     expect(cspViolations).toEqual([]);
+  });
+
+  it('makes a DSL set up MFA, and lets her in with a recovery code when the phone is lost', async () => {
+    await createUser(db, { name: 'dsl-lead', role: 'dsl', password: 'Install-Day1', actor: 'test', now: Date.now() });
+    await context.clearCookies();
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${base}/login`);
+    await page.fill('input[name=username]', 'dsl-lead');
+    await page.fill('input[name=password]', 'Install-Day1');
+    await Promise.all([page.waitForURL(`${base}/login/mfa`), page.click('button[type=submit]')]);
+    await expect(page.locator('main').textContent()).resolves.toContain('Your role needs a second factor');
+    const secret = (await page.locator('#totp-secret').textContent())!.replace(/\s+/g, '');
+    await page.fill('input[name=code]', totpCode(secret, Date.now()));
+    await Promise.all([page.waitForSelector('#recovery-codes'), page.click('main button[type=submit]')]);
+    const codes = (await page.locator('#recovery-codes code').allTextContents()).map((c) => c.trim());
+    expect(codes).toHaveLength(10);
+    await Promise.all([page.waitForURL(`${base}/password`), page.click('#recovery-codes-saved')]);
+    await page.fill('input[name=current]', 'Install-Day1');
+    await page.fill('input[name=password]', 'Pastoral-Care4');
+    await page.fill('input[name=confirm]', 'Pastoral-Care4');
+    await Promise.all([page.waitForURL((url) => url.pathname !== '/password'), page.click('main button[type=submit]')]);
+
+    // The phone is lost: password, then "Use a recovery code".
+    await context.clearCookies();
+    await page.goto(`${base}/login`);
+    await page.fill('input[name=username]', 'dsl-lead');
+    await page.fill('input[name=password]', 'Pastoral-Care4');
+    await Promise.all([page.waitForURL(`${base}/login/mfa`), page.click('button[type=submit]')]);
+    await page.click('#use-recovery summary');
+    await page.fill('input[name=recovery]', codes[0]);
+    await Promise.all([page.waitForURL(`${base}/account?done=recovery`), page.click('#use-recovery button[type=submit]')]);
+    await expect(page.locator('.notice').textContent()).resolves.toContain('9 of 10 left');
+    await expect(page.locator('#recovery-left').textContent()).resolves.toContain('9 of 10 recovery codes left');
+    await page.close();
   });
 
   it('locks the account after 3 bad passwords', async () => {

@@ -92,10 +92,24 @@ export function totpCode(secret: string, at: number): string {
   return new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({ timestamp: at });
 }
 
+/** The TOTP key as the enrolment page shows it (in groups of four), without the spaces; null when not enrolling. */
+export function shownTotpKey(body: string): string | null {
+  const m = /id="totp-secret">([A-Z2-7 ]+)</.exec(body);
+  return m ? m[1].replace(/ /g, '') : null;
+}
+
+/** The recovery codes on the page that shows them once. */
+export function shownRecoveryCodes(body: string): string[] {
+  const list = /<ol class="codes" id="recovery-codes">([\s\S]*?)<\/ol>/.exec(body);
+  return list ? [...list[1].matchAll(/<code>([0-9A-Z-]+)<\/code>/g)].map((m) => m[1]) : [];
+}
+
 /** A browser-like client: keeps cookies, knows the CSRF token from the last page. */
 export class Client {
   cookies = new Map<string, string>();
   csrf = '';
+  /** The recovery codes shown at the last MFA enrolment. */
+  recoveryCodes: string[] = [];
   constructor(readonly h: Harness) {}
 
   private remember(res: LightMyRequestResponse) {
@@ -154,18 +168,26 @@ export class Client {
     let res = await this.submitLogin(name, password);
     if (res.statusCode !== 302) throw new Error(`login failed: ${res.statusCode}`);
     let secret: string | null = null;
-    if (res.headers.location === '/login/mfa') {
+    // Where the login goes on to: a redirect, or the link on the recovery codes page.
+    let next = res.headers.location as string | undefined;
+    if (next === '/login/mfa') {
       const page = await this.get('/login/mfa');
-      const enrolling = /id="totp-secret">([A-Z2-7]+)</.exec(page.body);
-      secret = enrolling ? enrolling[1] : totpSecretOf(this.h.db, this.h.config.store.path, name);
+      const shown = shownTotpKey(page.body);
+      secret = shown ?? totpSecretOf(this.h.db, this.h.config.store.path, name);
       res = await this.post('/login/mfa', { code: totpCode(secret!, this.h.clock.now) });
       this.h.clock.now += 30_000; // the next code must come from a later step
+      if (shown) {
+        // Enrolment ends on the recovery codes, shown once; their page links on to the next step.
+        this.recoveryCodes = shownRecoveryCodes(res.body);
+        next = /id="recovery-codes-saved" href="([^"]+)"/.exec(res.body)?.[1];
+      } else next = res.headers.location as string | undefined;
+      if (!next) throw new Error(`MFA step did not finish: ${res.statusCode} ${res.body.slice(0, 300)}`);
     }
-    if (res.headers.location === '/password') {
+    if (next === '/password') {
       await this.get('/password');
       res = await this.post('/password', { current: password, password: newPassword, confirm: newPassword });
+      if (res.statusCode !== 302) throw new Error(`login did not finish: ${res.statusCode} ${res.body.slice(0, 300)}`);
     }
-    if (res.statusCode !== 302) throw new Error(`login did not finish: ${res.statusCode} ${res.body.slice(0, 300)}`);
     await this.get('/account'); // a page of ours, for the new session's CSRF token
     return secret;
   }

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TOTP, Secret } from 'otpauth';
-import { addUser, Client, harness, totpCode, totpSecretOf, type Harness } from './helpers.js';
+import { addUser, Client, harness, shownRecoveryCodes, shownTotpKey, totpCode, totpSecretOf, type Harness } from './helpers.js';
 import { getUserByName } from '../../src/admin/users.js';
 import { isSealed, loadSecretKey, openSecret, sealSecret, secretKeyPath } from '../../src/admin/secret-box.js';
 import { buildAdminApp } from '../../src/admin/app.js';
@@ -96,12 +96,14 @@ describe('sealed TOTP secrets', () => {
     const fresh = new Client(h);
     await fresh.submitLogin('itlead', 'Changed-Pass2');
     const enrol = await fresh.get('/login/mfa');
-    const newSecret = /id="totp-secret">([A-Z2-7]+)</.exec(enrol.body)![1];
+    const newSecret = shownTotpKey(enrol.body)!;
     expect(newSecret).not.toBe(secret);
     const code = new TOTP({ secret: Secret.fromBase32(newSecret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({
       timestamp: h.clock.now,
     });
-    expect((await fresh.post('/login/mfa', { code })).statusCode).toBe(302);
+    // Enrolled again: the answer is the new set of recovery codes.
+    const done = await fresh.post('/login/mfa', { code });
+    expect(shownRecoveryCodes(done.body)).toHaveLength(10);
   });
 
   it('a damaged key file stops the admin UI at start with a clear error, and is not replaced', async () => {

@@ -47,7 +47,7 @@ describe('gatehouse user', () => {
 
   it('reads the password from a file, lists and unlocks', () => {
     const file = join(dir, 'pw');
-    writeFileSync(file, 'Safeguard-9\n', { mode: 0o600 });
+    writeFileSync(file, 'Safeguard-Rota9\n', { mode: 0o600 });
     expect(run(['add', '--name', 'dsl1', '--role', 'dsl', '--password-file', file]).code).toBe(0);
     execFileSync(process.execPath, [
       '-e',

@@ -78,10 +78,18 @@ export async function loginInBrowser(
   let secret = user.secret;
   if (new URL(page.url()).pathname === '/login/mfa') {
     const shown = page.locator('#totp-secret');
-    if ((await shown.count()) > 0) secret = (await shown.textContent())!.trim();
+    const enrolling = (await shown.count()) > 0;
+    // The key is shown in groups of four; authenticator apps ignore the spaces.
+    if (enrolling) secret = (await shown.textContent())!.replace(/\s+/g, '');
     if (!secret) throw new Error('MFA asked for but no secret known');
     await page.fill('input[name=code]', await freshCode(secret));
-    await Promise.all([page.waitForURL((u) => u.pathname !== '/login/mfa'), page.click('main button[type=submit]')]);
+    if (enrolling) {
+      // Enrolment answers with the recovery codes (shown once, at the same URL); their link goes on.
+      await Promise.all([page.waitForSelector('#recovery-codes'), page.click('main form button[type=submit]')]);
+      await Promise.all([page.waitForURL((u) => u.pathname !== '/login/mfa'), page.click('#recovery-codes-saved')]);
+    } else {
+      await Promise.all([page.waitForURL((u) => u.pathname !== '/login/mfa'), page.click('main form button[type=submit]')]);
+    }
   }
   if (new URL(page.url()).pathname === '/password') {
     if (!user.newPassword) throw new Error('a password change is required');

@@ -1,20 +1,20 @@
-// Login (password, then TOTP code or MFA enrolment, then a forced password
-// change when due), logout, and the account page.
+// Login (password, then TOTP code, recovery code or MFA enrolment, then a
+// forced password change when due) and logout. The account page is account.ts.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { recordAuthEvent } from '../audit.js';
-import { requireUser, setSessionCookie, stageOf } from '../auth.js';
+import { mfaRequired, setSessionCookie, stageOf } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
 import { html } from '../html.js';
-import { checkCodeStep, checkPasswordStep, completeLogin, registerFailure, type LoginContext } from '../login.js';
+import { checkCodeStep, checkPasswordStep, checkRecoveryStep, completeLogin, loginContextFor, registerFailure } from '../login.js';
+import { enrol, ensurePendingSecret, pendingSecret } from '../mfa.js';
 import { verifyPassword } from '../passwords.js';
 import { RateLimiter } from '../ratelimit.js';
 import { cookieHeader, field, parseCookies } from '../security.js';
 import { createSession, deleteSession, deleteUserSessions, rotateSession } from '../session.js';
-import { checkTotp, newTotpSecret, qrDataUrl, totpUri } from '../totp.js';
-import { openSecret, sealSecret } from '../secret-box.js';
-import { changeOwnPassword, getUserById, type UserRow } from '../users.js';
+import { changeOwnPassword, getUserById } from '../users.js';
 import { csrfField, messages, renderPage } from '../views/layout.js';
+import { sendMfaPage, sendRecoveryCodesPage } from '../views/mfa.js';
 import { homeFor } from '../views/nav.js';
 
 const LOGIN_COOKIE = 'gh_login';
@@ -27,16 +27,6 @@ function loginFailedText(ctx: AdminContext): string {
   return `The user name or password is wrong, or the account is locked. After 3 failed attempts an account is locked${
     unlock > 0 ? ` for ${unlock} minutes or` : ''
   } until an IT administrator unlocks it.`;
-}
-
-function loginContext(ctx: AdminContext, request: FastifyRequest): LoginContext {
-  return {
-    db: ctx.db,
-    secretKey: ctx.secretKey,
-    now: ctx.now(),
-    address: request.ip,
-    unlockAfterMinutes: ctx.config.admin.unlockAfterMinutes,
-  };
 }
 
 /** Where a session goes next: the pending login step, or the role's home page. */
@@ -87,95 +77,62 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       recordAuthEvent(ctx.db, { at: now, userName: name, event: 'rate_limited', address: request.ip });
       return loginPage(request, reply, ['Too many login attempts. Wait a few minutes and try again.'], 429);
     }
-    const result = await checkPasswordStep(loginContext(ctx, request), name, password);
+    const result = await checkPasswordStep(loginContextFor(ctx, request), name, password);
     if (!result.ok) return loginPage(request, reply, [loginFailedText(ctx)], 401);
     const user = result.user;
-    const needsMfa = user.totp_enabled === 1 || user.role === 'admin';
+    const needsMfa = mfaRequired(ctx, user);
     // A fresh session id at login (no fixation); any old session of this browser ends.
     if (request.auth) deleteSession(ctx.db, request.auth.session.id_hash);
     const { id, row } = createSession(ctx.db, user.id, ctx.now(), request.ip, !needsMfa);
-    if (!needsMfa) completeLogin(loginContext(ctx, request), user);
+    if (!needsMfa) completeLogin(loginContextFor(ctx, request), user, null);
     setSessionCookie(reply, ctx, id);
     request.auth = { session: row, user, stage: stageOf(ctx, row, user) };
     return reply.redirect(nextPath(ctx, request));
   });
 
-  async function mfaPage(request: FastifyRequest, reply: FastifyReply, user: UserRow, errors: string[], status = 200) {
-    const enrolling = user.totp_enabled !== 1;
-    const secret = enrolling && user.totp_secret ? openSecret(ctx.secretKey, user.id, user.totp_secret) : null;
-    const qr = secret ? await qrDataUrl(totpUri(secret, user.name)) : '';
-    const body = html`${messages('error', errors)}
-      ${
-        enrolling
-          ? html`<p>Your role needs a second factor. Scan this code with an authenticator app (for example Microsoft or Google
-            Authenticator), or type the key into it, then enter the 6-digit code it shows.</p>
-            <figure class="qr"><img src="${qr}" alt="QR code for the authenticator app" width="200" height="200">
-            <figcaption>Key: <code id="totp-secret">${secret ?? ''}</code></figcaption></figure>`
-          : html`<p>Enter the 6-digit code from your authenticator app.</p>`
-      }
-      <form method="post" class="card narrow" autocomplete="off">${csrfField(request)}
-        <label>Code <input name="code" inputmode="numeric" pattern="[0-9 ]{6,7}" maxlength="7" required autocomplete="one-time-code"></label>
-        <button type="submit">${enrolling ? 'Turn on MFA' : 'Verify'}</button>
-      </form>`;
-    return reply
-      .code(status)
-      .type('text/html')
-      .send(renderPage(request, { title: enrolling ? 'Set up MFA' : 'Verify your identity', body }));
-  }
-
-  /**
-   * Make sure an enrolling user has a (not yet enabled) secret that opens with
-   * this key (a pending one sealed with a lost key is replaced); returns the fresh row.
-   */
-  function ensureSecret(user: UserRow): UserRow {
-    if (user.totp_enabled !== 1 && (!user.totp_secret || openSecret(ctx.secretKey, user.id, user.totp_secret) === null)) {
-      ctx.db
-        .prepare('UPDATE admin_users SET totp_secret = ? WHERE id = ? AND totp_enabled = 0')
-        .run(sealSecret(ctx.secretKey, user.id, newTotpSecret()), user.id);
-      return getUserById(ctx.db, user.id)!;
-    }
-    return user;
-  }
-
-  /** Enable MFA when the code fits the pending secret; false when it does not. */
-  function enrol(request: FastifyRequest, user: UserRow, code: string): boolean {
-    const secret = user.totp_secret ? openSecret(ctx.secretKey, user.id, user.totp_secret) : null;
-    const step = secret ? checkTotp(secret, code, ctx.now(), 0) : null;
-    if (step === null) return false;
-    ctx.db.prepare('UPDATE admin_users SET totp_enabled = 1, totp_last_step = ? WHERE id = ?').run(step, user.id);
-    recordAuthEvent(ctx.db, { at: ctx.now(), userName: user.name, event: 'mfa_enrolled', address: request.ip });
-    return true;
-  }
-
   app.get('/login/mfa', async (request, reply) => {
     if (request.auth?.stage !== 'mfa') return reply.redirect(nextPath(ctx, request));
-    return mfaPage(request, reply, ensureSecret(request.auth.user), []);
+    const user = ensurePendingSecret(ctx, request.auth.user);
+    return sendMfaPage(request, reply, { userName: user.name, secret: pendingSecret(ctx, user), required: true, errors: [] });
   });
 
   app.post('/login/mfa', async (request, reply) => {
     const auth = request.auth;
     if (auth?.stage !== 'mfa') return reply.redirect(nextPath(ctx, request));
-    const code = field(request.body, 'code');
     let user = getUserById(ctx.db, auth.user.id)!;
+    let codes: string[] | null = null;
+    let factor: 'totp' | 'recovery code' = 'totp';
     if (user.totp_enabled !== 1) {
-      if (!enrol(request, user, code))
-        return mfaPage(request, reply, user, ['That code is not right. Check the time on your phone and try again.'], 400);
+      codes = enrol(ctx, request, user, field(request.body, 'code'));
+      if (!codes) {
+        const errors = ['That code is not right. Check the time on your phone and try again.'];
+        return sendMfaPage(request, reply, { userName: user.name, secret: pendingSecret(ctx, user), required: true, errors, status: 400 });
+      }
     } else {
-      const result = checkCodeStep(loginContext(ctx, request), user, code);
+      const recovery = field(request.body, 'recovery');
+      if (recovery) factor = 'recovery code';
+      const login = loginContextFor(ctx, request);
+      const result = recovery ? checkRecoveryStep(login, user, recovery) : checkCodeStep(login, user, field(request.body, 'code'));
       if (!result.ok) {
         if (result.reason === 'locked') {
           deleteSession(ctx.db, auth.session.id_hash);
           setSessionCookie(reply, ctx, null);
           return reply.redirect('/login');
         }
-        return mfaPage(request, reply, user, ['That code is not right. After 3 failed attempts the account is locked.'], 401);
+        const errors = [
+          `That ${factor === 'totp' ? 'code' : 'recovery code'} is not right. After 3 failed attempts the account is locked.`,
+        ];
+        return sendMfaPage(request, reply, { userName: user.name, secret: null, required: true, errors, status: 401 });
       }
     }
     user = getUserById(ctx.db, user.id)!;
-    completeLogin(loginContext(ctx, request), user);
+    completeLogin(loginContextFor(ctx, request), user, factor);
     const { id, row } = rotateSession(ctx.db, auth.session, ctx.now(), true);
     setSessionCookie(reply, ctx, id);
     request.auth = { session: row, user, stage: stageOf(ctx, row, user) };
+    if (codes) return sendRecoveryCodesPage(request, reply, codes, nextPath(ctx, request));
+    // After a recovery code, the account page says how many are left and how to replace the phone.
+    if (factor === 'recovery code' && request.auth.stage === 'ready') return reply.redirect('/account?done=recovery');
     return reply.redirect(nextPath(ctx, request));
   });
 
@@ -188,7 +145,8 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
           : 'Your password has expired. Choose a new one.'
         : 'Choose a new password.';
     const body = html`<p>${why}</p>
-      <p class="hint">At least 8 characters, with an upper-case letter and a digit; not containing your user name; not one of your last 5 passwords.</p>
+      <p class="hint">At least 8 characters, with an upper-case letter and a digit; not containing your user name; not a common password
+        or a small change to one (such as Password1); not one of your last 5 passwords. A few unusual words together make a good one.</p>
       ${messages('error', errors)}
       <form method="post" action="/password" class="card narrow">${csrfField(request)}
         <label>Current password <input name="current" type="password" required autocomplete="current-password"></label>
@@ -214,7 +172,7 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const next = field(request.body, 'password');
     const user = getUserById(ctx.db, auth.user.id)!;
     if (!(await verifyPassword(current, user.password_hash))) {
-      registerFailure(loginContext(ctx, request), user, 'wrong current password at password change');
+      registerFailure(loginContextFor(ctx, request), user, 'wrong current password at password change');
       if (getUserById(ctx.db, user.id)!.locked_at !== null) {
         deleteSession(ctx.db, auth.session.id_hash);
         setSessionCookie(reply, ctx, null);
@@ -249,31 +207,5 @@ export const authRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     }
     setSessionCookie(reply, ctx, null);
     return reply.redirect('/login');
-  });
-
-  app.get('/account', { preHandler: requireUser }, async (request, reply) => {
-    const user = request.auth!.user;
-    const body = html`<dl class="facts">
-        <dt>User name</dt><dd>${user.name}</dd>
-        <dt>Role</dt><dd>${user.role}</dd>
-        <dt>MFA</dt><dd>${user.totp_enabled ? 'on' : 'off'}</dd>
-      </dl>
-      <p><a class="button" href="/password">Change password</a>
-      ${user.totp_enabled ? '' : html` <a class="button" href="/account/mfa">Set up MFA</a>`}</p>`;
-    return reply.type('text/html').send(renderPage(request, { title: 'Your account', body }));
-  });
-
-  // Optional MFA for roles that do not require it.
-  app.get('/account/mfa', { preHandler: requireUser }, async (request, reply) => {
-    const user = ensureSecret(request.auth!.user);
-    if (user.totp_enabled) return reply.redirect('/account');
-    return mfaPage(request, reply, user, []);
-  });
-
-  app.post('/account/mfa', { preHandler: requireUser }, async (request, reply) => {
-    const user = getUserById(ctx.db, request.auth!.user.id)!;
-    if (user.totp_enabled) return reply.redirect('/account');
-    if (!enrol(request, user, field(request.body, 'code'))) return mfaPage(request, reply, user, ['That code is not right.'], 400);
-    return reply.redirect('/account');
   });
 };

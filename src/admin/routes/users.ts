@@ -1,11 +1,13 @@
 // The Users page (admins only): create accounts, change roles, unlock, reset
 // passwords or MFA, disable; every change goes to the change log. Also shows
-// the auth audit trail (logins, failures, lockouts, unlocks).
+// when and from where each locked account was locked, recovery codes left, and
+// the auth audit trail (logins, failures, lockouts, unlocks, recovery codes used).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf, requireRole } from '../auth.js';
-import { recentAuthEvents, recordAuthEvent } from '../audit.js';
+import { latestAuthEvents, recentAuthEvents, recordAuthEvent } from '../audit.js';
 import type { AdminRoutePlugin } from '../context.js';
 import { formatTime, html } from '../html.js';
+import { RECOVERY_CODE_COUNT, recoveryCodesLeftByUser } from '../recovery-codes.js';
 import { field } from '../security.js';
 import {
   createUser,
@@ -40,6 +42,17 @@ export const userRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const roleOptions = (current?: string) =>
       ROLES.map((r) => html`<option value="${r}"${r === current ? html` selected` : ''}>${ROLE_LABELS[r]}</option>`);
     const users = listUsers(ctx.db);
+    const codesLeft = recoveryCodesLeftByUser(ctx.db);
+    const locks = latestAuthEvents(ctx.db, 'locked');
+    const unlockAfter = ctx.config.admin.unlockAfterMinutes;
+    const lockState = (name: string) => {
+      const lock = locks.get(name.toLowerCase());
+      return html`<strong>locked</strong>${
+        lock
+          ? html`<br><span class="muted lock-detail">at ${formatTime(lock.at)} from ${lock.address ?? 'an unknown address'}: ${lock.detail ?? ''}</span>`
+          : ''
+      }`;
+    };
     const body = html`${messages('error', errors)}${messages('notice', notice ? [notice] : [])}
       <section class="card"><h2>Add a user</h2>
         <form method="post" action="/users" class="grid-form" autocomplete="off">${csrfField(request)}
@@ -57,8 +70,8 @@ export const userRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         return html`<tr>
           <td data-label="Name">${p.name}</td>
           <td data-label="Role">${action('role', 'Change', html`<select name="role" aria-label="Role">${roleOptions(p.role)}</select> `, 'secondary')}</td>
-          <td data-label="State">${p.disabled ? 'disabled' : p.locked ? html`<strong>locked</strong>` : 'active'}${p.mustChangePassword ? ' · must change password' : ''}</td>
-          <td data-label="MFA">${p.mfaEnabled ? 'on' : 'off'}</td>
+          <td data-label="State">${p.disabled ? 'disabled' : p.locked ? lockState(p.name) : 'active'}${p.mustChangePassword ? ' · must change password' : ''}</td>
+          <td data-label="MFA">${p.mfaEnabled ? html`on<br><span class="muted">${codesLeft.get(p.id) ?? 0} of ${RECOVERY_CODE_COUNT} recovery codes left</span>` : 'off'}</td>
           <td data-label="Last login">${formatTime(p.lastLoginAt)}</td>
           <td data-label="Actions" class="actions">
             ${p.locked ? action('unlock', 'Unlock') : ''}
@@ -66,13 +79,16 @@ export const userRoutes: AdminRoutePlugin = async (app, { ctx }) => {
             ${p.mfaEnabled ? action('reset-mfa', 'Reset MFA', html``, 'secondary') : ''}
             ${p.disabled ? action('enable', 'Enable') : action('disable', 'Disable', html``, 'danger')}
           </td></tr>`;
-      })}</tbody></table></section>
+      })}</tbody></table>
+      <p class="hint" id="break-glass">Three failed attempts lock an account, admins' too; each lockout raises an IT alert.
+        ${unlockAfter > 0 ? `A locked account unlocks by itself after ${unlockAfter} minutes. ` : ''}To unlock sooner: another admin
+        uses Unlock here, or on the server's console <code>sudo -u gatehouse gatehouse user unlock --config /etc/gatehouse/gatehouse.yaml NAME</code>.</p></section>
       <section><h2>Sign-in activity</h2>
       <table class="responsive" id="auth-audit"><thead><tr><th>When</th><th>User</th><th>Event</th><th>Address</th><th>Detail</th></tr></thead>
       <tbody>${recentAuthEvents(ctx.db, 200).map(
         (
           e,
-        ) => html`<tr><td data-label="When">${formatTime(e.at)}</td><td data-label="User">${e.user_name}</td><td data-label="Event">${e.event.replace('_', ' ')}</td>
+        ) => html`<tr><td data-label="When">${formatTime(e.at)}</td><td data-label="User">${e.user_name}</td><td data-label="Event">${e.event.replaceAll('_', ' ')}</td>
           <td data-label="Address">${e.address ?? ''}</td><td data-label="Detail">${e.detail ?? ''}</td></tr>`,
       )}</tbody></table></section>`;
     return reply
