@@ -18,12 +18,12 @@ export function reportLockout(ctx: AdminContext, lock: Lockout): void {
   const { user, address } = lock;
   const unlock = ctx.config.admin.unlockAfterMinutes;
   ctx.logger.warn({ user: user.name, role: user.role, address, lastFailure: lock.lastFailure }, 'admin account locked');
-  const raise = ctx.live.alerts?.operational;
-  if (!raise) {
+  const alerts = ctx.live.alerts;
+  if (!alerts?.operational) {
     ctx.logger.warn({ user: user.name }, 'no alert engine connected: the lockout raised no IT alert');
     return;
   }
-  raise({
+  alerts.operational({
     kind: 'account-locked',
     subject: user.name,
     message:

@@ -110,7 +110,12 @@ export class Client {
   csrf = '';
   /** The recovery codes shown at the last MFA enrolment. */
   recoveryCodes: string[] = [];
-  constructor(readonly h: Harness) {}
+  /** `remoteAddress`: the client address the requests come from (default 127.0.0.1). */
+  constructor(
+    readonly h: Harness,
+    readonly remoteAddress?: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
 
   private remember(res: LightMyRequestResponse) {
     for (const c of res.cookies as { name: string; value: string; maxAge?: number }[]) {
@@ -126,7 +131,12 @@ export class Client {
   }
 
   async get(url: string) {
-    const res = await this.h.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader() } });
+    const res = await this.h.app.inject({
+      method: 'GET',
+      url,
+      remoteAddress: this.remoteAddress,
+      headers: { ...this.headers, cookie: this.cookieHeader() },
+    });
     this.remember(res);
     return res;
   }
@@ -140,16 +150,23 @@ export class Client {
       method: 'POST',
       url,
       payload: body.toString(),
-      headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+      remoteAddress: this.remoteAddress,
+      headers: { ...this.headers, cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
     });
     this.remember(res);
     return res;
   }
 
   async api(method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, opts: { csrf?: boolean } = {}) {
-    const headers: Record<string, string> = { cookie: this.cookieHeader() };
+    const headers: Record<string, string> = { ...this.headers, cookie: this.cookieHeader() };
     if (opts.csrf !== false) headers['x-csrf-token'] = this.csrf;
-    const res = await this.h.app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+    const res = await this.h.app.inject({
+      method,
+      url,
+      headers,
+      remoteAddress: this.remoteAddress,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
     this.remember(res);
     return res;
   }

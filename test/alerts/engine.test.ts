@@ -183,6 +183,29 @@ describe('operational alerts', () => {
     expect(failover.message).toBe('primary down, now on backup');
   });
 
+  it('throttles each subject apart (every account locked is its own alert), across a restart and after a close', async () => {
+    site = new TestSite();
+    let engine = site.start({ operational: { throttleMinutes: 15 } });
+    const locked = (account: string) =>
+      engine.operational({ kind: 'account-locked', subject: account, message: `${account} locked`, details: { account } });
+    locked('boss');
+    locked('dsl1');
+    locked('boss');
+    const counts = () =>
+      engine
+        .list({ kind: 'operational' })
+        .items.map((a) => `${a.details!.subject} ${a.count} ${a.status}`)
+        .sort();
+    expect(counts()).toEqual(['boss 2 open', 'dsl1 1 open']);
+    engine = await site.restart({ operational: { throttleMinutes: 15 } });
+    locked('dsl1');
+    expect(counts()).toEqual(['boss 2 open', 'dsl1 2 open']);
+    const boss = engine.list({ kind: 'operational' }).items.find((a) => a.details!.subject === 'boss')!;
+    engine.close(boss.id, 'itlead', 'Unlocked: the head forgot her password');
+    locked('boss');
+    expect(counts()).toEqual(['boss 1 open', 'boss 2 closed', 'dsl1 2 open']);
+  });
+
   it('ignores kinds the config leaves out', () => {
     site = new TestSite();
     const engine = site.start({ operational: { kinds: ['disk-nearly-full'] } });
