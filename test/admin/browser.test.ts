@@ -8,6 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAdminApp } from '../../src/admin/app.js';
+import { parseAlerts } from '../alerts/helpers/setup.js';
+import { AlertEngine } from '../../src/alerts/engine.js';
 import { startAdminServer } from '../../src/admin/server.js';
 import type { PolicyException } from '../../src/admin/context.js';
 import { createUser } from '../../src/admin/users.js';
@@ -212,6 +214,53 @@ describe.skipIf(!run)('admin UI in Chromium', () => {
     expect(statuses).toEqual([403, 403]);
     const count = db.prepare("SELECT count(*) AS n FROM exceptions WHERE domain = 'x.example.org'").get();
     expect(count).toEqual({ n: 0 });
+    await page.close();
+  });
+
+  it('shows an auditor alert counts, never an alert, and refuses a single alert by id', async () => {
+    // A safeguarding alert for a pupil's self-harm lookup, raised by the real engine.
+    const engine = new AlertEngine({ db, config: parseAlerts({}), logger: silentLogger() });
+    engine.observe({
+      at: Date.now(),
+      client: '127.0.0.2',
+      group: 'pupils',
+      category: 'self-harm',
+      severity: 'high',
+      domain: 'hurting-myself.example',
+      circumvention: false,
+      illegal: false,
+    });
+    const id = engine.list().items[0].id;
+    await engine.stop();
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    await context.clearCookies();
+    await page.goto(`${base}/login`);
+    await page.fill('input[name=username]', 'governor');
+    await page.fill('input[name=password]', 'Board-Review3');
+    await Promise.all([page.waitForURL((url) => url.pathname !== '/login'), page.click('button[type=submit]')]);
+    await page.click('nav a[href="/alerts"]');
+    await page.waitForURL(`${base}/alerts`);
+    await expect(page.locator('#counts-total').textContent()).resolves.toMatch(/^1 safeguarding alerts raised/);
+    await expect(page.locator('#counts-category tbody tr').textContent()).resolves.toBe('self-harm11');
+    await expect(page.locator('#counts-outcome tbody tr').textContent()).resolves.toBe('Open: no outcome yet1');
+    const text = (await page.locator('main').textContent())!;
+    expect(text).not.toContain('hurting-myself');
+    expect(text).not.toContain('127.0.0.2');
+    expect(text).not.toContain('pupils');
+    await expect(page.locator('table#alerts').count()).resolves.toBe(0);
+    await expect(page.locator(`a[href="/alerts/${id}"]`).count()).resolves.toBe(0);
+    // The period form: a month long ago has none.
+    await page.fill('#alert-period input[name=from]', '2020-01-01');
+    await page.fill('#alert-period input[name=to]', '2020-01-31');
+    await Promise.all([page.waitForURL(/from=2020-01-01/), page.click('#alert-period button')]);
+    await expect(page.locator('#counts-total').textContent()).resolves.toMatch(/^0 safeguarding alerts/);
+    // By id, as a page or from the API: refused.
+    const direct = await page.goto(`${base}/alerts/${id}`);
+    expect(direct!.status()).toBe(403);
+    await expect(page.locator('main').textContent()).resolves.not.toContain('hurting-myself');
+    const api = await page.evaluate(async () => [(await fetch('/api/alerts')).status, (await fetch('/api/alerts/summary')).status]);
+    expect(api).toEqual([403, 200]);
     await page.close();
   });
 });

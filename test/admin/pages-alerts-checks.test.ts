@@ -126,7 +126,7 @@ describe('alerts inbox and checks', () => {
     const critical = await dsl.get('/alerts?severity=critical');
     expect(critical.body).toContain('1 alerts match');
     expect(critical.body).toContain('IWF child abuse list');
-    const api = await auditor.api('GET', '/api/alerts?severity=high');
+    const api = await dsl.api('GET', '/api/alerts?severity=high');
     expect(api.json().total).toBe(1);
   });
 
@@ -145,7 +145,7 @@ describe('alerts inbox and checks', () => {
       back: 'https://evil.example/',
     });
     expect(close.headers.location).toBe('/alerts?done=closed');
-    const detail = await auditor.get(`/alerts/${id}`);
+    const detail = await admin.get(`/alerts/${id}`);
     expect(detail.body).toContain('id="alert-outcome">Spoke with the pupil or member of staff: Talked to &lt;pupil&gt;; no concern');
     expect(detail.body).toMatch(/open → acknowledged[\s\S]*acknowledged → closed/);
     expect(detail.body).not.toContain('Acknowledge</button>');
@@ -155,15 +155,56 @@ describe('alerts inbox and checks', () => {
     expect(open.total).toBe(2);
   });
 
-  it('auditors read alerts but cannot change them; no CSRF token, no change', async () => {
-    const id = (await auditor.api('GET', '/api/alerts?status=open')).json().items[0].id as number;
+  it('gives auditors counts by category, severity and outcome for a period, never an alert', async () => {
+    const id = (await dsl.api('GET', '/api/alerts?status=open')).json().items[0].id as number;
     const page = await auditor.get('/alerts');
-    expect(page.body).toContain('Your role can read alerts but not change them.');
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Your role sees how many alerts there were, not the alerts themselves');
+    expect(page.body).toMatch(/id="counts-total"><strong>3<\/strong> safeguarding alerts/);
+    expect(page.body).toMatch(/id="counts-category"[\s\S]*Adult content<\/td><td data-label="Alerts">1<\/td>/);
+    expect(page.body).toMatch(/id="counts-category"[\s\S]*IWF child abuse list<\/td><td data-label="Alerts">1<\/td>/);
+    expect(page.body).toMatch(/id="counts-severity"[\s\S]*critical<\/span><\/td><td data-label="Alerts">1<\/td>/);
+    expect(page.body).toMatch(/id="counts-outcome"[\s\S]*Open: no outcome yet<\/td><td data-label="Alerts">2<\/td>/);
+    expect(page.body).toMatch(/id="counts-outcome"[\s\S]*Spoke with the pupil or member of staff<\/td><td data-label="Alerts">1<\/td>/);
+    // Nothing that names a pupil's device, a group, a domain or the DSL's note; no link to an alert.
+    for (const secret of ['127.0.0.2', '127.0.0.5', '127.0.0.6', 'chat.example', 'script&gt;alert', 'never-shown', 'Talked to', 'guests'])
+      expect([secret, page.body.includes(secret)]).toEqual([secret, false]);
+    expect(page.body).not.toMatch(/href="\/alerts\/\d+"/);
     expect(page.body).not.toContain(`action="/alerts/${id}/ack"`);
+
+    // One alert, as a page or through the API: refused.
+    expect((await auditor.get(`/alerts/${id}`)).statusCode).toBe(403);
+    expect((await auditor.api('GET', '/api/alerts')).statusCode).toBe(403);
+    expect((await auditor.api('GET', '/api/alerts?status=open')).statusCode).toBe(403);
+    const summary = await auditor.api('GET', '/api/alerts/summary');
+    expect(summary.statusCode).toBe(200);
+    const s = summary.json();
+    expect(s.total).toEqual({ alerts: 3, lookups: 3 });
+    expect(s.byCategory.map((r: { category: string }) => r.category).sort()).toEqual(['adult', 'iwf', 'social']);
+    expect(s.bySeverity.map((r: { severity: string; alerts: number }) => `${r.severity} ${r.alerts}`)).toEqual([
+      'critical 1',
+      'high 1',
+      'low 1',
+    ]);
+    expect(s.byOutcome).toContainEqual({ outcome: 'Spoke with the pupil or member of staff', alerts: 1 });
+    for (const secret of ['127.0.0', 'example', 'Talked', 'pupils', 'guests']) expect(JSON.stringify(s)).not.toContain(secret);
+    // A chosen period; a bad date is refused.
+    const old = (await auditor.api('GET', '/api/alerts/summary?from=2020-01-01&to=2020-01-31')).json();
+    expect(old.total.alerts).toBe(0);
+    expect(old.from).toBe(Date.UTC(2020, 0, 1));
+    expect(old.to).toBe(Date.UTC(2020, 1, 1));
+    expect((await auditor.api('GET', '/api/alerts/summary?from=yesterday')).statusCode).toBe(400);
+    const oldPage = await auditor.get('/alerts?from=2020-01-01&to=2020-01-31');
+    expect(oldPage.body).toMatch(/id="counts-total"><strong>0<\/strong>/);
+    expect(oldPage.body).toContain('value="2020-01-01"');
+
+    // Auditors change nothing; without the CSRF token nobody does.
     expect((await auditor.post(`/alerts/${id}/ack`, {})).statusCode).toBe(403);
     expect((await auditor.api('POST', `/api/alerts/${id}/close`, { outcome: 'x' })).statusCode).toBe(403);
     expect((await dsl.post(`/alerts/${id}/ack`, {}, { csrf: false })).statusCode).toBe(403);
     expect((await dsl.api('GET', `/api/alerts?status=open`)).json().total).toBe(2);
+    // The DSL's own view is the inbox, unchanged.
+    expect((await dsl.get('/alerts')).body).toContain('alerts match');
   });
 
   it('runs the self-test with real queries from each group, records who, what and the result, and raises an alert on failure', async () => {

@@ -1,9 +1,11 @@
 // The alerts inbox: filter by kind, status and severity; acknowledge; close
-// with an outcome (DSL and admin); auditors read only. Each alert's page shows
-// its history and delivery attempts. Illegal categories never carry a domain
-// (the alert store refuses one), so there is nothing to withhold here.
+// with an outcome (DSL and admin). Each alert's page shows its history and
+// delivery attempts. Auditors (governors) get counts by category, severity and
+// outcome for a period instead, never an alert (views/alert-counts.ts).
+// Illegal categories never carry a domain (the alert store refuses one).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AlertError } from '../../alerts/store.js';
+import { alertSummary } from '../../alerts/summary.js';
 import type { Alert, AlertKind, AlertStatus } from '../../alerts/types.js';
 import { actorOf, requireRole, requireUser } from '../auth.js';
 import type { AdminRoutePlugin } from '../context.js';
@@ -11,6 +13,7 @@ import { formatTime, html, type SafeHtml } from '../html.js';
 import { alertInbox } from '../inbox.js';
 import { field } from '../security.js';
 import { pageAssets } from '../views/assets.js';
+import { alertCountsBody, readPeriod } from '../views/alert-counts.js';
 import { csrfField, messages, renderPage } from '../views/layout.js';
 import { categoryName, unavailable } from '../views/widgets.js';
 
@@ -103,6 +106,15 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         .type('text/html')
         .send(renderPage(request, { title: 'Alerts', body: unavailable('The alert inbox') }));
     const f = readFilter(request.query);
+    if (request.auth!.user.role === 'auditor') {
+      const body = html`${pageAssets()}<nav class="tabs" aria-label="Kind">${KINDS.map(
+        (k) => html`<a href="/alerts?kind=${k}"${k === f.kind ? html` aria-current="true"` : ''}>${k}</a>`,
+      )}</nav>${alertCountsBody(ctx, request, f.kind, OUTCOMES)}`;
+      return reply
+        .code(status)
+        .type('text/html')
+        .send(renderPage(request, { title: 'Alerts', body }));
+    }
     const { total, items } = inbox.list({ kind: f.kind, status: f.status, severity: f.severity, limit: PAGE, offset: f.offset });
     const here = `/alerts?${qs(f, f.offset ? { offset: String(f.offset) } : {})}`;
     const notice = NOTICES[(request.query as Record<string, string>).done ?? ''];
@@ -119,7 +131,7 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         <label>Severity <select name="severity"><option value="">any</option>${opt(SEVERITIES, f.severity)}</select></label>
         <button type="submit">Filter</button>
       </form>
-      <p class="muted">${total} alerts match.${request.auth!.user.role === 'auditor' ? ' Your role can read alerts but not change them.' : ''}</p>
+      <p class="muted">${total} alerts match.</p>
       ${
         items.length === 0
           ? html`<p class="muted" id="alerts-empty">No alerts match.</p>`
@@ -147,7 +159,8 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
 
   app.get('/alerts', { preHandler: requireUser }, async (request, reply) => page(request, reply));
 
-  app.get('/alerts/:id', { preHandler: requireUser }, async (request, reply) => {
+  // One alert names a pupil's device and a domain: for the DSL and IT only.
+  app.get('/alerts/:id', { preHandler: requireHandler }, async (request, reply) => {
     const inbox = alertInbox(ctx);
     if (!inbox) return reply.type('text/html').send(renderPage(request, { title: 'Alert', body: unavailable('The alert inbox') }));
     const id = Number((request.params as { id: string }).id);
@@ -258,12 +271,56 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     return reply.code(status).send({ error: err.message, code: err.code });
   }
 
+  const countSchema = { type: 'object', properties: { alerts: { type: 'integer' }, lookups: { type: 'integer' } } };
+  const counted = (key: string) => ({
+    type: 'array',
+    items: { type: 'object', properties: { [key]: s, alerts: { type: 'integer' }, lookups: { type: 'integer' } } },
+  });
   app.get(
-    '/api/alerts',
+    '/api/alerts/summary',
     {
       preHandler: requireUser,
       schema: {
-        summary: 'Alerts, newest first, filtered by kind, status and severity',
+        summary: 'Alert counts for a period by category, severity and outcome (every role; never an alert itself)',
+        querystring: {
+          type: 'object',
+          properties: {
+            kind: { type: 'string', enum: KINDS, default: 'safeguarding' },
+            from: { type: 'string', format: 'date', description: 'first day (UTC), YYYY-MM-DD; default 30 days before `to`' },
+            to: { type: 'string', format: 'date', description: 'last day (UTC), YYYY-MM-DD; default today' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              kind: s,
+              from: { type: 'integer' },
+              to: { type: 'integer' },
+              total: countSchema,
+              byCategory: counted('category'),
+              bySeverity: counted('severity'),
+              byOutcome: { type: 'array', items: { type: 'object', properties: { outcome: s, alerts: { type: 'integer' } } } },
+            },
+          },
+          503: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      if (!alertInbox(ctx)) return reply.code(503).send({ error: 'the alert inbox is not available' });
+      const q = request.query as { kind: AlertKind };
+      const { from, to } = readPeriod(request.query, ctx.now());
+      return alertSummary(ctx.db, { kind: q.kind, from, to, outcomes: OUTCOMES });
+    },
+  );
+
+  app.get(
+    '/api/alerts',
+    {
+      preHandler: requireHandler,
+      schema: {
+        summary: 'Alerts, newest first, filtered by kind, status and severity (DSL and admin; auditors: /api/alerts/summary)',
         querystring: {
           type: 'object',
           properties: {

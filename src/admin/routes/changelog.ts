@@ -7,23 +7,7 @@ import { changesCsv, listChanges, verifyChain, type ChainStatus, type ChangeRow 
 import type { AdminRoutePlugin } from '../context.js';
 import { formatTime, html, type SafeHtml } from '../html.js';
 import { renderPage } from '../views/layout.js';
-
-const DAY = 86_400_000;
-
-/** from/to as YYYY-MM-DD (UTC days, both inclusive) to millisecond bounds. */
-function dateRange(query: unknown): { from?: number; to?: number; fromText: string; toText: string } {
-  const q = (query ?? {}) as Record<string, unknown>;
-  const day = (v: unknown) =>
-    typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v + 'T00:00:00Z')) ? v : '';
-  const fromText = day(q.from);
-  const toText = day(q.to);
-  return {
-    fromText,
-    toText,
-    ...(fromText ? { from: Date.parse(fromText + 'T00:00:00Z') } : {}),
-    ...(toText ? { to: Date.parse(toText + 'T00:00:00Z') + DAY - 1 } : {}),
-  };
-}
+import { dayRange } from '../views/widgets.js';
 
 function chainBanner(status: ChainStatus): SafeHtml {
   return status.ok
@@ -60,7 +44,7 @@ function table(rows: ChangeRow[]): SafeHtml {
 
 export const changelogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get('/changelog', { preHandler: requireUser }, async (request, reply) => {
-    const range = dateRange(request.query);
+    const range = dayRange(request.query);
     const rows = listChanges(ctx.db, { ...range, limit: 1000 });
     const qs = new URLSearchParams({
       ...(range.fromText ? { from: range.fromText } : {}),
@@ -80,7 +64,7 @@ export const changelogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   });
 
   app.get('/changelog.csv', { preHandler: requireUser }, async (request, reply) => {
-    const range = dateRange(request.query);
+    const range = dayRange(request.query);
     const name = `gatehouse-changes${range.fromText ? '-from-' + range.fromText : ''}${range.toText ? '-to-' + range.toText : ''}.csv`;
     return reply
       .type('text/csv; charset=utf-8')
@@ -143,7 +127,7 @@ export const changelogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     },
     async (request) => {
       const q = request.query as { limit: number; offset: number };
-      return listChanges(ctx.db, { ...dateRange(request.query), limit: q.limit, offset: q.offset });
+      return listChanges(ctx.db, { ...dayRange(request.query), limit: q.limit, offset: q.offset });
     },
   );
 

@@ -29,6 +29,23 @@ export function isIllegalCategory(config: Config, id: string | null | undefined)
   return !!id && config.categories.some((c) => c.id === id && c.illegal);
 }
 
+const DAY = 86_400_000;
+
+/** from/to as YYYY-MM-DD (UTC days, both inclusive, from <input type="date">) to millisecond bounds; bad or absent ones are left out. */
+export function dayRange(query: unknown): { from?: number; to?: number; fromText: string; toText: string } {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const day = (v: unknown) =>
+    typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v + 'T00:00:00Z')) ? v : '';
+  const fromText = day(q.from);
+  const toText = day(q.to);
+  return {
+    fromText,
+    toText,
+    ...(fromText ? { from: Date.parse(fromText + 'T00:00:00Z') } : {}),
+    ...(toText ? { to: Date.parse(toText + 'T00:00:00Z') + DAY - 1 } : {}),
+  };
+}
+
 /** `YYYY-MM-DDTHH:MM` (an <input type="datetime-local">, read as UTC) to ms; undefined if absent or bad. */
 export function parseUtcInput(text: unknown): number | undefined {
   if (typeof text !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(text)) return undefined;
