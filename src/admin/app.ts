@@ -69,7 +69,13 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     ...(tls ? { https: tls } : {}),
   }) as unknown as FastifyInstance;
 
-  installSecurity(app, { allowedNetworks: admin.allowedNetworks, https: ctx.https, metrics: admin.metrics });
+  installSecurity(app, {
+    listen: admin.listen,
+    hostnames: admin.hostnames,
+    allowedNetworks: admin.allowedNetworks,
+    https: ctx.https,
+    metrics: admin.metrics,
+  });
   installAuth(app, ctx);
   installOpenApi(app);
   // Unexpected errors: logged in full, answered without detail (nothing was changed: changes are transactions).

@@ -1,8 +1,10 @@
-// Request plumbing shared by every route: client network allow-list, cookies,
-// urlencoded form bodies, and the security headers on every response.
+// Request plumbing shared by every route: the Host check (hosts.ts), client
+// network allow-list, cookies, urlencoded form bodies, and the security headers
+// on every response.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { addressAllowed, parseNetworks } from '../util/networks.js';
+import { hostChecker } from './hosts.js';
 
 export { addressAllowed, parseNetworks };
 
@@ -60,6 +62,9 @@ export function fieldList(body: unknown, name: string): string[] {
 
 /** Network allow-list, form parsing and security headers for the whole app. */
 export interface SecurityOptions {
+  /** admin.listen and admin.hostnames: the Host names answered (others get 421). */
+  listen: string;
+  hostnames: string[];
   allowedNetworks: string[];
   https: boolean;
   /** /metrics is for a Prometheus server: its own token and networks, not the UI's. */
@@ -76,10 +81,18 @@ function bearerMatches(header: string | undefined, token: string | undefined): b
 export function installSecurity(app: FastifyInstance, opts: SecurityOptions): void {
   const networks = parseNetworks(opts.allowedNetworks);
   const metricsNetworks = parseNetworks(opts.metrics.networks);
+  const hostAllowed = hostChecker(opts.listen, opts.hostnames);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) =>
     done(null, parseForm(body as string)),
   );
   app.addHook('onRequest', async (request, reply) => {
+    if (!hostAllowed(request.hostname)) {
+      request.log.warn({ host: request.hostname.slice(0, 100), address: request.ip }, 'admin request for a host name not configured');
+      return reply
+        .code(421)
+        .type('text/plain')
+        .send('Misdirected Request: the admin UI answers only to its own names (admin.hostnames) and its listen address.\n');
+    }
     if (request.url === '/metrics' || request.url.startsWith('/metrics?')) {
       if (bearerMatches(request.headers.authorization, opts.metrics.token) || addressAllowed(request.ip, metricsNetworks)) return;
       return reply.code(403).type('text/plain').send('Forbidden: /metrics needs the metrics token or a metrics network.\n');

@@ -14,7 +14,7 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { machineAddresses } from '../util/networks.js';
 import { UdpUpstream } from './upstream-udp.js';
 import { UpstreamError, type Upstream } from './upstream.js';
 
@@ -79,13 +79,6 @@ function ownAddresses(listen: readonly string[], localAddresses: () => string[])
 function normalise(address: string): string {
   const a = address.toLowerCase();
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
-}
-
-function machineAddresses(): string[] {
-  return Object.values(networkInterfaces())
-    .flat()
-    .filter((i) => i !== undefined)
-    .map((i) => i.address);
 }
 
 export interface SystemUpstreamOptions {

@@ -1,5 +1,6 @@
 // Address ranges in CIDR notation, and whether an address is in one of them.
 // Shared by the admin UI's allow-list and the DNS listeners' (dns.allowNetworks).
+import { networkInterfaces } from 'node:os';
 import ipaddr from 'ipaddr.js';
 
 export type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
@@ -26,4 +27,12 @@ export function networkOf(address: string, bits4: number, bits6: number): string
     bytes[i] &= (0xff << (8 - keep)) & 0xff;
   }
   return `${ipaddr.fromByteArray(bytes).toString()}/${bits}`;
+}
+
+/** Every address of this machine's interfaces, as the OS reports them (IPv6 link-local with its %scope). */
+export function machineAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i !== undefined)
+    .map((i) => i.address);
 }
