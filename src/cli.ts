@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The command line: `gatehouse <command> [options]`. Each command lives in its
-// own module under src/commands/ and is loaded only when it is used.
+// own module under src/commands/ and is loaded only when it is used; they share
+// one argument parser (commands/command.ts), so `--help` works at every level.
 import type { Command } from './commands/command.js';
 
 const commands: Record<string, () => Promise<Command>> = {
@@ -14,17 +15,23 @@ const commands: Record<string, () => Promise<Command>> = {
 
 async function main(argv: string[]): Promise<number> {
   const name = argv[0];
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name || name === '--help' || name === '-h' || (name === 'help' && argv.length === 1)) {
     const lines = await Promise.all(Object.entries(commands).map(async ([n, load]) => `  ${n.padEnd(12)} ${(await load()).summary}`));
-    process.stdout.write(`usage: gatehouse <command> [options]\n\ncommands:\n${lines.join('\n')}\n`);
+    process.stdout.write(
+      `usage: gatehouse <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
+        'gatehouse <command> --help lists its options. Commands read the config file given by --config FILE,\n' +
+        'else $GATEHOUSE_CONFIG, else /etc/gatehouse/gatehouse.yaml; those that open the database say which file.\n',
+    );
     return name ? 0 : 2;
   }
-  const load = commands[name];
+  // `gatehouse help user add` is `gatehouse user add --help`.
+  const [command, rest] = name === 'help' ? [argv[1], [...argv.slice(2), '--help']] : [name, argv.slice(1)];
+  const load = Object.hasOwn(commands, command) ? commands[command] : undefined;
   if (!load) {
-    process.stderr.write(`gatehouse: unknown command "${name}" (try: gatehouse --help)\n`);
+    process.stderr.write(`gatehouse: unknown command "${command}" (try: gatehouse --help)\n`);
     return 2;
   }
-  return (await load()).run(argv.slice(1));
+  return (await load()).run(rest);
 }
 
 main(process.argv.slice(2)).then(
@@ -32,6 +39,13 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (err: unknown) => {
+    // A usage mistake, a missing or invalid config: their messages are written for the terminal.
+    const code = (err as { code?: string } | null)?.code;
+    if (code === 'GH_ERR_USAGE' || code === 'GH_ERR_NO_CONFIG' || code === 'GH_ERR_CONFIG') {
+      process.stderr.write(`${(err as Error).message.replace(/^(?!gatehouse)/, 'gatehouse: ')}\n`);
+      process.exitCode = code === 'GH_ERR_CONFIG' ? 1 : ((err as { exitCode?: number }).exitCode ?? 2);
+      return;
+    }
     process.stderr.write(`gatehouse: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   },

@@ -1,24 +1,29 @@
 // `gatehouse backup FILE`: an online backup of the database while the service runs.
-import { loadConfig } from '../config.js';
 import { openDatabase } from '../store/db.js';
 import { StoreError } from '../store/errors.js';
 import { backupDatabase } from '../store/backup.js';
-import { parseCommandArgs, type Command } from './command.js';
+import { CommandError, commandDatabase, defineCommand } from './command.js';
 
-export const command: Command = {
-  summary: 'online backup of the database to FILE (safe while the service runs)',
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { db: { type: 'string' }, force: { type: 'boolean', default: false } });
+export const command = defineCommand(
+  {
+    name: 'backup',
+    summary: 'online backup of the database to FILE (safe while the service runs)',
+    usage: ['backup --config FILE BACKUP.db [--force]', 'backup --db DATABASE BACKUP.db [--force]'],
+    options: {
+      db: { type: 'string', value: 'DATABASE', help: 'back up this database file instead of the config’s store.path' },
+      force: { type: 'boolean', help: 'overwrite BACKUP.db if it exists' },
+    },
+    notes: 'Restoring: docs/operations.md, "Restoring the database from a backup".',
+  },
+  async (values, positionals) => {
     const file = positionals[0];
-    if (!file || positionals.length > 1) {
-      process.stderr.write('usage: gatehouse backup FILE [--force] [--config FILE | --db FILE]\n');
-      return 2;
-    }
-    const path = values.db ?? loadConfig(values.config!).store.path;
+    if (!file || positionals.length > 1)
+      throw new CommandError('GH_ERR_USAGE', 'gatehouse backup: name one backup file (see gatehouse backup --help)');
+    const path = commandDatabase(values);
     try {
       const db = openDatabase(path, { readonly: true });
       try {
-        const r = await backupDatabase(db, file, { overwrite: values.force ?? false });
+        const r = await backupDatabase(db, file, { overwrite: values.force === true });
         process.stdout.write(`backed up ${path} to ${r.file} (${r.pages} pages, ${r.bytes} bytes)\n`);
       } finally {
         db.close();
@@ -32,4 +37,4 @@ export const command: Command = {
       throw err;
     }
   },
-};
+);

@@ -5,16 +5,17 @@
 // nothing could be tested. See src/checks/self-test.ts.
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { recordCheck } from '../checks/record.js';
 import { formatTable, runSelfTest, type CheckResult } from '../checks/self-test.js';
 import { hasTables, openDatabase } from '../store/db.js';
-import { parseCommandArgs, type Command } from './command.js';
+import { commandConfig, defineCommand, sayDatabase, type ConfigSource } from './command.js';
 
 /** Add the run to the checks record; returns a line saying what happened. Never throws. */
-function record(config: Config, result: CheckResult): string {
+function record(config: Config, source: ConfigSource, result: CheckResult): string {
   const path = config.store.path;
   if (!existsSync(path)) return `not recorded: no database at ${path} yet (start the service once)`;
+  sayDatabase(path, source);
   try {
     const db = openDatabase(path);
     try {
@@ -30,43 +31,41 @@ function record(config: Config, result: CheckResult): string {
   }
 }
 
-export const command: Command = {
-  summary: 'run the filtering self-test against the running service (exit 1 on a failure)',
-  async run(argv) {
-    const { values } = parseCommandArgs(argv, {
-      server: { type: 'string' },
-      group: { type: 'string', multiple: true },
-      timeout: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      'no-record': { type: 'boolean', default: false },
-    });
-    let config: Config;
-    try {
-      config = loadConfig(values.config!);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(err.message + '\n');
-        return 1;
-      }
-      throw err;
-    }
-    const unknown = (values.group ?? []).filter((g) => !config.groups.some((c) => c.name === g));
+export const command = defineCommand(
+  {
+    name: 'check',
+    summary: 'run the filtering self-test against the running service (exit 1 on a failure)',
+    usage: ['check --config FILE [--server IP:PORT] [--group NAME]... [--timeout MS] [--json] [--no-record]'],
+    options: {
+      server: { type: 'string', value: 'IP:PORT', help: 'the resolver to test (default: checks.server, else the first dns.listen)' },
+      group: { type: 'string', value: 'NAME', multiple: true, help: 'test only this group' },
+      timeout: { type: 'string', value: 'MS', help: 'per-query timeout in milliseconds (default: checks.timeoutMs)' },
+      json: { type: 'boolean', help: 'print the result as JSON instead of a table' },
+      'no-record': { type: 'boolean', help: 'do not add the run to the checks record in the database' },
+    },
+    notes: 'Exit code 0 when every test passed, 1 when one failed or nothing could be tested, 2 for a usage mistake.',
+  },
+  async (values) => {
+    const { config, source } = commandConfig(values);
+    const groups = values.group as string[] | undefined;
+    const unknown = (groups ?? []).filter((g) => !config.groups.some((c) => c.name === g));
     if (unknown.length > 0) {
       process.stderr.write(`gatehouse check: unknown group ${unknown.map((g) => `"${g}"`).join(', ')}\n`);
       return 2;
     }
     const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout);
+    const server = values.server as string | undefined;
     if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
       process.stderr.write(`gatehouse check: --timeout wants milliseconds, got "${values.timeout}"\n`);
       return 2;
     }
-    const result = await runSelfTest({ config, server: values.server, groups: values.group, timeoutMs });
+    const result = await runSelfTest({ config, server, groups, timeoutMs });
     if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else process.stdout.write(formatTable(result));
-    if (!values['no-record']) process.stderr.write(record(config, result) + '\n');
+    if (!values['no-record']) process.stderr.write(record(config, source, result) + '\n');
     if (Object.keys(config.checks.names).length === 0 && !values.json) {
       process.stderr.write('note: checks.names is empty, so only the DoH canary was tested; add test names per category to the config\n');
     }
     return result.ok ? 0 : 1;
   },
-};
+);

@@ -1,91 +1,125 @@
 // `gatehouse log search|top`: the query log from the command line, through the
 // same search module as the admin UI.
-import { loadConfig } from '../config.js';
 import { openDatabase } from '../store/db.js';
 import { StoreError } from '../store/errors.js';
 import { search, ACTIONS, type ActionName, type LogRow, type SearchFilter } from '../store/search.js';
 import { csvHeader, csvRow } from '../store/csv.js';
 import { topClients, topDomains } from '../store/rollups.js';
-import { parseCommandArgs, type Command } from './command.js';
+import { CommandError, commandDatabase, defineGroup, type OptionSpec } from './command.js';
 
-const USAGE = `usage:
-  gatehouse log search [--from TIME] [--to TIME] [--client ADDR] [--domain TEXT] [--group NAME]
-                       [--action allow|block|rewrite] [--category ID] [--limit N] [--before CURSOR]
-                       [--csv] [--all] [--config FILE | --db FILE]
-  gatehouse log top domains|clients [--from TIME] [--to TIME] [--limit N] [--blocked] [--config FILE | --db FILE]
-TIME is ISO 8601 (2026-11-23T09:00Z), milliseconds since the epoch, or an age such as 30m, 24h, 7d.
-Default period: the last 24 hours. --all follows the pages to the end (with --csv: a full export).
-`;
+const TIME_NOTE = `TIME is ISO 8601 (2026-11-23T09:00Z), milliseconds since the epoch, or an age such as 30m, 24h, 7d.
+Default period: the last 24 hours.`;
 
-export const command: Command = {
-  summary: 'search the query log (log search …, log top …; --csv for export)',
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, {
-      from: { type: 'string' },
-      to: { type: 'string' },
-      client: { type: 'string' },
-      domain: { type: 'string' },
-      group: { type: 'string' },
-      action: { type: 'string' },
-      category: { type: 'string' },
-      limit: { type: 'string' },
-      before: { type: 'string' },
-      csv: { type: 'boolean', default: false },
-      all: { type: 'boolean', default: false },
-      blocked: { type: 'boolean', default: false },
-      db: { type: 'string' },
-    });
-    const [sub, what] = positionals;
-    if (sub !== 'search' && sub !== 'top') {
-      process.stderr.write(USAGE);
-      return 2;
-    }
-    const now = Date.now();
-    let filter: SearchFilter;
-    try {
-      filter = {
-        from: parseTime(values.from ?? '24h', now, 'from'),
-        to: parseTime(values.to ?? String(now + 1), now, 'to'),
-        limit: values.limit === undefined ? (sub === 'top' ? 20 : values.csv || values.all ? 1000 : 100) : parseCount(values.limit),
-      };
-      if (values.client) filter.client = values.client;
-      if (values.domain) filter.domain = values.domain;
-      if (values.group) filter.group = values.group;
-      if (values.category) filter.category = values.category;
-      if (values.action !== undefined) {
-        if (!ACTIONS.includes(values.action as ActionName)) throw new Error(`--action must be allow, block or rewrite`);
-        filter.action = values.action as ActionName;
-      }
-      if (values.before !== undefined) filter.before = parseCount(values.before);
-    } catch (err) {
-      process.stderr.write(`gatehouse log: ${(err as Error).message}\n${USAGE}`);
-      return 2;
-    }
-    const path = values.db ?? loadConfig(values.config!).store.path;
-    let db;
-    try {
-      db = openDatabase(path, { readonly: true });
-    } catch (err) {
-      if (err instanceof StoreError) {
-        process.stderr.write(`gatehouse log: ${err.message}\n`);
-        return 1;
-      }
-      throw err;
-    }
-    try {
-      if (sub === 'top') return top(db, what, filter, values.blocked ?? false);
-      return searchCommand(db, filter, values.csv ?? false, values.all ?? false);
-    } catch (err) {
-      if (err instanceof StoreError) {
-        process.stderr.write(`gatehouse log: ${err.message}\n`);
-        return 2;
-      }
-      throw err;
-    } finally {
-      db.close();
-    }
-  },
+const period: Record<string, OptionSpec> = {
+  from: { type: 'string', value: 'TIME', help: 'start of the period (default: 24h ago)' },
+  to: { type: 'string', value: 'TIME', help: 'end of the period (default: now)' },
+  limit: { type: 'string', value: 'N', help: 'rows per page (search: 100, or 1000 with --csv/--all; top: 20)' },
+  db: { type: 'string', value: 'DATABASE', help: 'read this database file instead of the config’s store.path' },
 };
+
+type Values = Record<string, unknown>;
+const text = (values: Values, key: string) => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
+
+/** The filter both subcommands share; a bad value is a usage mistake. */
+function readFilter(values: Values, sub: 'search' | 'top'): SearchFilter {
+  const now = Date.now();
+  try {
+    const limit = text(values, 'limit');
+    const filter: SearchFilter = {
+      from: parseTime(text(values, 'from') ?? '24h', now, 'from'),
+      to: parseTime(text(values, 'to') ?? String(now + 1), now, 'to'),
+      limit: limit === undefined ? (sub === 'top' ? 20 : values.csv || values.all ? 1000 : 100) : parseCount(limit),
+    };
+    for (const key of ['client', 'domain', 'group', 'category'] as const) {
+      const v = text(values, key);
+      if (v) filter[key] = v;
+    }
+    const action = text(values, 'action');
+    if (action !== undefined) {
+      if (!ACTIONS.includes(action as ActionName)) throw new Error(`--action must be allow, block or rewrite`);
+      filter.action = action as ActionName;
+    }
+    const before = text(values, 'before');
+    if (before !== undefined) filter.before = parseCount(before);
+    return filter;
+  } catch (err) {
+    throw new CommandError('GH_ERR_USAGE', `gatehouse log ${sub}: ${(err as Error).message} (see gatehouse log ${sub} --help)`);
+  }
+}
+
+/** Open the database read-only and run `work`; store errors are reported, not thrown. */
+function withDatabase(values: Values, work: (db: ReturnType<typeof openDatabase>) => number): number {
+  const path = commandDatabase(values as Parameters<typeof commandDatabase>[0]);
+  let db;
+  try {
+    db = openDatabase(path, { readonly: true });
+  } catch (err) {
+    if (err instanceof StoreError) {
+      process.stderr.write(`gatehouse log: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  try {
+    return work(db);
+  } catch (err) {
+    if (err instanceof StoreError) {
+      process.stderr.write(`gatehouse log: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  } finally {
+    db.close();
+  }
+}
+
+export const command = defineGroup(
+  { name: 'log', summary: 'search the query log (log search …, log top …; --csv for export)', notes: TIME_NOTE },
+  {
+    search: {
+      spec: {
+        name: 'log search',
+        summary: 'query-log rows, newest first, a page at a time (--csv --all: a full export)',
+        usage: [
+          'log search [--from TIME] [--to TIME] [--client ADDR] [--domain TEXT] [--group NAME] [--action allow|block|rewrite]',
+          '           [--category ID] [--limit N] [--before CURSOR] [--csv] [--all] [--config FILE | --db FILE]',
+        ],
+        options: {
+          ...period,
+          client: { type: 'string', value: 'ADDR', help: 'only this client address' },
+          domain: { type: 'string', value: 'TEXT', help: 'names containing TEXT' },
+          group: { type: 'string', value: 'NAME', help: 'only this group' },
+          action: { type: 'string', value: 'ACTION', help: 'allow, block or rewrite' },
+          category: { type: 'string', value: 'ID', help: 'only this category id' },
+          before: { type: 'string', value: 'CURSOR', help: 'the next page: the cursor printed after a page' },
+          csv: { type: 'boolean', help: 'CSV with a header row' },
+          all: { type: 'boolean', help: 'follow the pages to the end' },
+        },
+        notes: TIME_NOTE,
+      },
+      run: async (values) => {
+        const filter = readFilter(values, 'search');
+        return withDatabase(values, (db) => searchCommand(db, filter, values.csv === true, values.all === true));
+      },
+    },
+    top: {
+      spec: {
+        name: 'log top',
+        summary: 'the most queried (or, with --blocked, most blocked) domains or clients',
+        usage: ['log top domains|clients [--from TIME] [--to TIME] [--limit N] [--blocked] [--config FILE | --db FILE]'],
+        options: { ...period, blocked: { type: 'boolean', help: 'rank by blocked queries' } },
+        notes: TIME_NOTE,
+      },
+      run: async (values, positionals) => {
+        const [what, ...extra] = positionals;
+        if ((what !== 'domains' && what !== 'clients') || extra.length > 0)
+          throw new CommandError('GH_ERR_USAGE', 'gatehouse log top: say domains or clients (see gatehouse log top --help)');
+        const filter = readFilter(values, 'top');
+        return withDatabase(values, (db) => top(db, what, filter, values.blocked === true));
+      },
+    },
+  },
+);
 
 function searchCommand(db: ReturnType<typeof openDatabase>, filter: SearchFilter, csv: boolean, all: boolean): number {
   if (csv) process.stdout.write(csvHeader());
@@ -103,17 +137,14 @@ function searchCommand(db: ReturnType<typeof openDatabase>, filter: SearchFilter
   return 0;
 }
 
-function top(db: ReturnType<typeof openDatabase>, what: string | undefined, f: SearchFilter, blocked: boolean): number {
+function top(db: ReturnType<typeof openDatabase>, what: 'domains' | 'clients', f: SearchFilter, blocked: boolean): number {
   const period = { from: f.from, to: f.to, limit: f.limit, blocked };
   if (what === 'domains') {
     for (const r of topDomains(db, period))
       process.stdout.write(`${String(r.queries).padStart(10)} ${String(r.blocked).padStart(8)}  ${printable(r.name)}\n`);
-  } else if (what === 'clients') {
+  } else {
     for (const r of topClients(db, period))
       process.stdout.write(`${String(r.queries).padStart(10)} ${String(r.blocked).padStart(8)}  ${printable(r.client)}\n`);
-  } else {
-    process.stderr.write(USAGE);
-    return 2;
   }
   return 0;
 }

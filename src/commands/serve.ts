@@ -2,23 +2,20 @@
 // exit; SIGHUP reloads the config, keeping the old one if the new one is bad.
 import { buildApp } from '../app.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { parseCommandArgs, type Command } from './command.js';
+import { commandConfig, defineCommand, sayDatabase } from './command.js';
 
-export const command: Command = {
-  summary: 'run the DNS filter (SIGHUP reloads the config, SIGTERM drains and stops)',
-  async run(argv) {
-    const { values } = parseCommandArgs(argv, {});
-    const file = values.config!;
-    let config;
-    try {
-      config = loadConfig(file);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(err.message + '\n');
-        return 1;
-      }
-      throw err;
-    }
+export const command = defineCommand(
+  {
+    name: 'serve',
+    summary: 'run the DNS filter (SIGHUP reloads the config, SIGTERM drains and stops)',
+    usage: ['serve --config FILE'],
+    options: {},
+    notes: 'The admin UI, the block page and the DNS listeners are those of the config file.',
+  },
+  async (values) => {
+    const { config, source } = commandConfig(values);
+    const file = source.path;
+    sayDatabase(config.store.path, source);
     const app = buildApp(config);
     // Signals are handled from the first moment: a SIGTERM or SIGHUP that
     // arrives while the service is still starting waits for the start to end.
@@ -58,8 +55,8 @@ export const command: Command = {
       await app.stop().catch(() => undefined);
       process.exit(1);
     }
-    app.logger.info({ config: file }, 'gatehouse started');
+    app.logger.info({ config: file, database: config.store.path }, 'gatehouse started');
     await new Promise(() => undefined); // run until a signal
     return 0;
   },
-};
+);

@@ -253,7 +253,10 @@ describe('gatehouse check', () => {
       server.behaviour = correct;
       let r = await cli(['--config', file, '--group', 'staff']);
       expect(r.status, r.stdout + r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/^recorded as check \d+ \(admin UI: Checks\)\n$/);
+      // It says which database it wrote to, and where that came from.
+      expect(r.stderr).toMatch(
+        /^using database \S+\/data\/gatehouse\.db \(store\.path in \S+\/gatehouse\.yaml, from --config\)\nrecorded as check \d+ \(admin UI: Checks\)\n$/,
+      );
       server.behaviour = () => 'allow';
       r = await cli(['--config', file, '--group', 'staff']);
       expect(r.status).toBe(1);
