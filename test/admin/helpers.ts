@@ -79,6 +79,16 @@ export async function addUser(h: Harness, name: string, role: 'admin' | 'dsl' | 
   return createUser(h.db, { name, role, password, actor: 'test', now: h.clock.now });
 }
 
+/**
+ * An account past its first-login password change (it logs in with PASSWORD):
+ * tests about other things skip the hashing a password change costs.
+ */
+export async function addReadyUser(h: Harness, name: string, role: 'admin' | 'dsl' | 'auditor') {
+  const user = await addUser(h, name, role);
+  h.db.prepare('UPDATE admin_users SET must_change_password = 0 WHERE id = ?').run(user.id);
+  return user;
+}
+
 /** A user's TOTP secret, opened with the key file beside the database (as the app does). */
 export function totpSecretOf(db: Database.Database, storePath: string, name: string): string {
   const user = getUserByName(db, name)!;

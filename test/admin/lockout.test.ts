@@ -8,7 +8,7 @@ import type { Alert } from '../../src/alerts/types.js';
 import type { LiveDeps } from '../../src/admin/live.js';
 import { getUserByName } from '../../src/admin/users.js';
 import { silentLogger } from '../../src/log.js';
-import { addUser, Client, harness, NEW_PASSWORD, type Harness } from './helpers.js';
+import { addReadyUser, Client, harness, PASSWORD, type Harness } from './helpers.js';
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -32,9 +32,9 @@ async function failThrice(c: Client, name: string) {
 describe('lockout', () => {
   it('raises an IT alert for every locked account, with the source address', async () => {
     const engine = await withEngine();
-    await addUser(h, 'boss', 'admin');
-    await addUser(h, 'deputy', 'admin');
-    await addUser(h, 'dsl1', 'dsl');
+    await addReadyUser(h, 'boss', 'admin');
+    await addReadyUser(h, 'deputy', 'admin');
+    await addReadyUser(h, 'dsl1', 'dsl');
     const attacker = new Client(h, '127.0.0.9');
     await failThrice(attacker, 'boss');
     expect(getUserByName(h.db, 'boss')!.locked_at).not.toBeNull();
@@ -67,20 +67,29 @@ describe('lockout', () => {
 
   it('counts a lockout at the MFA step and at a password change too', async () => {
     const engine = await withEngine();
-    await addUser(h, 'boss', 'admin');
+    await addReadyUser(h, 'boss', 'admin');
     const c = new Client(h);
     await c.login('boss');
     const c2 = new Client(h, '127.0.0.7');
-    await c2.submitLogin('boss', NEW_PASSWORD);
+    await c2.submitLogin('boss', PASSWORD);
     await c2.get('/login/mfa');
     for (const code of ['111111', '222222', '333333']) await c2.post('/login/mfa', { code });
     const [alert] = lockouts(engine);
     expect(alert.details).toMatchObject({ account: 'boss', address: '127.0.0.7', lastFailure: 'wrong MFA code' });
+
+    await addReadyUser(h, 'aud', 'auditor');
+    const aud = new Client(h, '127.0.0.8');
+    await aud.login('aud');
+    await aud.get('/password');
+    for (let i = 0; i < 3; i++)
+      await aud.post('/password', { current: 'Not-Mine-44', password: 'Kestrel-Moor4', confirm: 'Kestrel-Moor4' });
+    const second = lockouts(engine).find((a) => a.details!.account === 'aud')!;
+    expect(second.details).toMatchObject({ address: '127.0.0.8', lastFailure: 'wrong current password at password change' });
   });
 
   it('takes the address from X-Forwarded-For only with admin.trustProxy', async () => {
     let engine = await withEngine('  trustProxy: true\n  allowedNetworks: ["127.0.0.0/8", "10.0.0.0/8"]');
-    await addUser(h, 'dsl1', 'dsl');
+    await addReadyUser(h, 'dsl1', 'dsl');
     await failThrice(new Client(h, '127.0.0.1', { 'x-forwarded-for': '10.20.30.40' }), 'dsl1');
     expect(lockouts(engine)[0].details!.address).toBe('10.20.30.40');
     const audit = h.db.prepare("SELECT address FROM admin_auth_audit WHERE event = 'locked'").pluck().all();
@@ -88,14 +97,14 @@ describe('lockout', () => {
     await h.close();
 
     engine = await withEngine();
-    await addUser(h, 'dsl1', 'dsl');
+    await addReadyUser(h, 'dsl1', 'dsl');
     await failThrice(new Client(h, '127.0.0.5', { 'x-forwarded-for': '10.20.30.40' }), 'dsl1');
     expect(lockouts(engine)[0].details!.address).toBe('127.0.0.5');
   });
 
   it('still locks and records without an alert engine', async () => {
     h = await harness();
-    await addUser(h, 'dsl1', 'dsl');
+    await addReadyUser(h, 'dsl1', 'dsl');
     await failThrice(new Client(h), 'dsl1');
     expect(getUserByName(h.db, 'dsl1')!.locked_at).not.toBeNull();
     expect(h.db.prepare("SELECT count(*) FROM admin_auth_audit WHERE event = 'locked'").pluck().get()).toBe(1);

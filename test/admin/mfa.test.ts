@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { normaliseRecoveryCode, newRecoveryCodes } from '../../src/admin/recovery-codes.js';
 import { getUserByName } from '../../src/admin/users.js';
 import { groupKey } from '../../src/admin/views/mfa.js';
-import { addUser, Client, harness, NEW_PASSWORD, PASSWORD, shownRecoveryCodes, shownTotpKey, totpCode, type Harness } from './helpers.js';
+import { addReadyUser, Client, harness, PASSWORD, shownRecoveryCodes, shownTotpKey, totpCode, type Harness } from './helpers.js';
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -20,7 +20,7 @@ const events = (h: Harness, name: string) =>
 /** Password step only, for a user who has MFA: ends on the code page. */
 async function toCodeStep(h: Harness, name: string): Promise<Client> {
   const c = new Client(h);
-  expect((await c.submitLogin(name, NEW_PASSWORD)).headers.location).toBe('/login/mfa');
+  expect((await c.submitLogin(name, PASSWORD)).headers.location).toBe('/login/mfa');
   await c.get('/login/mfa');
   return c;
 }
@@ -29,7 +29,7 @@ describe('MFA for the DSL', () => {
   it('asks a DSL without MFA to enrol at the next login (admin.mfaRoles defaults to admin and dsl)', async () => {
     h = await harness();
     expect(h.config.admin.mfaRoles).toEqual(['admin', 'dsl']);
-    await addUser(h, 'dsl1', 'dsl');
+    await addReadyUser(h, 'dsl1', 'dsl');
     const c = new Client(h);
     expect((await c.submitLogin('dsl1', PASSWORD)).headers.location).toBe('/login/mfa');
     // No page, no alert and no API before the second factor.
@@ -42,12 +42,12 @@ describe('MFA for the DSL', () => {
 
   it('asks for MFA at the next login once admin.mfaRoles adds the role (a reload)', async () => {
     h = await harness({ adminYaml: '  mfaRoles: [admin]' });
-    await addUser(h, 'dsl1', 'dsl');
+    await addReadyUser(h, 'dsl1', 'dsl');
     const c = new Client(h);
     expect(await c.login('dsl1')).toBeNull();
     expect((await c.get('/changelog')).statusCode).toBe(200);
     h.app.reloadAdminConfig({ ...h.config, admin: { ...h.config.admin, mfaRoles: ['admin', 'dsl'] } });
-    expect((await new Client(h).submitLogin('dsl1', NEW_PASSWORD)).headers.location).toBe('/login/mfa');
+    expect((await new Client(h).submitLogin('dsl1', PASSWORD)).headers.location).toBe('/login/mfa');
   });
 
   it('refuses a role that is not one', async () => {
@@ -59,7 +59,7 @@ describe('the TOTP key', () => {
   it('is shown in groups of four', async () => {
     expect(groupKey('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')).toBe('ABCD EFGH IJKL MNOP QRST UVWX YZ23 4567');
     h = await harness();
-    await addUser(h, 'boss', 'admin');
+    await addReadyUser(h, 'boss', 'admin');
     const c = new Client(h);
     await c.submitLogin('boss', PASSWORD);
     const body = (await c.get('/login/mfa')).body;
@@ -81,8 +81,8 @@ describe('recovery codes', () => {
 
   it('are shown once at enrolment, stored only as hashes, and each logs in once in place of the code', async () => {
     h = await harness();
-    await addUser(h, 'boss', 'admin');
-    await addUser(h, 'dsl1', 'dsl');
+    await addReadyUser(h, 'boss', 'admin');
+    await addReadyUser(h, 'dsl1', 'dsl');
     const admin = new Client(h);
     await admin.login('boss');
     const dsl = new Client(h);
@@ -140,7 +140,7 @@ describe('recovery codes', () => {
 
   it('are made anew from the account page after MFA, and the old ones stop working', async () => {
     h = await harness();
-    await addUser(h, 'boss', 'admin');
+    await addReadyUser(h, 'boss', 'admin');
     const c = new Client(h);
     await c.login('boss');
     const old = c.recoveryCodes;
@@ -161,8 +161,8 @@ describe('recovery codes', () => {
 
   it('go with MFA: an admin reset removes them', async () => {
     h = await harness();
-    await addUser(h, 'boss', 'admin');
-    const deputy = await addUser(h, 'deputy', 'admin');
+    await addReadyUser(h, 'boss', 'admin');
+    const deputy = await addReadyUser(h, 'deputy', 'admin');
     const admin = new Client(h);
     await admin.login('boss');
     const d = new Client(h);
@@ -171,7 +171,7 @@ describe('recovery codes', () => {
     await admin.post(`/users/${deputy.id}/reset-mfa`, {});
     expect(h.db.prepare('SELECT count(*) FROM admin_recovery_codes WHERE user_id = ?').pluck().get(deputy.id)).toBe(0);
     const c = new Client(h);
-    await c.submitLogin('deputy', NEW_PASSWORD);
+    await c.submitLogin('deputy', PASSWORD);
     const page = await c.get('/login/mfa');
     expect(shownTotpKey(page.body)).toBeTruthy(); // enrolling again, so no recovery form
     expect((await c.post('/login/mfa', { recovery: codes[0] })).statusCode).toBe(400);
@@ -181,17 +181,17 @@ describe('recovery codes', () => {
 describe('a new authenticator from the account page', () => {
   it('needs the password, removes the old one and its codes, logs out, and enrols at the next login', async () => {
     h = await harness();
-    await addUser(h, 'dsl1', 'dsl');
+    await addReadyUser(h, 'dsl1', 'dsl');
     const c = new Client(h);
     const oldSecret = (await c.login('dsl1'))!;
     expect((await c.post('/account/mfa/reset', { current: 'Wrong-Pass1x' })).statusCode).toBe(400);
     expect(getUserByName(h.db, 'dsl1')!.totp_enabled).toBe(1);
-    const res = await c.post('/account/mfa/reset', { current: NEW_PASSWORD });
+    const res = await c.post('/account/mfa/reset', { current: PASSWORD });
     expect(res.body).toContain('Authenticator removed');
     expect((await c.get('/alerts')).headers.location).toBe('/login');
     expect(h.db.prepare('SELECT count(*) FROM admin_recovery_codes').pluck().get()).toBe(0);
     const again = new Client(h);
-    await again.submitLogin('dsl1', NEW_PASSWORD);
+    await again.submitLogin('dsl1', PASSWORD);
     const newSecret = shownTotpKey((await again.get('/login/mfa')).body)!;
     expect(newSecret).not.toBe(oldSecret);
     const done = await again.post('/login/mfa', { code: totpCode(newSecret, h.clock.now) });
@@ -205,7 +205,7 @@ describe('a new authenticator from the account page', () => {
 describe('optional MFA', () => {
   it('turns on from the account page, shows the codes, and keeps the session past the MFA step', async () => {
     h = await harness();
-    await addUser(h, 'aud', 'auditor');
+    await addReadyUser(h, 'aud', 'auditor');
     const c = new Client(h);
     await c.login('aud');
     const secret = shownTotpKey((await c.get('/account/mfa')).body)!;
