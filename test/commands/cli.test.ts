@@ -2,18 +2,13 @@
 // usage and the options, a wrong option gets a plain message (never a raw Node
 // error), a missing --config is refused rather than guessed, and every command
 // that opens the database says which file it used.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG, findConfig, type Command } from '../../src/commands/command.js';
+import { runCli } from '../helpers/cli.js';
 
-const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
-// Resolved here: the processes run in an empty directory, where a bare `tsx` would not be found.
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const config = join(dir, 'gatehouse.yaml');
@@ -23,22 +18,12 @@ writeFileSync(
 );
 const database = join(dir, 'data/g.db');
 
-/**
- * A real process, from an empty working directory, without $GATEHOUSE_CONFIG unless given.
- * Asynchronous: a blocked test worker misses vitest's own messages.
- */
+/** From an empty working directory, without $GATEHOUSE_CONFIG unless given. */
 async function gatehouse(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
   const cwd = mkdtempSync(join(dir, 'cwd-'));
   const env = { ...process.env, ...opts.env };
   if (!opts.env?.GATEHOUSE_CONFIG) delete env.GATEHOUSE_CONFIG;
-  const child = spawn(process.execPath, ['--import', tsx, cli, ...args], { cwd, env });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  child.stdin.end(opts.input ?? '');
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, out, err, cwd };
+  return { ...(await runCli(args, { cwd, env, input: opts.input })), cwd };
 }
 
 const modules: Record<string, () => Promise<{ command: Command }>> = {
