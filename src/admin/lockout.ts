@@ -25,7 +25,9 @@ export function reportLockout(ctx: AdminContext, lock: Lockout): void {
   }
   alerts.operational({
     kind: 'account-locked',
+    // Throttled per account and source: the inbox shows the address as the alert's client.
     subject: user.name,
+    ...(address ? { client: address } : {}),
     message:
       `The ${user.role} account "${user.name}" was locked after ${lock.failedAttempts} failed attempts ` +
       `(the last: ${lock.lastFailure}) from ${address ?? 'an unknown address'}. ` +

@@ -358,7 +358,10 @@ export class AlertEngine {
   close(id: number, user: string, outcome: string): Alert {
     this.flush();
     const alert = this.store.close(id, user, outcome);
-    this.tracker.forget(alert.kind === 'operational' ? opKey(alert.category, alert.client, alert.details) : alert.client + '\0' + alert.category, id);
+    this.tracker.forget(
+      alert.kind === 'operational' ? opKey(alert.category, alert.client, alert.details) : alert.client + '\0' + alert.category,
+      id,
+    );
     return alert;
   }
 

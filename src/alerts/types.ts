@@ -28,8 +28,8 @@ export interface OperationalEvent {
   details?: Record<string, unknown>;
   /**
    * What the event is about, when one kind can be about several things (the
-   * account of an account-locked): each subject is throttled apart, so every
-   * account's lockout is its own alert. Kept as details.subject.
+   * account of an account-locked): each subject (and client) is throttled apart,
+   * so every account's lockout is its own alert. Kept as details.subject.
    */
   subject?: string;
   /** ms since the epoch; now when omitted. */

@@ -40,7 +40,7 @@ describe('lockout', () => {
     expect(getUserByName(h.db, 'boss')!.locked_at).not.toBeNull();
     let alerts = lockouts(engine);
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]).toMatchObject({ severity: 'high', status: 'open', count: 1 });
+    expect(alerts[0]).toMatchObject({ severity: 'high', status: 'open', count: 1, client: '127.0.0.9' });
     expect(alerts[0].message).toContain('"boss"');
     expect(alerts[0].message).toContain('from 127.0.0.9');
     expect(alerts[0].message).toContain('gatehouse user unlock');
