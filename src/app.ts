@@ -15,10 +15,14 @@ import { ForwardHandler } from './resolver/forward.js';
 import { LinkManager, type LinkSwitch, type NameserversChange } from './resolver/links.js';
 import { PolicyHandler } from './resolver/policy.js';
 import { RebindingHandler } from './resolver/rebinding.js';
-import { AlertObserver, LogIndexes, QueryLogObserver } from './resolver/observers.js';
+import { AlertObserver, CheckTrafficMarker, DECISION_REASONS, LogIndexes, QueryLogObserver } from './resolver/observers.js';
+import { INTERNATIONAL_NAME, asciiSkeleton, nameKind } from './lists/fold.js';
 import { ListManager, type RefreshEvent } from './lists/manager.js';
 import { openDatabase } from './store/db.js';
 import { QueryLog } from './store/query-log.js';
+import { loadNameHider, type NameHider } from './store/hidden-names.js';
+import { hideIllegalNames } from './store/hide-illegal.js';
+import { loadCheckToken } from './checks/check-token.js';
 import { Retention } from './store/retention.js';
 import { StoreReader } from './store/reader.js';
 import { AlertEngine } from './alerts/engine.js';
@@ -65,6 +69,10 @@ export class Gatehouse {
   private reader: StoreReader | undefined;
   private readonly logIndexes = new LogIndexes();
   private readonly alertObserver: AlertObserver;
+  /** Hides illegal-category names before they are logged (store/hidden-names.ts). */
+  private readonly hider: NameHider;
+  /** The token the self-test's queries carry (checks/check-token.ts). */
+  readonly checkToken: Buffer;
   private readonly now: () => number;
   private started = false;
 
@@ -78,8 +86,11 @@ export class Gatehouse {
 
     // The database opens first: a corrupt or unwritable file stops start-up with a clear error.
     this.db = openDatabase(config.store.path);
+    this.hider = loadNameHider(config.store.path);
+    this.checkToken = loadCheckToken(config.store.path);
     this.queryLog = new QueryLog({
       path: config.store.path,
+      hider: this.hider,
       queueMax: config.store.queueMax,
       logger: this.logger.child({ part: 'querylog' }),
       now,
@@ -107,7 +118,10 @@ export class Gatehouse {
     this.logIndexes.configure(config);
     this.alertObserver = new AlertObserver({ observe: (e) => this.alerts.observe(e) }, now);
     this.alertObserver.configure(config);
-    if (config.store.queryLog) this.server.addObserver(new QueryLogObserver(this.queryLog, this.logIndexes, now));
+    // First: the self-test's queries are marked before anything records or alerts them.
+    this.server.addObserver(new CheckTrafficMarker(this.checkToken));
+    if (config.store.queryLog)
+      this.server.addObserver(new QueryLogObserver(this.queryLog, this.logIndexes, now, (name, category) => this.listOf(name, category)));
     else this.logger.warn('store.queryLog is off: queries are not being logged');
     this.server.addObserver(this.alertObserver);
     this.server.addObserver(this.blocks);
@@ -162,7 +176,27 @@ export class Gatehouse {
       groups: config.groups.map((g) => g.name),
       categories: config.categories.map((c) => c.id),
       links: config.links.map((l) => l.name),
+      lists: config.lists.map((l) => l.id),
+      reasons: [...DECISION_REASONS],
+      illegal: config.categories.map((c) => c.illegal),
     };
+  }
+
+  /** The list of `category` that blocks `name` (or its look-alike skeleton), for the query log's "why". */
+  private listOf(name: string, category: string): string | undefined {
+    const matcher = this.lists.matcher;
+    const find = (n: string) => matcher.explain(n).find((e) => e.effect === 'block' && e.category === category)?.listId;
+    const found = find(name);
+    if (found !== undefined || nameKind(name) !== INTERNATIONAL_NAME) return found;
+    const skeleton = asciiSkeleton(name);
+    return skeleton !== null && skeleton !== name ? find(skeleton) : undefined;
+  }
+
+  /** Hide the names of rows logged in the clear in a category the config (now) marks illegal (store/hide-illegal.ts). */
+  private hideIllegalNames(config: Config): void {
+    const illegal = config.categories.filter((c) => c.illegal).map((c) => c.id);
+    const done = hideIllegalNames(this.db, illegal, this.hider);
+    if (done.rows > 0) this.logger.info({ categories: done.categories, rows: done.rows }, 'illegal-category names hidden in the query log');
   }
 
   /**
@@ -227,6 +261,8 @@ export class Gatehouse {
   }
 
   async start(): Promise<void> {
+    // Before the writer opens: nothing else writes while old rows are rewritten.
+    this.hideIllegalNames(this.config);
     await this.queryLog.start();
     this.queryLog.setDictionaries(this.dictionaries(this.config));
     this.retention.start();
@@ -294,6 +330,11 @@ export class Gatehouse {
     this.server.setOptions(this.serverOptions(config));
     this.admission.configure(config);
     this.queryLog.setDictionaries(this.dictionaries(config));
+    if (this.started && config.categories.some((c) => c.illegal && !previous.categories.some((p) => p.id === c.id && p.illegal))) {
+      // A category newly marked illegal: its rows so far hold names in the clear.
+      await this.queryLog.flush();
+      this.hideIllegalNames(config);
+    }
     if (JSON.stringify(config.alerts) !== JSON.stringify(this.config.alerts)) {
       const old = this.alerts;
       this.alerts = this.newAlertEngine(config);

@@ -13,9 +13,10 @@ import { alertInbox } from './inbox.js';
 export class BlockCounter implements QueryObserver {
   private counts = new Map<string, number>();
 
-  onAnswer(_q: Query, a: Answer): void {
+  onAnswer(q: Query, a: Answer): void {
     const d = a.decision;
-    if (d === undefined || d.action !== 'block') return;
+    // The self-test's own blocks are not the school's.
+    if (d === undefined || d.action !== 'block' || q.check === true) return;
     const key = d.category ?? (d.circumvention ? 'circumvention' : 'policy');
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
   }

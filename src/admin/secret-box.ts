@@ -8,9 +8,8 @@
 // logins fail, and an admin resets MFA with `gatehouse user reset-mfa NAME`
 // (the user enrols again at the next login).
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { keyFileBeside, loadKeyFile } from '../util/key-file.js';
 
 const PREFIX = 'v1:';
 const KEY_BYTES = 32;
@@ -18,21 +17,12 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 export function secretKeyPath(storePath: string): string {
-  return join(dirname(storePath), 'admin-secret.key');
+  return keyFileBeside(storePath, 'admin-secret.key');
 }
 
 /** The key from its file, made (mode 0600) when there is none. A damaged file is an error, never replaced. */
 export function loadSecretKey(storePath: string): Buffer {
-  const file = secretKeyPath(storePath);
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
-    // 'wx': never overwrite a key another process just made.
-    writeFileSync(file, randomBytes(KEY_BYTES).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
-  }
-  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-  if (key.length !== KEY_BYTES) throw new Error(`${file} is not a Gatehouse secret key (expected ${KEY_BYTES * 2} hex digits)`);
-  chmodSync(file, 0o600);
-  return key;
+  return loadKeyFile(secretKeyPath(storePath), KEY_BYTES);
 }
 
 /** Bound to the user's id, so a sealed secret copied to another account does not open. */

@@ -29,6 +29,8 @@ export interface RunningParts {
   alerts: AlertEngine;
   policy: PolicyHandler;
   groups: GroupIdentifier;
+  /** The self-test's check token (checks/check-token.ts), so its queries are kept apart as check traffic. */
+  checkToken?: Buffer;
 }
 
 /**
@@ -73,7 +75,8 @@ export function liveDeps(g: RunningParts, blocks?: BlockCounter, now: () => numb
       pendingDeliveries: () => g.alerts.pendingDeliveries(),
       operational: (e) => g.alerts.operational(e),
     },
-    selfTest: ({ groups }) => runSelfTest({ config: g.config, server: selfTestServer(g), ...(groups ? { groups } : {}), now }),
+    selfTest: ({ groups }) =>
+      runSelfTest({ config: g.config, server: selfTestServer(g), ...(groups ? { groups } : {}), now, checkToken: g.checkToken }),
     explain: blockExplainer(g.policy, g.groups),
     ...(blocks ? { blocksByCategory: () => blocks.snapshot() } : {}),
   };

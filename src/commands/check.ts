@@ -3,11 +3,16 @@
 // expected and actual result), records the run in the checks record (the same
 // one the admin UI's Checks page shows), and exits 1 if any test failed or
 // nothing could be tested. See src/checks/self-test.ts.
+//
+// The queries carry the service's check token (src/checks/check-token.ts) so
+// they are logged as check traffic and raise no alert; the token file is the
+// service user's, so this runs as that user (sudo -u gatehouse gatehouse check).
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Config } from '../config.js';
 import { recordCheck } from '../checks/record.js';
 import { formatTable, runSelfTest, type CheckResult } from '../checks/self-test.js';
+import { readCheckToken } from '../checks/check-token.js';
 import { hasTables, openDatabase } from '../store/db.js';
 import { commandConfig, defineCommand, sayDatabase, type ConfigSource } from './command.js';
 
@@ -35,13 +40,17 @@ export const command = defineCommand(
   {
     name: 'check',
     summary: 'run the filtering self-test against the running service (exit 1 on a failure)',
-    usage: ['check --config FILE [--server IP:PORT] [--group NAME]... [--timeout MS] [--json] [--no-record]'],
+    usage: ['check --config FILE [--server IP:PORT] [--group NAME]... [--timeout MS] [--json] [--no-record] [--untagged]'],
     options: {
       server: { type: 'string', value: 'IP:PORT', help: 'the resolver to test (default: checks.server, else the first dns.listen)' },
       group: { type: 'string', value: 'NAME', multiple: true, help: 'test only this group' },
       timeout: { type: 'string', value: 'MS', help: 'per-query timeout in milliseconds (default: checks.timeoutMs)' },
       json: { type: 'boolean', help: 'print the result as JSON instead of a table' },
       'no-record': { type: 'boolean', help: 'do not add the run to the checks record in the database' },
+      untagged: {
+        type: 'boolean',
+        help: 'run without the check token: the queries are logged and alerted as real lookups (when the token file cannot be read)',
+      },
     },
     notes: 'Exit code 0 when every test passed, 1 when one failed or nothing could be tested, 2 for a usage mistake.',
   },
@@ -59,7 +68,20 @@ export const command = defineCommand(
       process.stderr.write(`gatehouse check: --timeout wants milliseconds, got "${values.timeout}"\n`);
       return 2;
     }
-    const result = await runSelfTest({ config, server, groups, timeoutMs });
+    let checkToken: Buffer | undefined;
+    if (!values.untagged) {
+      try {
+        checkToken = readCheckToken(config.store.path);
+      } catch (err) {
+        process.stderr.write(
+          `gatehouse check: cannot read the check token: ${(err as Error).message}\n` +
+            'Run as the service user (sudo -u gatehouse gatehouse check ...), after the service has started once.\n' +
+            'With --untagged the test runs anyway, and its queries are logged and alerted as real lookups.\n',
+        );
+        return 2;
+      }
+    }
+    const result = await runSelfTest({ config, server, groups, timeoutMs, checkToken });
     if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else process.stdout.write(formatTable(result));
     if (!values['no-record']) process.stderr.write(record(config, source, result) + '\n');

@@ -4,6 +4,7 @@
 // alert engine's throttle map); SQLite and the channels are reached later, off
 // the query path.
 import type { Config } from '../config.js';
+import { hasCheckToken } from '../checks/check-token.js';
 import type { QueryObserver } from './server.js';
 import type { Answer, Query } from './types.js';
 import type { QueryLog } from '../store/query-log.js';
@@ -13,22 +14,47 @@ export type QueryLogSink = Pick<QueryLog, 'record'>;
 
 const ACTION = { allow: 0, block: 1, rewrite: 2 } as const;
 
-/** Category ids and link names to the small integers the query log stores. */
+/** Every Decision.reason the policy gives (policy.ts, circumvention.ts, safe-search.ts), as the query log records them. */
+export const DECISION_REASONS = [
+  'illegal',
+  'deny-exception',
+  'allow-exception',
+  'category',
+  'schedule',
+  'keyword',
+  'cname',
+  'canary',
+  'private-relay',
+  'ddr',
+  'safe-search',
+] as const;
+
+/** Reasons whose block came from a list entry (so the list is worth recording). */
+const LIST_REASONS = new Set(['illegal', 'category', 'schedule', 'cname']);
+
+/** Category ids, link names, list ids and reasons to the small integers the query log stores. */
 export class LogIndexes {
   categories = new Map<string, number>();
   links = new Map<string, number>();
+  lists = new Map<string, number>();
+  readonly reasons = new Map<string, number>(DECISION_REASONS.map((r, i) => [r, i]));
 
   configure(config: Config): void {
     this.categories = new Map(config.categories.map((c, i) => [c.id, i]));
     this.links = new Map(config.links.map((l, i) => [l.name, i]));
+    this.lists = new Map(config.lists.map((l, i) => [l.id, i]));
   }
 }
+
+/** Which list of `category` blocks `name` (the lists' slow path, lists/matcher.ts explain()); undefined if none says so. */
+export type ListFinder = (name: string, category: string) => string | undefined;
 
 export class QueryLogObserver implements QueryObserver {
   constructor(
     private readonly sink: QueryLogSink,
     private readonly indexes: LogIndexes,
     private readonly now: () => number = Date.now,
+    private readonly listOf?: ListFinder,
   ) {}
 
   onAnswer(q: Query, a: Answer, latencyUs: number): void {
@@ -45,7 +71,30 @@ export class QueryLogObserver implements QueryObserver {
       a.rcode,
       latencyUs,
       a.source === 'cache' || a.source === 'stale',
+      d ? (this.indexes.reasons.get(d.reason) ?? -1) : -1,
+      d !== undefined && d.category !== undefined ? this.listIndex(q, d.reason, d.category, d.target) : -1,
+      q.check === true,
     );
+  }
+
+  /** The list behind a list-based block: found after the answer is sent, only for blocks (a few µs each). */
+  private listIndex(q: Query, reason: string, category: string, target: string | undefined): number {
+    if (this.listOf === undefined || !LIST_REASONS.has(reason)) return -1;
+    const id = this.listOf(target ?? q.name, category);
+    return id === undefined ? -1 : (this.indexes.lists.get(id) ?? -1);
+  }
+}
+
+/**
+ * Marks the self-test's own queries (q.check), which carry the service's
+ * check token in an EDNS option (checks/check-token.ts). Added first, so the
+ * query log and the alerts see the mark. Only queries with EDNS are looked at.
+ */
+export class CheckTrafficMarker implements QueryObserver {
+  constructor(private readonly token: Buffer) {}
+
+  onAnswer(q: Query): void {
+    if (q.edns && hasCheckToken(q.wire, q.questionEnd, this.token)) q.check = true;
   }
 }
 
@@ -71,8 +120,6 @@ interface CategoryFacts {
 /** Blocked and circumvention lookups go to the alert engine. */
 export class AlertObserver implements QueryObserver {
   private categories = new Map<string, CategoryFacts>();
-  /** The self-test's own names (checks.names): expected to be blocked, never a safeguarding event. */
-  private testNames = new Set<string>();
 
   constructor(
     private readonly sink: AlertSink,
@@ -83,17 +130,14 @@ export class AlertObserver implements QueryObserver {
     this.categories = new Map(
       config.categories.map((c) => [c.id, { severity: c.severity, illegal: c.illegal, circumvention: c.circumvention }]),
     );
-    this.testNames = new Set(
-      Object.values(config.checks.names)
-        .flat()
-        .map((n) => n.toLowerCase().replace(/\.$/, '')),
-    );
   }
 
   onAnswer(q: Query, a: Answer): void {
     const d = a.decision;
     if (d === undefined || (d.action !== 'block' && !d.circumvention)) return;
-    if (this.testNames.has(q.name)) return;
+    // The self-test's own queries, recognised by the token they carry, never by
+    // name: a name exempt for everyone would hide a real site's lookups too.
+    if (q.check === true) return;
     // Firefox asks the DoH canary, and operating systems ask resolver.arpa, by
     // themselves on every start: answered and logged, but nobody did anything
     // to alert the DSL about. Private Relay (a setting someone turned on) and

@@ -185,7 +185,7 @@ export class PolicyHandler implements Handler {
       for (let i = 0; i < cnames.length; i++) {
         // An allow exception covers the chain it names, except illegal targets.
         const verdict = excepted ? this.illegalOnly(state, cnames[i]) : this.judge(state, group, cnames[i]);
-        if (verdict !== undefined && verdict !== EXCEPTED) return this.block(state, q, verdict, 'cname');
+        if (verdict !== undefined && verdict !== EXCEPTED) return this.block(state, q, verdict, 'cname', cnames[i]);
       }
     }
     if (excepted && answer.decision === undefined) return { ...answer, decision: ALLOWED_BY_EXCEPTION };
@@ -206,11 +206,12 @@ export class PolicyHandler implements Handler {
     return illegal !== 0 ? { reason: 'illegal', mask: illegal, bit: state.categories.pick(illegal) } : undefined;
   }
 
-  private block(state: PolicyState, q: Query, verdict: Verdict, reason: string): Answer {
+  private block(state: PolicyState, q: Query, verdict: Verdict, reason: string, target?: string): Answer {
     const { categories } = state;
     const bit = verdict.bit;
     const decision: Decision = { action: 'block', reason };
     if (bit >= 0) decision.category = categories.ids[bit];
+    if (target !== undefined) decision.target = target;
     // Flagged when any blocking category is a circumvention one, even if another is reported.
     if ((verdict.mask & categories.circumventionMask) !== 0) decision.circumvention = true;
     // The original reason picks the text: a CNAME block reads like a block of the target's category.

@@ -26,6 +26,8 @@ export interface Query extends ParsedQuery {
   wire: Buffer;
   /** performance.now() when the packet arrived, for the latency in the query log. */
   receivedAt: number;
+  /** Set (after the answer) on the self-test's own queries, which carry the check token (checks/check-token.ts). */
+  check?: boolean;
 }
 
 export type Action = 'allow' | 'block' | 'rewrite';
@@ -38,6 +40,8 @@ export interface Decision {
   listId?: string;
   /** Set on VPN / proxy / DoH / Private Relay / DoH-canary decisions, for the alerts. */
   circumvention?: boolean;
+  /** For a CNAME block (reason `cname`): the target in the answer that the policy blocked. */
+  target?: string;
 }
 
 export type AnswerSource = 'cache' | 'upstream' | 'policy' | 'stale' | 'error';

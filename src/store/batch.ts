@@ -13,6 +13,12 @@ export interface Batch {
   rcode: Uint16Array;
   latencyUs: Uint32Array;
   cached: Uint8Array;
+  /** Index into Dictionaries.reasons, -1 for none. */
+  reason: Int8Array;
+  /** Index into Dictionaries.lists, -1 for none. */
+  list: Int16Array;
+  /** 1 for the self-test's own queries (kept apart from people's lookups). */
+  check: Uint8Array;
   client: string[];
   name: string[];
 }
@@ -29,6 +35,9 @@ export function newBatch(capacity: number): Batch {
     rcode: new Uint16Array(capacity),
     latencyUs: new Uint32Array(capacity),
     cached: new Uint8Array(capacity),
+    reason: new Int8Array(capacity),
+    list: new Int16Array(capacity),
+    check: new Uint8Array(capacity),
     client: new Array<string>(capacity),
     name: new Array<string>(capacity),
   };
@@ -36,7 +45,9 @@ export function newBatch(capacity: number): Batch {
 
 /** The buffers to list as transferables when posting a batch. */
 export function transferables(b: Batch): ArrayBuffer[] {
-  return [b.ts, b.group, b.qtype, b.action, b.category, b.link, b.rcode, b.latencyUs, b.cached].map((a) => a.buffer as ArrayBuffer);
+  return [b.ts, b.group, b.qtype, b.action, b.category, b.link, b.rcode, b.latencyUs, b.cached, b.reason, b.list, b.check].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
 }
 
 /** Append one row; the caller checks capacity. */
@@ -53,6 +64,9 @@ export function pushRow(
   rcode: number,
   latencyUs: number,
   cached: boolean,
+  reason = -1,
+  list = -1,
+  check = false,
 ): void {
   const i = b.n++;
   b.ts[i] = ts;
@@ -66,10 +80,19 @@ export function pushRow(
   b.rcode[i] = rcode;
   b.latencyUs[i] = latencyUs > 0xffffffff ? 0xffffffff : latencyUs;
   b.cached[i] = cached ? 1 : 0;
+  b.reason[i] = reason;
+  b.list[i] = list;
+  b.check[i] = check ? 1 : 0;
 }
 
 export interface Dictionaries {
   groups: string[];
   categories: string[];
   links: string[];
+  /** List ids (config.lists), for the list that blocked a name. */
+  lists?: string[];
+  /** Decision reasons (policy.ts), for why a name was decided as it was. */
+  reasons?: string[];
+  /** Per category (same order): illegal, so its rows' names are hidden before they are queued (query-log.ts). */
+  illegal?: boolean[];
 }

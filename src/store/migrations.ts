@@ -209,6 +209,55 @@ export const migrations: Migration[] = [
     name: 'MFA recovery codes (keyed hashes only) and their use',
     up: recoveryCodesSql,
   },
+  {
+    version: 6,
+    name: 'query log: why each query was decided (reason, list), illegal categories marked, the self-test traffic apart',
+    up: `
+      -- Two more kinds of dict names: list ids and decision reasons; and per
+      -- category whether it is illegal and its rows' names are hidden (see
+      -- store/hide-illegal.ts). CHECK constraints cannot be altered: the table
+      -- is rebuilt with the same ids.
+      CREATE TABLE dict_v5 (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('group', 'category', 'link', 'list', 'reason')),
+        name TEXT NOT NULL,
+        illegal INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (kind, name)
+      );
+      INSERT INTO dict_v5 (id, kind, name) SELECT id, kind, name FROM dict;
+      DROP TABLE dict;
+      ALTER TABLE dict_v5 RENAME TO dict;
+      -- The shape gains the decision's reason and the list that matched (dict
+      -- ids, 0 = none), so the query log can say why a name was blocked.
+      CREATE TABLE shape_v5 (
+        id INTEGER PRIMARY KEY,
+        qtype INTEGER NOT NULL,
+        grp INTEGER NOT NULL,
+        action INTEGER NOT NULL,
+        cached INTEGER NOT NULL,
+        rcode INTEGER NOT NULL,
+        cat INTEGER NOT NULL,
+        link INTEGER NOT NULL,
+        reason INTEGER NOT NULL DEFAULT 0,
+        list INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (qtype, grp, action, cached, rcode, cat, link, reason, list)
+      );
+      INSERT INTO shape_v5 (id, qtype, grp, action, cached, rcode, cat, link)
+        SELECT id, qtype, grp, action, cached, rcode, cat, link FROM shape;
+      DROP TABLE shape;
+      ALTER TABLE shape_v5 RENAME TO shape;
+      -- The self-test's own queries (marked on the wire, see checks/check-token.ts):
+      -- kept apart from people's lookups, so they are in no rollup, top list or
+      -- history; shown only when asked for. id is a query-log key (ms * 256 + k).
+      CREATE TABLE check_query (
+        id INTEGER PRIMARY KEY,
+        client INTEGER NOT NULL,
+        name INTEGER NOT NULL,
+        shape INTEGER NOT NULL,
+        lat INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

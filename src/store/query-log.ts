@@ -3,12 +3,15 @@
 // Full batches (or every `flushMs`) are moved to the writer thread. The queue
 // between them is bounded by `queueMax` rows: when the disk stalls, new rows are
 // dropped and counted instead of piling up, and a 'dropped' event says so.
+// A name in an illegal category is replaced by its keyed hash here, before it
+// is queued (hidden-names.ts): it never reaches the writer thread or the disk.
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { siblingModule, startWorker } from '../util/worker.js';
 import { newBatch, pushRow, transferables, type Batch, type Dictionaries } from './batch.js';
 import { StoreError, type StoreErrorCode } from './errors.js';
+import { loadNameHider, type NameHider } from './hidden-names.js';
 import type { WorkerReply, WorkerRequest } from './writer-protocol.js';
 import type { LinkSwitch, ListRefresh, PurgeResult } from './writer.js';
 
@@ -26,6 +29,8 @@ export interface QueryLogOptions {
   flushMs?: number;
   /** Cap on the database size in pages: a full cap behaves like a full disk (tests, small appliances). */
   maxPages?: number;
+  /** Hides illegal-category names; default: keyed by the query-names.key beside `path`. */
+  hider?: NameHider;
 }
 
 export interface QueryLogStats {
@@ -68,9 +73,13 @@ export class QueryLog extends EventEmitter {
   private closedPromise: Promise<void> | undefined;
   private onClosed: (() => void) | undefined;
   private dictionaries: Dictionaries | undefined;
+  private readonly hider: NameHider;
+  /** 1 per category index whose names are hidden. */
+  private illegal = new Uint8Array(0);
 
   constructor(private readonly opts: QueryLogOptions) {
     super();
+    this.hider = opts.hider ?? loadNameHider(opts.path);
     this.batchRows = opts.batchRows ?? 4096;
     this.queueMax = opts.queueMax;
     this.now = opts.now ?? Date.now;
@@ -137,13 +146,17 @@ export class QueryLog extends EventEmitter {
     rcode: number,
     latencyUs: number,
     cached: boolean,
+    reason = -1,
+    list = -1,
+    check = false,
   ): void {
     const b = this.batch;
     if (this.state === 'closing' || this.state === 'closed' || this.inFlight + b.n >= this.queueMax) {
       this.droppedRows++;
       return;
     }
-    pushRow(b, ts, client, group, name, qtype, action, category, link, rcode, latencyUs, cached);
+    if (category >= 0 && this.illegal[category] === 1) name = this.hider.hide(String(name ?? ''));
+    pushRow(b, ts, client, group, name, qtype, action, category, link, rcode, latencyUs, cached, reason, list, check);
     if (b.n === this.batchRows) {
       if (this.state === 'running') this.postBatch();
       else this.droppedRows += this.discardBatch(); // not started: nowhere to put it
@@ -152,7 +165,14 @@ export class QueryLog extends EventEmitter {
 
   /** Names for the group / category / link indexes passed to `record`; call on start and on config reload. */
   setDictionaries(dict: Dictionaries): void {
-    this.dictionaries = { groups: [...dict.groups], categories: [...dict.categories], links: [...dict.links] };
+    this.dictionaries = {
+      groups: [...dict.groups],
+      categories: [...dict.categories],
+      links: [...dict.links],
+      lists: [...(dict.lists ?? [])],
+      reasons: [...(dict.reasons ?? [])],
+    };
+    this.illegal = Uint8Array.from(dict.categories, (_, i) => (dict.illegal?.[i] ? 1 : 0));
     if (this.state !== 'running') return;
     // Rows recorded so far belong to the old dictionaries: send them first.
     this.postBatch();

@@ -3,6 +3,7 @@
 // domains and clients for any period. A period is [from, to) in ms epoch; it is
 // applied at the rollup's resolution (a minute; fifteen minutes for domains).
 import type { Database } from 'better-sqlite3';
+import { HIDDEN_NAME_END, HIDDEN_NAME_PREFIX } from './hidden-names.js';
 import { dayTables, listDays, DAY_MS, MINUTE_MS, NAME_BUCKET_MINUTES } from './partitions.js';
 import { ACTIONS } from './search.js';
 
@@ -97,8 +98,15 @@ export function breakdown(db: Database, p: Period & { by: BreakdownBy }): ({ key
     .sort((a, b) => b.queries - a.queries);
 }
 
-/** The most queried (or, with `blocked`, most blocked) domains over the period. */
-export function topDomains(db: Database, p: Period & { limit?: number; blocked?: boolean }): ({ name: string } & Count)[] {
+/**
+ * The most queried (or, with `blocked`, most blocked) domains over the period.
+ * Hidden names (illegal categories, see hidden-names.ts) are left out unless
+ * `hidden` is set (the dashboard counts them as withheld).
+ */
+export function topDomains(
+  db: Database,
+  p: Period & { limit?: number; blocked?: boolean; hidden?: boolean },
+): ({ name: string } & Count)[] {
   // The primary key is (name, bucket): SQL groups in one ordered pass.
   const rows = topIds(
     db,
@@ -107,6 +115,9 @@ export function topDomains(db: Database, p: Period & { limit?: number; blocked?:
     'name',
     'bucket',
     (s) => [Math.floor(s.first / NAME_BUCKET_MINUTES), Math.ceil(s.end / NAME_BUCKET_MINUTES)],
+    p.hidden
+      ? undefined
+      : { sql: ' AND name NOT IN (SELECT id FROM name_by_id WHERE name >= ? AND name < ?)', args: [HIDDEN_NAME_PREFIX, HIDDEN_NAME_END] },
   );
   const lookup = db.prepare('SELECT name FROM name_by_id WHERE id = ?').pluck();
   return rows.map(([id, c]) => ({ name: (lookup.get(id) as string | undefined) ?? '', ...c }));
@@ -134,19 +145,22 @@ function topIds(
   id: 'name' | 'client',
   unit: 'bucket' | 'minute',
   range: (s: DaySlice) => [number, number],
+  /** A condition on the rows (our own SQL, values bound). */
+  exclude: { sql: string; args: unknown[] } = { sql: '', args: [] },
 ): [number, Count][] {
   const limit = p.limit ?? 20;
   const blocked = p.blocked ? 1 : 0;
   const order = p.blocked ? 'sum(blocked)' : 'sum(n)';
   const days = slices(db, p);
   const grouped = (t: string) =>
-    `SELECT ${id}, sum(n), sum(blocked) FROM ${t} WHERE ${unit} >= ? AND ${unit} < ? GROUP BY ${id} HAVING (? = 0 OR sum(blocked) > 0)`;
+    `SELECT ${id}, sum(n), sum(blocked) FROM ${t} WHERE ${unit} >= ? AND ${unit} < ?${exclude.sql} GROUP BY ${id} HAVING (? = 0 OR sum(blocked) > 0)`;
+  const where = (s: DaySlice) => [...range(s), ...exclude.args];
   if (days.length === 1) {
     // One day: SQL keeps only the top rows (a bounded sort), nothing else reaches JavaScript.
     const rows = db
       .prepare(`${grouped(table(dayTables(days[0].day)))} ORDER BY ${order} DESC, ${id} ASC LIMIT ?`)
       .raw()
-      .all(...range(days[0]), blocked, limit) as [number, number, number][];
+      .all(...where(days[0]), blocked, limit) as [number, number, number][];
     return rows.map(([i, queries, b]) => [i, { queries, blocked: b }]);
   }
   // Several days: each day's top M, then the exact totals of those candidates.
@@ -163,7 +177,7 @@ function topIds(
       .prepare(`${grouped(table(dayTables(s.day)))} ORDER BY ${order} DESC LIMIT ?`)
       .raw()
       // No HAVING here: a name's queries on a day without blocks still count.
-      .all(...range(s), 0, m) as [number, number, number][];
+      .all(...where(s), 0, m) as [number, number, number][];
     for (const r of rows) candidates.add(r[0]);
     if (rows.length === m) bound += value(rows[m - 1]);
     lists.push(rows);
@@ -199,7 +213,7 @@ function topIds(
       db
         .prepare(grouped(table(dayTables(s.day))))
         .raw()
-        .iterate(...range(s), 0) as Iterable<[number, number, number]>,
+        .iterate(...where(s), 0) as Iterable<[number, number, number]>,
     );
   }
   return ranked(totals);

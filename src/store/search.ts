@@ -7,8 +7,17 @@
 // in each day's q_D table. When the search names a client, a domain, a group,
 // a category or an action, the day's rollups (rc_D, rn_D, rm_D) say which
 // minutes can hold a match, and only those minutes are scanned.
+//
+// A filter on the name never selects a row of an illegal category (IWF,
+// CTIRU), whatever else it says: otherwise whether any row comes back would
+// tell whether the text is part of a hidden name (an oracle that rebuilt one a
+// character at a time). Their names are hidden anyway (hidden-names.ts); the
+// hidden forms are left out of every name match too.
+//
+// The self-test's own queries (check_query) are left out unless asked for.
 import type { Database, Statement } from 'better-sqlite3';
 import { StoreError } from './errors.js';
+import { HIDDEN_NAME_END, HIDDEN_NAME_PREFIX } from './hidden-names.js';
 import { dayOf, dayTables, globalKey, listDays, splitKey, DAY_MS, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES } from './partitions.js';
 
 export type ActionName = 'allow' | 'block' | 'rewrite';
@@ -32,7 +41,12 @@ export interface SearchFilter {
   limit?: number;
   /** Cursor: return rows older than this id (the `next` of the previous page). */
   before?: number;
+  /** The self-test's own queries: left out (default), included, or only those. */
+  checks?: CheckTraffic;
 }
+
+export type CheckTraffic = 'exclude' | 'include' | 'only';
+export const CHECK_TRAFFIC: readonly CheckTraffic[] = ['exclude', 'include', 'only'];
 
 export interface LogRow {
   /** Unique and time-ordered: ts * 256 + tie-breaker. */
@@ -48,6 +62,12 @@ export interface LogRow {
   rcode: number;
   latencyUs: number;
   cached: boolean;
+  /** Why it was decided so (policy.ts reasons: category, schedule, keyword, deny-exception, …); null when not recorded. */
+  reason: string | null;
+  /** The list that matched, for list-based decisions. */
+  list: string | null;
+  /** One of the self-test's own queries. */
+  check: boolean;
 }
 
 export interface SearchPage {
@@ -70,6 +90,8 @@ export function search(db: Database, filter: SearchFilter): SearchPage {
     throw new StoreError('GH_ERR_STORE_QUERY', `unknown action "${String(filter.action)}" (allow, block or rewrite)`);
   }
   if (filter.before !== undefined && !Number.isSafeInteger(filter.before)) throw new StoreError('GH_ERR_STORE_QUERY', 'bad cursor');
+  const checks = filter.checks ?? 'exclude';
+  if (!CHECK_TRAFFIC.includes(checks)) throw new StoreError('GH_ERR_STORE_QUERY', `unknown check-traffic choice "${String(checks)}"`);
 
   const ids = resolveFilter(db, filter);
   if (!ids) return { rows: [] };
@@ -83,9 +105,37 @@ export function search(db: Database, filter: SearchFilter): SearchPage {
     .filter((d) => d >= firstDay && d <= lastDay)
     .reverse();
 
-  const rows: LogRow[] = [];
   const dict = loadDict(db);
   const shapes = loadShapes(db);
+  const rows = checks === 'only' ? [] : scanDays(db, ids, days, lo, hi, limit, dict, shapes);
+  if (checks !== 'exclude') {
+    // The self-test's rows are few (one table, no rollups): merged in by key.
+    const found = scanStatement(db, 'check_query').all({
+      lo,
+      hi,
+      client: ids.client,
+      names: ids.names,
+      shapes: ids.shapes,
+      limit,
+    }) as RawRow[];
+    for (const r of found) rows.push(toRow(0, r, dict, shapes, true, r.id));
+    rows.sort((a, b) => b.id - a.id);
+    rows.length = Math.min(rows.length, limit);
+  }
+  return rows.length >= limit ? { rows, next: rows[rows.length - 1].id } : { rows };
+}
+
+function scanDays(
+  db: Database,
+  ids: FilterIds,
+  days: number[],
+  lo: number,
+  hi: number,
+  limit: number,
+  dict: Map<number, string>,
+  shapes: Map<number, ShapeRow>,
+): LogRow[] {
+  const rows: LogRow[] = [];
   for (const day of days) {
     const dayLo = Math.max(lo - globalKey(day, 0), 0);
     const dayHi = Math.min(hi - globalKey(day, 0), DAY_MS * KEY_SLOTS);
@@ -96,7 +146,7 @@ export function search(db: Database, filter: SearchFilter): SearchPage {
       Math.floor(dayLo / KEY_SLOTS / MINUTE_MS),
       Math.floor((dayHi - 1) / KEY_SLOTS / MINUTE_MS),
     );
-    const scan = scanStatement(db, day);
+    const scan = scanStatement(db, dayTables(day).q);
     for (const [mFirst, mLast] of rangesNewestFirst(minutes)) {
       const rLo = Math.max(dayLo, mFirst * MINUTE_MS * KEY_SLOTS);
       const rHi = Math.min(dayHi, (mLast + 1) * MINUTE_MS * KEY_SLOTS);
@@ -109,11 +159,11 @@ export function search(db: Database, filter: SearchFilter): SearchPage {
         shapes: ids.shapes,
         limit: limit - rows.length,
       }) as RawRow[];
-      for (const r of found) rows.push(toRow(day, r, dict, shapes));
-      if (rows.length >= limit) return { rows, next: rows[rows.length - 1].id };
+      for (const r of found) rows.push(toRow(day, r, dict, shapes, false));
+      if (rows.length >= limit) return rows;
     }
   }
-  return { rows };
+  return rows;
 }
 
 /** Filter values turned into ids; null when the filter is absent. Returns null if nothing can match. */
@@ -135,13 +185,15 @@ function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
     if (id === undefined) return null;
     ids.client = id;
   }
-  if (f.domain !== undefined && f.domain !== '') {
-    const needle = f.domain.toLowerCase();
+  const byName = f.domain !== undefined && f.domain !== '';
+  if (byName) {
+    const needle = f.domain!.toLowerCase();
     // A name used in the period was used on or after its first day (last_day only grows).
+    // Hidden names (illegal categories) never match, whatever the text.
     const list = db
-      .prepare('SELECT id FROM name_by_id WHERE last_day >= ? AND instr(name, ?) > 0')
+      .prepare('SELECT id FROM name_by_id WHERE last_day >= ? AND instr(name, ?) > 0 AND NOT (name >= ? AND name < ?)')
       .pluck()
-      .all(dayOf(Math.max(0, f.from)), needle) as number[];
+      .all(dayOf(Math.max(0, f.from)), needle, HIDDEN_NAME_PREFIX, HIDDEN_NAME_END) as number[];
     if (list.length === 0) return null;
     fillIdSet(db, 'search_names', list);
     ids.names = 1;
@@ -159,13 +211,15 @@ function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
     ids.category = id;
   }
   if (f.action !== undefined) ids.action = ACTIONS.indexOf(f.action);
-  if (ids.group !== null || ids.category !== null || ids.action !== null) {
+  if (ids.group !== null || ids.category !== null || ids.action !== null || byName) {
+    // With a name filter, the shapes of illegal categories are left out: such rows never match a name.
     const list = db
       .prepare(
-        `SELECT id FROM shape WHERE (@grp IS NULL OR grp = @grp) AND (@cat IS NULL OR cat = @cat) AND (@action IS NULL OR action = @action)`,
+        `SELECT id FROM shape WHERE (@grp IS NULL OR grp = @grp) AND (@cat IS NULL OR cat = @cat) AND (@action IS NULL OR action = @action)
+           AND (@byName = 0 OR cat NOT IN (SELECT id FROM dict WHERE kind = 'category' AND illegal = 1))`,
       )
       .pluck()
-      .all({ grp: ids.group, cat: ids.category, action: ids.action }) as number[];
+      .all({ grp: ids.group, cat: ids.category, action: ids.action, byName: byName ? 1 : 0 }) as number[];
     if (list.length === 0) return null;
     fillIdSet(db, 'search_shapes', list);
     ids.shapes = 1;
@@ -273,21 +327,27 @@ interface ShapeRow {
   rcode: number;
   cat: number;
   link: number;
+  reason: number;
+  list: number;
 }
 
-const scans = new WeakMap<Database, Map<number, Statement>>();
+const scans = new WeakMap<Database, Map<string, Statement>>();
 
-function scanStatement(db: Database, day: number): Statement {
+/**
+ * The scan of one rows table over a key range with the filters: a day's q_D
+ * (whose ids are that day's rowids) or check_query (ids are global keys).
+ */
+function scanStatement(db: Database, table: string): Statement {
   let perDb = scans.get(db);
   if (!perDb) scans.set(db, (perDb = new Map()));
-  let st = perDb.get(day);
+  let st = perDb.get(table);
   if (!st) {
     ensureIdSets(db);
-    const t = dayTables(day);
     // q is the outer loop, walked backwards over its rowid range; the joins are lookups.
+    // The table name is ours (dayTables or check_query), never input.
     st = db.prepare(
       `SELECT q.id, c.address AS client, n.name, q.shape, q.lat
-         FROM ${t.q} AS q
+         FROM ${table} AS q
          LEFT JOIN client_by_id AS c ON c.id = q.client
          LEFT JOIN name_by_id AS n ON n.id = q.name
         WHERE q.id >= @lo AND q.id < @hi
@@ -297,7 +357,7 @@ function scanStatement(db: Database, day: number): Statement {
         ORDER BY q.id DESC
         LIMIT @limit`,
     );
-    perDb.set(day, st);
+    perDb.set(table, st);
   }
   return st;
 }
@@ -310,16 +370,18 @@ function loadDict(db: Database): Map<number, string> {
 
 function loadShapes(db: Database): Map<number, ShapeRow> {
   const map = new Map<number, ShapeRow>();
-  for (const r of db.prepare('SELECT id, qtype, grp, action, cached, rcode, cat, link FROM shape').all() as (ShapeRow & { id: number })[]) {
+  for (const r of db.prepare('SELECT id, qtype, grp, action, cached, rcode, cat, link, reason, list FROM shape').all() as (ShapeRow & {
+    id: number;
+  })[]) {
     map.set(r.id, r);
   }
   return map;
 }
 
-const UNKNOWN_SHAPE: ShapeRow = { qtype: 0, grp: 0, action: 0, cached: 0, rcode: 0, cat: 0, link: 0 };
+const UNKNOWN_SHAPE: ShapeRow = { qtype: 0, grp: 0, action: 0, cached: 0, rcode: 0, cat: 0, link: 0, reason: 0, list: 0 };
 
-function toRow(day: number, r: RawRow, dict: Map<number, string>, shapes: Map<number, ShapeRow>): LogRow {
-  const id = globalKey(day, r.id);
+function toRow(day: number, r: RawRow, dict: Map<number, string>, shapes: Map<number, ShapeRow>, check: boolean, key?: number): LogRow {
+  const id = key ?? globalKey(day, r.id);
   const s = shapes.get(r.shape) ?? UNKNOWN_SHAPE;
   return {
     id,
@@ -334,5 +396,8 @@ function toRow(day: number, r: RawRow, dict: Map<number, string>, shapes: Map<nu
     rcode: s.rcode,
     latencyUs: r.lat,
     cached: s.cached === 1,
+    reason: s.reason ? (dict.get(s.reason) ?? null) : null,
+    list: s.list ? (dict.get(s.list) ?? null) : null,
+    check,
   };
 }

@@ -74,6 +74,8 @@ export class LogWriter {
   private groupIds: number[] = [];
   private categoryIds: number[] = [];
   private linkIds: number[] = [];
+  private listIds: number[] = [];
+  private reasonIds: number[] = [];
   /** Shape ids by a key made of the batch's own fields (indexes, not dict ids); reset with the dictionaries. */
   private readonly shapes = new Map<number | string, number>();
   /** Every shape seen, by id (for the rollups). */
@@ -91,6 +93,7 @@ export class LogWriter {
   private readonly internShape: Statement;
   private readonly insertSwitch: Statement;
   private readonly insertRefresh: Statement;
+  private readonly insertCheck: Statement;
 
   constructor(private readonly db: Database) {
     this.internName = db
@@ -108,12 +111,13 @@ export class LogWriter {
       .pluck();
     this.internShape = db
       .prepare(
-        `INSERT INTO shape (qtype, grp, action, cached, rcode, cat, link) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (qtype, grp, action, cached, rcode, cat, link) DO UPDATE SET qtype = excluded.qtype RETURNING id`,
+        `INSERT INTO shape (qtype, grp, action, cached, rcode, cat, link, reason, list) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (qtype, grp, action, cached, rcode, cat, link, reason, list) DO UPDATE SET qtype = excluded.qtype RETURNING id`,
       )
       .pluck();
     this.insertSwitch = db.prepare('INSERT INTO link_switch (at, from_link, to_link, reason) VALUES (?, ?, ?, ?)');
     this.insertRefresh = db.prepare('INSERT INTO list_refresh (at, list_id, ok, entries, error) VALUES (?, ?, ?, ?, ?)');
+    this.insertCheck = db.prepare('INSERT OR IGNORE INTO check_query (id, client, name, shape, lat) VALUES (?, ?, ?, ?, ?)');
   }
 
   /** Map the config's group / category / link indexes to stable dict ids. */
@@ -122,6 +126,8 @@ export class LogWriter {
       this.groupIds = d.groups.map((n) => this.internDict.get('group', n) as number);
       this.categoryIds = d.categories.map((n) => this.internDict.get('category', n) as number);
       this.linkIds = d.links.map((n) => this.internDict.get('link', n) as number);
+      this.listIds = (d.lists ?? []).map((n) => this.internDict.get('list', n) as number);
+      this.reasonIds = (d.reasons ?? []).map((n) => this.internDict.get('reason', n) as number);
     })();
     this.shapes.clear();
   }
@@ -184,6 +190,11 @@ export class LogWriter {
       const nameId = this.nameId(b.name[i], d);
       const shapeId = this.shapeId(b, i);
       const lat = b.latencyUs[i];
+      if (b.check[i] === 1) {
+        // The self-test's own queries: kept apart, in no rollup (so in no report, top list or history).
+        this.insertCheckRow(t, clientId, nameId, shapeId, lat);
+        continue;
+      }
       // The row's minute comes from where it landed (past 256 queries in a millisecond it moves on).
       const minute = Math.floor(this.insertRow(st!, d, ms, clientId, nameId, shapeId, lat) / MINUTE_MS);
       const blocked = b.action[i] === 1 ? 1 : 0;
@@ -199,6 +210,18 @@ export class LogWriter {
       } else agg!.rm.set(rmKey, [1, b.cached[i], lat]);
     }
     return n;
+  }
+
+  /**
+   * A check_query row under the query-log key of its millisecond. Slots are
+   * taken from the top (255 down), as q_D rows take them from 0 up, so the two
+   * never share a key unless a millisecond holds more than 256 queries.
+   */
+  private insertCheckRow(t: number, client: number, name: number, shape: number, lat: number): void {
+    const base = t * KEY_SLOTS;
+    for (let slot = KEY_SLOTS - 1; slot >= 0; slot--) {
+      if (this.insertCheck.run(base + slot, client, name, shape, lat).changes === 1) return;
+    }
   }
 
   recordLinkSwitch(s: LinkSwitch): void {
@@ -244,6 +267,7 @@ export class LogWriter {
           );
         }
       }
+      this.db.prepare('DELETE FROM check_query WHERE id < ?').run(cutoff * KEY_SLOTS);
       this.db.prepare('DELETE FROM link_switch WHERE at < ?').run(cutoff);
       this.db.prepare('DELETE FROM list_refresh WHERE at < ?').run(cutoff);
       // Names and addresses last seen on a purged day are personal data too.
@@ -411,11 +435,14 @@ export class LogWriter {
     const g = b.group[i] + 1;
     const c = b.category[i] + 1;
     const l = b.link[i] + 1;
-    // 16 + 2 + 1 + 12 + 10 + 6 + 6 = 53 bits: an exact number key, no string per row.
+    const r = b.reason[i] + 1;
+    const li = b.list[i] + 1;
+    // 16 + 2 + 1 + 5 + 8 + 6 + 4 + 4 + 7 = 53 bits: an exact number key, no string per row
+    // (anything wider, such as an extended rcode or a 17th link, takes the string key).
     const key: number | string =
-      rcode < 4096 && g >= 0 && g < 1024 && c >= 0 && c < 64 && l >= 0 && l < 64 && action < 4
-        ? (((((qtype * 4 + action) * 2 + cached) * 4096 + rcode) * 1024 + g) * 64 + c) * 64 + l
-        : `${qtype},${action},${cached},${rcode},${g},${c},${l}`;
+      rcode < 32 && g >= 0 && g < 256 && c >= 0 && c < 64 && l >= 0 && l < 16 && r >= 0 && r < 16 && li >= 0 && li < 128 && action < 4
+        ? (((((((qtype * 4 + action) * 2 + cached) * 32 + rcode) * 256 + g) * 64 + c) * 16 + l) * 16 + r) * 128 + li
+        : `${qtype},${action},${cached},${rcode},${g},${c},${l},${r},${li}`;
     let id = this.shapes.get(key);
     if (id === undefined) {
       const shape: Shape = {
@@ -424,7 +451,9 @@ export class LogWriter {
         link: l > 0 ? (this.linkIds[l - 1] ?? 0) : 0,
         action,
       };
-      id = this.internShape.get(qtype, shape.grp, action, cached, rcode, shape.cat, shape.link) as number;
+      const reason = r > 0 ? (this.reasonIds[r - 1] ?? 0) : 0;
+      const list = li > 0 ? (this.listIds[li - 1] ?? 0) : 0;
+      id = this.internShape.get(qtype, shape.grp, action, cached, rcode, shape.cat, shape.link, reason, list) as number;
       this.shapes.set(key, id);
       this.shapeById.set(id, shape);
     }

@@ -12,6 +12,7 @@ import { parseConfig, type Config } from '../../src/config.js';
 import { chooseSources, defaultServer, expectedBlocks, formatTable, runSelfTest } from '../../src/checks/self-test.js';
 import { getCheck, listChecks } from '../../src/checks/record.js';
 import { openDatabase } from '../../src/store/db.js';
+import { CHECK_OPTION_CODE, loadCheckToken } from '../../src/checks/check-token.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 
@@ -51,13 +52,16 @@ class ScriptedServer {
   socket = dgram.createSocket('udp4');
   port = 0;
   behaviour: Behaviour = () => 'allow';
-  seen: { source: string; name: string }[] = [];
+  seen: { source: string; name: string; token?: string }[] = [];
 
   async start(): Promise<void> {
     this.socket.on('message', (msg, rinfo) => {
       const q = dnsPacket.decode(msg);
       const name = q.questions![0].name;
-      this.seen.push({ source: rinfo.address, name });
+      const options = (q.additionals?.find((r) => r.type === 'OPT') as { options?: { code: number; data?: Buffer }[] } | undefined)
+        ?.options;
+      const token = options?.find((o) => o.code === CHECK_OPTION_CODE)?.data?.toString('hex');
+      this.seen.push({ source: rinfo.address, name, ...(token ? { token } : {}) });
       const what = this.behaviour(rinfo.address, name);
       if (what === 'drop') return;
       const base = { type: 'response' as const, id: q.id, flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions };
@@ -225,12 +229,34 @@ describe('gatehouse check', () => {
       child.on('close', (status) => done({ status, stdout, stderr }));
     });
 
+  it("needs the service's check token, or --untagged to send real lookups", async () => {
+    const file = join(dir, 'gatehouse.yaml');
+    writeFileSync(file, yaml(server.port).replace(/ *schedules: .*\n/, ''));
+    server.behaviour = correct;
+    server.seen = [];
+    let r = await cli(['--config', file, '--group', 'staff', '--no-record']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('gatehouse check: cannot read the check token');
+    expect(r.stderr).toContain('sudo -u gatehouse gatehouse check');
+    expect(server.seen).toEqual([]);
+    r = await cli(['--config', file, '--group', 'staff', '--no-record', '--untagged']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(server.seen.length).toBeGreaterThan(0);
+    expect(server.seen.every((q) => q.token === undefined)).toBe(true);
+  });
+
   it('prints the table and exits 0 when every test passes, 1 when one fails', async () => {
     const file = join(dir, 'gatehouse.yaml');
     // No schedule: the expectations do not depend on when the test runs.
     writeFileSync(file, yaml(server.port).replace(/ *schedules: .*\n/, ''));
+    // The token the service makes at its first start, beside the config's default database.
+    const token = loadCheckToken(join(dir, 'data/gatehouse.db')).toString('hex');
     server.behaviour = (source, name) => (source === '127.0.0.2' && name === 'social-test.example' ? 'allow' : correct(source, name));
+    server.seen = [];
     let r = await cli(['--config', file, '--group', 'pupils', '--group', 'staff', '--no-record']);
+    // Every query carries the token, so the service keeps the run apart as check traffic.
+    expect(server.seen.length).toBe(10);
+    expect(server.seen.every((q) => q.token === token)).toBe(true);
     expect(r.stderr).toBe('');
     expect(r.status, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/pupils\s+127\.0\.0\.2\s+adult\s+adult-test\.example\s+blocked\s+blocked\s+ok/);

@@ -4,7 +4,13 @@ import type { Database } from 'better-sqlite3';
 import { newBatch, pushRow } from '../../src/store/batch.js';
 import { LogWriter } from '../../src/store/writer.js';
 
-export const DICTS = { groups: ['staff', 'pupils', 'guests'], categories: ['adult', 'gambling', 'vpn'], links: ['fibre', '4g'] };
+export const DICTS = {
+  groups: ['staff', 'pupils', 'guests'],
+  categories: ['adult', 'gambling', 'vpn'],
+  links: ['fibre', '4g'],
+  lists: ['ut1-adult', 'ut1-gambling', 'vpn-list'],
+  reasons: ['category', 'keyword', 'safe-search'],
+};
 export const ACTION_NAMES = ['allow', 'block', 'rewrite'] as const;
 
 export interface Row {
@@ -19,6 +25,9 @@ export interface Row {
   rcode: number;
   latencyUs: number;
   cached: boolean;
+  reason: string | null;
+  list: string | null;
+  check: boolean;
 }
 
 /** `n` rows from `start`, `stepMs` apart (several share a millisecond when stepMs is 0). */
@@ -35,7 +44,25 @@ export function writeDataset(db: Database, start: number, n: number, stepMs: num
     const action = i % 10 === 0 ? 1 : i % 29 === 0 ? 2 : 0;
     const category = action === 1 ? i % 3 : -1;
     const link = action === 0 && i % 2 === 0 ? i % 2 : -1;
-    pushRow(b, ts, client, group, name, [1, 28, 65][i % 3], action, category, link, i % 17 === 0 ? 3 : 0, 100 + i, i % 4 === 0);
+    // Blocks: by a list (its id recorded) or, every fourth, by a keyword rule; rewrites: safe search.
+    const reason = action === 1 ? (i % 4 === 0 ? 1 : 0) : action === 2 ? 2 : -1;
+    const list = reason === 0 ? category : -1;
+    pushRow(
+      b,
+      ts,
+      client,
+      group,
+      name,
+      [1, 28, 65][i % 3],
+      action,
+      category,
+      link,
+      i % 17 === 0 ? 3 : 0,
+      100 + i,
+      i % 4 === 0,
+      reason,
+      list,
+    );
     rows.push({
       ts,
       client,
@@ -48,6 +75,9 @@ export function writeDataset(db: Database, start: number, n: number, stepMs: num
       rcode: i % 17 === 0 ? 3 : 0,
       latencyUs: 100 + i,
       cached: i % 4 === 0,
+      reason: reason < 0 ? null : DICTS.reasons[reason],
+      list: list < 0 ? null : DICTS.lists[list],
+      check: false,
     });
   }
   writer.writeBatch(b);
