@@ -196,7 +196,8 @@ export class Gatehouse {
   private hideIllegalNames(config: Config): void {
     const illegal = config.categories.filter((c) => c.illegal).map((c) => c.id);
     const done = hideIllegalNames(this.db, illegal, this.hider);
-    if (done.rows > 0) this.logger.info({ categories: done.categories, rows: done.rows }, 'illegal-category names hidden in the query log');
+    if (done.names > 0)
+      this.logger.info({ categories: done.categories, names: done.names }, 'illegal-category names hidden in the query log');
   }
 
   /**

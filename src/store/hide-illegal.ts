@@ -5,11 +5,11 @@
 // category illegal; dict.illegal records which categories are done, so a
 // start with nothing new costs a few small queries.
 //
-// Each such row is pointed at the hidden form of its name (hidden-names.ts),
-// the name rollups move with it, and a clear name no row uses any more is
-// deleted. SQLite leaves deleted bytes in place unless told otherwise, and old
-// copies of a row can sit in a page's unused space or in free pages after the
-// b-tree has moved it, so with anything changed:
+// Every name such a row uses is replaced by its hidden form (hidden-names.ts)
+// in the dictionary, so all the rows of that name are hidden. SQLite leaves
+// deleted bytes in place unless told otherwise, and old copies of a row can
+// sit in a page's unused space or in free pages after the b-tree has moved
+// it, so with anything changed:
 //   - `secure_delete` is on, so freed cells and pages are overwritten with zeros;
 //   - name_by_id (the only table holding names as text) is copied into a fresh
 //     table and the old one dropped: every page that ever held a name is freed,
@@ -26,15 +26,13 @@ import { dayTables, listDays, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES } from '
 export interface HideResult {
   /** Categories newly marked as hidden. */
   categories: string[];
-  /** Rows whose name was replaced. */
-  rows: number;
-  /** Clear names deleted from the dictionary. */
+  /** Names hidden in the dictionary (with every row that uses them). */
   names: number;
 }
 
 /** Hide the names of every row in `illegalCategories` (category ids) not hidden yet. */
 export function hideIllegalNames(db: Database, illegalCategories: readonly string[], hider: NameHider): HideResult {
-  const result: HideResult = { categories: [], rows: 0, names: 0 };
+  const result: HideResult = { categories: [], names: 0 };
   const known = new Map(
     (db.prepare("SELECT name, id, illegal FROM dict WHERE kind = 'category'").raw().all() as [string, number, number][]).map(
       ([name, id, illegal]) => [name, { id, illegal }],
@@ -51,10 +49,7 @@ export function hideIllegalNames(db: Database, illegalCategories: readonly strin
     for (const c of todo) upsert.run(c);
   };
   const shapes = catIds.length
-    ? (db.prepare('SELECT id, action FROM shape WHERE cat IN (SELECT value FROM json_each(?))').raw().all(JSON.stringify(catIds)) as [
-        number,
-        number,
-      ][])
+    ? (db.prepare('SELECT id FROM shape WHERE cat IN (SELECT value FROM json_each(?))').pluck().all(JSON.stringify(catIds)) as number[])
     : [];
   if (shapes.length === 0) {
     // Nothing was ever logged in these categories.
@@ -64,12 +59,10 @@ export function hideIllegalNames(db: Database, illegalCategories: readonly strin
   db.pragma('secure_delete = ON');
   try {
     db.transaction(() => {
-      const moved = moveRows(db, catIds, new Map(shapes), hider);
-      result.rows = moved.rows;
-      result.names = moved.dropped;
+      for (const id of namesIn(db, catIds, shapes)) if (hideName(db, id, hider)) result.names++;
       mark();
     })();
-    if (result.rows > 0) {
+    if (result.names > 0) {
       rebuildNames(db);
       zeroFreePages(db);
     }
@@ -80,94 +73,71 @@ export function hideIllegalNames(db: Database, illegalCategories: readonly strin
   return result;
 }
 
-/** Point every row of the given shapes at the hidden form of its name; returns rows moved and clear names dropped. */
-function moveRows(db: Database, catIds: number[], actionByShape: Map<number, number>, hider: NameHider): { rows: number; dropped: number } {
+/**
+ * The names that rows of the given categories (and shapes) use. Only the
+ * minutes whose rollups hold such a category are read, so this costs little
+ * however long the log is.
+ */
+function namesIn(db: Database, catIds: number[], shapeIds: number[]): Set<number> {
   db.exec('CREATE TEMP TABLE IF NOT EXISTS hide_shapes (id INTEGER PRIMARY KEY); DELETE FROM temp.hide_shapes;');
   const addShape = db.prepare('INSERT INTO temp.hide_shapes (id) VALUES (?)');
-  for (const id of actionByShape.keys()) addShape.run(id);
-  const nameOf = db.prepare('SELECT name, last_day FROM name_by_id WHERE id = ?').raw();
-  const intern = db
-    .prepare(
-      'INSERT INTO name_by_id (name, last_day) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET last_day = max(last_day, excluded.last_day) RETURNING id',
-    )
-    .pluck();
-  const hiddenIds = new Map<number, number>();
-  const hiddenId = (nameId: number): number => {
-    let id = hiddenIds.get(nameId);
-    if (id === undefined) {
-      const found = nameOf.get(nameId) as [string, number] | undefined;
-      id = !found || isHiddenName(found[0]) ? nameId : (intern.get(hider.hide(found[0]), found[1]) as number);
-      hiddenIds.set(nameId, id);
-    }
-    return id;
-  };
-  let rows = 0;
-  const bucketMs = NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS;
-  const days = listDays(db);
-  for (const day of days) {
+  for (const id of shapeIds) addShape.run(id);
+  const names = new Set<number>();
+  for (const day of listDays(db)) {
     const t = dayTables(day);
     // Table names come from dayTables (our own format), never from input.
     const minutes = db
       .prepare(`SELECT DISTINCT minute FROM ${t.rm} WHERE cat IN (SELECT value FROM json_each(?)) ORDER BY minute`)
       .pluck()
       .all(JSON.stringify(catIds)) as number[];
-    if (minutes.length === 0) continue;
     const scan = db
-      .prepare(`SELECT id, name, shape FROM ${t.q} WHERE id >= ? AND id < ? AND shape IN (SELECT id FROM temp.hide_shapes)`)
-      .raw();
-    const update = db.prepare(`UPDATE ${t.q} SET name = ? WHERE id = ?`);
-    // (old name, new name, bucket) → [rows, blocked rows], to move in rn_D.
-    const moves = new Map<string, [number, number, number, number, number]>();
+      .prepare(`SELECT DISTINCT name FROM ${t.q} WHERE id >= ? AND id < ? AND shape IN (SELECT id FROM temp.hide_shapes)`)
+      .pluck();
     for (const minute of minutes) {
       const lo = minute * MINUTE_MS * KEY_SLOTS;
-      for (const [id, name, shape] of scan.all(lo, lo + MINUTE_MS * KEY_SLOTS) as [number, number, number][]) {
-        const to = hiddenId(name);
-        if (to === name) continue;
-        update.run(to, id);
-        rows++;
-        const bucket = Math.floor(id / bucketMs);
-        const key = `${name},${to},${bucket}`;
-        const m = moves.get(key) ?? [name, to, bucket, 0, 0];
-        m[3]++;
-        if (actionByShape.get(shape) === 1) m[4]++;
-        moves.set(key, m);
-      }
+      for (const id of scan.all(lo, lo + MINUTE_MS * KEY_SLOTS) as number[]) names.add(id);
     }
-    const take = db.prepare(`UPDATE ${t.rn} SET n = n - ?, blocked = blocked - ? WHERE name = ? AND bucket = ?`);
-    const give = db.prepare(
+  }
+  // The self-test's rows have no rollups: the table is small and read whole.
+  const checkNames = db.prepare('SELECT DISTINCT name FROM check_query WHERE shape IN (SELECT id FROM temp.hide_shapes)').pluck();
+  for (const id of checkNames.all() as number[]) names.add(id);
+  db.exec('DROP TABLE temp.hide_shapes');
+  return names;
+}
+
+/**
+ * Hide one name. In place, so every row and rollup keeps its id: the rows of
+ * the same name logged before it was listed are hidden too (the same site).
+ * When the hidden form is in the dictionary already (rows logged hidden since),
+ * the clear name's rows and rollups move to it and the clear name goes.
+ */
+function hideName(db: Database, id: number, hider: NameHider): boolean {
+  const found = db.prepare('SELECT name, last_day FROM name_by_id WHERE id = ?').raw().get(id) as [string, number] | undefined;
+  if (!found || isHiddenName(found[0])) return false;
+  const hidden = hider.hide(found[0]);
+  const existing = db.prepare('SELECT id FROM name_by_id WHERE name = ?').pluck().get(hidden) as number | undefined;
+  if (existing === undefined) {
+    db.prepare('UPDATE name_by_id SET name = ? WHERE id = ?').run(hidden, id);
+    return true;
+  }
+  const bucketKeys = NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS;
+  for (const day of listDays(db)) {
+    const t = dayTables(day);
+    const buckets = db.prepare(`SELECT bucket, n, blocked FROM ${t.rn} WHERE name = ?`).raw().all(id) as [number, number, number][];
+    const move = db.prepare(`UPDATE ${t.q} SET name = ? WHERE id >= ? AND id < ? AND name = ?`);
+    const add = db.prepare(
       `INSERT INTO ${t.rn} (name, bucket, n, blocked) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, blocked = blocked + excluded.blocked`,
     );
-    const drop = db.prepare(`DELETE FROM ${t.rn} WHERE name = ? AND bucket = ? AND n <= 0`);
-    for (const [from, to, bucket, n, blocked] of moves.values()) {
-      take.run(n, blocked, from, bucket);
-      drop.run(from, bucket);
-      give.run(to, bucket, n, blocked);
+    for (const [bucket, n, blocked] of buckets) {
+      move.run(existing, bucket * bucketKeys, (bucket + 1) * bucketKeys, id);
+      add.run(existing, bucket, n, blocked);
     }
+    db.prepare(`DELETE FROM ${t.rn} WHERE name = ?`).run(id);
   }
-  // The self-test's rows have no rollups.
-  const checkRows = db.prepare('SELECT id, name FROM check_query WHERE shape IN (SELECT id FROM temp.hide_shapes)').raw().all() as [
-    number,
-    number,
-  ][];
-  const updateCheck = db.prepare('UPDATE check_query SET name = ? WHERE id = ?');
-  for (const [id, name] of checkRows) {
-    const to = hiddenId(name);
-    if (to === name) continue;
-    updateCheck.run(to, id);
-    rows++;
-  }
-  // A clear name that no row uses any more goes (the rollups list every name a day's rows use).
-  const inCheck = db.prepare('SELECT 1 FROM check_query WHERE name = ? LIMIT 1').pluck();
-  const inDay = days.map((d) => db.prepare(`SELECT 1 FROM ${dayTables(d).rn} WHERE name = ? LIMIT 1`).pluck());
-  const remove = db.prepare('DELETE FROM name_by_id WHERE id = ?');
-  let dropped = 0;
-  for (const [from, to] of hiddenIds) {
-    if (from === to || inCheck.get(from) !== undefined || inDay.some((st) => st.get(from) !== undefined)) continue;
-    remove.run(from);
-    dropped++;
-  }
-  db.exec('DROP TABLE temp.hide_shapes');
-  return { rows, dropped };
+  db.prepare('UPDATE check_query SET name = ? WHERE name = ?').run(existing, id);
+  db.prepare('UPDATE name_by_id SET last_day = max(last_day, ?) WHERE id = ?').run(found[1], existing);
+  db.prepare('DELETE FROM name_by_id WHERE id = ?').run(id);
+  return true;
 }
 
 /** Copy name_by_id into a fresh table (its pages newly written) and drop the old one (its pages zeroed). */

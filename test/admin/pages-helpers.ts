@@ -54,6 +54,7 @@ export async function pagesHarness(opts: { extraYaml?: string; deps?: Partial<Ad
     groups: config.groups.map((g) => g.name),
     categories: config.categories.map((c) => c.id),
     links: config.links.map((l) => l.name),
+    illegal: config.categories.map((c) => c.illegal),
   });
   const app = await buildAdminApp({ config, db, logger: silentLogger(), now: () => clock.now, ...opts.deps });
   return {

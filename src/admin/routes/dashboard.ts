@@ -21,6 +21,7 @@ import {
 } from '../views/widgets.js';
 import type { SeriesPoint } from '../../store/rollups.js';
 import { hasTables } from '../../store/db.js';
+import { isHiddenName } from '../../store/hidden-names.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -44,16 +45,11 @@ function hasQueryLog(ctx: AdminContext): boolean {
 }
 
 /**
- * Names that must not be shown: logged in an illegal category during the
- * period (from the log itself), or that the live matcher puts in one.
+ * Names that must not be shown: logged in an illegal category (stored hidden,
+ * store/hidden-names.ts), or that the live matcher puts in one now.
  */
-async function illegalFilter(ctx: AdminContext, from: number, to: number): Promise<(name: string) => boolean> {
-  const withheld = new Set<string>();
-  for (const c of ctx.config.categories) {
-    if (!c.illegal) continue;
-    for (const r of (await ctx.reports.search({ from, to, category: c.id, limit: 5000 })).rows) withheld.add(r.name);
-  }
-  return (name) => withheld.has(name) || ctx.isIllegal?.(name) === true;
+function hidden(ctx: AdminContext, name: string): boolean {
+  return isHiddenName(name) || ctx.isIllegal?.(name) === true;
 }
 
 export interface DashboardData {
@@ -82,12 +78,12 @@ export async function dashboardData(ctx: AdminContext, period: PeriodName): Prom
   const to = Math.ceil((now + 1) / MINUTE) * MINUTE;
   const from = to - PERIODS[period].span;
   const r = ctx.reports;
-  const [series, recentSeries, hidden, blockedRows, topRows, categories, clients, blockedClients] = await Promise.all([
+  // Hidden names are asked for (`hidden`) so the page can say how many it leaves out.
+  const [series, recentSeries, blockedRows, topRows, categories, clients, blockedClients] = await Promise.all([
     r.minuteSeries({ from, to }),
     r.minuteSeries({ from: Math.floor(now / MINUTE) * MINUTE - 4 * MINUTE, to: now + MINUTE }),
-    illegalFilter(ctx, from, to),
-    r.topDomains({ from, to, blocked: true, limit: 40 }),
-    r.topDomains({ from, to, limit: 40 }),
+    r.topDomains({ from, to, blocked: true, limit: 40, hidden: true }),
+    r.topDomains({ from, to, limit: 40, hidden: true }),
     r.breakdown({ from, to, by: 'category' }),
     r.topClients({ from, to, limit: 10 }),
     r.topClients({ from, to, limit: 10, blocked: true }),
@@ -102,7 +98,7 @@ export async function dashboardData(ctx: AdminContext, period: PeriodName): Prom
   const recentFrom = Math.floor(now / MINUTE) * MINUTE - 4 * MINUTE;
   const queriesPerSecond = recentSeries.reduce((s, p) => s + p.queries, 0) / Math.max(1, (now - recentFrom) / 1000);
   const shown = <T extends { name: string }>(rows: T[], limit: number) => {
-    const visible = rows.filter((r) => !hidden(r.name));
+    const visible = rows.filter((r) => !hidden(ctx, r.name));
     return { rows: visible.slice(0, limit), withheld: rows.length - visible.length };
   };
   const blockedTop = shown(blockedRows, 10);
