@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
+import { requestWithoutQuery } from '../log.js';
 import { inlineReports } from '../store/reader.js';
 import { installAuth, sessionLimits } from './auth.js';
 import type { AdminContext, AdminDeps, AdminRoutePlugin } from './context.js';
@@ -62,10 +63,10 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     );
 
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'admin' }),
+    loggerInstance: deps.logger.child({ component: 'admin' }, { serializers: { req: requestWithoutQuery } }),
     trustProxy: admin.trustProxy,
     bodyLimit: 256 * 1024,
-    // Request logs carry method, URL and address only (fastify's default serialisers): never bodies or cookies.
+    // Request logs carry method, path and address only: never bodies, cookies or query strings.
     ...(tls ? { https: tls } : {}),
   }) as unknown as FastifyInstance;
 

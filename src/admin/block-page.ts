@@ -79,6 +79,9 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
 
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'block-page' }),
+    // Every request here is for a blocked name (the Host header, often the path
+    // too), illegal ones included: the service log must hold none of them.
+    disableRequestLogging: true,
     bodyLimit: 16 * 1024,
   }) as unknown as FastifyInstance;
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) =>
@@ -227,7 +230,8 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
         },
         t,
       );
-      request.log.info({ host, group: e.group }, 'block page: review requested');
+      // The Exceptions page shows the request; the log says only that one came.
+      request.log.info({ group: e.group }, 'block page: review requested');
     }
     return reply
       .code(200)

@@ -153,7 +153,7 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<CheckResult> {
     cases.length === 0
       ? `nothing tested against ${serverText}: no group has a local source address`
       : `${passed} of ${cases.length} checks passed against ${serverText}` +
-        (failed ? `; failed: ${failedSummary(cases)}` : '') +
+        (failed ? `; failed: ${failedSummary(cases, config)}` : '') +
         (skipped.length ? `; not tested: ${skipped.map((s) => s.group).join(', ')}` : '');
   return { ok, startedAt, finishedAt: new Date(), server: serverText, cases, skipped, passed, failed, summary };
 }
@@ -329,9 +329,13 @@ function canaryOutcome(reply: Reply): Outcome {
   return reply.rcode === 'NXDOMAIN' ? 'blocked' : reply.rcode === 'NOERROR' ? 'allowed' : 'error';
 }
 
-function failedSummary(cases: readonly CheckCase[]): string {
+/** The summary goes to the service log and into alert messages: an illegal category's test name is left out. */
+function failedSummary(cases: readonly CheckCase[], config: Config): string {
+  const illegal = new Set(config.categories.filter((c) => c.illegal).map((c) => c.id));
   const bad = cases.filter((c) => !c.ok);
-  const shown = bad.slice(0, 5).map((c) => `${c.group}/${c.category} ${c.name} ${c.actual} (expected ${c.expected})`);
+  const shown = bad
+    .slice(0, 5)
+    .map((c) => `${c.group}/${c.category} ${illegal.has(c.category) ? '(name withheld)' : c.name} ${c.actual} (expected ${c.expected})`);
   return shown.join('; ') + (bad.length > shown.length ? `; and ${bad.length - shown.length} more` : '');
 }
 

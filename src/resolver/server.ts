@@ -334,7 +334,8 @@ export class DnsServer {
   }
 
   private internalError(q: Query, err: unknown): Answer {
-    this.options.logger.error({ err, name: q.name, type: q.type }, 'query failed inside the chain');
+    // Never the name: it may be in an illegal category, and the service log must hold none.
+    this.options.logger.error({ err, type: q.type }, 'query failed inside the chain');
     const wire = errorResponse(q.wire, RCODE.SERVFAIL, {
       questionEnd: q.questionEnd,
       edns: q.edns,

@@ -169,6 +169,8 @@ describe('runSelfTest', () => {
     server.behaviour = (source, name) => (source === '127.0.0.3' && name === 'iwf-test.example' ? 'allow' : correct(source, name));
     const r2 = await runSelfTest({ config, localAddresses: locals, now: () => MONDAY_10 });
     expect(r2.cases.filter((c) => !c.ok).map((c) => `${c.group}/${c.category}`)).toEqual(['staff/iwf']);
+    // The summary goes to the service log and to alerts: never an illegal category's name.
+    expect(r2.summary).toContain('failed: staff/iwf (name withheld) allowed (expected blocked)');
   });
 
   it('counts no answer and SERVFAIL as errors, not as passes', async () => {
