@@ -31,7 +31,11 @@ export function silentLogger(): Logger {
  * Never the query string: a query-log search carries the text searched for,
  * which may be a name in an illegal category.
  */
-export function requestWithoutQuery(req: { method: string; url: string; ip: string }): { method: string; url: string; remoteAddress: string } {
+export function requestWithoutQuery(req: { method: string; url: string; ip: string }): {
+  method: string;
+  url: string;
+  remoteAddress: string;
+} {
   const q = req.url.indexOf('?');
   return { method: req.method, url: q < 0 ? req.url : req.url.slice(0, q), remoteAddress: req.ip };
 }

@@ -2,10 +2,12 @@
 // same search module as the admin UI.
 import { openDatabase } from '../store/db.js';
 import { StoreError } from '../store/errors.js';
-import { search, ACTIONS, type ActionName, type LogRow, type SearchFilter } from '../store/search.js';
+import { search, ACTIONS, CHECK_TRAFFIC, type ActionName, type CheckTraffic, type LogRow, type SearchFilter } from '../store/search.js';
+import { rcodeName, typeName } from '../resolver/wire-names.js';
+import { shownName } from '../store/hidden-names.js';
 import { csvHeader, csvRow } from '../store/csv.js';
 import { topClients, topDomains } from '../store/rollups.js';
-import { CommandError, commandDatabase, defineGroup, type OptionSpec } from './command.js';
+import { CommandError, commandConfig, commandDatabase, defineGroup, type OptionSpec } from './command.js';
 
 const TIME_NOTE = `TIME is ISO 8601 (2026-11-23T09:00Z), milliseconds since the epoch, or an age such as 30m, 24h, 7d.
 Default period: the last 24 hours.`;
@@ -41,6 +43,11 @@ function readFilter(values: Values, sub: 'search' | 'top'): SearchFilter {
     }
     const before = text(values, 'before');
     if (before !== undefined) filter.before = parseCount(before);
+    const checks = text(values, 'checks');
+    if (checks !== undefined) {
+      if (!CHECK_TRAFFIC.includes(checks as CheckTraffic)) throw new Error('--checks must be exclude, include or only');
+      filter.checks = checks as CheckTraffic;
+    }
     return filter;
   } catch (err) {
     throw new CommandError('GH_ERR_USAGE', `gatehouse log ${sub}: ${(err as Error).message} (see gatehouse log ${sub} --help)`);
@@ -82,7 +89,8 @@ export const command = defineGroup(
         summary: 'query-log rows, newest first, a page at a time (--csv --all: a full export)',
         usage: [
           'log search [--from TIME] [--to TIME] [--client ADDR] [--domain TEXT] [--group NAME] [--action allow|block|rewrite]',
-          '           [--category ID] [--limit N] [--before CURSOR] [--csv] [--all] [--config FILE | --db FILE]',
+          '           [--category ID] [--limit N] [--before CURSOR] [--checks exclude|include|only] [--csv] [--all]',
+          '           [--config FILE | --db FILE]',
         ],
         options: {
           ...period,
@@ -92,14 +100,23 @@ export const command = defineGroup(
           action: { type: 'string', value: 'ACTION', help: 'allow, block or rewrite' },
           category: { type: 'string', value: 'ID', help: 'only this category id' },
           before: { type: 'string', value: 'CURSOR', help: 'the next page: the cursor printed after a page' },
+          checks: {
+            type: 'string',
+            value: 'WHICH',
+            help: "the self-test's own queries: exclude (default), include, or only them",
+          },
           csv: { type: 'boolean', help: 'CSV with a header row' },
           all: { type: 'boolean', help: 'follow the pages to the end' },
         },
-        notes: TIME_NOTE,
+        notes: `${TIME_NOTE}\nA name filter (--domain) never matches a row of an illegal category.`,
       },
       run: async (values) => {
         const filter = readFilter(values, 'search');
-        return withDatabase(values, (db) => searchCommand(db, filter, values.csv === true, values.all === true));
+        // With the config at hand, the CSV names categories as the admin UI does.
+        const categories = typeof values.db === 'string' ? [] : commandConfig(values).config.categories;
+        const names = new Map(categories.map((c) => [c.id, c.name]));
+        const categoryName = (id: string) => names.get(id) ?? id;
+        return withDatabase(values, (db) => searchCommand(db, filter, values.csv === true, values.all === true, categoryName));
       },
     },
     top: {
@@ -121,12 +138,19 @@ export const command = defineGroup(
   },
 );
 
-function searchCommand(db: ReturnType<typeof openDatabase>, filter: SearchFilter, csv: boolean, all: boolean): number {
+function searchCommand(
+  db: ReturnType<typeof openDatabase>,
+  filter: SearchFilter,
+  csv: boolean,
+  all: boolean,
+  categoryName: (id: string) => string,
+): number {
   if (csv) process.stdout.write(csvHeader());
   let f = filter;
   for (;;) {
     const page = search(db, f);
-    process.stdout.write(page.rows.map(csv ? csvRow : textRow).join(''));
+    const shown = page.rows.map((r) => ({ ...r, name: shownName(r.name) }));
+    process.stdout.write(shown.map((r) => (csv ? csvRow(r, categoryName) : textRow(r))).join(''));
     if (!page.next) break;
     if (!all) {
       process.stderr.write(`more rows: add --before ${page.next}\n`);
@@ -140,6 +164,7 @@ function searchCommand(db: ReturnType<typeof openDatabase>, filter: SearchFilter
 function top(db: ReturnType<typeof openDatabase>, what: 'domains' | 'clients', f: SearchFilter, blocked: boolean): number {
   const period = { from: f.from, to: f.to, limit: f.limit, blocked };
   if (what === 'domains') {
+    // Hidden names (illegal categories) are left out by topDomains.
     for (const r of topDomains(db, period))
       process.stdout.write(`${String(r.queries).padStart(10)} ${String(r.blocked).padStart(8)}  ${printable(r.name)}\n`);
   } else {
@@ -150,10 +175,12 @@ function top(db: ReturnType<typeof openDatabase>, what: 'domains' | 'clients', f
 }
 
 function textRow(r: LogRow): string {
-  const extra = `${r.rcode === 0 ? '' : ` rcode=${r.rcode}`}${r.cached ? ' cached' : ''}${r.link ? ` via=${printable(r.link)}` : ''}`;
+  const extra =
+    `${r.rcode === 0 ? '' : ` ${rcodeName(r.rcode)}`}${r.reason ? ` why=${r.reason}` : ''}${r.list ? ` list=${printable(r.list)}` : ''}` +
+    `${r.cached ? ' cached' : ''}${r.link ? ` via=${printable(r.link)}` : ''}${r.check ? ' check-traffic' : ''}`;
   return (
     `${new Date(r.ts).toISOString()}  ${printable(r.client).padEnd(15)} ${printable(r.group ?? '-').padEnd(10)} ${r.action.padEnd(7)} ` +
-    `${printable(r.category ?? '-').padEnd(12)} ${printable(r.name)} type=${r.qtype} ${r.latencyUs}us${extra}\n`
+    `${printable(r.category ?? '-').padEnd(12)} ${printable(r.name)} ${typeName(r.qtype)} ${r.latencyUs}us${extra}\n`
   );
 }
 

@@ -2,9 +2,27 @@
 // every text field is quoted when it needs to be, and a text field that a
 // spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a
 // leading apostrophe.
+import { rcodeName, typeName } from '../resolver/wire-names.js';
 import type { LogRow } from './search.js';
 
-export const CSV_HEADER = ['time', 'client', 'group', 'name', 'qtype', 'action', 'category', 'link', 'rcode', 'latency_us', 'cached'];
+// Names, not codes: the record type (A, AAAA…), the decision and its reason,
+// the category's name (when the config is at hand), the list, the result (NXDOMAIN…).
+export const CSV_HEADER = [
+  'time',
+  'client',
+  'group',
+  'name',
+  'type',
+  'action',
+  'reason',
+  'category',
+  'list',
+  'link',
+  'result',
+  'latency_us',
+  'cached',
+  'check_traffic',
+];
 
 export function csvField(value: string): string {
   let v = value;
@@ -20,18 +38,22 @@ export function csvHeader(): string {
   return CSV_HEADER.join(',') + '\r\n';
 }
 
-export function csvRow(r: LogRow): string {
+/** One row; `categoryName` gives a category id's display name (the config's), else the id is written. */
+export function csvRow(r: LogRow, categoryName: (id: string) => string = (id) => id): string {
   return csvLine([
     new Date(r.ts).toISOString(),
     r.client,
     r.group ?? '',
     r.name,
-    String(r.qtype),
+    typeName(r.qtype),
     r.action,
-    r.category ?? '',
+    r.reason ?? '',
+    r.category ? categoryName(r.category) : '',
+    r.list ?? '',
     r.link ?? '',
-    String(r.rcode),
+    rcodeName(r.rcode),
     String(r.latencyUs),
-    r.cached ? '1' : '0',
+    r.cached ? 'yes' : 'no',
+    r.check ? 'yes' : 'no',
   ]);
 }

@@ -13,6 +13,8 @@ import { createHmac } from 'node:crypto';
 import { keyFileBeside, loadKeyFile } from '../util/key-file.js';
 
 export const HIDDEN_NAME_PREFIX = '~illegal ';
+/** What every page, export and command shows in place of a hidden name. */
+export const WITHHELD_NAME = '(withheld: illegal content)';
 /** First name after every hidden one in text order (for range scans of the name index). */
 export const HIDDEN_NAME_END = '~illegal!';
 const KEY_BYTES = 32;
@@ -21,6 +23,11 @@ const HASH_HEX = 32;
 
 export function isHiddenName(name: string): boolean {
   return name.startsWith(HIDDEN_NAME_PREFIX);
+}
+
+/** The name as it may be shown. */
+export function shownName(name: string): string {
+  return isHiddenName(name) ? WITHHELD_NAME : name;
 }
 
 export function hiddenNamesKeyPath(storePath: string): string {

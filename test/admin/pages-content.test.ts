@@ -141,7 +141,7 @@ describe('content pages', () => {
     expect(body).toMatch(/id="top-blocked-clients"[\s\S]*127\.0\.0\.4<\/a> <span class="muted">of 12<\/span>/);
     // Rows lead to the matching query-log search (for roles that may read the log).
     const link = /href="(\/querylog\?[^"]*client=127\.0\.0\.4&amp;action=block)"/.exec(body)![1].replaceAll('&amp;', '&');
-    expect((await admin.get(link)).body.match(/porn\.example/g)!.length).toBe(12);
+    expect((await admin.get(link)).body.match(/<code>porn\.example<\/code>/g)!.length).toBe(12);
     const forAuditor = (await auditor.get('/dashboard')).body;
     expect(forAuditor).toContain('id="top-blocked-clients"');
     expect(forAuditor).not.toContain('href="/querylog?');
@@ -206,8 +206,10 @@ describe('content pages', () => {
     expect(res.headers['content-type']).toContain('text/csv');
     expect(res.headers['content-disposition']).toMatch(/attachment; filename="gatehouse-querylog-.*\.csv"/);
     const lines = res.body.trim().split('\r\n');
-    expect(lines[0]).toBe('time,client,group,name,qtype,action,category,link,rcode,latency_us,cached');
+    expect(lines[0]).toBe('time,client,group,name,type,action,reason,category,list,link,result,latency_us,cached,check_traffic');
     expect(lines).toHaveLength(1 + 14);
+    // Names, not codes: the type, the category's name, the result.
+    expect(lines.find((l) => l.includes('porn.example'))).toMatch(/,porn\.example,A,block,,Adult content,,,NOERROR,50,no,no$/);
     expect(res.body).toContain(`"'=cmd|calc.example"`);
     expect(res.body).not.toContain(ILLEGAL_NAME);
     expect(res.body).toContain('(withheld: illegal content)');

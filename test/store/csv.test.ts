@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, csvHeader, csvRow } from '../../src/store/csv.js';
+import { CSV_HEADER, csvField, csvHeader, csvRow } from '../../src/store/csv.js';
 import type { LogRow } from '../../src/store/search.js';
 
 /** A small RFC 4180 reader, to check that what we write reads back as written. */
@@ -65,13 +65,17 @@ describe('CSV export', () => {
       rcode: 0,
       latencyUs: 12,
       cached: false,
+      reason: 'category',
+      list: 'ut1-adult',
+      check: false,
     }));
-    const text = csvHeader() + rows.map(csvRow).join('');
+    const text = csvHeader() + rows.map((r) => csvRow(r)).join('');
     const parsed = parseCsv(text);
     expect(parsed).toHaveLength(rows.length + 1);
-    expect(parsed[0]).toEqual(['time', 'client', 'group', 'name', 'qtype', 'action', 'category', 'link', 'rcode', 'latency_us', 'cached']);
+    expect(parsed[0]).toEqual(CSV_HEADER);
     expect(parsed.slice(1).map((r) => r[3])).toEqual(names);
-    expect(parsed.slice(1).every((r) => r.length === 11 && r[2] === 'pupils,ks3')).toBe(true);
+    expect(parsed.slice(1).every((r) => r.length === 14 && r[2] === 'pupils,ks3')).toBe(true);
+    expect(parsed[1].slice(4)).toEqual(['A', 'block', 'category', 'adult', 'ut1-adult', '', 'NOERROR', '12', 'no', 'no']);
     expect(parsed[1][0]).toBe('2026-11-23T09:00:00.000Z');
   });
 });

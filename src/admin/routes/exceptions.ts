@@ -42,6 +42,18 @@ function formInput(body: unknown): ExceptionInput {
   };
 }
 
+/** Form values from the query string: only a known group and action, a domain as text (checked when saved). */
+function prefill(ctx: AdminContext, query: unknown): Partial<ExceptionInput> {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const str = (k: string) => (typeof q[k] === 'string' ? (q[k] as string).trim().slice(0, 253) : '');
+  const group = str('group');
+  return {
+    ...(str('domain') ? { domain: str('domain') } : {}),
+    ...(str('action') === 'deny' || str('action') === 'allow' ? { action: str('action') } : {}),
+    ...(ctx.config.groups.some((g) => g.name === group) ? { groups: [group] } : {}),
+  };
+}
+
 function groupBoxes(ctx: AdminContext, chosen: string[], idPrefix: string): SafeHtml {
   return html`<fieldset class="groups"><legend>Groups</legend>${ctx.config.groups.map(
     (g) =>
@@ -172,7 +184,8 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
 
   const idParam = (request: FastifyRequest) => Number((request.params as { id: string }).id);
 
-  app.get('/exceptions', { preHandler: requireUser }, async (request, reply) => page(request, reply));
+  // ?domain=&action=&group= fill in the form (the query log's "Allow for this group…"); nothing is saved until it is submitted.
+  app.get('/exceptions', { preHandler: requireUser }, async (request, reply) => page(request, reply, [], prefill(ctx, request.query)));
 
   app.post('/exceptions', { preHandler: requireAdmin }, async (request, reply) => {
     const input = formInput(request.body);

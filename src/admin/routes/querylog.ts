@@ -3,6 +3,10 @@
 // export of the same search. Names come from the network and can hold any
 // bytes: they are only ever written through html`` (escaped) or csvRow.
 // Names in an illegal category are withheld: the row shows the category only.
+// Each row says why it was decided so (views/why.ts); an admin can open the
+// exception form filled in from a blocked row ("Allow for this group…"),
+// never for illegal content. The self-test's own queries are left out unless
+// the search asks for them.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requireRole } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
@@ -12,31 +16,21 @@ import { messages, renderPage } from '../views/layout.js';
 import { categoryName, parseUtcInput, unavailable, utcInput } from '../views/widgets.js';
 import { csvHeader, csvRow } from '../../store/csv.js';
 import { StoreError } from '../../store/errors.js';
-import { ACTIONS, type ActionName, type LogRow, type SearchFilter } from '../../store/search.js';
+import { ACTIONS, CHECK_TRAFFIC, type ActionName, type CheckTraffic, type LogRow, type SearchFilter } from '../../store/search.js';
 import { hasTables } from '../../store/db.js';
+import { isHiddenName, WITHHELD_NAME } from '../../store/hidden-names.js';
+import { typeName } from '../../resolver/wire-names.js';
+import { listExceptions } from '../exceptions.js';
+import { resultText, RowExplainer } from '../views/why.js';
 
 const requireReader = requireRole('admin', 'dsl');
 const DAY = 86_400_000;
 const PAGE = 100;
 /** Most rows one CSV export writes; narrow the search for more. */
 const CSV_MAX_ROWS = 200_000;
-export const WITHHELD = '(withheld: illegal content)';
+export const WITHHELD = WITHHELD_NAME;
 
-const QTYPES: Record<number, string> = {
-  1: 'A',
-  2: 'NS',
-  5: 'CNAME',
-  6: 'SOA',
-  12: 'PTR',
-  15: 'MX',
-  16: 'TXT',
-  28: 'AAAA',
-  33: 'SRV',
-  64: 'SVCB',
-  65: 'HTTPS',
-  255: 'ANY',
-};
-const RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
+const CHECK_LABELS: Record<CheckTraffic, string> = { exclude: 'left out', include: 'included', only: 'only these' };
 
 interface FormValues {
   from: string;
@@ -46,6 +40,7 @@ interface FormValues {
   domain: string;
   action: string;
   category: string;
+  checks: string;
 }
 
 const text = (q: Record<string, unknown>, k: string, max = 253) => (typeof q[k] === 'string' ? (q[k] as string).trim().slice(0, max) : '');
@@ -65,6 +60,7 @@ export function readFilter(
     domain: text(q, 'domain'),
     action: text(q, 'action', 10),
     category: text(q, 'category', 64),
+    checks: text(q, 'checks', 10),
   };
   const problems: string[] = [];
   const from = values.from ? parseUtcInput(values.from) : now - DAY;
@@ -73,6 +69,8 @@ export function readFilter(
   if (to === undefined) problems.push('To: enter a date and time.');
   if (from !== undefined && to !== undefined && from >= to) problems.push('From must be before To.');
   if (values.action && !ACTIONS.includes(values.action as ActionName)) problems.push('Decision: choose allow, block or rewrite.');
+  if (values.checks && !CHECK_TRAFFIC.includes(values.checks as CheckTraffic))
+    problems.push('Self-test traffic: choose left out, included or only.');
   const beforeText = text(q, 'before', 20);
   const before = /^\d{1,17}$/.test(beforeText) ? Number(beforeText) : undefined;
   if (problems.length) return { values, problems };
@@ -88,6 +86,7 @@ export function readFilter(
       ...(values.domain ? { domain: values.domain } : {}),
       ...(values.action ? { action: values.action as ActionName } : {}),
       ...(values.category ? { category: values.category } : {}),
+      ...(values.checks ? { checks: values.checks as CheckTraffic } : {}),
     },
   };
 }
@@ -95,7 +94,12 @@ export function readFilter(
 /** The row as it may be shown: an illegal category's name is withheld. */
 export function visibleRow(ctx: AdminContext, r: LogRow): LogRow {
   const illegal = r.category !== null && ctx.config.categories.some((c) => c.id === r.category && c.illegal);
-  return illegal || ctx.isIllegal?.(r.name) ? { ...r, name: WITHHELD } : r;
+  return illegal || isHiddenName(r.name) || ctx.isIllegal?.(r.name) ? { ...r, name: WITHHELD } : r;
+}
+
+/** The Exceptions page's form, filled in to allow the row's name for its group. */
+function allowLink(r: LogRow): string {
+  return `/exceptions?${new URLSearchParams({ domain: r.name, action: 'allow', group: r.group ?? '' })}#add-exception`;
 }
 
 function hasQueryLog(ctx: AdminContext): boolean {
@@ -119,6 +123,8 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const { values, filter, problems, before } = readFilter(ctx, request.query);
     let rows: LogRow[] = [];
     let next: number | undefined;
+    const admin = request.auth!.user.role === 'admin';
+    const explain = new RowExplainer(ctx.config, listExceptions(ctx.db));
     if (filter) {
       try {
         const page = await ctx.reports.search({ ...filter, limit: PAGE, ...(before !== undefined ? { before } : {}) });
@@ -144,24 +150,28 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
           values.category,
           (id) => categoryName(ctx.config, id),
         )}</select></label>
+        <label>Self-test traffic <select name="checks">${options([...CHECK_TRAFFIC], values.checks || 'exclude', (v) => CHECK_LABELS[v as CheckTraffic])}</select></label>
         <button type="submit">Search</button>
         ${filter ? html`<a class="button secondary" href="/querylog.csv?${qs(values)}">Download CSV</a>` : ''}
       </form>`;
     const table =
       rows.length === 0
         ? html`<p class="muted" id="querylog-empty">No queries match${before !== undefined ? ' on this page' : ''}.</p>`
-        : html`<table class="responsive" id="querylog"><thead><tr><th>Time</th><th>Client</th><th>Group</th><th>Name</th><th>Type</th><th>Decision</th><th>Category</th><th>Link</th><th>Result</th></tr></thead>
+        : html`<table class="responsive" id="querylog"><thead><tr><th>Time</th><th>Client</th><th>Group</th><th>Name</th><th>Type</th><th>Decision</th><th>Why</th><th>Category</th><th>Link</th><th>Result</th></tr></thead>
         <tbody>${rows.map(
-          (r) => html`<tr>
+          (r) => html`<tr${r.check ? html` class="check-traffic"` : ''}>
             <td data-label="Time">${formatTime(r.ts)}</td>
-            <td data-label="Client">${r.client}</td>
+            <td data-label="Client">${r.client}${r.check ? html` <span class="badge">self-test</span>` : ''}</td>
             <td data-label="Group">${r.group ?? ''}</td>
             <td data-label="Name" class="name"><code>${r.name}</code></td>
-            <td data-label="Type">${QTYPES[r.qtype] ?? `TYPE${r.qtype}`}</td>
+            <td data-label="Type">${typeName(r.qtype)}</td>
             <td data-label="Decision"><span class="badge ${r.action}">${r.action}</span></td>
+            <td data-label="Why" class="why">${explain.why(r)}${
+              admin && explain.canAllow(r) ? html` <a class="allow-for-group" href="${allowLink(r)}">Allow for this group…</a>` : ''
+            }</td>
             <td data-label="Category">${categoryName(ctx.config, r.category)}</td>
             <td data-label="Link">${r.cached ? 'cache' : (r.link ?? '')}</td>
-            <td data-label="Result">${RCODES[r.rcode] ?? `RCODE${r.rcode}`} <span class="muted">${(r.latencyUs / 1000).toFixed(1)} ms</span></td>
+            <td data-label="Result">${resultText(r)} <span class="muted">${(r.latencyUs / 1000).toFixed(1)} ms</span></td>
           </tr>`,
         )}</tbody></table>`;
     const pager = html`<p class="pager">
@@ -190,7 +200,7 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         limit: Math.min(10_000, CSV_MAX_ROWS - written),
         ...(before !== undefined ? { before } : {}),
       });
-      for (const r of page.rows) chunks.push(csvRow(visibleRow(ctx, r)));
+      for (const r of page.rows) chunks.push(csvRow(visibleRow(ctx, r), (id) => categoryName(ctx.config, id)));
       written += page.rows.length;
       if (page.next === undefined) break;
       before = page.next;
@@ -221,6 +231,7 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
             domain: str,
             action: { type: 'string', enum: ['allow', 'block', 'rewrite'] },
             category: str,
+            checks: { type: 'string', enum: [...CHECK_TRAFFIC], description: "the self-test's own queries (default: exclude)" },
             before: { type: 'string', pattern: '^\\d{1,17}$' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           },
@@ -246,6 +257,9 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
                     rcode: { type: 'integer' },
                     latencyUs: { type: 'integer' },
                     cached: { type: 'boolean' },
+                    reason: { ...nullableStr, description: 'why: illegal, category, schedule, keyword, deny-exception, cname, …' },
+                    list: { ...nullableStr, description: 'the list that matched, for list-based decisions' },
+                    check: { type: 'boolean', description: "one of the self-test's own queries" },
                   },
                 },
               },
