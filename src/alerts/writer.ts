@@ -1,6 +1,12 @@
 // Batched writes from the hot path to SQLite. observe() hands over new alerts
 // and repeat counts in memory; a timer writes them in small transactions
 // (slices), so neither a lookup nor the event loop ever waits long on SQLite.
+//
+// A new high or critical safeguarding alert does not wait for the timer: its
+// write is scheduled for the next turn of the event loop (setImmediate), after
+// the answer has been sent and off the query path, so it is in the database
+// (WAL, committed: it survives kill -9) within milliseconds of the lookup
+// instead of up to flushMs later.
 import type { Database } from 'better-sqlite3';
 import type { ChannelName } from './config.js';
 import { errorText } from './dispatcher.js';
@@ -32,6 +38,7 @@ export class AlertWriter {
   private newAlerts: PendingAlert[] = [];
   private dirty: PendingAlert[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private urgent: NodeJS.Immediate | null = null;
   private readonly tx: (newN: number, dirtyN: number) => SliceResult;
   readonly counters = { dropped: 0, errors: 0 };
 
@@ -55,8 +62,18 @@ export class AlertWriter {
       return false;
     }
     this.newAlerts.push(alert);
-    this.schedule();
+    if (alert.row.kind === 'safeguarding' && (alert.row.severity === 'high' || alert.row.severity === 'critical')) this.writeSoon();
+    else this.schedule();
     return true;
+  }
+
+  /** Write on the next turn of the event loop (one write for every urgent alert of this turn). */
+  private writeSoon(): void {
+    if (this.urgent !== null) return;
+    this.urgent = setImmediate(() => {
+      this.urgent = null;
+      if (this.slice() && this.pending) this.schedule(0);
+    });
   }
 
   /** Count one more lookup (or event) for an alert. */
@@ -85,6 +102,8 @@ export class AlertWriter {
     this.flush();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    if (this.urgent !== null) clearImmediate(this.urgent);
+    this.urgent = null;
   }
 
   private schedule(delay = this.flushMs): void {
