@@ -13,7 +13,7 @@ import { formatTime, html } from '../html.js';
 import { field, fieldList } from '../security.js';
 import { pageAssets } from '../views/assets.js';
 import { csrfField, messages, renderPage } from '../views/layout.js';
-import { categoryName } from '../views/widgets.js';
+import { categoryName, utcInput } from '../views/widgets.js';
 import { hasTables } from '../../store/db.js';
 
 const requireRunner = requireRole('admin', 'dsl');
@@ -159,6 +159,15 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
             <td data-label="Answer"><code>${k.detail}</code></td>
           </tr>`,
         )}</tbody></table>
+      ${
+        canAct
+          ? html`<p class="no-print"><a id="check-traffic-link" href="/querylog?${new URLSearchParams({
+              checks: 'only',
+              from: utcInput(c.startedAt),
+              to: utcInput(c.finishedAt + 60_000),
+            }).toString()}">This run's queries in the query log</a> <span class="muted">(self-test traffic is kept apart from people's lookups)</span></p>`
+          : ''
+      }
       ${c.skipped.length ? html`<h3>Not tested</h3><ul>${c.skipped.map((s) => html`<li><span class="state skipped">${s.group}</span> ${s.reason}</li>`)}</ul>` : ''}
       <h2>Resulting actions</h2>
       ${
