@@ -4,7 +4,7 @@
 // "Allow for this group…" opens the exception form filled in (in Chromium),
 // never for illegal content and never for other roles; the self-test's
 // queries appear only when asked for.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -19,6 +19,7 @@ import { launchBrowser, loginInBrowser, type Browser } from '../helpers/browser.
 import { dig } from '../helpers/dig.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { havePrograms } from '../helpers/programs.js';
+import { categoriesAndLists } from '../helpers/lists-config.js';
 import { Client, type Harness } from './helpers.js';
 
 const run = havePrograms('chromium', 'dig');
@@ -36,23 +37,15 @@ describe.skipIf(!run)('the query log explains its blocks', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-why-'));
     upstream = await startFakeUpstream({ 'fine.example': '192.0.2.80', 'blocked-by-hand.example': '192.0.2.81' });
-    writeFileSync(join(dir, 'adult.txt'), 'porn.example\n');
-    writeFileSync(join(dir, 'iwf.txt'), 'iwf-test.example\n');
-    writeFileSync(join(dir, 'social.txt'), 'social-test.example\n');
-    writeFileSync(join(dir, 'gambling.txt'), 'bookmaker.example\n');
     const config = parseConfig(
       `dns: { listen: ["127.0.0.1:0"] }
 links: [{ name: fibre, upstreams: ["${upstream.url}"], timeoutMs: 1000 }]
-categories:
-  - { id: adult, name: Adult content, severity: high }
-  - { id: iwf, name: IWF child abuse list, illegal: true, severity: critical }
-  - { id: social, name: Social media }
-  - { id: gambling, name: Gambling, keywords: [casino] }
-lists:
-  - { id: adult-list, category: adult, source: "file:adult.txt", format: domains }
-  - { id: iwf-list, category: iwf, source: "file:iwf.txt", format: domains }
-  - { id: social-list, category: social, source: "file:social.txt", format: domains }
-  - { id: gambling-list, category: gambling, source: "file:gambling.txt", format: domains }
+${categoriesAndLists(dir, {
+  adult: { name: 'Adult content', severity: 'high', names: ['porn.example'] },
+  iwf: { name: 'IWF child abuse list', illegal: true, severity: 'critical', names: ['iwf-test.example'] },
+  social: { name: 'Social media', names: ['social-test.example'] },
+  gambling: { name: 'Gambling', keywords: ['casino'], names: ['bookmaker.example'] },
+})}
 groups:
   - name: pupils
     networks: ["127.0.0.2/32"]

@@ -4,7 +4,7 @@
 // the top lists, shown only when asked for, and never alerted. The test names
 // themselves exempt nothing: a pupil looking one up is alerted as usual, and a
 // forged option without the token hides nothing.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { search } from '../../src/store/search.js';
 import { dig } from '../helpers/dig.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { havePrograms } from '../helpers/programs.js';
+import { categoriesAndLists } from '../helpers/lists-config.js';
 
 const ready = havePrograms('dig');
 
@@ -34,17 +35,13 @@ describe.skipIf(!ready)('self-test traffic', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-checks-'));
     upstream = await startFakeUpstream({ 'fine.example': '192.0.2.80' });
-    writeFileSync(join(dir, 'adult.txt'), 'adult-test.example\n');
-    writeFileSync(join(dir, 'iwf.txt'), 'iwf-test.example\n');
     const config = parseConfig(
       `dns: { listen: ["127.0.0.1:0"] }
 links: [{ name: fibre, upstreams: ["${upstream.url}"], timeoutMs: 1000 }]
-categories:
-  - { id: adult, name: Adult content, severity: high }
-  - { id: iwf, name: IWF child abuse list, illegal: true, severity: critical }
-lists:
-  - { id: adult-list, category: adult, source: "file:adult.txt", format: domains }
-  - { id: iwf-list, category: iwf, source: "file:iwf.txt", format: domains }
+${categoriesAndLists(dir, {
+  adult: { name: 'Adult content', severity: 'high', names: ['adult-test.example'] },
+  iwf: { name: 'IWF child abuse list', illegal: true, severity: 'critical', names: ['iwf-test.example'] },
+})}
 groups:
   - { name: pupils, networks: ["127.0.0.2/32", "127.0.0.4/32"], block: [adult] }
   - { name: staff, networks: ["127.0.0.3/32"] }

@@ -10,7 +10,7 @@
 // 2. At rest: `strings` over the database, its WAL and a `gatehouse backup`
 //    finds no illegal name, old or new, while repeats are still counted.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +27,7 @@ import { addUser, Client, type Harness } from '../admin/helpers.js';
 import { dig } from '../helpers/dig.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { havePrograms } from '../helpers/programs.js';
+import { categoriesAndLists } from '../helpers/lists-config.js';
 import { purgeOldLog, writeOldLog } from '../store/old-log.js';
 
 const run = promisify(execFile);
@@ -63,8 +64,6 @@ describe.skipIf(!ready)('illegal names stay secret', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-secrecy-'));
     upstream = await startFakeUpstream({ 'www.school-news.example': '192.0.2.10', 'maths-help.example': '192.0.2.11' });
-    writeFileSync(join(dir, 'iwf.txt'), [...HIDDEN, GONE].join('\n') + '\n');
-    writeFileSync(join(dir, 'adult.txt'), 'porn.example\n');
     // The older version logged these in the clear, IWF rows included, an hour ago.
     const earlier = Date.now() - 3_600_000;
     writeOldLog(dbPath(), [
@@ -87,12 +86,10 @@ describe.skipIf(!ready)('illegal names stay secret', () => {
     const config = parseConfig(
       `dns: { listen: ["127.0.0.1:0"] }
 links: [{ name: fibre, upstreams: ["${upstream.url}"], timeoutMs: 1000 }]
-categories:
-  - { id: iwf, name: IWF child abuse list, illegal: true, severity: critical }
-  - { id: adult, name: Adult content, severity: high }
-lists:
-  - { id: iwf-list, category: iwf, source: "file:iwf.txt", format: domains }
-  - { id: adult-list, category: adult, source: "file:adult.txt", format: domains }
+${categoriesAndLists(dir, {
+  iwf: { name: 'IWF child abuse list', illegal: true, severity: 'critical', names: [...HIDDEN, GONE] },
+  adult: { name: 'Adult content', severity: 'high', names: ['porn.example'] },
+})}
 groups:
   - { name: pupils, networks: ["127.0.0.2/32"], block: [adult] }
   - { name: staff, default: true }
