@@ -28,7 +28,7 @@ export function categoriesAndLists(dir: string, categories: Record<string, TestC
   lines.push('lists:');
   for (const [id, c] of Object.entries(categories)) {
     writeFileSync(join(dir, `${id}.txt`), c.names.map((n) => `${n}\n`).join(''));
-    lines.push(`  - { id: ${id}-list, category: ${id}, source: "file:${id}.txt", format: domains }`);
+    lines.push(`  - { id: ${id}-list, category: ${id}, source: "file:${join(dir, `${id}.txt`)}", format: domains }`);
   }
   return lines.join('\n');
 }
