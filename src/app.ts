@@ -17,6 +17,7 @@ import { PolicyHandler } from './resolver/policy.js';
 import { RebindingHandler } from './resolver/rebinding.js';
 import { AlertObserver, CheckTrafficMarker, DECISION_REASONS, LogIndexes, QueryLogObserver } from './resolver/observers.js';
 import { INTERNATIONAL_NAME, asciiSkeleton, nameKind } from './lists/fold.js';
+import { illegalPart } from './lists/illegal-names.js';
 import { ListManager, type RefreshEvent } from './lists/manager.js';
 import { openDatabase } from './store/db.js';
 import { QueryLog } from './store/query-log.js';
@@ -129,6 +130,7 @@ export class Gatehouse {
     this.links.on('switch', (s: LinkSwitch) => this.onLinkSwitch(s));
     this.links.on('nameservers', (c: NameserversChange) => this.onNameservers(c));
     for (const c of this.links.nameservers.values()) this.onNameservers(c);
+    this.lists.on('swap', () => this.sendIllegalNames());
     this.lists.on('refresh', (r: RefreshEvent) => this.onListRefresh(r));
     this.queryLog.on('dropped', (e: { count: number; total: number; lastError?: string }) =>
       this.alerts.operational({
@@ -190,6 +192,13 @@ export class Gatehouse {
     if (found !== undefined || nameKind(name) !== INTERNATIONAL_NAME) return found;
     const skeleton = asciiSkeleton(name);
     return skeleton !== null && skeleton !== name ? find(skeleton) : undefined;
+  }
+
+  /** The reader thread's copy of the illegal categories' list entries, so name searches leave them out (store/search.ts). */
+  private sendIllegalNames(): void {
+    if (!this.reader) return;
+    const mask = this.config.categories.reduce((m, c, i) => (c.illegal ? m | (1 << i) : m), 0);
+    this.reader.setIllegalNames(illegalPart(this.lists.matcher, mask));
   }
 
   /** Hide the names of rows logged in the clear in a category the config (now) marks illegal (store/hide-illegal.ts). */
@@ -277,6 +286,7 @@ export class Gatehouse {
     if (this.options.admin !== false) {
       this.reader = new StoreReader(this.config.store.path);
       await this.reader.start();
+      this.sendIllegalNames();
       this.admin = await buildAdminApp({
         reports: this.reader,
         config: this.config,
@@ -347,6 +357,8 @@ export class Gatehouse {
     }
     this.admin?.reloadAdminConfig(config);
     this.config = config;
+    // The swap (if any) came before this.config changed: which categories are illegal may differ.
+    this.sendIllegalNames();
     // A change to filtering made in the config file is a change too: one change-log row per section.
     recordConfigChanges(this.db, previous, config, 'config file (reload)', this.now());
     if (this.started) await this.server.relisten(config.dns.listen);

@@ -99,6 +99,30 @@ export class CompactMatcher implements DomainMatcher {
     return matcherBuffers(this.data);
   }
 
+  /**
+   * The arrays of a matcher that holds only the entries touching `mask` (the
+   * illegal categories, say), every combo mask cut to it. Bits are
+   * independent in lookup(), so its lookup(name) is this one's & mask; the
+   * result is small (the IWF list, not five million names) and is copied, so
+   * it can be sent to another thread. It has no list tags (explain() is empty).
+   */
+  restrictedTo(mask: number): MatcherData {
+    const { shift, dir, entries } = this.data;
+    const comboMasks = this.masks.map((m) => m & mask);
+    const keep: number[] = [];
+    const kept = new Int32Array(dir.length);
+    for (let b = 0; b + 1 < dir.length; b++) {
+      for (let j = dir[b]; j < dir[b + 1]; j++) {
+        const c = entries[j * 3 + 2] << 2;
+        if ((comboMasks[c] | comboMasks[c + 1] | comboMasks[c + 2] | comboMasks[c + 3]) !== 0) keep.push(j);
+      }
+      kept[b + 1] = keep.length;
+    }
+    const out = new Int32Array(keep.length * 3);
+    keep.forEach((j, i) => out.set(entries.subarray(j * 3, j * 3 + 3), i * 3));
+    return { shift, dir: kept, entries: out, comboMasks, comboStart: new Int32Array(comboMasks.length / 4 + 1), comboTags: new Int32Array(0) };
+  }
+
   lookup(name: string): number {
     if (this.size === 0) return 0;
     // Pass 1: the hash of every suffix, shortest first. hash.ts's

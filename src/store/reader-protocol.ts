@@ -2,6 +2,7 @@
 import { search } from './search.js';
 import { breakdown, minuteSeries, topClients, topDomains } from './rollups.js';
 import { linkSwitches, listRefreshes } from './history.js';
+import type { MatcherData } from '../lists/matcher.js';
 
 export const readers = { search, topDomains, topClients, minuteSeries, breakdown, linkSwitches, listRefreshes };
 export type ReaderName = keyof typeof readers;
@@ -13,3 +14,6 @@ export interface ReaderRequest {
 }
 
 export type ReaderReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string; code?: string };
+
+/** Not a request: the illegal categories' part of the lists in use (after each swap), or the end. */
+export type ReaderControl = { type: 'illegal'; data: MatcherData | null } | { type: 'close' };

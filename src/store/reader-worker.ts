@@ -3,7 +3,9 @@
 // event loop that answers DNS. Requests are handled one at a time, in order.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from './db.js';
-import { readers, type ReaderRequest, type ReaderReply } from './reader-protocol.js';
+import { readers, type ReaderControl, type ReaderRequest, type ReaderReply } from './reader-protocol.js';
+import { setLiveIllegalTest } from './search.js';
+import { illegalNameTest } from '../lists/illegal-names.js';
 import { runInBackground } from '../util/background.js';
 
 runInBackground();
@@ -11,8 +13,12 @@ runInBackground();
 const port = parentPort!;
 const db = openDatabase((workerData as { path: string }).path, { readonly: true });
 
-port.on('message', (msg: ReaderRequest | { type: 'close' }) => {
+port.on('message', (msg: ReaderRequest | ReaderControl) => {
   if ('type' in msg) {
+    if (msg.type === 'illegal') {
+      setLiveIllegalTest(db, msg.data ? illegalNameTest(msg.data) : null);
+      return;
+    }
     db.close();
     port.close();
     return;

@@ -5,7 +5,8 @@
 import type { Worker } from 'node:worker_threads';
 import { siblingModule, startWorker } from '../util/worker.js';
 import { StoreError, type StoreErrorCode } from './errors.js';
-import { readers, type ReaderName, type ReaderReply } from './reader-protocol.js';
+import { readers, type ReaderControl, type ReaderName, type ReaderReply } from './reader-protocol.js';
+import { matcherBuffers, type MatcherData } from '../lists/matcher.js';
 import type { Database } from 'better-sqlite3';
 
 type Fn = typeof readers;
@@ -70,8 +71,13 @@ export class StoreReader {
     return this.call('breakdown', arg);
   }
 
+  /** The illegal categories' part of the lists now in use (lists/illegal-names.ts); name searches leave out what it matches. */
+  setIllegalNames(data: MatcherData | null): void {
+    this.worker.postMessage({ type: 'illegal', data } satisfies ReaderControl, data ? matcherBuffers(data) : []);
+  }
+
   async close(): Promise<void> {
-    this.worker.postMessage({ type: 'close' });
+    this.worker.postMessage({ type: 'close' } satisfies ReaderControl);
     await new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
   }
 }

@@ -166,6 +166,18 @@ function scanDays(
   return rows;
 }
 
+const liveIllegal = new WeakMap<Database, (name: string) => boolean>();
+
+/**
+ * Whether the lists in use now put a name in an illegal category (the reader
+ * thread gets one after every list swap: lists/illegal-names.ts). With it, a
+ * name search also leaves out names logged before they were listed.
+ */
+export function setLiveIllegalTest(db: Database, test: ((name: string) => boolean) | null): void {
+  if (test) liveIllegal.set(db, test);
+  else liveIllegal.delete(db);
+}
+
 /** Filter values turned into ids; null when the filter is absent. Returns null if nothing can match. */
 interface FilterIds {
   client: number | null;
@@ -189,11 +201,14 @@ function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
   if (byName) {
     const needle = f.domain!.toLowerCase();
     // A name used in the period was used on or after its first day (last_day only grows).
-    // Hidden names (illegal categories) never match, whatever the text.
-    const list = db
-      .prepare('SELECT id FROM name_by_id WHERE last_day >= ? AND instr(name, ?) > 0 AND NOT (name >= ? AND name < ?)')
-      .pluck()
-      .all(dayOf(Math.max(0, f.from)), needle, HIDDEN_NAME_PREFIX, HIDDEN_NAME_END) as number[];
+    // Hidden names (illegal categories) never match, whatever the text; nor do names
+    // logged before the lists in use now put them in an illegal category.
+    const found = db
+      .prepare('SELECT id, name FROM name_by_id WHERE last_day >= ? AND instr(name, ?) > 0 AND NOT (name >= ? AND name < ?)')
+      .raw()
+      .all(dayOf(Math.max(0, f.from)), needle, HIDDEN_NAME_PREFIX, HIDDEN_NAME_END) as [number, string][];
+    const illegalNow = liveIllegal.get(db);
+    const list = (illegalNow ? found.filter(([, name]) => !illegalNow(name)) : found).map(([id]) => id);
     if (list.length === 0) return null;
     fillIdSet(db, 'search_names', list);
     ids.names = 1;
