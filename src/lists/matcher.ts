@@ -120,7 +120,14 @@ export class CompactMatcher implements DomainMatcher {
     }
     const out = new Int32Array(keep.length * 3);
     keep.forEach((j, i) => out.set(entries.subarray(j * 3, j * 3 + 3), i * 3));
-    return { shift, dir: kept, entries: out, comboMasks, comboStart: new Int32Array(comboMasks.length / 4 + 1), comboTags: new Int32Array(0) };
+    return {
+      shift,
+      dir: kept,
+      entries: out,
+      comboMasks,
+      comboStart: new Int32Array(comboMasks.length / 4 + 1),
+      comboTags: new Int32Array(0),
+    };
   }
 
   lookup(name: string): number {
