@@ -1,6 +1,7 @@
 // `gatehouse log search|top`: the query log from the command line, through the
 // same search module as the admin UI.
 import { openDatabase } from '../store/db.js';
+import { latestVersion } from '../store/migrations.js';
 import { StoreError } from '../store/errors.js';
 import { search, ACTIONS, CHECK_TRAFFIC, type ActionName, type CheckTraffic, type LogRow, type SearchFilter } from '../store/search.js';
 import { rcodeName, typeName } from '../resolver/wire-names.js';
@@ -66,6 +67,15 @@ function withDatabase(values: Values, work: (db: ReturnType<typeof openDatabase>
       return 1;
     }
     throw err;
+  }
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version < latestVersion()) {
+    // Read-only: no migration here; the service upgrades the file when it starts.
+    db.close();
+    process.stderr.write(
+      `gatehouse log: ${path} has schema version ${version}, older than this Gatehouse (${latestVersion()}): start the service once to upgrade it\n`,
+    );
+    return 1;
   }
   try {
     return work(db);

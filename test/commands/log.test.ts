@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../../src/store/db.js';
 import { search } from '../../src/store/search.js';
+import { latestVersion, migrations } from '../../src/store/migrations.js';
 import { tempDir } from '../store/helpers.js';
 import { writeDataset, type Row } from '../store/dataset.js';
 
@@ -99,6 +100,20 @@ describe('gatehouse log search', () => {
     const r = await gatehouse('log', 'search', '--db', tmp.path('nope.db'));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(tmp.path('nope.db'));
+  });
+});
+
+describe('gatehouse log on a database an older version wrote', () => {
+  it('says to start the service once (which upgrades it) instead of failing in SQL', async () => {
+    const old = tmp.path('v4.db');
+    openDatabase(old, { migrations: migrations.slice(0, 4) }).close();
+    const r = await gatehouse('log', 'search', '--db', old);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `gatehouse log: ${old} has schema version 4, older than this Gatehouse (${latestVersion()}): start the service once`,
+    );
+    // A backup of it still works (the installer takes one before an upgrade).
+    expect((await gatehouse('backup', tmp.path('v4-backup.db'), '--db', old)).code).toBe(0);
   });
 });
 
