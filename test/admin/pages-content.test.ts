@@ -192,6 +192,8 @@ describe('content pages', () => {
     expect(byDomain.body).not.toContain('site4.example');
     const bad = await dsl.get('/querylog?from=2026-11-23T10:00&to=2026-11-23T09:00');
     expect(bad.body).toContain('From must be before To.');
+    expect((await dsl.get('/querylog?checks=everything')).body).toContain('Self-test traffic: choose left out, included or only.');
+    expect((await dsl.api('GET', '/api/querylog?checks=everything')).statusCode).toBe(400);
 
     const api = await dsl.api('GET', '/api/querylog?action=block&limit=5');
     expect(api.statusCode).toBe(200);

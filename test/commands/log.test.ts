@@ -89,6 +89,7 @@ describe('gatehouse log search', () => {
     [['log', 'search', '--action', 'drop'], 2, /--action must be allow, block or rewrite/],
     [['log', 'search', '--from', 'yesterday-ish'], 2, /--from: "yesterday-ish" is not a time/],
     [['log', 'frobnicate'], 2, /gatehouse log: unknown subcommand "frobnicate" \(one of: search, top; see gatehouse log --help\)/],
+    [['log', 'search', '--checks', 'all'], 2, /--checks must be exclude, include or only/],
     [['log', 'search', '--from', '1h', '--to', '2h'], 2, /time range is empty/],
   ])('%j: exit %i with a clear message', async (args, code, message) => {
     const r = await gatehouse(...args, '--db', path);
