@@ -15,6 +15,7 @@ import { ForwardHandler } from './resolver/forward.js';
 import { LinkManager, type LinkSwitch, type NameserversChange } from './resolver/links.js';
 import { PolicyHandler } from './resolver/policy.js';
 import { RebindingHandler } from './resolver/rebinding.js';
+import { loggedCategoryIds } from './resolver/categories.js';
 import { AlertObserver, CheckTrafficMarker, DECISION_REASONS, LogIndexes, QueryLogObserver } from './resolver/observers.js';
 import { INTERNATIONAL_NAME, asciiSkeleton, nameKind } from './lists/fold.js';
 import { illegalPart } from './lists/illegal-names.js';
@@ -176,7 +177,7 @@ export class Gatehouse {
   private dictionaries(config: Config) {
     return {
       groups: config.groups.map((g) => g.name),
-      categories: config.categories.map((c) => c.id),
+      categories: loggedCategoryIds(config.categories),
       links: config.links.map((l) => l.name),
       lists: config.lists.map((l) => l.id),
       reasons: [...DECISION_REASONS],

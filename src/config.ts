@@ -7,6 +7,9 @@ import { z } from 'zod';
 import cron from 'node-cron';
 import { adminConfigSchema } from './admin/config.js';
 import { alertsSchema, checkAlertsConfig, resolveAlertPaths } from './alerts/config.js';
+import { BUILT_IN_CATEGORIES } from './resolver/categories.js';
+import { normaliseExceptionDomain } from './resolver/exceptions.js';
+import { BUILT_IN_HELP_SERVICES } from './resolver/help-services.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'expected IP:PORT, for example 127.0.0.1:5353 or [::1]:5353');
 
@@ -138,6 +141,14 @@ const checksSchema = z.strictObject({
   schedule: z.string().default('40 7 * * *'),
 });
 
+/** Help and support services, never blocked but by the illegal lists (src/resolver/help-services.ts). */
+const helpServicesSchema = z.strictObject({
+  /** The school's own help domains (a local CAMHS, the council's youth service), with their subdomains. */
+  extra: z.array(z.string()).default([]),
+  /** Built-in entries to leave out (a domain that no longer belongs to the service). */
+  exclude: z.array(z.string()).default([]),
+});
+
 const configSchema = z.strictObject({
   dns: z
     .strictObject({
@@ -208,6 +219,7 @@ const configSchema = z.strictObject({
   categories: z.array(categorySchema).default([]),
   lists: z.array(listSchema).default([]),
   groups: z.array(groupSchema).min(1),
+  helpServices: helpServicesSchema.prefault({}),
   store: z
     .strictObject({
       path: z.string().default('./data/gatehouse.db'),
@@ -305,6 +317,8 @@ function crossCheck(config: Config): { at: (string | number)[]; message: string 
   const categoryIds = new Set<string>();
   config.categories.forEach((c, i) => {
     if (categoryIds.has(c.id)) problems.push({ at: ['categories', i, 'id'], message: `duplicate category id "${c.id}"` });
+    if (BUILT_IN_CATEGORIES.some((b) => b.id === c.id))
+      problems.push({ at: ['categories', i, 'id'], message: `"${c.id}" is the id of a built-in category; choose another` });
     categoryIds.add(c.id);
   });
   if (categoryIds.size > 32) problems.push({ at: ['categories'], message: 'at most 32 categories are supported' });
@@ -338,6 +352,15 @@ function crossCheck(config: Config): { at: (string | number)[]; message: string 
       if (!isTimeZone(s.timezone))
         problems.push({ at: ['groups', i, 'schedules', j, 'timezone'], message: `unknown time zone "${s.timezone}"` });
     });
+  });
+  config.helpServices.extra.forEach((d, i) => {
+    if (normaliseExceptionDomain(d) === null || !d.includes('.'))
+      problems.push({ at: ['helpServices', 'extra', i], message: `"${d}" is not a domain name (write it as childline.org.uk)` });
+  });
+  config.helpServices.exclude.forEach((d, i) => {
+    const domain = normaliseExceptionDomain(d);
+    if (!BUILT_IN_HELP_SERVICES.some((s) => s.domain === domain))
+      problems.push({ at: ['helpServices', 'exclude', i], message: `"${d}" is not on the built-in list of help services` });
   });
   if (defaults !== 1) problems.push({ at: ['groups'], message: `exactly one group must have "default: true" (found ${defaults})` });
   problems.push(...checkAlertsConfig(config.alerts, config.groups, config.categories));

@@ -5,6 +5,7 @@ import { domainToASCII } from 'node:url';
 import type { Database } from 'better-sqlite3';
 import { withChange } from './changelog.js';
 import type { AdminContext, PolicyException } from './context.js';
+import { HelpServices } from '../resolver/help-services.js';
 
 export interface ExceptionRow {
   id: number;
@@ -46,7 +47,12 @@ export interface RequestRow {
 
 export class ExceptionError extends Error {
   constructor(
-    readonly code: 'GH_ERR_EXCEPTION_INVALID' | 'GH_ERR_EXCEPTION_ILLEGAL' | 'GH_ERR_EXCEPTION_NOT_FOUND' | 'GH_ERR_EXCEPTION_DUPLICATE',
+    readonly code:
+      | 'GH_ERR_EXCEPTION_INVALID'
+      | 'GH_ERR_EXCEPTION_ILLEGAL'
+      | 'GH_ERR_EXCEPTION_HELP_SERVICE'
+      | 'GH_ERR_EXCEPTION_NOT_FOUND'
+      | 'GH_ERR_EXCEPTION_DUPLICATE',
     message: string,
     readonly problems: string[] = [message],
   ) {
@@ -56,6 +62,9 @@ export class ExceptionError extends Error {
 
 export const ILLEGAL_MESSAGE =
   'This name is in a category of illegal content (for example the IWF or CTIRU lists). It is blocked for everyone and cannot be excepted.';
+
+export const HELP_SERVICE_MESSAGE =
+  'This name is a help and support service (such as Childline or Samaritans). Help services are never blocked, so it cannot be denied; see helpServices in the README.';
 
 /** A domain in the form the matcher uses (lower case, punycode, no trailing dot), or null. */
 export function normaliseDomain(text: string): string | null {
@@ -149,6 +158,9 @@ export function validateException(ctx: AdminContext, input: ExceptionInput): Exc
   if (problems.length > 0) throw new ExceptionError('GH_ERR_EXCEPTION_INVALID', problems[0], problems);
   // Illegal content is never excepted; the message never says which list matched.
   if (cleaned.action === 'allow' && ctx.isIllegal?.(cleaned.domain)) throw new ExceptionError('GH_ERR_EXCEPTION_ILLEGAL', ILLEGAL_MESSAGE);
+  // The policy lets help services through whatever a deny exception says: say so rather than save one that does nothing.
+  if (cleaned.action === 'deny' && new HelpServices(ctx.config.helpServices).covers(cleaned.domain))
+    throw new ExceptionError('GH_ERR_EXCEPTION_HELP_SERVICE', HELP_SERVICE_MESSAGE);
   return cleaned;
 }
 

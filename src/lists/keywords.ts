@@ -8,6 +8,17 @@
 // end with it, "*porn*" anywhere inside a token. Use stars only for words that
 // do not hide inside innocent words.
 //
+// Spam names glue words together ("freeporn-videos", "hotsex", "sexcam",
+// "onlinecasino"), which whole-word matching misses, and a star in front
+// ("*porn*") would catch innocent compounds ("cheapornaments" is
+// cheap + ornaments). So a token is also read as a compound of a keyword and
+// the short words that spam names glue to one (COMPOUND_PREFIXES before it,
+// COMPOUND_SUFFIXES after it): "freeporn" is free + porn, "freesexchat" is
+// free + sex + chat. A false positive then needs an innocent word that is
+// exactly such a word plus a keyword, which the false-positive corpus in
+// test/lists/keywords.test.ts checks ("expertsexchange", "therapist" and
+// "rapeseed" stay open).
+//
 // Names with digits, @ or $ are read twice: with digits as separators
 // ("sex4free" → sex, free) and with leetspeak folded ("p0rn" → porn).
 // Punycode and non-ASCII names are first folded to their confusable skeleton
@@ -50,6 +61,62 @@ const LEET = reading((c) => {
   return to !== undefined ? to.charCodeAt(0) : PLAIN[c];
 });
 
+/**
+ * Words that spam names put before a keyword (free + porn) and after one
+ * (sex + cam). Kept short and reviewed: each one widens what a keyword
+ * matches. Never a single letter or a word that begins or ends common
+ * innocent words ("the" + rapist, "a" + betting, rape + "seed", cock + "tail").
+ */
+export const COMPOUND_PREFIXES = ['free', 'hot', 'best', 'top', 'real', 'live', 'sexy', 'teen', 'online', 'cheap', 'big', 'new', 'my'];
+export const COMPOUND_SUFFIXES = [
+  'cam',
+  'cams',
+  'chat',
+  'tube',
+  'videos',
+  'video',
+  'vids',
+  'pics',
+  'club',
+  'online',
+  'hub',
+  'live',
+  'shop',
+  'free',
+];
+
+/** Words by their first character code (an array for ASCII, the common case), for the compound reading. */
+class ByFirst<T> {
+  private readonly ascii: (T[] | undefined)[] = new Array(128).fill(undefined);
+  private readonly other = new Map<number, T[]>();
+
+  constructor(items: readonly T[], word: (t: T) => string) {
+    for (const t of items) {
+      const c = word(t).charCodeAt(0);
+      let list = this.get(c);
+      if (!list) {
+        list = [];
+        if (c < 128) this.ascii[c] = list;
+        else this.other.set(c, list);
+      }
+      list.push(t);
+    }
+  }
+
+  get(c: number): T[] | undefined {
+    return c >= 0 && c < 128 ? this.ascii[c] : this.other.get(c);
+  }
+}
+
+function byFirst<T>(items: readonly T[], word: (t: T) => string): ByFirst<T> {
+  return new ByFirst(items, word);
+}
+
+const PREFIXES = byFirst(COMPOUND_PREFIXES, (w) => w);
+const SUFFIXES = byFirst(COMPOUND_SUFFIXES, (w) => w);
+const MIN_PREFIX = Math.min(...COMPOUND_PREFIXES.map((w) => w.length));
+const MIN_SUFFIX = Math.min(...COMPOUND_SUFFIXES.map((w) => w.length));
+
 function read(c: number, table: Reading): number {
   return c < 128 ? table[c] : c;
 }
@@ -63,8 +130,13 @@ export class KeywordMatcher {
   readonly mask: number;
   private readonly exact = new Map<number, Word[]>();
   private readonly affixes: Affix[] = [];
+  /** Exact keywords and word-start affixes by first character, for the compound reading. */
+  private readonly exactByFirst: ByFirst<Word>;
+  private readonly startByFirst: ByFirst<Affix>;
   private minLen = Infinity;
   private maxLen = 0;
+  /** The shortest word the compound reading can match in. */
+  private readonly minCompound: number;
 
   /** `keywords[i]` are the keywords of category bit i. Throws on a keyword that is not one token. */
   constructor(keywords: readonly (readonly string[])[]) {
@@ -83,6 +155,12 @@ export class KeywordMatcher {
       }
     });
     this.mask = mask;
+    const exact = [...this.exact.values()].flat();
+    const starts = this.affixes.filter((a) => a.atStart && !a.atEnd);
+    this.exactByFirst = byFirst(exact, (w) => w.word);
+    this.startByFirst = byFirst(starts, (a) => a.word);
+    const shortest = Math.min(...exact.map((w) => w.word.length), ...starts.map((a) => a.word.length));
+    this.minCompound = shortest + Math.min(MIN_PREFIX, MIN_SUFFIX);
   }
 
   private addExact(word: string, mask: number): void {
@@ -134,12 +212,78 @@ export class KeywordMatcher {
           const a = this.affixes[j];
           if ((found & a.mask) === 0 && hasAffix(text, start, i, a, mode)) found |= a.mask;
         }
+        if (len >= this.minCompound) found |= this.compound(text, start, i, mode);
       }
       start = i + 1;
       h = 0;
     }
     return found;
   }
+
+  /**
+   * The compound reading of the word text[start, end): a keyword after up to
+   * two glue prefixes ("freehotporn"), and an exact keyword followed by one
+   * glue suffix ("sexcam", "freesexchat"). In place, no allocation.
+   */
+  private compound(text: string, start: number, end: number, mode: Reading): number {
+    let found = this.keywordAt(text, start, end, mode, false);
+    let at = start;
+    for (let round = 0; round < 2; round++) {
+      const glue = prefixAt(text, at, end - this.minLen, mode);
+      if (glue === 0) break;
+      at += glue;
+      found |= this.keywordAt(text, at, end, mode, true);
+    }
+    return found;
+  }
+
+  /**
+   * Keywords that begin at `at` of the word ending at `end`: an exact one that
+   * ends the word (after a prefix) or is followed by a glue suffix, and, after
+   * a prefix, a word-start one ("porn*").
+   */
+  private keywordAt(text: string, at: number, end: number, mode: Reading, afterPrefix: boolean): number {
+    const first = read(text.charCodeAt(at), mode);
+    let found = 0;
+    const exact = this.exactByFirst.get(first);
+    if (exact !== undefined) {
+      for (let j = 0; j < exact.length; j++) {
+        const w = exact[j];
+        const after = at + w.word.length;
+        if (after > end || !sameAt(text, at, w.word, mode)) continue;
+        if (after === end ? afterPrefix : isSuffix(text, after, end, mode)) found |= w.mask;
+      }
+    }
+    if (afterPrefix) {
+      const starts = this.startByFirst.get(first);
+      if (starts !== undefined) {
+        for (let j = 0; j < starts.length; j++) {
+          const a = starts[j];
+          if (at + a.word.length <= end && sameAt(text, at, a.word, mode)) found |= a.mask;
+        }
+      }
+    }
+    return found;
+  }
+}
+
+/** The length of a glue prefix at `at` that ends by `limit`, or 0. */
+function prefixAt(text: string, at: number, limit: number, mode: Reading): number {
+  const list = PREFIXES.get(read(text.charCodeAt(at), mode));
+  if (list === undefined) return 0;
+  for (let j = 0; j < list.length; j++) {
+    const w = list[j];
+    if (at + w.length <= limit && sameAt(text, at, w, mode)) return w.length;
+  }
+  return 0;
+}
+
+/** Whether text[at, end) is one glue suffix. */
+function isSuffix(text: string, at: number, end: number, mode: Reading): boolean {
+  const list = SUFFIXES.get(read(text.charCodeAt(at), mode));
+  if (list === undefined) return false;
+  for (let j = 0; j < list.length; j++) if (list[j].length === end - at && sameAt(text, at, list[j], mode)) return true;
+  return false;
 }
 
 /** Whether `word` is at `at` in `text`, as `mode` reads it. */

@@ -57,3 +57,21 @@ function maskWhere(categories: readonly CategoryConfig[], test: (c: CategoryConf
   });
   return mask >>> 0;
 }
+
+/**
+ * Categories the service itself gives decisions that no list makes: they are
+ * not bits (no list feeds them), only ids for the query log, the dashboard and
+ * /metrics, so that blocked lookups always add up by category. Config
+ * categories may not use these ids.
+ */
+export const CANARY_CATEGORY = 'circumvention-canary';
+export const HELP_SERVICES_CATEGORY = 'help-services';
+export const BUILT_IN_CATEGORIES: readonly { id: string; name: string }[] = [
+  { id: CANARY_CATEGORY, name: 'Browser DoH canary / Private Relay' },
+  { id: HELP_SERVICES_CATEGORY, name: 'Help and support services' },
+];
+
+/** Every category id a decision can carry, in the order the query log numbers them: the config's, then the built-in ones. */
+export function loggedCategoryIds(categories: readonly { id: string }[]): string[] {
+  return [...categories.map((c) => c.id), ...BUILT_IN_CATEGORIES.map((c) => c.id)];
+}

@@ -6,6 +6,8 @@
 // - resolver.arpa: NODATA, so clients find no designated encrypted resolver
 //   (DDR, RFC 9462: they ask for _dns.resolver.arpa SVCB).
 import { EDE_FILTERED, type Ede } from './block-answer.js';
+import { CANARY_CATEGORY } from './categories.js';
+import type { Decision } from './types.js';
 
 export interface Canary {
   /** Low-cardinality reason for the decision. */
@@ -13,19 +15,20 @@ export interface Canary {
   answer: 'nxdomain' | 'nodata';
   /** Names the mechanism, never the client. */
   ede: Ede;
+  /** The decision on every answer to it (shared, so frozen): a block in the built-in canary category. */
+  decision: Decision;
+}
+
+function canary(reason: Canary['reason'], answer: Canary['answer'], text: string): Canary {
+  const decision = Object.freeze({ action: 'block', reason, category: CANARY_CATEGORY, circumvention: true }) as Decision;
+  return { reason, answer, ede: { code: EDE_FILTERED, text }, decision };
 }
 
 const CANARIES: readonly [string, Canary][] = [
-  [
-    'use-application-dns.net',
-    { reason: 'canary', answer: 'nxdomain', ede: { code: EDE_FILTERED, text: 'Filtered: Firefox DNS-over-HTTPS canary' } },
-  ],
-  ['mask.icloud.com', { reason: 'private-relay', answer: 'nxdomain', ede: { code: EDE_FILTERED, text: 'Filtered: iCloud Private Relay' } }],
-  [
-    'mask-h2.icloud.com',
-    { reason: 'private-relay', answer: 'nxdomain', ede: { code: EDE_FILTERED, text: 'Filtered: iCloud Private Relay' } },
-  ],
-  ['resolver.arpa', { reason: 'ddr', answer: 'nodata', ede: { code: EDE_FILTERED, text: 'Filtered: encrypted resolver discovery' } }],
+  ['use-application-dns.net', canary('canary', 'nxdomain', 'Filtered: Firefox DNS-over-HTTPS canary')],
+  ['mask.icloud.com', canary('private-relay', 'nxdomain', 'Filtered: iCloud Private Relay')],
+  ['mask-h2.icloud.com', canary('private-relay', 'nxdomain', 'Filtered: iCloud Private Relay')],
+  ['resolver.arpa', canary('ddr', 'nodata', 'Filtered: encrypted resolver discovery')],
 ];
 
 /** The canary the name (or a parent) is, or undefined. The last letter rules out nearly every name at once. */

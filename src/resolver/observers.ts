@@ -8,6 +8,7 @@ import { hasCheckToken } from '../checks/check-token.js';
 import type { QueryObserver } from './server.js';
 import type { Answer, Query } from './types.js';
 import type { QueryLog } from '../store/query-log.js';
+import { loggedCategoryIds } from './categories.js';
 
 /** What the observer needs of the query log (src/store/query-log.ts). */
 export type QueryLogSink = Pick<QueryLog, 'record'>;
@@ -27,6 +28,7 @@ export const DECISION_REASONS = [
   'private-relay',
   'ddr',
   'safe-search',
+  'help-service',
 ] as const;
 
 /** Reasons whose block came from a list entry (so the list is worth recording). */
@@ -40,7 +42,7 @@ export class LogIndexes {
   readonly reasons = new Map<string, number>(DECISION_REASONS.map((r, i) => [r, i]));
 
   configure(config: Config): void {
-    this.categories = new Map(config.categories.map((c, i) => [c.id, i]));
+    this.categories = new Map(loggedCategoryIds(config.categories).map((id, i) => [id, i]));
     this.links = new Map(config.links.map((l, i) => [l.name, i]));
     this.lists = new Map(config.lists.map((l, i) => [l.id, i]));
   }
@@ -148,7 +150,7 @@ export class AlertObserver implements QueryObserver {
       at: this.now(),
       client: q.client.address,
       group: q.client.group.name,
-      // Canaries (DoH canary, Private Relay) have no list category: they are circumvention.
+      // Canaries (Private Relay) carry the built-in canary category (categories.ts).
       category: d.category ?? 'circumvention',
       severity: facts?.severity ?? (d.circumvention ? 'medium' : 'none'),
       domain: facts?.illegal ? '' : q.name,

@@ -6,6 +6,7 @@ import { KeywordMatcher } from '../lists/keywords.js';
 import { AnswerBuilder } from './block-answer.js';
 import { BlockTexts } from './block-texts.js';
 import { CategoryTable } from './categories.js';
+import { HelpServices } from './help-services.js';
 import { SafeSearchRules } from './safe-search.js';
 import { Schedules } from './schedules.js';
 import type { SuffixMap } from './suffix-map.js';
@@ -29,6 +30,8 @@ export interface GroupPolicy {
 export class PolicyState {
   readonly categories: CategoryTable;
   readonly keywords: KeywordMatcher;
+  /** Help and support services: allowed whatever the lists, keywords or exceptions say (not the illegal lists). */
+  readonly helpServices: HelpServices;
   readonly answers: AnswerBuilder;
   readonly texts: BlockTexts;
   readonly groups: readonly GroupPolicy[];
@@ -40,6 +43,7 @@ export class PolicyState {
   constructor(config: Config) {
     this.categories = new CategoryTable(config.categories);
     this.keywords = new KeywordMatcher(config.categories.map((c) => c.keywords));
+    this.helpServices = new HelpServices(config.helpServices);
     this.answers = new AnswerBuilder(config.dns);
     this.texts = new BlockTexts(this.categories);
     this.udpSize = config.dns.udpSize;

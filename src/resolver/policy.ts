@@ -5,17 +5,26 @@
 //
 // Order of decision, first match wins:
 //   1. illegal categories (IWF, CTIRU): every group, no exception, no switch
-//   2. the group's deny exceptions, 3. its allow exceptions
-//   4. categories the group blocks, 5. categories its open schedule windows block
-//   6. keyword rules of those categories
-//   7. safe search, 8. circumvention canaries
-//   9. resolve, then CNAME inspection of the answer with steps 1-6
+//   2. help and support services (help-services.ts): allowed, whatever follows
+//   3. the group's deny exceptions, 4. its allow exceptions
+//   5. categories the group blocks, 6. categories its open schedule windows block
+//   7. keyword rules of those categories
+//   8. safe search, 9. circumvention canaries
+//   10. resolve, then CNAME inspection of the answer with steps 1-7
+//
+// Help services come before the deny exceptions on purpose: help must never
+// be blocked, and a deny exception is one click in the admin UI (and covers
+// every subdomain), so a broad or mistaken one must not cut a pupil off from
+// Childline. A school that must stop a built-in entry (its domain changed
+// hands) takes it out in the config file (`helpServices.exclude`), which is
+// reviewed and change-logged like any other filtering change.
 import type { Config } from '../config.js';
 import { INTERNATIONAL_NAME, asciiSkeleton, nameKind } from '../lists/fold.js';
 import type { DomainMatcher } from '../lists/matcher.js';
 import type { Logger } from '../log.js';
 import { canaryFor } from './circumvention.js';
 import { EXCEPTION_ALLOW, EXCEPTION_DENY, compileExceptions, normaliseExceptionDomain, type Exception } from './exceptions.js';
+import { HELP_SERVICES_CATEGORY } from './categories.js';
 import { isPromise } from './maybe-async.js';
 import { PolicyState, type GroupPolicy } from './policy-state.js';
 import { safeSearchAnswer } from './safe-search.js';
@@ -40,6 +49,8 @@ export interface PolicyExplanation {
   group: string;
   /** Blocked now (by a list, a schedule, a keyword rule or a deny exception). */
   blocked: boolean;
+  /** A help and support service: never blocked but for the illegal lists. */
+  helpService?: boolean;
   reason?: string;
   /** Category id and display name; absent for a deny exception. */
   category?: string;
@@ -59,9 +70,13 @@ interface Verdict {
 
 /** judge() result for a name an allow exception covers. */
 const EXCEPTED = Symbol('allow-exception');
+/** judge() result for a help and support service. */
+const HELP = Symbol('help-service');
 
-// Shared by every answer it is on: frozen so no reader can change it for the others.
+// Shared by every answer they are on: frozen so no reader can change them for the others.
 const ALLOWED_BY_EXCEPTION: Decision = Object.freeze({ action: 'allow', reason: 'allow-exception' });
+// A category of its own, so the query log and the dashboard can count help lookups.
+const HELP_SERVICE: Decision = Object.freeze({ action: 'allow', reason: 'help-service', category: HELP_SERVICES_CATEGORY });
 
 export class PolicyHandler implements Handler {
   private state: PolicyState;
@@ -111,6 +126,7 @@ export class PolicyHandler implements Handler {
     const group = state.groupFor({ index: -1, name: groupName });
     const host = normaliseExceptionDomain(name) ?? name.toLowerCase();
     const verdict = this.judge(state, group, host);
+    if (verdict === HELP) return { group: group.name, blocked: false, illegal: false, helpService: true };
     if (verdict === undefined || verdict === EXCEPTED) return { group: group.name, blocked: false, illegal: false };
     const { categories } = state;
     const explanation: PolicyExplanation = { group: group.name, blocked: true, reason: verdict.reason, illegal: false };
@@ -127,7 +143,8 @@ export class PolicyHandler implements Handler {
     const group = state.groupFor(q.client.group);
     const name = q.name;
     const verdict = this.judge(state, group, name);
-    if (verdict === EXCEPTED) return this.forward(q, next, state, group, true);
+    if (verdict === EXCEPTED) return this.forward(q, next, state, group, ALLOWED_BY_EXCEPTION);
+    if (verdict === HELP) return this.forward(q, next, state, group, HELP_SERVICE);
     if (verdict !== undefined) return this.block(state, q, verdict, verdict.reason);
     if (group.safeSearch !== null) {
       const target = group.safeSearch.target(name);
@@ -136,18 +153,19 @@ export class PolicyHandler implements Handler {
     const canary = canaryFor(name);
     if (canary !== undefined) {
       const built = canary.answer === 'nxdomain' ? state.answers.nxdomain(q, canary.ede) : state.answers.nodata(q, canary.ede);
-      return { ...built, source: 'policy', decision: { action: 'block', reason: canary.reason, circumvention: true } };
+      return { ...built, source: 'policy', decision: canary.decision };
     }
-    return this.forward(q, next, state, group, false);
+    return this.forward(q, next, state, group, undefined);
   }
 
-  /** Steps 1-6 for one name: a block, EXCEPTED, or undefined to carry on. */
-  private judge(state: PolicyState, group: GroupPolicy, name: string): Verdict | typeof EXCEPTED | undefined {
+  /** Steps 1-7 for one name: a block, EXCEPTED, HELP, or undefined to carry on. */
+  private judge(state: PolicyState, group: GroupPolicy, name: string): Verdict | typeof EXCEPTED | typeof HELP | undefined {
     const { categories } = state;
     const kind = nameKind(name);
     const mask = this.lookup(name, kind);
     const illegal = mask & categories.illegalMask;
     if (illegal !== 0) return { reason: 'illegal', mask: illegal, bit: categories.pick(illegal) };
+    if (state.helpServices.covers(name)) return HELP;
     if (group.exceptions !== null) {
       const flags = group.exceptions.lookup(name);
       if ((flags & EXCEPTION_DENY) !== 0) return { reason: 'deny-exception', mask: 0, bit: -1 };
@@ -172,23 +190,24 @@ export class PolicyHandler implements Handler {
     return undefined;
   }
 
-  private forward(q: Query, next: Next, state: PolicyState, group: GroupPolicy, excepted: boolean): Answer | Promise<Answer> {
+  /** `allowed`: the decision of an allow exception or a help service, which covers the CNAME chain too; undefined otherwise. */
+  private forward(q: Query, next: Next, state: PolicyState, group: GroupPolicy, allowed: Decision | undefined): Answer | Promise<Answer> {
     const answer = next(q);
-    if (isPromise(answer)) return answer.then((a) => this.inspect(q, a, state, group, excepted));
-    return this.inspect(q, answer, state, group, excepted);
+    if (isPromise(answer)) return answer.then((a) => this.inspect(q, a, state, group, allowed));
+    return this.inspect(q, answer, state, group, allowed);
   }
 
   /** CNAME inspection: an answer whose chain reaches a blocked name is blocked too. */
-  private inspect(q: Query, answer: Answer, state: PolicyState, group: GroupPolicy, excepted: boolean): Answer {
+  private inspect(q: Query, answer: Answer, state: PolicyState, group: GroupPolicy, allowed: Decision | undefined): Answer {
     const cnames = answer.cnames;
     if (cnames !== undefined) {
       for (let i = 0; i < cnames.length; i++) {
-        // An allow exception covers the chain it names, except illegal targets.
-        const verdict = excepted ? this.illegalOnly(state, cnames[i]) : this.judge(state, group, cnames[i]);
-        if (verdict !== undefined && verdict !== EXCEPTED) return this.block(state, q, verdict, 'cname', cnames[i]);
+        // An allow exception or a help service covers the chain it names, except illegal targets.
+        const verdict = allowed !== undefined ? this.illegalOnly(state, cnames[i]) : this.judge(state, group, cnames[i]);
+        if (verdict !== undefined && verdict !== EXCEPTED && verdict !== HELP) return this.block(state, q, verdict, 'cname', cnames[i]);
       }
     }
-    if (excepted && answer.decision === undefined) return { ...answer, decision: ALLOWED_BY_EXCEPTION };
+    if (allowed !== undefined && answer.decision === undefined) return { ...answer, decision: allowed };
     return answer;
   }
 

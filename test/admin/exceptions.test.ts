@@ -106,6 +106,19 @@ describe('exceptions', () => {
     expect((await c.post('/exceptions', { ...form, domain: 'bad.example.net', action: 'deny' })).statusCode).toBe(302);
   });
 
+  it('refuses to deny a help and support service, which the policy never blocks', async () => {
+    const c = await admin();
+    const res = await c.post('/exceptions', { ...form, domain: 'www.childline.org.uk', action: 'deny' });
+    expect(res.statusCode).toBe(422);
+    expect(res.body).toContain('help and support service');
+    const api = await c.api('POST', '/api/exceptions', { ...form, domain: 'samaritans.org', action: 'deny' });
+    expect(api.statusCode).toBe(422);
+    expect(api.json().code).toBe('GH_ERR_EXCEPTION_HELP_SERVICE');
+    expect(h.db.prepare('SELECT count(*) AS n FROM exceptions').get()).toEqual({ n: 0 });
+    // Allowing one is harmless.
+    expect((await c.post('/exceptions', { ...form, domain: 'childline.org.uk', action: 'allow' })).statusCode).toBe(302);
+  });
+
   it('removes an exception with a change-log row', async () => {
     const c = await admin();
     await c.post('/exceptions', form);

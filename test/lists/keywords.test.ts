@@ -35,6 +35,18 @@ describe('KeywordMatcher: the false-positive corpus is never matched', () => {
     ['1und1.de'],
     [domainToASCII('münchen.de')],
     ['www.bbc.co.uk'],
+    // Compounds of innocent words that hold a keyword's letters: the compound reading must not open them up.
+    ['cheapornaments.example'], // cheap + ornaments
+    ['shopornaments.example'],
+    ['rapeseed-oil.example'], // rape + seed: "seed" is not a glue word
+    ['mycocktail.example'], // my + cock + tail
+    ['bigcockatoo.example'],
+    ['abetting.example'], // "a" is not a glue word
+    ['essexlive.co.uk'], // a local news site: essex + live
+    ['sussexchat.example'],
+    ['freesextant.example'], // free + sextant, not free + sex
+    ['topsexton.example'],
+    ['freeporter.example'],
   ])('%s', (name) => {
     expect(matcher.match(name)).toBe(0);
   });
@@ -65,6 +77,37 @@ describe('KeywordMatcher: disguised names are matched', () => {
     ['5u1c1d3.example', SELF_HARM],
     ['rape.example', VIOLENCE],
     ['sex-and-betting.example', ADULT | GAMBLING],
+  ])('%s → %i', (name, expected) => {
+    expect(matcher.match(name)).toBe(expected);
+  });
+});
+
+// Names spam and adult sites use that whole-word matching alone missed: the
+// keyword glued to a common word (free + porn, sex + cam), or both.
+describe('KeywordMatcher: the corpus of misses is matched', () => {
+  it.each<[string, number]>([
+    ['freeporn-videos.example', ADULT],
+    ['freepornvideos.example', ADULT],
+    ['my-freeporn.example', ADULT],
+    ['hotfreeporn.example', ADULT], // two glue words
+    ['teenporn.example', ADULT],
+    ['realp0rn.example', ADULT], // leetspeak in a compound
+    ['fr33p0rn.example', ADULT],
+    [domainToASCII('frееporn.example'), ADULT], // Cyrillic е
+    ['hotsex.example', ADULT],
+    ['sexcam.example', ADULT],
+    ['sexcams.example', ADULT],
+    ['live-sexchat.example', ADULT],
+    ['freesexchat.example', ADULT], // prefix and suffix
+    ['bigcock.example', ADULT],
+    ['xxxvideos.example', ADULT],
+    ['hentaihub.example', ADULT],
+    ['suicidechat.example', SELF_HARM],
+    ['onlinecasino.example', GAMBLING],
+    ['livecasino.example', GAMBLING],
+    ['casinoonline.example', GAMBLING],
+    ['bestbetting.example', GAMBLING],
+    ['freebet.example', GAMBLING],
   ])('%s → %i', (name, expected) => {
     expect(matcher.match(name)).toBe(expected);
   });

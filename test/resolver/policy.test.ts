@@ -237,7 +237,8 @@ describe('PolicyHandler: circumvention canaries', () => {
     for (const group of ['pupils', 'staff', 'guests'] as const) {
       const next = fakeNext();
       const answer = await policy.resolve(makeQuery(name, { group, type: type as 'A' }), next);
-      expect(answer.decision).toEqual({ action: 'block', reason, circumvention: true });
+      // A category of their own, so blocked lookups add up by category on the dashboard.
+      expect(answer.decision).toEqual({ action: 'block', reason, category: 'circumvention-canary', circumvention: true });
       expect(answer.rcode).toBe(rcode);
       expect(answer.wire[3] & 0x0f).toBe(rcode);
       expect(answer.wire.readUInt16BE(6)).toBe(0); // no answer records: NXDOMAIN or NODATA

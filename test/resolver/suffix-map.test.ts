@@ -27,4 +27,17 @@ describe('SuffixMap', () => {
     expect(map.size).toBe(3);
     expect(new SuffixMap().lookup('example.com')).toBe(0);
   });
+
+  it('grows its table and still finds every domain, short and long', () => {
+    const big = new SuffixMap();
+    for (let i = 0; i < 2000; i++) big.add(`site${i}.example${i % 7}.org`, 1 << (i % 3));
+    big.add('uk', 8);
+    big.add('a-rather-long-domain-name-that-is-the-longest.example.net', 16);
+    expect(big.size).toBe(2002);
+    for (let i = 0; i < 2000; i += 97) expect(big.lookup(`www.site${i}.example${i % 7}.org`)).toBe(1 << (i % 3));
+    expect(big.lookup('site1.example2.org')).toBe(0);
+    expect(big.lookup('school.uk')).toBe(8);
+    expect(big.lookup('x.a-rather-long-domain-name-that-is-the-longest.example.net')).toBe(16);
+    expect(big.lookup('rather-long-domain-name-that-is-the-longest.example.net')).toBe(0);
+  });
 });

@@ -164,6 +164,9 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       .send(renderPage(request, { title: 'Exceptions', body }));
   }
 
+  /** A well-formed request the policy can never honour: an illegal name allowed, a help service denied. */
+  const unprocessable = (err: ExceptionError) => err.code === 'GH_ERR_EXCEPTION_ILLEGAL' || err.code === 'GH_ERR_EXCEPTION_HELP_SERVICE';
+
   /** Run a change; on a validation problem show the page again with the messages. */
   async function formAction(
     request: FastifyRequest,
@@ -176,7 +179,7 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       action();
     } catch (err) {
       if (!(err instanceof ExceptionError)) throw err;
-      const status = err.code === 'GH_ERR_EXCEPTION_NOT_FOUND' ? 404 : err.code === 'GH_ERR_EXCEPTION_ILLEGAL' ? 422 : 400;
+      const status = err.code === 'GH_ERR_EXCEPTION_NOT_FOUND' ? 404 : unprocessable(err) ? 422 : 400;
       return page(request, reply, err.problems, values, status);
     }
     return reply.redirect(`/exceptions?done=${done}`);
@@ -242,13 +245,7 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   function apiError(reply: FastifyReply, err: unknown) {
     if (!(err instanceof ExceptionError)) throw err;
     const status =
-      err.code === 'GH_ERR_EXCEPTION_NOT_FOUND'
-        ? 404
-        : err.code === 'GH_ERR_EXCEPTION_ILLEGAL'
-          ? 422
-          : err.code === 'GH_ERR_EXCEPTION_DUPLICATE'
-            ? 409
-            : 400;
+      err.code === 'GH_ERR_EXCEPTION_NOT_FOUND' ? 404 : unprocessable(err) ? 422 : err.code === 'GH_ERR_EXCEPTION_DUPLICATE' ? 409 : 400;
     return reply.code(status).send({ error: err.message, code: err.code, problems: err.problems });
   }
 

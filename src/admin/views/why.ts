@@ -24,6 +24,7 @@ const FIXED: Record<string, string> = {
   'private-relay': 'iCloud Private Relay',
   ddr: 'encrypted resolver discovery (resolver.arpa)',
   'safe-search': 'safe search for this group',
+  'help-service': 'a help and support service (never blocked but by the illegal lists)',
 };
 
 /** Explains rows for one page: builds what it needs from the config and the exceptions once. */
