@@ -362,6 +362,8 @@ function crossCheck(config: Config): { at: (string | number)[]; message: string 
     if (!BUILT_IN_HELP_SERVICES.some((s) => s.domain === domain))
       problems.push({ at: ['helpServices', 'exclude', i], message: `"${d}" is not on the built-in list of help services` });
   });
+  if (!isTimeZone(config.admin.timezone))
+    problems.push({ at: ['admin', 'timezone'], message: `unknown time zone "${config.admin.timezone}"` });
   if (defaults !== 1) problems.push({ at: ['groups'], message: `exactly one group must have "default: true" (found ${defaults})` });
   problems.push(...checkAlertsConfig(config.alerts, config.groups, config.categories));
   for (const id of Object.keys(config.checks.names)) {

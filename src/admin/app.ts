@@ -19,6 +19,7 @@ import { contentRoutes } from './routes/index.js';
 import { userRoutes } from './routes/users.js';
 import { ensureAdminSchema } from './schema.js';
 import { installSecurity } from './security.js';
+import { pageFrameOf } from './views/frame.js';
 import { purgeSessions } from './session.js';
 import { loadTls } from './tls.js';
 import { loadSecretKey, sealPlainSecrets, secretKeyPath } from './secret-box.js';
@@ -90,6 +91,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
       ? reply.code(500).send({ error: 'internal error; nothing was changed' })
       : reply.code(500).type('text/plain').send('Something went wrong and nothing was changed. The error has been logged.\n');
   });
+  app.decorate('pageFrame', pageFrameOf(ctx)); // the time zone and menu counts every page shows
   await app.register(fastifyStatic, { root: publicDir(), prefix: '/static/', index: false, cacheControl: true, maxAge: 3_600_000 });
   for (const plugin of [...coreRoutes, ...contentRoutes, ...(deps.extraRoutes ?? [])]) await app.register(plugin, { ctx });
 

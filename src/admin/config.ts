@@ -88,6 +88,8 @@ export const adminConfigSchema = z.strictObject({
     .prefault({}),
   /** Behind a reverse proxy only: trust X-Forwarded-For / -Proto. */
   trustProxy: z.boolean().default(false),
+  /** The school's time zone: every page shows times in it (schedules have their own `timezone`). */
+  timezone: z.string().default('Europe/London'),
 });
 
 export type AdminConfig = z.infer<typeof adminConfigSchema>;

@@ -291,6 +291,11 @@ export function createPendingRequest(db: Database, input: PendingRequestInput, n
   return Number(lastInsertRowid);
 }
 
+/** The reference a pupil is given for a review request and can quote: "R-000123". */
+export function requestReference(id: number): string {
+  return `R-${String(id).padStart(6, '0')}`;
+}
+
 export function listRequests(db: Database, status: 'pending' | 'decided'): RequestRow[] {
   const sql =
     status === 'pending'

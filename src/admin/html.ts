@@ -31,12 +31,3 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
 export function trusted(markup: string): SafeHtml {
   return new SafeHtml(markup);
 }
-
-/** A time for display, in UTC ISO form without milliseconds. */
-export function formatTime(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '';
-  return new Date(ms)
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d{3}Z$/, ' UTC');
-}

@@ -124,6 +124,24 @@ logging: { level: silent }
     await expect(page.locator('#active-link').textContent()).resolves.toBe('fibre');
     await expect(page.locator('#links').textContent()).resolves.toContain('up');
     await expect(page.locator('figure.chart svg rect.b').count()).resolves.toBeGreaterThan(0);
+    // The chart as drawn: a legend, a y axis from 0, local times on the x axis, every label inside the chart and none overlapping.
+    const chart = page.locator('figure.chart svg');
+    await expect(chart.locator('.legend text').allTextContents()).resolves.toEqual(['Queries', 'Blocked']);
+    await expect(chart.locator('text.ytick').first().textContent()).resolves.toBe('0');
+    const ticks = await chart.locator('text.xtick').allTextContents();
+    expect(ticks.length).toBeGreaterThanOrEqual(5);
+    for (const t of ticks) expect(t).toMatch(/^\d\d:\d0$/);
+    await expect(chart.locator('text.xdate').count()).resolves.toBeGreaterThan(0);
+    const layout = await chart.evaluate((svg) => {
+      const box = svg.getBoundingClientRect();
+      const rect = (e: Element) => e.getBoundingClientRect();
+      return {
+        inside: [...svg.querySelectorAll('text')].every((t) => rect(t).left >= box.left - 0.5 && rect(t).right <= box.right + 0.5),
+        xticks: [...svg.querySelectorAll('text.xtick')].map((t) => [rect(t).left, rect(t).right]),
+      };
+    });
+    expect(layout.inside).toBe(true);
+    for (let i = 1; i < layout.xticks.length; i++) expect(layout.xticks[i][0]).toBeGreaterThan(layout.xticks[i - 1][1]);
     await expect(page.locator('#top-categories').textContent()).resolves.toContain('Adult content');
     await expect(page.locator('#top-categories').textContent()).resolves.toContain('IWF child abuse list');
     await expect(page.locator('main').textContent()).resolves.not.toContain('iwf-test.example');

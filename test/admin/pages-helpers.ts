@@ -8,6 +8,7 @@ import { buildAdminApp } from '../../src/admin/app.js';
 import type { AdminDeps } from '../../src/admin/context.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
+import { loggedCategoryIds } from '../../src/resolver/categories.js';
 import { openDatabase } from '../../src/store/db.js';
 import { QueryLog } from '../../src/store/query-log.js';
 import { addUser, Client, type Harness } from './helpers.js';
@@ -52,7 +53,7 @@ export async function pagesHarness(opts: { extraYaml?: string; deps?: Partial<Ad
   await log.start();
   log.setDictionaries({
     groups: config.groups.map((g) => g.name),
-    categories: config.categories.map((c) => c.id),
+    categories: loggedCategoryIds(config.categories),
     links: config.links.map((l) => l.name),
     illegal: config.categories.map((c) => c.illegal),
   });

@@ -9,7 +9,8 @@ import { alertSummary } from '../../alerts/summary.js';
 import type { Alert, AlertKind, AlertStatus } from '../../alerts/types.js';
 import { actorOf, requireRole, requireUser } from '../auth.js';
 import type { AdminRoutePlugin } from '../context.js';
-import { formatTime, html, type SafeHtml } from '../html.js';
+import { html, type SafeHtml } from '../html.js';
+import { formatTime } from '../views/time.js';
 import { alertInbox } from '../inbox.js';
 import { field } from '../security.js';
 import { pageAssets } from '../views/assets.js';
@@ -139,7 +140,7 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
           <tbody>${items.map(
             (a) => html`<tr>
               <td data-label="#"><a href="/alerts/${a.id}">${a.id}</a></td>
-              <td data-label="Raised">${formatTime(a.createdAt)}${a.lastAt > a.createdAt ? html`<br><span class="muted">last ${formatTime(a.lastAt)}</span>` : ''}</td>
+              <td data-label="Raised">${formatTime(a.createdAt, ctx.config.admin.timezone)}${a.lastAt > a.createdAt ? html`<br><span class="muted">last ${formatTime(a.lastAt, ctx.config.admin.timezone)}</span>` : ''}</td>
               <td data-label="Severity"><span class="sev ${a.severity}">${a.severity}</span></td>
               <td data-label="What">${what(a)}</td>
               <td data-label="Who">${a.group ?? ''} ${a.clientName ?? ''} <span class="muted">${a.client ?? ''}</span></td>
@@ -173,13 +174,13 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const notice = NOTICES[(request.query as Record<string, string>).done ?? ''];
     const body = html`${pageAssets()}${messages('notice', notice ? [notice] : [])}
       <dl class="facts card" id="alert-facts">
-        <dt>Raised</dt><dd>${formatTime(a.createdAt)} (last lookup ${formatTime(a.lastAt)}, ${a.count} in all)</dd>
+        <dt>Raised</dt><dd>${formatTime(a.createdAt, ctx.config.admin.timezone)} (last lookup ${formatTime(a.lastAt, ctx.config.admin.timezone)}, ${a.count} in all)</dd>
         <dt>Severity</dt><dd><span class="sev ${a.severity}">${a.severity}</span> · ${a.kind}</dd>
         <dt>What</dt><dd>${what(a)}</dd>
         <dt>Client</dt><dd>${a.group ?? ''} ${a.clientName ?? ''} ${a.client ?? ''}</dd>
         <dt>Status</dt><dd><span class="state ${a.status}">${a.status}</span>
-          ${a.acknowledgedBy ? html` · acknowledged by ${a.acknowledgedBy} at ${formatTime(a.acknowledgedAt)}` : ''}
-          ${a.closedBy ? html` · closed by ${a.closedBy} at ${formatTime(a.closedAt)}` : ''}</dd>
+          ${a.acknowledgedBy ? html` · acknowledged by ${a.acknowledgedBy} at ${formatTime(a.acknowledgedAt, ctx.config.admin.timezone)}` : ''}
+          ${a.closedBy ? html` · closed by ${a.closedBy} at ${formatTime(a.closedAt, ctx.config.admin.timezone)}` : ''}</dd>
         ${a.outcome ? html`<dt>Outcome</dt><dd id="alert-outcome">${a.outcome}</dd>` : ''}
       </dl>
       ${actions(request, a, `/alerts/${a.id}`)}
@@ -188,14 +189,14 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         a.history.length === 0
           ? html`<p class="muted">No changes yet.</p>`
           : html`<table class="responsive"><thead><tr><th>When</th><th>Who</th><th>Change</th><th>Note</th></tr></thead>
-        <tbody>${a.history.map((h) => html`<tr><td data-label="When">${formatTime(h.at)}</td><td data-label="Who">${h.user}</td><td data-label="Change">${h.fromStatus} → ${h.toStatus}</td><td data-label="Note">${h.note ?? ''}</td></tr>`)}</tbody></table>`
+        <tbody>${a.history.map((h) => html`<tr><td data-label="When">${formatTime(h.at, ctx.config.admin.timezone)}</td><td data-label="Who">${h.user}</td><td data-label="Change">${h.fromStatus} → ${h.toStatus}</td><td data-label="Note">${h.note ?? ''}</td></tr>`)}</tbody></table>`
       }
       <h2>Deliveries</h2>
       ${
         a.deliveries.length === 0
           ? html`<p class="muted">No delivery attempts recorded.</p>`
           : html`<table class="responsive"><thead><tr><th>When</th><th>Channel</th><th>Result</th><th>Time taken</th></tr></thead>
-        <tbody>${a.deliveries.map((d) => html`<tr><td data-label="When">${formatTime(d.at)}</td><td data-label="Channel">${d.channel}</td><td data-label="Result">${d.ok ? 'delivered' : `failed: ${d.error ?? ''}`}</td><td data-label="Time taken">${d.durationMs} ms</td></tr>`)}</tbody></table>`
+        <tbody>${a.deliveries.map((d) => html`<tr><td data-label="When">${formatTime(d.at, ctx.config.admin.timezone)}</td><td data-label="Channel">${d.channel}</td><td data-label="Result">${d.ok ? 'delivered' : `failed: ${d.error ?? ''}`}</td><td data-label="Time taken">${d.durationMs} ms</td></tr>`)}</tbody></table>`
       }
       <p><a href="/alerts">Back to the inbox</a></p>`;
     return reply.type('text/html').send(renderPage(request, { title: `Alert ${a.id}`, body }));
@@ -310,7 +311,7 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     async (request, reply) => {
       if (!alertInbox(ctx)) return reply.code(503).send({ error: 'the alert inbox is not available' });
       const q = request.query as { kind: AlertKind };
-      const { from, to } = readPeriod(request.query, ctx.now());
+      const { from, to } = readPeriod(request.query, ctx.now(), ctx.config.admin.timezone);
       return alertSummary(ctx.db, { kind: q.kind, from, to, outcomes: OUTCOMES });
     },
   );

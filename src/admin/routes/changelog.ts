@@ -5,7 +5,8 @@ import type { FastifyRequest } from 'fastify';
 import { requireUser } from '../auth.js';
 import { changesCsv, listChanges, verifyChain, type ChainStatus, type ChangeRow } from '../changelog.js';
 import type { AdminRoutePlugin } from '../context.js';
-import { formatTime, html, type SafeHtml } from '../html.js';
+import { html, type SafeHtml } from '../html.js';
+import { formatTime, parseLocalInput } from '../views/time.js';
 import { renderPage } from '../views/layout.js';
 import { dayRange } from '../views/widgets.js';
 
@@ -24,13 +25,13 @@ function json(text: string | null): string {
   }
 }
 
-function table(rows: ChangeRow[]): SafeHtml {
+function table(rows: ChangeRow[], zone: string): SafeHtml {
   if (rows.length === 0) return html`<p class="muted">No changes in this period.</p>`;
   return html`<table class="responsive changes" id="changes"><thead><tr><th>#</th><th>When</th><th>Who</th><th>What</th><th>Before</th><th>After</th><th>Requester</th><th>Reason</th><th>Approver</th></tr></thead>
     <tbody>${rows.map(
       (r) => html`<tr>
         <td data-label="#">${r.id}</td>
-        <td data-label="When">${formatTime(r.at)}</td>
+        <td data-label="When">${formatTime(r.at, zone)}</td>
         <td data-label="Who">${r.actor}</td>
         <td data-label="What">${r.entity} ${r.entity_id ?? ''}: <strong>${r.action}</strong></td>
         <td data-label="Before"><pre>${json(r.before_json)}</pre></td>
@@ -44,7 +45,7 @@ function table(rows: ChangeRow[]): SafeHtml {
 
 export const changelogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get('/changelog', { preHandler: requireUser }, async (request, reply) => {
-    const range = dayRange(request.query);
+    const range = dayRange(request.query, ctx.config.admin.timezone);
     const rows = listChanges(ctx.db, { ...range, limit: 1000 });
     const qs = new URLSearchParams({
       ...(range.fromText ? { from: range.fromText } : {}),
@@ -59,12 +60,12 @@ export const changelogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         <a class="button secondary" href="/changelog/extract">Board extract (last 2 months)</a>
       </form>
       ${rows.length === 1000 ? html`<p class="muted">Showing the latest 1000 rows; narrow the dates or download the CSV for all.</p>` : ''}
-      ${table(rows)}`;
+      ${table(rows, ctx.config.admin.timezone)}`;
     return reply.type('text/html').send(renderPage(request, { title: 'Change log', body }));
   });
 
   app.get('/changelog.csv', { preHandler: requireUser }, async (request, reply) => {
-    const range = dayRange(request.query);
+    const range = dayRange(request.query, ctx.config.admin.timezone);
     const name = `gatehouse-changes${range.fromText ? '-from-' + range.fromText : ''}${range.toText ? '-to-' + range.toText : ''}.csv`;
     return reply
       .type('text/csv; charset=utf-8')
@@ -74,14 +75,15 @@ export const changelogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
 
   app.get('/changelog/extract', { preHandler: requireUser }, async (request: FastifyRequest, reply) => {
     const now = ctx.now();
+    const zone = ctx.config.admin.timezone;
     const from = new Date(now);
     from.setUTCMonth(from.getUTCMonth() - 2);
     const rows = listChanges(ctx.db, { from: from.getTime(), to: now, limit: 10_000 });
-    const body = html`<p>Changes to filtering, accounts and settings from ${formatTime(from.getTime())} to ${formatTime(now)}:
-        ${rows.length} rows. Produced by ${request.auth!.user.name} on ${formatTime(now)}.</p>
+    const body = html`<p>Changes to filtering, accounts and settings from ${formatTime(from.getTime(), zone)} to ${formatTime(now, zone)}:
+        ${rows.length} rows. Produced by ${request.auth!.user.name} on ${formatTime(now, zone)}.</p>
       ${chainBanner(verifyChain(ctx.db))}
       <p class="no-print"><button type="button" data-print>Print</button></p>
-      ${table(rows)}
+      ${table(rows, ctx.config.admin.timezone)}
       <p class="signature">Reviewed by: ____________________ &nbsp; Date: ____________</p>`;
     return reply.type('text/html').send(renderPage(request, { title: 'Safeguarding board extract', body, bodyClass: 'extract' }));
   });
@@ -127,7 +129,7 @@ export const changelogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     },
     async (request) => {
       const q = request.query as { limit: number; offset: number };
-      return listChanges(ctx.db, { ...dayRange(request.query), limit: q.limit, offset: q.offset });
+      return listChanges(ctx.db, { ...dayRange(request.query, ctx.config.admin.timezone), limit: q.limit, offset: q.offset });
     },
   );
 

@@ -9,11 +9,13 @@ import { runAndRecord } from '../../checks/run.js';
 import { addCheckAction, getCheck, listChecks, type CheckRecord } from '../../checks/record.js';
 import { actorOf, requireRole, requireUser } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
-import { formatTime, html } from '../html.js';
+import { html } from '../html.js';
+import { formatTime } from '../views/time.js';
 import { field, fieldList } from '../security.js';
 import { pageAssets } from '../views/assets.js';
 import { csrfField, messages, renderPage } from '../views/layout.js';
-import { categoryName, utcInput } from '../views/widgets.js';
+import { categoryName } from '../views/widgets.js';
+import { localInput } from '../views/time.js';
 import { hasTables } from '../../store/db.js';
 
 const requireRunner = requireRole('admin', 'dsl');
@@ -100,7 +102,7 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
           <tbody>${items.map(
             (c) => html`<tr>
               <td data-label="#"><a href="/checks/${c.id}">${c.id}</a></td>
-              <td data-label="When">${formatTime(c.startedAt)}</td>
+              <td data-label="When">${formatTime(c.startedAt, ctx.config.admin.timezone)}</td>
               <td data-label="Run by">${c.runBy} <span class="muted">(${c.trigger})</span></td>
               <td data-label="Result"><span class="state ${c.ok ? 'ok' : 'fail'}">${c.ok ? 'passed' : 'failed'}</span> ${c.passed}/${c.passed + c.failed}</td>
               <td data-label="Summary">${c.summary}</td>
@@ -143,7 +145,7 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const body = html`${pageAssets()}${messages('notice', notice ? [notice] : [])}
       <section class="card checks-result ${c.ok ? 'ok' : 'fail'}" id="check-summary">
         <p><strong>${c.ok ? 'Passed' : 'Failed'}</strong>: ${c.summary}</p>
-        <dl class="facts"><dt>When</dt><dd>${formatTime(c.startedAt)} to ${formatTime(c.finishedAt)}</dd>
+        <dl class="facts"><dt>When</dt><dd>${formatTime(c.startedAt, ctx.config.admin.timezone)} to ${formatTime(c.finishedAt, ctx.config.admin.timezone)}</dd>
           <dt>Run by</dt><dd>${c.runBy} (${c.trigger})</dd><dt>Resolver tested</dt><dd><code>${c.server}</code></dd></dl>
       </section>
       <h2>What was tested</h2>
@@ -163,8 +165,8 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         canAct
           ? html`<p class="no-print"><a id="check-traffic-link" href="/querylog?${new URLSearchParams({
               checks: 'only',
-              from: utcInput(c.startedAt),
-              to: utcInput(c.finishedAt + 60_000),
+              from: localInput(c.startedAt, ctx.config.admin.timezone),
+              to: localInput(c.finishedAt + 60_000, ctx.config.admin.timezone),
             }).toString()}">This run's queries in the query log</a> <span class="muted">(self-test traffic is kept apart from people's lookups)</span></p>`
           : ''
       }
@@ -174,7 +176,7 @@ export const checkRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         c.actions.length === 0
           ? html`<p class="muted" id="check-no-actions">No actions recorded.</p>`
           : html`<table class="responsive" id="check-actions"><thead><tr><th>When</th><th>Who</th><th>Action</th></tr></thead>
-        <tbody>${c.actions.map((a) => html`<tr><td data-label="When">${formatTime(a.at)}</td><td data-label="Who">${a.user}</td><td data-label="Action">${a.action}</td></tr>`)}</tbody></table>`
+        <tbody>${c.actions.map((a) => html`<tr><td data-label="When">${formatTime(a.at, ctx.config.admin.timezone)}</td><td data-label="Who">${a.user}</td><td data-label="Action">${a.action}</td></tr>`)}</tbody></table>`
       }
       ${
         canAct

@@ -1,24 +1,21 @@
 // The dashboard: queries per second, share blocked, top blocked categories,
-// domains and clients, the internet links, list status and open alerts, with
-// charts over the last hour, day or week drawn from the store's per-minute
-// rollups. Names in an illegal category are never shown, only the category.
+// domains and clients, the internet links, list status, open alerts and review
+// requests waiting, with a chart over the last hour, day or week drawn from the
+// store's per-minute rollups. Names in an illegal category are never shown,
+// only the category. Blocked lookups by category add up to the blocked total.
 import type { FastifyRequest } from 'fastify';
 import { requireUser } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
-import { formatTime, html, type SafeHtml } from '../html.js';
+import { html, type SafeHtml } from '../html.js';
+import { formatTime, localInput } from '../views/time.js';
+import type { Config } from '../../config.js';
+import { HELP_SERVICES_CATEGORY } from '../../resolver/categories.js';
+import { requestReference, visiblePendingRequests } from '../exceptions.js';
 import { alertInbox } from '../inbox.js';
 import { renderPage } from '../views/layout.js';
 import { pageAssets } from '../views/assets.js';
-import {
-  barChart,
-  categoryName,
-  countTable,
-  formatCount,
-  formatPercent,
-  isIllegalCategory,
-  unavailable,
-  utcInput,
-} from '../views/widgets.js';
+import { barChart } from '../views/chart.js';
+import { categoryName, countTable, formatCount, formatPercent, isIllegalCategory, unavailable } from '../views/widgets.js';
 import type { SeriesPoint } from '../../store/rollups.js';
 import { hasTables } from '../../store/db.js';
 import { isHiddenName } from '../../store/hidden-names.js';
@@ -28,10 +25,13 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
 export const PERIODS = {
-  hour: { label: 'Last hour', span: HOUR, bucket: MINUTE },
-  day: { label: 'Last 24 hours', span: DAY, bucket: 15 * MINUTE },
-  week: { label: 'Last 7 days', span: 7 * DAY, bucket: 2 * HOUR },
+  hour: { label: 'Last hour', span: HOUR, bucket: MINUTE, perBar: 'per minute', tick: 10 * MINUTE },
+  day: { label: 'Last 24 hours', span: DAY, bucket: 15 * MINUTE, perBar: 'per 15 minutes', tick: 3 * HOUR },
+  week: { label: 'Last 7 days', span: 7 * DAY, bucket: 2 * HOUR, perBar: 'per 2 hours', tick: DAY },
 } as const;
+
+/** Rows the top-categories table shows at most; the rest are summed into one row, so the table adds up. */
+const TOP_CATEGORIES = 10;
 export type PeriodName = keyof typeof PERIODS;
 
 function periodOf(query: unknown): PeriodName {
@@ -61,7 +61,10 @@ export interface DashboardData {
   /** Over the last four whole minutes and the current one. */
   queriesPerSecond: number;
   series: SeriesPoint[];
-  topBlockedCategories: { category: string; name: string; illegal: boolean; blocked: number }[];
+  /** Blocked lookups by category, adding up to `blocked`: no category (a deny exception) and the rest beyond the top rows are rows too, with `category` null. */
+  topBlockedCategories: { category: string | null; name: string; illegal: boolean; blocked: number }[];
+  /** Lookups of help and support services (never blocked). */
+  helpLookups: number;
   topBlockedDomains: { name: string; blocked: number }[];
   topDomains: { name: string; queries: number; blocked: number }[];
   topClients: { client: string; queries: number; blocked: number }[];
@@ -111,16 +114,8 @@ export async function dashboardData(ctx: AdminContext, period: PeriodName): Prom
     blocked,
     queriesPerSecond,
     series,
-    topBlockedCategories: categories
-      .filter((r) => r.key !== null && r.blocked > 0)
-      .sort((a, b) => b.blocked - a.blocked)
-      .slice(0, 10)
-      .map((r) => ({
-        category: r.key!,
-        name: categoryName(ctx.config, r.key),
-        illegal: isIllegalCategory(ctx.config, r.key),
-        blocked: r.blocked,
-      })),
+    topBlockedCategories: blockedByCategory(ctx.config, categories, TOP_CATEGORIES),
+    helpLookups: categories.find((r) => r.key === HELP_SERVICES_CATEGORY)?.queries ?? 0,
     topBlockedDomains: blockedTop.rows.map((r) => ({ name: r.name, blocked: r.blocked })),
     topDomains: top.map((r) => ({ name: r.name, queries: r.queries, blocked: r.blocked })),
     topClients: clients.map((r) => ({ client: r.client, queries: r.queries, blocked: r.blocked })),
@@ -129,11 +124,40 @@ export async function dashboardData(ctx: AdminContext, period: PeriodName): Prom
   };
 }
 
-function tick(period: PeriodName): (ms: number) => string {
-  return (ms) => {
-    const iso = new Date(ms).toISOString();
-    return period === 'week' ? iso.slice(5, 10) + ' ' + iso.slice(11, 16) : iso.slice(11, 16) + ' UTC';
-  };
+/**
+ * Blocked lookups per category, most first: the top `limit` categories, then
+ * one row for blocks with no category (deny exceptions) and one for the other
+ * categories, so the rows always add up to the blocked total.
+ */
+export function blockedByCategory(
+  config: Config,
+  rows: readonly { key: string | null; blocked: number }[],
+  limit: number,
+): DashboardData['topBlockedCategories'] {
+  const named = rows.filter((r) => r.key !== null && r.blocked > 0).sort((a, b) => b.blocked - a.blocked);
+  const out: DashboardData['topBlockedCategories'] = named.slice(0, limit).map((r) => ({
+    category: r.key,
+    name: categoryName(config, r.key),
+    illegal: isIllegalCategory(config, r.key),
+    blocked: r.blocked,
+  }));
+  const rest = named.slice(limit);
+  const sum = (list: readonly { blocked: number }[]) => list.reduce((n, r) => n + r.blocked, 0);
+  const none = sum(rows.filter((r) => r.key === null));
+  if (none > 0) out.push({ category: null, name: 'No category (deny exceptions)', illegal: false, blocked: none });
+  if (rest.length > 0)
+    out.push({
+      category: null,
+      name: `${rest.length} other ${rest.length === 1 ? 'category' : 'categories'}`,
+      illegal: false,
+      blocked: sum(rest),
+    });
+  return out;
+}
+
+/** "and 3 more" after a list cut short, or nothing. */
+function andMore(total: number, shown: number): SafeHtml | string {
+  return total > shown ? html`<li class="more">and ${formatCount(total - shown)} more</li>` : '';
 }
 
 function linksSection(ctx: AdminContext): SafeHtml {
@@ -147,12 +171,12 @@ function linksSection(ctx: AdminContext): SafeHtml {
         <td data-label="Link">${l.name}</td>
         <td data-label="State"><span class="state ${l.state}">${l.state}</span></td>
         <td data-label="In use">${l.current ? html`<strong>active</strong>` : ''}</td>
-        <td data-label="Last answer">${formatTime(l.lastSuccessAt)}</td>
+        <td data-label="Last answer">${formatTime(l.lastSuccessAt, ctx.config.admin.timezone)}</td>
         <td data-label="Round trip">${l.lastRttMs === null ? '' : `${Math.round(l.lastRttMs)} ms`}</td>
         <td data-label="Failures">${formatCount(l.failures)} of ${formatCount(l.queries)}</td>
         <td data-label="Last error">${l.lastError ?? ''}</td></tr>`,
     )}</tbody></table>
-    ${s.lastSwitch ? html`<p class="muted">Last switch: ${formatTime(s.lastSwitch.at)} from ${s.lastSwitch.from} to ${s.lastSwitch.to} (${s.lastSwitch.reason}).</p>` : ''}`;
+    ${s.lastSwitch ? html`<p class="muted">Last switch: ${formatTime(s.lastSwitch.at, ctx.config.admin.timezone)} from ${s.lastSwitch.from} to ${s.lastSwitch.to} (${s.lastSwitch.reason}).</p>` : ''}`;
 }
 
 function listsSection(ctx: AdminContext): SafeHtml {
@@ -173,12 +197,31 @@ function alertsSection(ctx: AdminContext): SafeHtml {
     <p id="open-alerts"><strong>${open.total}</strong> open safeguarding alerts. <a href="/alerts?status=open">Go to the inbox</a></p>
     ${
       open.items.length
-        ? html`<ul class="plain">${open.items.map(
+        ? html`<ul class="plain" id="open-alert-list">${open.items.map(
             (
               a,
-            ) => html`<li><span class="sev ${a.severity}">${a.severity}</span> ${formatTime(a.createdAt)} · ${categoryName(ctx.config, a.category)} ·
+            ) => html`<li><span class="sev ${a.severity}">${a.severity}</span> ${formatTime(a.createdAt, ctx.config.admin.timezone)} · ${categoryName(ctx.config, a.category)} ·
             ${a.group ?? ''} ${a.client ?? ''}${a.count > 1 ? ` · ${a.count} lookups` : ''}</li>`,
-          )}</ul>`
+          )}${andMore(open.total, open.items.length)}</ul>`
+        : ''
+    }`;
+}
+
+/** Review requests from the block page that wait for a decision (illegal names never shown). */
+function requestsSection(ctx: AdminContext): SafeHtml {
+  const pending = visiblePendingRequests(ctx);
+  const shown = pending.slice(0, 5);
+  return html`<h2>Review requests</h2>
+    <p id="pending-requests"><strong>${pending.length}</strong> ${pending.length === 1 ? 'request' : 'requests'} from the block page waiting for a decision.
+      <a href="/exceptions">Go to Exceptions</a></p>
+    ${
+      shown.length
+        ? html`<ul class="plain" id="pending-request-list">${shown.map(
+            (
+              r,
+            ) => html`<li><strong>${requestReference(r.id)}</strong> ${formatTime(r.created_at, ctx.config.admin.timezone)} · <code>${r.domain}</code>
+              ${r.group_name ? html` · ${r.group_name}` : ''}${r.category ? html` · ${categoryName(ctx.config, r.category)}` : ''}</li>`,
+          )}${andMore(pending.length, shown.length)}</ul>`
         : ''
     }`;
 }
@@ -186,12 +229,13 @@ function alertsSection(ctx: AdminContext): SafeHtml {
 export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get('/dashboard', { preHandler: requireUser }, async (request: FastifyRequest, reply) => {
     const period = periodOf(request.query);
+    const zone = ctx.config.admin.timezone;
     const data = await dashboardData(ctx, period);
     // Rows link to the matching query-log search for the roles that may read the log.
     const canSearch = request.auth!.user.role !== 'auditor';
     const logLink = (q: Record<string, string>, label: SafeHtml | string): SafeHtml | string => {
       if (!canSearch || !data) return label;
-      const params = new URLSearchParams({ from: utcInput(data.from), to: utcInput(data.to), ...q });
+      const params = new URLSearchParams({ from: localInput(data.from, zone), to: localInput(data.to, zone), ...q });
       return html`<a href="/querylog?${params.toString()}">${label}</a>`;
     };
     const cache = ctx.live.cache?.();
@@ -205,17 +249,26 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       <div class="tile"><span class="value">${data ? formatCount(data.queries) : '–'}</span><span class="label">queries, ${PERIODS[period].label.toLowerCase()}</span></div>
       <div class="tile"><span class="value" id="active-link">${links ? (links.allDown ? 'none' : links.current) : '–'}</span><span class="label">active internet link</span></div>
       <div class="tile"><span class="value">${cache && cache.hits + cache.misses > 0 ? formatPercent(cache.hits, cache.hits + cache.misses) : '–'}</span><span class="label">cache hit rate since start</span></div>
+      <div class="tile"><span class="value" id="help-lookups">${data ? formatCount(data.helpLookups) : '–'}</span><span class="label">help-service lookups (never blocked)</span></div>
     </div>`;
     const body = html`${pageAssets()}<div data-autorefresh="60">${tabs}${tiles}
       ${
         data
-          ? html`${barChart(data.series, { from: data.from, to: data.to, bucketMs: PERIODS[period].bucket, title: `Queries, ${PERIODS[period].label.toLowerCase()}`, tick: tick(period) })}
+          ? html`${barChart(data.series, {
+              from: data.from,
+              to: data.to,
+              bucketMs: PERIODS[period].bucket,
+              perBar: PERIODS[period].perBar,
+              tickMs: PERIODS[period].tick,
+              title: `Queries, ${PERIODS[period].label.toLowerCase()}`,
+              zone,
+            })}
           <div class="cols">
             <section><h2>Top blocked categories</h2>${countTable(
               'top-categories',
               ['Category', 'Blocked'],
               data.topBlockedCategories.map((c) => ({
-                label: logLink({ category: c.category, action: 'block' }, c.name),
+                label: c.category ? logLink({ category: c.category, action: 'block' }, c.name) : c.name,
                 count: c.blocked,
                 sub: c.illegal ? 'illegal: names withheld' : '',
               })),
@@ -261,7 +314,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
           : unavailable('The query log')
       }
       ${linksSection(ctx)}
-      <div class="cols"><section>${listsSection(ctx)}</section><section>${alertsSection(ctx)}</section></div>
+      <div class="cols"><section>${listsSection(ctx)}</section><section>${alertsSection(ctx)}</section><section>${requestsSection(ctx)}</section></div>
       </div>`;
     return reply.type('text/html').send(renderPage(request, { title: 'Dashboard', body }));
   });
@@ -293,7 +346,19 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
                 type: 'array',
                 items: { type: 'object', properties: { at: count, queries: count, blocked: count, cached: count, avgLatencyUs: count } },
               },
-              topBlockedCategories: named('category', { name: { type: 'string' }, illegal: { type: 'boolean' } }),
+              topBlockedCategories: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    category: { type: ['string', 'null'] },
+                    name: { type: 'string' },
+                    illegal: { type: 'boolean' },
+                    blocked: count,
+                  },
+                },
+              },
+              helpLookups: count,
               topBlockedDomains: named('name'),
               topDomains: named('name'),
               topClients: named('client'),
@@ -301,6 +366,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               withheld: count,
               links: { type: ['object', 'null'], additionalProperties: true },
               openAlerts: { type: ['integer', 'null'] },
+              pendingRequests: count,
             },
           },
           503: { type: 'object', properties: { error: { type: 'string' } } },
@@ -311,7 +377,12 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       const data = await dashboardData(ctx, periodOf(request.query));
       if (!data) return reply.code(503).send({ error: 'the query log is not available' });
       const inbox = alertInbox(ctx);
-      return { ...data, links: ctx.live.links?.() ?? null, openAlerts: inbox ? inbox.list({ status: 'open', limit: 1 }).total : null };
+      return {
+        ...data,
+        links: ctx.live.links?.() ?? null,
+        openAlerts: inbox ? inbox.list({ status: 'open', limit: 1 }).total : null,
+        pendingRequests: visiblePendingRequests(ctx).length,
+      };
     },
   );
 };

@@ -16,7 +16,8 @@ import {
   type ExceptionInput,
   type RequestRow,
 } from '../exceptions.js';
-import { formatTime, html, type SafeHtml } from '../html.js';
+import { html, type SafeHtml } from '../html.js';
+import { formatTime } from '../views/time.js';
 import { field, fieldList } from '../security.js';
 import { csrfField, messages, renderPage } from '../views/layout.js';
 
@@ -72,7 +73,7 @@ function recordFields(values: Partial<ExceptionInput>): SafeHtml {
 
 function requestRow(ctx: AdminContext, request: FastifyRequest, r: RequestRow, admin: boolean): SafeHtml {
   return html`<tr>
-    <td data-label="Received">${formatTime(r.created_at)}</td>
+    <td data-label="Received">${formatTime(r.created_at, ctx.config.admin.timezone)}</td>
     <td data-label="Domain"><code>${r.domain}</code></td>
     <td data-label="Category">${r.category ?? ''}</td>
     <td data-label="Group">${r.group_name ?? ''}</td>
@@ -140,7 +141,7 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               <td data-label="Subject area">${e.subjectArea}</td>
               <td data-label="Reason">${e.reason}</td>
               <td data-label="Approver">${e.approver}</td>
-              <td data-label="Added">${formatTime(e.createdAt)} by ${e.createdBy}</td>
+              <td data-label="Added">${formatTime(e.createdAt, ctx.config.admin.timezone)} by ${e.createdBy}</td>
               <td>${
                 admin
                   ? html`<details><summary>Change</summary>

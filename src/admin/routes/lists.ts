@@ -6,7 +6,8 @@ import { displaySource } from '../../lists/source.js';
 import type { ListStatus } from '../../lists/manager.js';
 import { requireUser } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
-import { formatTime, html } from '../html.js';
+import { html } from '../html.js';
+import { formatTime } from '../views/time.js';
 import { pageAssets } from '../views/assets.js';
 import { renderPage } from '../views/layout.js';
 import { categoryName, formatCount, unavailable } from '../views/widgets.js';
@@ -46,9 +47,9 @@ export const listRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               <td data-label="Source"><code>${s.source}</code></td>
               <td data-label="Entries" class="num">${formatCount(s.entries)}${s.exceptions ? html`<br><span class="muted">${formatCount(s.exceptions)} exceptions</span>` : ''}</td>
               <td data-label="In use"><span class="state ${s.serving}">${s.serving === 'source' ? 'fresh copy' : s.serving === 'last-good' ? 'last good copy' : 'none'}</span></td>
-              <td data-label="Last refresh">${s.lastRefresh ? formatTime(Date.parse(s.lastRefresh)) : 'not yet'}${
+              <td data-label="Last refresh">${s.lastRefresh ? formatTime(Date.parse(s.lastRefresh), ctx.config.admin.timezone) : 'not yet'}${
                 s.lastSuccess && s.lastSuccess !== s.lastRefresh
-                  ? html`<br><span class="muted">last success ${formatTime(Date.parse(s.lastSuccess))}</span>`
+                  ? html`<br><span class="muted">last success ${formatTime(Date.parse(s.lastSuccess), ctx.config.admin.timezone)}</span>`
                   : ''
               }</td>
               <td data-label="Problems">${s.lastError ? html`<span class="state fail">error</span> ${s.lastError}<br>` : ''}${
@@ -75,7 +76,7 @@ export const listRoutes: AdminRoutePlugin = async (app, { ctx }) => {
           ? html`<p class="muted">No refreshes recorded yet.</p>`
           : html`<table class="responsive" id="list-refreshes"><thead><tr><th>When</th><th>List</th><th>Result</th><th>Entries</th><th>Error</th></tr></thead>
           <tbody>${history.map(
-            (r) => html`<tr><td data-label="When">${formatTime(r.at)}</td><td data-label="List">${r.list_id}</td>
+            (r) => html`<tr><td data-label="When">${formatTime(r.at, ctx.config.admin.timezone)}</td><td data-label="List">${r.list_id}</td>
               <td data-label="Result"><span class="state ${r.ok ? 'ok' : 'fail'}">${r.ok ? 'ok' : 'failed'}</span></td>
               <td data-label="Entries" class="num">${r.entries === null ? '' : formatCount(r.entries)}</td><td data-label="Error">${r.error ?? ''}</td></tr>`,
           )}</tbody></table>`

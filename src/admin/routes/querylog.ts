@@ -10,14 +10,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requireRole } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
-import { formatTime, html } from '../html.js';
+import { html } from '../html.js';
+import { formatTime, localInput, parseLocalInput } from '../views/time.js';
 import { pageAssets } from '../views/assets.js';
 import { messages, renderPage } from '../views/layout.js';
-import { categoryName, parseUtcInput, unavailable, utcInput } from '../views/widgets.js';
+import { categoryName, unavailable } from '../views/widgets.js';
 import { csvHeader, csvRow } from '../../store/csv.js';
 import { StoreError } from '../../store/errors.js';
 import { ACTIONS, CHECK_TRAFFIC, type ActionName, type CheckTraffic, type LogRow, type SearchFilter } from '../../store/search.js';
 import { hasTables } from '../../store/db.js';
+import { loggedCategoryIds } from '../../resolver/categories.js';
 import { isHiddenName, WITHHELD_NAME } from '../../store/hidden-names.js';
 import { typeName } from '../../resolver/wire-names.js';
 import { listExceptions } from '../exceptions.js';
@@ -63,8 +65,9 @@ export function readFilter(
     checks: text(q, 'checks', 10),
   };
   const problems: string[] = [];
-  const from = values.from ? parseUtcInput(values.from) : now - DAY;
-  const to = values.to ? parseUtcInput(values.to) : now + 60_000;
+  const zone = ctx.config.admin.timezone;
+  const from = values.from ? parseLocalInput(values.from, zone) : now - DAY;
+  const to = values.to ? parseLocalInput(values.to, zone) : now + 60_000;
   if (from === undefined) problems.push('From: enter a date and time.');
   if (to === undefined) problems.push('To: enter a date and time.');
   if (from !== undefined && to !== undefined && from >= to) problems.push('From must be before To.');
@@ -75,7 +78,7 @@ export function readFilter(
   const before = /^\d{1,17}$/.test(beforeText) ? Number(beforeText) : undefined;
   if (problems.length) return { values, problems };
   return {
-    values: { ...values, from: utcInput(from!), to: utcInput(to!) },
+    values: { ...values, from: localInput(from!, zone), to: localInput(to!, zone) },
     problems,
     before,
     filter: {
@@ -136,8 +139,8 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       }
     }
     const form = html`<form method="get" action="/querylog" class="filters" id="querylog-search">
-        <label>From (UTC) <input type="datetime-local" name="from" value="${values.from}"></label>
-        <label>To (UTC) <input type="datetime-local" name="to" value="${values.to}"></label>
+        <label>From <input type="datetime-local" name="from" value="${values.from}"></label>
+        <label>To <input type="datetime-local" name="to" value="${values.to}"></label>
         <label>Client <input name="client" value="${values.client}" placeholder="10.0.1.23" maxlength="64"></label>
         <label>Group <select name="group"><option value="">any</option>${options(
           ctx.config.groups.map((g) => g.name),
@@ -146,7 +149,7 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         <label>Domain contains <input name="domain" value="${values.domain}" maxlength="253"></label>
         <label>Decision <select name="action"><option value="">any</option>${options([...ACTIONS], values.action)}</select></label>
         <label>Category <select name="category"><option value="">any</option>${options(
-          ctx.config.categories.map((c) => c.id),
+          loggedCategoryIds(ctx.config.categories),
           values.category,
           (id) => categoryName(ctx.config, id),
         )}</select></label>
@@ -160,7 +163,7 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         : html`<table class="responsive" id="querylog"><thead><tr><th>Time</th><th>Client</th><th>Group</th><th>Name</th><th>Type</th><th>Decision</th><th>Why</th><th>Category</th><th>Link</th><th>Result</th></tr></thead>
         <tbody>${rows.map(
           (r) => html`<tr${r.check ? html` class="check-traffic"` : ''}>
-            <td data-label="Time">${formatTime(r.ts)}</td>
+            <td data-label="Time">${formatTime(r.ts, ctx.config.admin.timezone)}</td>
             <td data-label="Client">${r.client}${r.check ? html` <span class="badge">self-test</span>` : ''}</td>
             <td data-label="Group">${r.group ?? ''}</td>
             <td data-label="Name" class="name"><code>${r.name}</code></td>
@@ -177,7 +180,7 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const pager = html`<p class="pager">
       ${before !== undefined ? html`<a href="/querylog?${qs(values)}">Newest</a>` : ''}
       ${next !== undefined ? html`<a href="/querylog?${qs(values, { before: String(next) })}" id="older">Older</a>` : ''}
-      <span class="muted">${rows.length} rows on this page; times in UTC.</span></p>`;
+      <span class="muted">${rows.length} rows on this page.</span></p>`;
     const body = html`${pageAssets()}${messages('error', problems)}${form}${table}${pager}`;
     return reply.type('text/html').send(renderPage(request, { title: 'Query log', body }));
   });
@@ -224,8 +227,8 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         querystring: {
           type: 'object',
           properties: {
-            from: { type: 'string', description: 'YYYY-MM-DDTHH:MM, UTC (default: 24 hours ago)' },
-            to: { type: 'string', description: 'YYYY-MM-DDTHH:MM, UTC (default: now)' },
+            from: { type: 'string', description: 'YYYY-MM-DDTHH:MM, local time in admin.timezone (default: 24 hours ago)' },
+            to: { type: 'string', description: 'YYYY-MM-DDTHH:MM, local time in admin.timezone (default: now)' },
             client: str,
             group: str,
             domain: str,

@@ -6,7 +6,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf, requireRole } from '../auth.js';
 import { latestAuthEvents, recentAuthEvents, recordAuthEvent } from '../audit.js';
 import type { AdminRoutePlugin } from '../context.js';
-import { formatTime, html } from '../html.js';
+import { html } from '../html.js';
+import { formatTime } from '../views/time.js';
 import { RECOVERY_CODE_COUNT, recoveryCodesLeftByUser } from '../recovery-codes.js';
 import { field } from '../security.js';
 import {
@@ -49,7 +50,7 @@ export const userRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       const lock = locks.get(name.toLowerCase());
       return html`<strong>locked</strong>${
         lock
-          ? html`<br><span class="muted lock-detail">at ${formatTime(lock.at)} from ${lock.address ?? 'an unknown address'}: ${lock.detail ?? ''}</span>`
+          ? html`<br><span class="muted lock-detail">at ${formatTime(lock.at, ctx.config.admin.timezone)} from ${lock.address ?? 'an unknown address'}: ${lock.detail ?? ''}</span>`
           : ''
       }`;
     };
@@ -72,7 +73,7 @@ export const userRoutes: AdminRoutePlugin = async (app, { ctx }) => {
           <td data-label="Role">${action('role', 'Change', html`<select name="role" aria-label="Role">${roleOptions(p.role)}</select> `, 'secondary')}</td>
           <td data-label="State">${p.disabled ? 'disabled' : p.locked ? lockState(p.name) : 'active'}${p.mustChangePassword ? ' · must change password' : ''}</td>
           <td data-label="MFA">${p.mfaEnabled ? html`on<br><span class="muted">${codesLeft.get(p.id) ?? 0} of ${RECOVERY_CODE_COUNT} recovery codes left</span>` : 'off'}</td>
-          <td data-label="Last login">${formatTime(p.lastLoginAt)}</td>
+          <td data-label="Last login">${formatTime(p.lastLoginAt, ctx.config.admin.timezone)}</td>
           <td data-label="Actions" class="actions">
             ${p.locked ? action('unlock', 'Unlock') : ''}
             ${action('reset-password', 'Set temporary password', html`<input name="password" type="password" minlength="8" required aria-label="Temporary password" placeholder="temporary password" autocomplete="new-password"> `, 'secondary')}
@@ -88,7 +89,7 @@ export const userRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       <tbody>${recentAuthEvents(ctx.db, 200).map(
         (
           e,
-        ) => html`<tr><td data-label="When">${formatTime(e.at)}</td><td data-label="User">${e.user_name}</td><td data-label="Event">${e.event.replaceAll('_', ' ')}</td>
+        ) => html`<tr><td data-label="When">${formatTime(e.at, ctx.config.admin.timezone)}</td><td data-label="User">${e.user_name}</td><td data-label="Event">${e.event.replaceAll('_', ' ')}</td>
           <td data-label="Address">${e.address ?? ''}</td><td data-label="Detail">${e.detail ?? ''}</td></tr>`,
       )}</tbody></table></section>`;
     return reply

@@ -6,29 +6,28 @@ import { alertSummary, type AlertSummary } from '../../alerts/summary.js';
 import type { AlertKind } from '../../alerts/types.js';
 import type { AdminContext } from '../context.js';
 import { html } from '../html.js';
-import { categoryName, dayRange, formatCount } from './widgets.js';
+import { addDays, categoryName, dayRange, formatCount } from './widgets.js';
+import { localInput, parseLocalInput } from './time.js';
 
-const DAY = 86_400_000;
 /** With no period chosen: the last 30 days, today included. */
 const DEFAULT_DAYS = 30;
 
-const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-
-/** The period from the query (YYYY-MM-DD, UTC days, both inclusive) as [from, to) in ms, with the texts for the form. */
-export function readPeriod(query: unknown, now: number): { from: number; to: number; fromText: string; toText: string } {
-  const r = dayRange(query);
-  const to = r.to !== undefined ? r.to + 1 : Math.floor(now / DAY) * DAY + DAY;
-  const from = r.from ?? to - DEFAULT_DAYS * DAY;
-  return { from, to, fromText: isoDay(from), toText: isoDay(to - 1) };
+/** The period from the query (YYYY-MM-DD, days in the school's zone, both inclusive) as [from, to) in ms, with the texts for the form. */
+export function readPeriod(query: unknown, now: number, zone: string): { from: number; to: number; fromText: string; toText: string } {
+  const r = dayRange(query, zone);
+  const localDay = (ms: number) => localInput(ms, zone).slice(0, 10);
+  const to = r.to !== undefined ? r.to + 1 : parseLocalInput(addDays(localDay(now), 1), zone)!;
+  const from = r.from ?? parseLocalInput(addDays(localDay(to - 1), 1 - DEFAULT_DAYS), zone)!;
+  return { from, to, fromText: localDay(from), toText: localDay(to - 1) };
 }
 
 export function summaryFor(ctx: AdminContext, kind: AlertKind, query: unknown, outcomes: readonly string[]): AlertSummary {
-  const { from, to } = readPeriod(query, ctx.now());
+  const { from, to } = readPeriod(query, ctx.now(), ctx.config.admin.timezone);
   return alertSummary(ctx.db, { kind, from, to, outcomes });
 }
 
 export function alertCountsBody(ctx: AdminContext, request: FastifyRequest, kind: AlertKind, outcomes: readonly string[]) {
-  const period = readPeriod(request.query, ctx.now());
+  const period = readPeriod(request.query, ctx.now(), ctx.config.admin.timezone);
   const s = summaryFor(ctx, kind, request.query, outcomes);
   const name = (id: string) => (kind === 'safeguarding' ? categoryName(ctx.config, id) : id);
   const table = <R>(id: string, caption: string, head: string, rows: R[], cells: (r: R) => unknown) =>
@@ -47,8 +46,7 @@ export function alertCountsBody(ctx: AdminContext, request: FastifyRequest, kind
       <label>To <input type="date" name="to" value="${period.toText}"></label>
       <button type="submit">Show</button>
     </form>
-    <p id="counts-total"><strong>${formatCount(s.total.alerts)}</strong> ${kind} alerts raised from ${period.fromText} to ${period.toText}
-      (UTC)${kind === 'safeguarding' ? `, standing for ${formatCount(s.total.lookups)} blocked lookups` : ''}.</p>
+    <p id="counts-total"><strong>${formatCount(s.total.alerts)}</strong> ${kind} alerts raised from ${period.fromText} to ${period.toText}${kind === 'safeguarding' ? `, standing for ${formatCount(s.total.lookups)} blocked lookups` : ''}.</p>
     <div class="cols">
       ${table('counts-category', 'By category', kind === 'safeguarding' ? 'Category' : 'Kind', s.byCategory, (r) => html`<td data-label="Category">${name(r.category)}</td>${counts(r)}`)}
       ${table('counts-severity', 'By severity', 'Severity', s.bySeverity, (r) => html`<td data-label="Severity"><span class="sev ${r.severity}">${r.severity}</span></td>${counts(r)}`)}

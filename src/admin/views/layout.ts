@@ -4,6 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import { html, type SafeHtml } from '../html.js';
 import { ROLE_LABELS } from '../users.js';
 import { navItems } from './nav.js';
+import './frame.js';
+import { zoneLabel } from './time.js';
 
 export interface PageOptions {
   title: string;
@@ -20,12 +22,21 @@ export function renderPage(request: FastifyRequest, opts: PageOptions): string {
   const auth = request.auth;
   const ready = auth?.stage === 'ready';
   const path = request.url.split('?')[0];
+  const frame = ready ? request.server.pageFrame?.() : undefined;
+  const count = (href: string) => {
+    const c = frame?.counts[href];
+    return c && c.count > 0
+      ? html` <span class="count" title="${c.count} ${c.label}">${c.count}<span class="visually-hidden"> ${c.label}</span></span>`
+      : '';
+  };
   const nav = ready
     ? html`<nav class="nav" aria-label="Main">
         <a class="brand" href="/">Gatehouse</a>
         <ul>${navItems
           .filter((i) => i.roles.includes(auth!.user.role))
-          .map((i) => html`<li><a href="${i.href}"${path === i.href ? html` aria-current="page"` : ''}>${i.label}</a></li>`)}</ul>
+          .map(
+            (i) => html`<li><a href="${i.href}"${path === i.href ? html` aria-current="page"` : ''}>${i.label}${count(i.href)}</a></li>`,
+          )}</ul>
         <div class="who">
           <a href="/account">${auth!.user.name}</a> <span class="role">${ROLE_LABELS[auth!.user.role]}</span>
           <form method="post" action="/logout" class="inline">${csrfField(request)}<button type="submit" class="link">Log out</button></form>
@@ -50,6 +61,7 @@ export function renderPage(request: FastifyRequest, opts: PageOptions): string {
 ${nav}
 <main>
 <h1>${opts.title}</h1>
+${frame ? html`<p class="timezone" id="timezone">Times in ${zoneLabel(frame.timeZone, frame.now)}</p>` : ''}
 ${opts.body}
 </main>
 </body>

@@ -1,8 +1,9 @@
 // Small pieces the content pages share: "not available" notes, numbers,
-// category names, UTC time inputs, and the server-drawn SVG bar chart (no
-// chart library, no script: it is plain markup, so the CSP is untouched).
+// category names and count tables (the chart is in chart.ts).
 import type { Config } from '../../config.js';
-import { html, trusted, type SafeHtml } from '../html.js';
+import { BUILT_IN_CATEGORIES } from '../../resolver/categories.js';
+import { html, type SafeHtml } from '../html.js';
+import { parseLocalInput } from './time.js';
 
 /** A clear note where a part of the running service is not wired in (tests, a partial start). */
 export function unavailable(what: string): SafeHtml {
@@ -19,10 +20,10 @@ export function formatPercent(part: number, whole: number): string {
   return `${p < 10 ? p.toFixed(1) : Math.round(p)}%`;
 }
 
-/** The display name of a category id ("adult" → "Adult content"), or the id if unknown. */
+/** The display name of a category id ("adult" → "Adult content"; the built-in ones too), or the id if unknown. */
 export function categoryName(config: Config, id: string | null | undefined): string {
   if (!id) return '';
-  return config.categories.find((c) => c.id === id)?.name ?? id;
+  return config.categories.find((c) => c.id === id)?.name ?? BUILT_IN_CATEGORIES.find((c) => c.id === id)?.name ?? id;
 }
 
 export function isIllegalCategory(config: Config, id: string | null | undefined): boolean {
@@ -31,103 +32,25 @@ export function isIllegalCategory(config: Config, id: string | null | undefined)
 
 const DAY = 86_400_000;
 
-/** from/to as YYYY-MM-DD (UTC days, both inclusive, from <input type="date">) to millisecond bounds; bad or absent ones are left out. */
-export function dayRange(query: unknown): { from?: number; to?: number; fromText: string; toText: string } {
+/** from/to as YYYY-MM-DD (days in the school's zone, both inclusive, from <input type="date">) to millisecond bounds; bad or absent ones are left out. */
+export function dayRange(query: unknown, zone: string): { from?: number; to?: number; fromText: string; toText: string } {
   const q = (query ?? {}) as Record<string, unknown>;
-  const day = (v: unknown) =>
-    typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v + 'T00:00:00Z')) ? v : '';
+  const day = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && parseLocalInput(v, zone) !== undefined ? v : '');
   const fromText = day(q.from);
   const toText = day(q.to);
   return {
     fromText,
     toText,
-    ...(fromText ? { from: Date.parse(fromText + 'T00:00:00Z') } : {}),
-    ...(toText ? { to: Date.parse(toText + 'T00:00:00Z') + DAY - 1 } : {}),
+    ...(fromText ? { from: parseLocalInput(fromText, zone)! } : {}),
+    // The day after `to`, at local midnight: a day is 23 or 25 hours when the clocks change.
+    ...(toText ? { to: parseLocalInput(addDays(toText, 1), zone)! - 1 } : {}),
   };
 }
 
-/** `YYYY-MM-DDTHH:MM` (an <input type="datetime-local">, read as UTC) to ms; undefined if absent or bad. */
-export function parseUtcInput(text: unknown): number | undefined {
-  if (typeof text !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(text)) return undefined;
-  const ms = Date.parse(text + 'Z');
-  return Number.isNaN(ms) ? undefined : ms;
+/** A YYYY-MM-DD day text moved by whole days. */
+export function addDays(day: string, days: number): string {
+  return new Date(Date.parse(day + 'T00:00:00Z') + days * DAY).toISOString().slice(0, 10);
 }
-
-/** ms to the `YYYY-MM-DDTHH:MM` form of a datetime-local input (UTC). */
-export function utcInput(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 16);
-}
-
-export interface ChartPoint {
-  at: number;
-  queries: number;
-  blocked: number;
-}
-
-export interface ChartOptions {
-  from: number;
-  to: number;
-  /** Width of one bar in ms (points are summed into bars). */
-  bucketMs: number;
-  /** Accessible title, e.g. "Queries in the last hour". */
-  title: string;
-  /** Label for the time axis ends. */
-  tick: (ms: number) => string;
-}
-
-/**
- * A bar chart of queries (light) with the blocked part (dark) over a period,
- * as inline SVG. Empty buckets show as gaps; the tallest bar sets the scale.
- */
-export function barChart(points: readonly ChartPoint[], o: ChartOptions): SafeHtml {
-  const n = Math.max(1, Math.ceil((o.to - o.from) / o.bucketMs));
-  const q = new Float64Array(n);
-  const b = new Float64Array(n);
-  for (const p of points) {
-    const i = Math.floor((p.at - o.from) / o.bucketMs);
-    if (i < 0 || i >= n) continue;
-    q[i] += p.queries;
-    b[i] += p.blocked;
-  }
-  let max = 0;
-  let total = 0;
-  let blocked = 0;
-  for (let i = 0; i < n; i++) {
-    max = Math.max(max, q[i]);
-    total += q[i];
-    blocked += b[i];
-  }
-  const W = 600;
-  const H = 160;
-  const top = 14;
-  const bottom = 18;
-  const plot = H - top - bottom;
-  const bw = W / n;
-  const bars: string[] = [];
-  for (let i = 0; i < n; i++) {
-    if (q[i] === 0) continue;
-    const x = (i * bw).toFixed(2);
-    const w = Math.max(bw - 1, 0.5).toFixed(2);
-    const hq = (plot * q[i]) / max;
-    const hb = (plot * b[i]) / max;
-    bars.push(`<rect class="q" x="${x}" y="${(top + plot - hq).toFixed(2)}" width="${w}" height="${hq.toFixed(2)}"></rect>`);
-    if (hb > 0) bars.push(`<rect class="b" x="${x}" y="${(top + plot - hb).toFixed(2)}" width="${w}" height="${hb.toFixed(2)}"></rect>`);
-  }
-  const summary = `${o.title}: ${formatCount(total)} queries, ${formatCount(blocked)} blocked (${formatPercent(blocked, total)}).`;
-  // Only numbers and our own labels go into the SVG markup; the text parts are escaped by html``.
-  return html`<figure class="chart">
-    <svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${summary}" preserveAspectRatio="none">
-      <title>${summary}</title>
-      <line class="axis" x1="0" y1="${top + plot}" x2="${W}" y2="${top + plot}"></line>
-      ${trusted(bars.join(''))}
-      <text class="lbl" x="2" y="10">${max > 0 ? `max ${formatCount(max)} per bar` : 'no queries'}</text>
-      <text class="lbl" x="2" y="${H - 4}">${o.tick(o.from)}</text>
-      <text class="lbl end" x="${W - 2}" y="${H - 4}">${o.tick(o.to)}</text>
-    </svg>
-    <figcaption>${summary}</figcaption>
-  </figure>`;
-}
-
 /** A compact table of label / count rows with a proportional bar (CSS width via a class step). */
 export function countTable(
   id: string,
