@@ -14,7 +14,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { GroupIdentifier } from '../resolver/identify.js';
-import { createPendingRequest, normaliseDomain } from './exceptions.js';
+import { createPendingRequest, normaliseDomain, requestReference } from './exceptions.js';
 import { html, type SafeHtml } from './html.js';
 import type { BlockExplanation } from './live.js';
 import { RateLimiter } from './ratelimit.js';
@@ -48,10 +48,11 @@ const TOKEN_TTL_MS = 2 * 3_600_000;
 
 const CSS = `body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f6f7f9;color:#1b1f24}
 main{max-width:40rem;margin:2rem auto;padding:1.5rem;background:#fff;border:1px solid #d8dde3;border-radius:8px}
-h1{font-size:1.4rem;margin:0 0 1rem;color:#b42318}dt{font-weight:600}dd{margin:0 0 .5rem}
+h1{font-size:1.4rem;margin:0 0 1rem;color:#b42318}h1.sent{color:#1a7f37}dt{font-weight:600}dd{margin:0 0 .5rem}
 label{display:block;margin:.75rem 0}input,textarea{display:block;width:100%;font:inherit;padding:.5rem;border:1px solid #d8dde3;border-radius:6px;box-sizing:border-box}
 button{font:inherit;padding:.5rem 1rem;border:0;border-radius:6px;background:#1d5fa8;color:#fff;margin-top:.5rem}.muted{color:#5b6570}
-.iwf{border-left:4px solid #b42318;padding-left:1rem}`;
+.iwf{border-left:4px solid #b42318;padding-left:1rem}
+.reference{border:1px solid #b7dfc2;background:#eef8f1;border-radius:6px;padding:.75rem 1rem}.reference strong{font-size:1.2rem;letter-spacing:.03em}`;
 
 /** A host name from the Host header: lower-case ASCII domain without port, or null (an IP, garbage). */
 export function hostOf(header: string | undefined): string | null {
@@ -216,9 +217,11 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
     }
     const duplicate = deps.db
       .prepare("SELECT id FROM exception_requests WHERE domain = ? AND client_address = ? AND status = 'pending'")
-      .get(host, address);
-    if (!duplicate) {
-      createPendingRequest(
+      .pluck()
+      .get(host, address) as number | undefined;
+    let id = duplicate;
+    if (id === undefined) {
+      id = createPendingRequest(
         deps.db,
         {
           domain: host,
@@ -230,8 +233,8 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
         },
         t,
       );
-      // The Exceptions page shows the request; the log says only that one came.
-      request.log.info({ group: e.group }, 'block page: review requested');
+      // The Exceptions page shows the request; the log says only that one came (never the host: it may be illegal).
+      request.log.info({ group: e.group, request: id }, 'block page: review requested');
     }
     return reply
       .code(200)
@@ -239,8 +242,10 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
       .send(
         page(
           'Request sent',
-          html`<h1>Request sent</h1>
-      <p id="review-sent">Thank you. Your request to review <strong>${host}</strong> has been sent to ${settings.contact}. The site stays blocked unless they allow it.</p>`,
+          // A confirmation, not an error: green, with a reference the pupil can quote.
+          html`<h1 class="sent">Request sent</h1>
+      <p id="review-sent">Thank you. Your request to review <strong>${host}</strong> has been sent to ${settings.contact}. The site stays blocked unless they allow it.</p>
+      <p class="reference">Your reference: <strong id="review-reference">${requestReference(id)}</strong><br>Quote it if you ask ${settings.contact} about this request.</p>`,
         ),
       );
   });

@@ -207,8 +207,14 @@ logging: { level: silent }
     await page.fill('textarea[name=reason]', 'Class project on online communities');
     await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
     await expect(page.locator('#review-sent').textContent()).resolves.toContain('social-test.example');
+    // Reads as a confirmation (green heading, not the block page's red) with a reference to quote.
+    await expect(page.locator('h1').evaluate((e) => getComputedStyle(e).color)).resolves.toBe('rgb(26, 127, 55)');
+    const reference = (await page.locator('#review-reference').textContent())!;
+    expect(reference).toMatch(/^R-\d{6}$/);
     await page.goto(`${base}/exceptions`);
     await expect(page.locator('main').textContent()).resolves.toContain('Class project on online communities');
+    // The same reference beside the request on the Exceptions page.
+    await expect(page.locator('#review-requests tr', { hasText: 'Class project' }).textContent()).resolves.toContain(reference);
     await page.close();
   });
 });

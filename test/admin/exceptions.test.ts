@@ -216,6 +216,10 @@ describe('exceptions', () => {
     createPendingRequest(h.db, { domain: 'secret-entry.example.net', group: 'pupils', reason: 'x' });
     let page = await c.get('/exceptions');
     expect(page.body).toContain('Pending requests (2)');
+    // Each with the reference the block page gave the pupil.
+    expect(page.body).toMatch(
+      new RegExp(`<tr id="request-${id}">\\s*<td data-label="Reference"><strong>R-${String(id).padStart(6, '0')}</strong>`),
+    );
     expect(page.body).not.toContain('secret-entry');
     expect((await c.api('GET', '/api/exception-requests')).json()).toHaveLength(2);
     const res = await c.post(`/exceptions/requests/${id}/approve`, {

@@ -128,10 +128,17 @@ describe('block page', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('id="review-sent"');
     expect(res.body).toContain('<strong>porn.example</strong>');
+    // A confirmation, not an error: its own (green) heading, and a reference the pupil can quote.
+    expect(res.body).toContain('<h1 class="sent">Request sent</h1>');
     const again = await post({ ...form, reason: 'still need it' }, '127.0.0.2');
     expect(again.statusCode).toBe(200);
     const pending = listRequests(db, 'pending');
     expect(pending).toHaveLength(1);
+    const reference = `R-${String(pending[0].id).padStart(6, '0')}`;
+    expect(res.body).toContain(`id="review-reference">${reference}<`);
+    expect(again.body).toContain(`id="review-reference">${reference}<`); // the same request, the same reference
+    const css = await app.inject({ url: '/__gatehouse/block.css', headers: { host: 'x' } });
+    expect(css.body).toMatch(/h1\.sent\{color:#1a7f37\}/);
     expect(pending[0]).toMatchObject({
       domain: 'porn.example',
       category: 'adult',

@@ -10,6 +10,7 @@ import {
   listExceptions,
   refuseRequest,
   removeException,
+  requestReference,
   updateException,
   visiblePendingRequests,
   type ExceptionEdit,
@@ -72,7 +73,8 @@ function recordFields(values: Partial<ExceptionInput>): SafeHtml {
 }
 
 function requestRow(ctx: AdminContext, request: FastifyRequest, r: RequestRow, admin: boolean): SafeHtml {
-  return html`<tr>
+  return html`<tr id="request-${r.id}">
+    <td data-label="Reference"><strong>${requestReference(r.id)}</strong></td>
     <td data-label="Received">${formatTime(r.created_at, ctx.config.admin.timezone)}</td>
     <td data-label="Domain"><code>${r.domain}</code></td>
     <td data-label="Category">${r.category ?? ''}</td>
@@ -123,7 +125,7 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       ${
         pending.length === 0
           ? html`<p class="muted">No requests waiting.</p>`
-          : html`<table class="responsive"><thead><tr><th>Received</th><th>Domain</th><th>Category</th><th>Group</th><th>From</th><th>Reason</th><th></th></tr></thead>
+          : html`<table class="responsive" id="review-requests"><thead><tr><th>Reference</th><th>Received</th><th>Domain</th><th>Category</th><th>Group</th><th>From</th><th>Reason</th><th></th></tr></thead>
           <tbody>${pending.map((r) => requestRow(ctx, request, r, admin))}</tbody></table>`
       }
       </section>
