@@ -4,7 +4,7 @@
 import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { DnsServer } from './resolver/server.js';
 import { Admission, type LimitedSource } from './resolver/admission.js';
@@ -33,6 +33,7 @@ import { startAdminServer } from './admin/server.js';
 import { recordConfigChanges } from './admin/config-changes.js';
 import { BlockCounter } from './admin/metrics.js';
 import { liveDeps } from './admin/wire.js';
+import type { ConfigRejection } from './admin/live.js';
 import { buildBlockPageApp, startBlockPageServer } from './admin/block-page.js';
 import { SelfTestSchedule } from './checks/schedule.js';
 
@@ -66,6 +67,8 @@ export class Gatehouse {
   blockPageUrl: string | undefined;
   /** Blocks by category, for /metrics. */
   readonly blocks = new BlockCounter();
+  /** The last config a reload refused, shown on the dashboard until a reload succeeds. */
+  configRejected: ConfigRejection | undefined;
   private selfTests: SelfTestSchedule | undefined;
   /** Query-log searches and reports for the admin UI, in their own thread. */
   private reader: StoreReader | undefined;
@@ -363,7 +366,30 @@ export class Gatehouse {
     // A change to filtering made in the config file is a change too: one change-log row per section.
     recordConfigChanges(this.db, previous, config, 'config file (reload)', this.now());
     if (this.started) await this.server.relisten(config.dns.listen);
+    this.configRejected = undefined;
     this.logger.info('configuration reloaded');
+  }
+
+  /**
+   * A reload that failed (the file did not validate, or a part refused it):
+   * the running config stays; the problems are logged, kept for the
+   * dashboard and raised as an IT alert, so nobody has to read the journal.
+   */
+  rejectConfig(file: string, err: unknown): void {
+    const problems: ConfigRejection['problems'] =
+      err instanceof ConfigError
+        ? err.problems.map(({ path, line, message }) => ({ path, ...(line ? { line } : {}), message }))
+        : [{ path: '', message: err instanceof Error ? err.message : String(err) }];
+    const at = this.now();
+    this.configRejected = { at, file, problems };
+    this.logger.error({ problems }, 'new configuration rejected; the old one stays');
+    const first = problems[0];
+    this.alerts.operational({
+      kind: 'config-rejected',
+      message: `the changed config file ${file} was refused and the previous configuration kept: ${first.path || 'file'}${first.line ? ` (line ${first.line})` : ''}: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
+      details: { file, problems },
+      at,
+    });
   }
 
   /** Drain in-flight queries, flush the query log and alerts, close everything (SIGTERM). */

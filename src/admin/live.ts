@@ -37,6 +37,14 @@ export interface BlockExplanation {
   blocked: boolean;
 }
 
+/** A config the running service refused on a reload (SIGHUP): it kept the one before. */
+export interface ConfigRejection {
+  at: number;
+  file: string;
+  /** As ConfigError has them: the key, its line, what is wrong. */
+  problems: { path: string; line?: number; message: string }[];
+}
+
 export interface LiveDeps {
   /** LinkManager.status(). */
   links?(): LinksStatus;
@@ -58,4 +66,6 @@ export interface LiveDeps {
   explain?(host: string, clientAddress: string): BlockExplanation;
   /** Blocks per category id since start (QueryMetrics.observer counts them); /metrics reads it. */
   blocksByCategory?(): Record<string, number>;
+  /** The last reload the service refused, until one succeeds. */
+  configRejected?(): ConfigRejection | undefined;
 }

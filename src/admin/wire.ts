@@ -13,7 +13,7 @@ import type { RebindingHandler } from '../resolver/rebinding.js';
 import type { QueryLog } from '../store/query-log.js';
 import type { PolicyHandler } from '../resolver/policy.js';
 import type { GroupIdentifier } from '../resolver/identify.js';
-import type { BlockExplanation, LiveDeps } from './live.js';
+import type { BlockExplanation, ConfigRejection, LiveDeps } from './live.js';
 import type { BlockCounter } from './metrics.js';
 
 /** The parts of a running Gatehouse the admin UI reads (the Gatehouse class in app.ts has them all). */
@@ -31,6 +31,7 @@ export interface RunningParts {
   groups: GroupIdentifier;
   /** The self-test's check token (checks/check-token.ts), so its queries are kept apart as check traffic. */
   checkToken?: Buffer;
+  configRejected: ConfigRejection | undefined;
 }
 
 /**
@@ -79,5 +80,6 @@ export function liveDeps(g: RunningParts, blocks?: BlockCounter, now: () => numb
       runSelfTest({ config: g.config, server: selfTestServer(g), ...(groups ? { groups } : {}), now, checkToken: g.checkToken }),
     explain: blockExplainer(g.policy, g.groups),
     ...(blocks ? { blocksByCategory: () => blocks.snapshot() } : {}),
+    configRejected: () => g.configRejected,
   };
 }

@@ -142,6 +142,7 @@ export const operationalKinds = [
   'client-rate-limited',
   'system-resolvers-missing',
   'account-locked',
+  'config-rejected',
 ] as const;
 export type OperationalKind = (typeof operationalKinds)[number];
 

@@ -38,6 +38,8 @@ const operationalSeverity: Record<OperationalEvent['kind'], AlertingSeverity> = 
   'client-rate-limited': 'medium',
   'system-resolvers-missing': 'high',
   'account-locked': 'high',
+  // The old config stays in force, so nothing is unfiltered; IT must still fix the file.
+  'config-rejected': 'medium',
 };
 
 /**

@@ -37,15 +37,15 @@ export const command = defineCommand(
       try {
         next = loadConfig(file);
       } catch (err) {
-        app.logger.error(
-          { problems: err instanceof ConfigError ? err.problems : String(err) },
-          'new configuration rejected; the old one stays',
-        );
+        app.rejectConfig(file, err); // logged, on the dashboard, and an IT alert
         return;
       }
       starting
         .then(() => app.reload(next))
-        .catch((err: unknown) => app.logger.error({ err }, 'reload failed; the old configuration stays'));
+        .catch((err: unknown) => {
+          app.logger.error({ err }, 'reload failed; the old configuration stays');
+          app.rejectConfig(file, err);
+        });
     });
     try {
       await starting;

@@ -23,23 +23,13 @@ import { silentLogger } from '../../src/log.js';
 import { launchBrowser, loginInBrowser, type Browser } from '../helpers/browser.js';
 import { dig } from '../helpers/dig.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 import { havePrograms } from '../helpers/programs.js';
 import { totpSecretOf } from './helpers.js';
 
 const run = havePrograms('chromium', 'dig');
 const ALLOWED_ADDRESS = '192.0.2.80';
 const XSS_LABEL = '<img src=x onerror=alert(1)>';
-
-/** Poll until `check` passes or the time is up (bounded; the last failure is thrown). */
-async function eventually<T>(fn: () => Promise<T>, check: (v: T) => boolean, ms = 8000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = await fn();
-  while (!check(last) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    last = await fn();
-  }
-  return last;
-}
 
 describe.skipIf(!run)('whole system in Chromium', () => {
   let dir: string;

@@ -3,6 +3,8 @@
 // is redacted on the page and in /api/settings; the rest is shown.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactConfig, REDACTED } from '../../src/admin/routes/settings.js';
+import { blockedWhen, formatDays, policyTable } from '../../src/admin/views/policy-table.js';
+import { loadConfig } from '../../src/config.js';
 import type { Client } from './helpers.js';
 import { loggedIn, pagesHarness, type PagesHarness } from './pages-helpers.js';
 
@@ -52,5 +54,84 @@ lists:
     expect(redactConfig({ a: { apiKey: 'x', keyFile: '/etc/k.pem', passwordFile: '/etc/p', nested: [{ token: 't' }] } })).toEqual({
       a: { apiKey: REDACTED, keyFile: '/etc/k.pem', passwordFile: '/etc/p', nested: [{ token: REDACTED }] },
     });
+  });
+
+  it('shows what each group blocks, and when, before the raw YAML', async () => {
+    h.db
+      .prepare(
+        `INSERT INTO exceptions (domain, action, groups_json, requester, subject_area, reason, approver, created_by, created_at)
+         VALUES ('maps.example.org', 'allow', '["pupils"]', 'r', 's', 'r', 'a', 'test', 0)`,
+      )
+      .run();
+    const body = (await auditor.get('/settings')).body;
+    const table = body.indexOf('id="policy-table"');
+    expect(table).toBeGreaterThan(0);
+    expect(table).toBeLessThan(body.indexOf('id="settings"'));
+    const rows = Object.fromEntries(
+      [...body.matchAll(/<tr[^>]*><th scope="row">([^<]+)[\s\S]*?<\/tr>/g)].map((m) => [
+        m[1].trim(),
+        m[0].replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '),
+      ]),
+    );
+    expect(rows['IWF child abuse list']).toContain('Blocked for all groups, always');
+    expect(rows['Adult content']).toMatch(/blocked, always blocked, always blocked, always/);
+    expect(rows['Social media']).toMatch(/blocked, always not blocked blocked, always/);
+    expect(rows['Help and support services']).toContain('Never blocked');
+    expect(rows['Exceptions in force']).toMatch(/1 allow, 0 deny none none/);
+  });
+});
+
+describe('the policy table', () => {
+  const config = loadConfig(new URL('../../config/gatehouse.example.yaml', import.meta.url).pathname);
+
+  it.each<[string[], string]>([
+    [['mon', 'tue', 'wed', 'thu', 'fri'], 'Mon–Fri'],
+    [['mon', 'wed', 'fri'], 'Mon, Wed, Fri'],
+    [['sat', 'sun'], 'Sat, Sun'],
+    [['sun', 'mon', 'tue', 'thu'], 'Mon, Tue, Thu, Sun'],
+    [['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], 'every day'],
+  ])('writes days %j as %s', (days, text) => {
+    expect(formatDays(days)).toBe(text);
+  });
+
+  it('gives each group and category the config says: always, the schedule windows in their zone, or not', () => {
+    const pupils = config.groups.find((g) => g.name === 'pupils')!;
+    const staff = config.groups.find((g) => g.name === 'staff')!;
+    expect(blockedWhen(pupils, 'adult')).toBe('always');
+    expect(blockedWhen(pupils, 'social')).toBe('Mon–Fri 08:30–12:00, 13:00–15:30 (Europe/London)');
+    expect(blockedWhen(staff, 'social')).toBe('');
+    const html = policyTable(config, []).value;
+    expect(html).toContain('blocked Mon–Fri 08:30–12:00, 13:00–15:30 (Europe/London)');
+    expect(html).toContain('Google, Bing, DuckDuckGo; YouTube strict');
+    expect(html).toContain('YouTube moderate');
+    expect(html).toContain('porn*, *porn, xxx, hentai');
+    expect(html.match(/Blocked for all groups, always/g)).toHaveLength(2); // IWF and CTIRU
+  });
+});
+
+describe('settings after a refused reload', () => {
+  it('says the running config is the old one, and why the new one was refused', async () => {
+    const at = Date.parse('2026-06-15T08:30:00Z');
+    const h = await pagesHarness({
+      now: at + 60_000,
+      deps: {
+        live: {
+          configRejected: () => ({
+            at,
+            file: '/etc/gatehouse/gatehouse.yaml',
+            problems: [{ path: 'groups[0].block[0]', line: 6, message: 'unknown category "adlut"' }],
+          }),
+        },
+      },
+    });
+    try {
+      const auditor = await loggedIn(h, 'governor', 'auditor');
+      const body = (await auditor.get('/settings')).body;
+      expect(body).toContain('id="config-rejected"');
+      expect(body).toContain('refused</strong> at 2026-06-15 09:30:00'); // BST
+      expect(body).toContain('<code>groups[0].block[0]</code> (line 6): unknown category &quot;adlut&quot;');
+    } finally {
+      await h.close();
+    }
   });
 });

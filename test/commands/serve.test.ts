@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { ask } from '../helpers/client.js';
+import { spawnServe } from '../helpers/serve-process.js';
 
 const cli = join(import.meta.dirname, '../../dist/cli.js');
 
@@ -32,29 +33,8 @@ interface Proc {
 }
 
 async function serve(file: string): Promise<Proc> {
-  const child = spawn(process.execPath, [cli, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let buffer = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line: ${lines.join('\n')}`)), 15_000);
-    const onData = (d: Buffer) => {
-      buffer += d.toString();
-      const parts = buffer.split('\n');
-      buffer = parts.pop()!;
-      for (const line of parts) {
-        lines.push(line);
-        const m = /"udp":"127\.0\.0\.1:(\d+)"/.exec(line);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${lines.join('\n')}`)));
-  });
-  return { child, port, lines };
+  const { child, lines, match } = await spawnServe(file, /"udp":"127\.0\.0\.1:(\d+)"/, 15_000);
+  return { child, port: Number(match[1]), lines };
 }
 
 describe('gatehouse serve', () => {

@@ -15,7 +15,15 @@ import { alertInbox } from '../inbox.js';
 import { renderPage } from '../views/layout.js';
 import { pageAssets } from '../views/assets.js';
 import { barChart } from '../views/chart.js';
-import { categoryName, countTable, formatCount, formatPercent, isIllegalCategory, unavailable } from '../views/widgets.js';
+import {
+  categoryName,
+  configRejectedNotice,
+  countTable,
+  formatCount,
+  formatPercent,
+  isIllegalCategory,
+  unavailable,
+} from '../views/widgets.js';
 import type { SeriesPoint } from '../../store/rollups.js';
 import { hasTables } from '../../store/db.js';
 import { isHiddenName } from '../../store/hidden-names.js';
@@ -251,7 +259,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       <div class="tile"><span class="value">${cache && cache.hits + cache.misses > 0 ? formatPercent(cache.hits, cache.hits + cache.misses) : '–'}</span><span class="label">cache hit rate since start</span></div>
       <div class="tile"><span class="value" id="help-lookups">${data ? formatCount(data.helpLookups) : '–'}</span><span class="label">help-service lookups (never blocked)</span></div>
     </div>`;
-    const body = html`${pageAssets()}<div data-autorefresh="60">${tabs}${tiles}
+    const body = html`${pageAssets()}<div data-autorefresh="60">${configRejectedNotice(ctx.live.configRejected?.(), zone)}${tabs}${tiles}
       ${
         data
           ? html`${barChart(data.series, {
@@ -367,6 +375,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               links: { type: ['object', 'null'], additionalProperties: true },
               openAlerts: { type: ['integer', 'null'] },
               pendingRequests: count,
+              configRejected: { type: ['object', 'null'], additionalProperties: true },
             },
           },
           503: { type: 'object', properties: { error: { type: 'string' } } },
@@ -382,6 +391,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         links: ctx.live.links?.() ?? null,
         openAlerts: inbox ? inbox.list({ status: 'open', limit: 1 }).total : null,
         pendingRequests: visiblePendingRequests(ctx).length,
+        configRejected: ctx.live.configRejected?.() ?? null,
       };
     },
   );

@@ -1,14 +1,19 @@
-// Settings: the effective configuration, read-only, with every secret
+// Settings: the effective configuration, read-only: first what each group
+// blocks and when (views/policy-table.ts), then the YAML with every secret
 // redacted (passwords, tokens, webhook secrets and URL paths, user-info and
 // query strings). Changes are made in the config file and applied with a
-// reload; this page shows what the service is running with.
+// reload; this page shows what the service is running with, and says so when
+// the last reload was refused.
 import type { FastifyRequest } from 'fastify';
 import { stringify } from 'yaml';
 import { requireRole } from '../auth.js';
 import type { AdminRoutePlugin } from '../context.js';
+import { listExceptions } from '../exceptions.js';
 import { html } from '../html.js';
 import { pageAssets } from '../views/assets.js';
 import { renderPage } from '../views/layout.js';
+import { policyTable } from '../views/policy-table.js';
+import { configRejectedNotice } from '../views/widgets.js';
 
 const requireReader = requireRole('admin', 'auditor');
 export const REDACTED = '(redacted)';
@@ -39,9 +44,13 @@ export function redactConfig(value: unknown, key = ''): unknown {
 export const settingsRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get('/settings', { preHandler: requireReader }, async (request: FastifyRequest, reply) => {
     const text = stringify(redactConfig(ctx.config), { lineWidth: 0 });
-    const body = html`${pageAssets()}<p>The configuration the service is running with. It is read-only here: change the config file and
-      reload the service (<code>systemctl reload gatehouse</code>); a config with an error is refused and the running one kept.
-      Passwords, tokens and webhook addresses are shown as <code>${REDACTED}</code>.</p>
+    const body = html`${pageAssets()}${configRejectedNotice(ctx.live.configRejected?.(), ctx.config.admin.timezone)}
+      <p>The configuration the service is running with. It is read-only here: change the config file and
+      reload the service (<code>systemctl reload gatehouse</code>); a config with an error is refused and the running one kept.</p>
+      <h2>Filtering policy</h2>
+      ${policyTable(ctx.config, listExceptions(ctx.db))}
+      <h2>The configuration file</h2>
+      <p>Passwords, tokens and webhook addresses are shown as <code>${REDACTED}</code>.</p>
       <div class="settings"><pre id="settings">${text}</pre></div>`;
     return reply.type('text/html').send(renderPage(request, { title: 'Settings', body }));
   });

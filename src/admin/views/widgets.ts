@@ -1,9 +1,10 @@
 // Small pieces the content pages share: "not available" notes, numbers,
-// category names and count tables (the chart is in chart.ts).
+// category names, count tables and the refused-config banner (the chart is in chart.ts).
 import type { Config } from '../../config.js';
 import { BUILT_IN_CATEGORIES } from '../../resolver/categories.js';
 import { html, type SafeHtml } from '../html.js';
-import { parseLocalInput } from './time.js';
+import type { ConfigRejection } from '../live.js';
+import { formatTime, parseLocalInput } from './time.js';
 
 /** A clear note where a part of the running service is not wired in (tests, a partial start). */
 export function unavailable(what: string): SafeHtml {
@@ -66,4 +67,14 @@ export function countTable(
         <span class="meter"><span class="fill w${Math.max(1, Math.round((10 * r.count) / max))}"></span></span></td>
         <td class="num">${formatCount(r.count)}</td></tr>`,
     )}</tbody></table>`;
+}
+
+/** The banner for a config file the service refused on a reload: when, and each key, line and problem. */
+export function configRejectedNotice(rejection: ConfigRejection | undefined, zone: string): SafeHtml {
+  if (!rejection) return html``;
+  return html`<div class="error" role="alert" id="config-rejected">
+    <p><strong>The changed config file was refused</strong> at ${formatTime(rejection.at, zone)}: the service goes on with the
+      configuration it had before. Fix <code>${rejection.file}</code> and reload again (<code>systemctl reload gatehouse</code>).</p>
+    <ul>${rejection.problems.map((p) => html`<li><code>${p.path || '(top level)'}</code>${p.line ? ` (line ${p.line})` : ''}: ${p.message}</li>`)}</ul>
+  </div>`;
 }
