@@ -51,6 +51,8 @@ const cases: [string, string[]][] = [
   ['allowed, punycode (skeleton)', ['xn--mnchen-3ya.de', 'xn--bcher-kva.example']],
   ['blocked by category', ['blocked.example', 'www.blocked.example']],
   ['deny exception', ['www.site10.example.org', 'www.site12.example.org']],
+  ['help service (decision added)', ['www.samaritans.org', 'www.childline.org.uk']],
+  ['blocked by a compound keyword', ['freeporn-videos.example', 'onlinecasino.example']],
 ];
 
 for (const [label, names] of cases) {

@@ -130,9 +130,15 @@ export class KeywordMatcher {
   readonly mask: number;
   private readonly exact = new Map<number, Word[]>();
   private readonly affixes: Affix[] = [];
-  /** Exact keywords and word-start affixes by first character, for the compound reading. */
-  private readonly exactByFirst: ByFirst<Word>;
+  /** Word-start affixes ("porn*") by first character, word-end ones ("*bet") by last: a word is compared only with those it could be. */
   private readonly startByFirst: ByFirst<Affix>;
+  private readonly endByLast: ByFirst<Affix>;
+  /** "*word*": searched for inside every word. */
+  private readonly insides: Affix[];
+  /** Exact keywords by first character, for the compound reading. */
+  private readonly exactByFirst: ByFirst<Word>;
+  /** By ASCII code: 1 where an exact keyword or a glue prefix begins with it, so the compound reading can start there. */
+  private readonly compoundStart = new Uint8Array(128);
   private minLen = Infinity;
   private maxLen = 0;
   /** The shortest word the compound reading can match in. */
@@ -159,6 +165,15 @@ export class KeywordMatcher {
     const starts = this.affixes.filter((a) => a.atStart && !a.atEnd);
     this.exactByFirst = byFirst(exact, (w) => w.word);
     this.startByFirst = byFirst(starts, (a) => a.word);
+    this.endByLast = byFirst(
+      this.affixes.filter((a) => !a.atStart && a.atEnd),
+      (a) => a.word.slice(-1),
+    );
+    this.insides = this.affixes.filter((a) => !a.atStart && !a.atEnd);
+    for (const w of [...exact.map((e) => e.word), ...COMPOUND_PREFIXES]) {
+      const c = w.charCodeAt(0);
+      if (c < 128) this.compoundStart[c] = 1;
+    }
     const shortest = Math.min(...exact.map((w) => w.word.length), ...starts.map((a) => a.word.length));
     this.minCompound = shortest + Math.min(MIN_PREFIX, MIN_SUFFIX);
   }
@@ -208,11 +223,26 @@ export class KeywordMatcher {
             }
           }
         }
-        for (let j = 0; j < this.affixes.length; j++) {
-          const a = this.affixes[j];
-          if ((found & a.mask) === 0 && hasAffix(text, start, i, a, mode)) found |= a.mask;
+        const first = read(text.charCodeAt(start), mode);
+        const starts = this.startByFirst.get(first);
+        if (starts !== undefined) {
+          for (let j = 0; j < starts.length; j++) {
+            const a = starts[j];
+            if (len >= a.word.length && sameAt(text, start, a.word, mode)) found |= a.mask;
+          }
         }
-        if (len >= this.minCompound) found |= this.compound(text, start, i, mode);
+        const ends = this.endByLast.get(read(text.charCodeAt(i - 1), mode));
+        if (ends !== undefined) {
+          for (let j = 0; j < ends.length; j++) {
+            const a = ends[j];
+            if (len >= a.word.length && sameAt(text, i - a.word.length, a.word, mode)) found |= a.mask;
+          }
+        }
+        for (let j = 0; j < this.insides.length; j++) {
+          const a = this.insides[j];
+          if ((found & a.mask) === 0 && contains(text, start, i, a.word, mode)) found |= a.mask;
+        }
+        if (len >= this.minCompound && (first >= 128 || this.compoundStart[first] === 1)) found |= this.compound(text, start, i, mode);
       }
       start = i + 1;
       h = 0;
@@ -292,12 +322,8 @@ function sameAt(text: string, at: number, word: string, mode: Reading): boolean 
   return true;
 }
 
-/** Whether the word text[start, end) begins with, ends with or contains the starred keyword. */
-function hasAffix(text: string, start: number, end: number, a: Affix, mode: Reading): boolean {
-  const last = end - a.word.length;
-  if (last < start) return false;
-  if (a.atStart) return sameAt(text, start, a.word, mode);
-  if (a.atEnd) return sameAt(text, last, a.word, mode);
-  for (let at = start; at <= last; at++) if (sameAt(text, at, a.word, mode)) return true;
+/** Whether the word text[start, end) contains `word`. */
+function contains(text: string, start: number, end: number, word: string, mode: Reading): boolean {
+  for (let at = start; at <= end - word.length; at++) if (sameAt(text, at, word, mode)) return true;
   return false;
 }

@@ -99,7 +99,10 @@ export function helpServiceDomains(config: HelpServicesConfig): string[] {
   return domains;
 }
 
-/** The domains compiled for the query path: one allocation-free suffix walk per query. */
+/** The flag help domains carry in the policy's per-group name maps (beside EXCEPTION_DENY and EXCEPTION_ALLOW). */
+export const HELP_SERVICE = 4;
+
+/** The domains as one suffix map, for a check off the query path (the admin UI's). */
 export class HelpServices {
   private readonly map = new SuffixMap();
 

@@ -6,7 +6,7 @@ import { KeywordMatcher } from '../lists/keywords.js';
 import { AnswerBuilder } from './block-answer.js';
 import { BlockTexts } from './block-texts.js';
 import { CategoryTable } from './categories.js';
-import { HelpServices } from './help-services.js';
+import { helpServiceDomains } from './help-services.js';
 import { SafeSearchRules } from './safe-search.js';
 import { Schedules } from './schedules.js';
 import type { SuffixMap } from './suffix-map.js';
@@ -23,7 +23,11 @@ export interface GroupPolicy {
   keywords: number;
   /** Null when the group has no safe search. */
   safeSearch: SafeSearchRules | null;
-  /** Null when the group has no exceptions. */
+  /**
+   * The help services (HELP_SERVICE) and the group's exceptions (EXCEPTION_DENY,
+   * EXCEPTION_ALLOW) in one map, so a query walks its name once for all of them.
+   * Built by the policy's applyExceptions; null until then.
+   */
   exceptions: SuffixMap | null;
 }
 
@@ -31,7 +35,7 @@ export class PolicyState {
   readonly categories: CategoryTable;
   readonly keywords: KeywordMatcher;
   /** Help and support services: allowed whatever the lists, keywords or exceptions say (not the illegal lists). */
-  readonly helpServices: HelpServices;
+  readonly helpDomains: readonly string[];
   readonly answers: AnswerBuilder;
   readonly texts: BlockTexts;
   readonly groups: readonly GroupPolicy[];
@@ -43,7 +47,7 @@ export class PolicyState {
   constructor(config: Config) {
     this.categories = new CategoryTable(config.categories);
     this.keywords = new KeywordMatcher(config.categories.map((c) => c.keywords));
-    this.helpServices = new HelpServices(config.helpServices);
+    this.helpDomains = helpServiceDomains(config.helpServices);
     this.answers = new AnswerBuilder(config.dns);
     this.texts = new BlockTexts(this.categories);
     this.udpSize = config.dns.udpSize;

@@ -25,6 +25,8 @@ import type { Logger } from '../log.js';
 import { canaryFor } from './circumvention.js';
 import { EXCEPTION_ALLOW, EXCEPTION_DENY, compileExceptions, normaliseExceptionDomain, type Exception } from './exceptions.js';
 import { HELP_SERVICES_CATEGORY } from './categories.js';
+import { HELP_SERVICE } from './help-services.js';
+import { SuffixMap } from './suffix-map.js';
 import { isPromise } from './maybe-async.js';
 import { PolicyState, type GroupPolicy } from './policy-state.js';
 import { safeSearchAnswer } from './safe-search.js';
@@ -76,7 +78,7 @@ const HELP = Symbol('help-service');
 // Shared by every answer they are on: frozen so no reader can change them for the others.
 const ALLOWED_BY_EXCEPTION: Decision = Object.freeze({ action: 'allow', reason: 'allow-exception' });
 // A category of its own, so the query log and the dashboard can count help lookups.
-const HELP_SERVICE: Decision = Object.freeze({ action: 'allow', reason: 'help-service', category: HELP_SERVICES_CATEGORY });
+const ALLOWED_AS_HELP: Decision = Object.freeze({ action: 'allow', reason: 'help-service', category: HELP_SERVICES_CATEGORY });
 
 export class PolicyHandler implements Handler {
   private state: PolicyState;
@@ -91,6 +93,7 @@ export class PolicyHandler implements Handler {
     this.nowMs = now ? () => now().getTime() : Date.now;
     this.logger = opts.logger.child({ module: 'policy' });
     this.state = new PolicyState(opts.config);
+    this.applyExceptions(this.state, []);
   }
 
   /** Apply a new config (SIGHUP). Throws, keeping the old policy, if it cannot be compiled. */
@@ -112,7 +115,11 @@ export class PolicyHandler implements Handler {
       list,
       state.groups.map((g) => g.name),
     );
-    for (const g of state.groups) g.exceptions = byGroup.get(g.name) ?? null;
+    for (const g of state.groups) {
+      const names = byGroup.get(g.name) ?? new SuffixMap();
+      for (const d of state.helpDomains) names.add(d, HELP_SERVICE);
+      g.exceptions = names;
+    }
     for (const s of skipped) this.logger.warn({ id: s.exception.id, domain: s.exception.domain, problem: s.problem }, 'exception ignored');
     this.logger.info({ exceptions: list.length - skipped.length }, 'exceptions applied');
   }
@@ -144,7 +151,7 @@ export class PolicyHandler implements Handler {
     const name = q.name;
     const verdict = this.judge(state, group, name);
     if (verdict === EXCEPTED) return this.forward(q, next, state, group, ALLOWED_BY_EXCEPTION);
-    if (verdict === HELP) return this.forward(q, next, state, group, HELP_SERVICE);
+    if (verdict === HELP) return this.forward(q, next, state, group, ALLOWED_AS_HELP);
     if (verdict !== undefined) return this.block(state, q, verdict, verdict.reason);
     if (group.safeSearch !== null) {
       const target = group.safeSearch.target(name);
@@ -165,9 +172,9 @@ export class PolicyHandler implements Handler {
     const mask = this.lookup(name, kind);
     const illegal = mask & categories.illegalMask;
     if (illegal !== 0) return { reason: 'illegal', mask: illegal, bit: categories.pick(illegal) };
-    if (state.helpServices.covers(name)) return HELP;
     if (group.exceptions !== null) {
       const flags = group.exceptions.lookup(name);
+      if ((flags & HELP_SERVICE) !== 0) return HELP;
       if ((flags & EXCEPTION_DENY) !== 0) return { reason: 'deny-exception', mask: 0, bit: -1 };
       if ((flags & EXCEPTION_ALLOW) !== 0) return EXCEPTED;
     }
