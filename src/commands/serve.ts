@@ -1,7 +1,7 @@
 // `gatehouse serve --config FILE`: run the service. SIGTERM/SIGINT drain and
 // exit; SIGHUP reloads the config, keeping the old one if the new one is bad.
 import { buildApp } from '../app.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 import { commandConfig, defineCommand, sayDatabase } from './command.js';
 
 export const command = defineCommand(

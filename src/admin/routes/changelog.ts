@@ -6,7 +6,7 @@ import { requireUser } from '../auth.js';
 import { changesCsv, listChanges, verifyChain, type ChainStatus, type ChangeRow } from '../changelog.js';
 import type { AdminRoutePlugin } from '../context.js';
 import { html, type SafeHtml } from '../html.js';
-import { formatTime, parseLocalInput } from '../views/time.js';
+import { formatTime } from '../views/time.js';
 import { renderPage } from '../views/layout.js';
 import { dayRange } from '../views/widgets.js';
 
