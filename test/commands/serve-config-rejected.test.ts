@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
 import { CLI, spawnServe } from '../helpers/serve-process.js';
+import { shownTotpKey, totpCode } from '../admin/helpers.js';
 
 const PASSWORD = 'Install-Day1';
 const NEW_PASSWORD = 'Safeguard-2026';
@@ -59,11 +60,17 @@ class Browserless {
     return { status: res.status, location: res.headers.get('location'), body };
   }
 
+  /** The first login of a DSL: password, MFA enrolment (DSLs must use MFA), then a new password. */
   async login(name: string): Promise<void> {
     const page = await this.request('/login');
     const token = /name="_login" value="([^"]+)"/.exec(page.body)![1];
     const sent = await this.request('/login', { _login: token, username: name, password: PASSWORD });
-    expect(sent.location).toBe('/password'); // first login: choose a new password
+    expect(sent.location).toBe('/login/mfa');
+    const key = shownTotpKey((await this.request('/login/mfa')).body);
+    expect(key).not.toBeNull();
+    const enrolled = await this.request('/login/mfa', { code: totpCode(key!, Date.now()) });
+    // Enrolment ends on the recovery codes page, which links on to the password change.
+    expect(/id="recovery-codes-saved" href="([^"]+)"/.exec(enrolled.body)?.[1]).toBe('/password');
     await this.request('/password');
     const changed = await this.request('/password', { current: PASSWORD, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
     expect(changed.status).toBe(302);
