@@ -36,6 +36,7 @@ import { liveDeps } from './admin/wire.js';
 import type { ConfigRejection } from './admin/live.js';
 import { buildBlockPageApp, startBlockPageServer } from './admin/block-page.js';
 import { SelfTestSchedule } from './checks/schedule.js';
+import { IdentityService } from './identity/service.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -59,6 +60,8 @@ export class Gatehouse {
   readonly db: Database;
   readonly queryLog: QueryLog;
   readonly retention: Retention;
+  /** Who and what is behind each client address (src/identity/). */
+  readonly identity: IdentityService;
   alerts: AlertEngine;
   admin: FastifyInstance | undefined;
   /** Where the admin UI listens, once started. */
@@ -110,6 +113,7 @@ export class Gatehouse {
     });
     this.alerts = this.newAlertEngine(config);
 
+    this.identity = new IdentityService({ db: this.db, config, logger: this.logger, now });
     this.groups = new GroupIdentifier(config);
     this.lists = new ListManager(config, { dataDir, logger: this.logger });
     this.policy = new PolicyHandler({ config, matcher: () => this.lists.matcher, logger: this.logger, now: () => new Date(now()) });
@@ -130,6 +134,8 @@ export class Gatehouse {
     else this.logger.warn('store.queryLog is off: queries are not being logged');
     this.server.addObserver(this.alertObserver);
     this.server.addObserver(this.blocks);
+    // Reverse DNS learns of client addresses after their answers are sent.
+    this.server.addObserver({ onAnswer: (q) => this.identity.noticeAddress(q.client.address) });
 
     this.links.on('switch', (s: LinkSwitch) => this.onLinkSwitch(s));
     this.links.on('nameservers', (c: NameserversChange) => this.onNameservers(c));
@@ -152,7 +158,7 @@ export class Gatehouse {
    */
   private chain() {
     return buildChain({
-      identify: new IdentifyHandler(this.groups),
+      identify: new IdentifyHandler(this.groups, this.identity),
       policy: this.policy,
       cache: this.cache,
       rebinding: this.rebinding,
@@ -281,6 +287,8 @@ export class Gatehouse {
     this.queryLog.setDictionaries(this.dictionaries(this.config));
     this.retention.start();
     this.alerts.start();
+    // Identity before DNS: people signed in before a restart keep their group from the first query.
+    await this.identity.start();
     // Lists before DNS: a filter must not answer unfiltered while it loads.
     await this.lists.start();
     await this.server.start();
@@ -335,6 +343,7 @@ export class Gatehouse {
     if (listsChanged && this.started) await this.lists.reload(config);
     this.policy.reload(config);
     this.groups.configure(config);
+    await this.identity.reload(config);
     this.cache.configure(config);
     this.rebinding.configure(config);
     // Cached answers were filtered under the old rules.
@@ -404,6 +413,7 @@ export class Gatehouse {
     await this.blockPage?.close();
     await this.reader?.close();
     await this.alerts.stop();
+    await this.identity.stop();
     await this.queryLog.close();
     this.db.close();
     this.started = false;

@@ -11,6 +11,8 @@ const commands: Record<string, () => Promise<Command>> = {
   user: async () => (await import('./commands/user.js')).command,
   log: async () => (await import('./commands/log.js')).command,
   backup: async () => (await import('./commands/backup.js')).command,
+  identity: async () => (await import('./commands/identity.js')).command,
+  device: async () => (await import('./commands/device.js')).command,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -10,6 +10,7 @@ import { alertsSchema, checkAlertsConfig, resolveAlertPaths } from './alerts/con
 import { BUILT_IN_CATEGORIES } from './resolver/categories.js';
 import { normaliseExceptionDomain } from './resolver/exceptions.js';
 import { BUILT_IN_HELP_SERVICES } from './resolver/help-services.js';
+import { identitySchema, checkIdentityConfig, resolveIdentityPaths } from './identity/config.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'expected IP:PORT, for example 127.0.0.1:5353 or [::1]:5353');
 
@@ -238,6 +239,8 @@ const configSchema = z.strictObject({
   alerts: alertsSchema.prefault({}),
   admin: adminConfigSchema.prefault({}),
   checks: checksSchema.prefault({}),
+  /** Who and what is behind each client address (src/identity/). Every source is off by default. */
+  identity: identitySchema.prefault({}),
   logging: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),
 });
 
@@ -366,6 +369,7 @@ function crossCheck(config: Config): { at: (string | number)[]; message: string 
     problems.push({ at: ['admin', 'timezone'], message: `unknown time zone "${config.admin.timezone}"` });
   if (defaults !== 1) problems.push({ at: ['groups'], message: `exactly one group must have "default: true" (found ${defaults})` });
   problems.push(...checkAlertsConfig(config.alerts, config.groups, config.categories));
+  problems.push(...checkIdentityConfig(config.identity, config.groups));
   for (const id of Object.keys(config.checks.names)) {
     if (!categoryIds.has(id)) problems.push({ at: ['checks', 'names', id], message: `unknown category "${id}"` });
   }
@@ -402,4 +406,5 @@ function resolvePaths(config: Config, base: string): void {
   if (tls?.certFile) tls.certFile = resolve(base, tls.certFile);
   if (tls?.keyFile) tls.keyFile = resolve(base, tls.keyFile);
   resolveAlertPaths(config.alerts, base);
+  resolveIdentityPaths(config.identity, base);
 }

@@ -4,6 +4,7 @@
 import ipaddr from 'ipaddr.js';
 import type { Config } from '../config.js';
 import type { Answer, Group, Handler, Next, Query } from './types.js';
+import type { IdentityLookup } from '../identity/service.js';
 
 interface Network {
   range: [ipaddr.IPv4 | ipaddr.IPv6, number];
@@ -70,12 +71,22 @@ export class GroupIdentifier {
   }
 }
 
-/** The identify link of the chain: sets the client's group, then passes on. */
+/** The identify link of the chain: sets the client's group (and identity), then passes on. */
 export class IdentifyHandler implements Handler {
-  constructor(private readonly groups: GroupIdentifier) {}
+  constructor(
+    private readonly groups: GroupIdentifier,
+    private readonly identities?: IdentityLookup,
+  ) {}
 
   resolve(q: Query, next: Next): Answer | Promise<Answer> {
-    q.client.group = this.groups.groupOf(q.client.address);
+    const network = this.groups.groupOf(q.client.address);
+    // Identity (src/identity/): who and what is at the address, from memory only.
+    // A person the roster puts in a group gets that group's policy wherever they
+    // connect, unless identity.precedence is "network"; unknown or expired
+    // identity (or a group no longer configured) falls back to the network's.
+    const who = this.identities?.lookup(q.client.address);
+    q.client.identity = who;
+    q.client.group = who?.group !== undefined && this.identities!.personFirst ? (this.groups.byName(who.group) ?? network) : network;
     return next(q);
   }
 }

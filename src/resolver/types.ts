@@ -1,6 +1,7 @@
 // The handler contract, in one place (as CoreDNS's plugin.go): a query flows
 // one way through a chain of handlers; each one answers it or passes it on.
 import type { ParsedQuery } from './wire.js';
+import type { ClientIdentity } from '../identity/types.js';
 
 /** A client's group, resolved once per query by the identify handler. */
 export interface Group {
@@ -13,6 +14,8 @@ export interface Client {
   address: string;
   port: number;
   group: Group;
+  /** Who and what is at the address (src/identity/), set by the identify link when known. */
+  identity?: ClientIdentity;
 }
 
 /**

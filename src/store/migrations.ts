@@ -12,6 +12,7 @@
 // their shape must loop over `listDays(db)` and alter each one.
 import type { Database } from 'better-sqlite3';
 import { adminSchemaSql, recoveryCodesSql } from '../admin/schema.js';
+import { identitySchemaSql } from '../identity/schema.js';
 
 export interface Migration {
   version: number;
@@ -257,6 +258,11 @@ export const migrations: Migration[] = [
         lat INTEGER NOT NULL
       );
     `,
+  },
+  {
+    version: 7,
+    name: 'identity: people, devices (interned ids), what each source says is at each address, roster imports',
+    up: identitySchemaSql,
   },
 ];
 
