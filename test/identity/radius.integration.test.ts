@@ -130,7 +130,15 @@ describe.skipIf(!ready)('RADIUS accounting with radclient', () => {
     expect((await radclientAcct(port, SECRET, v6)).answered).toBe(true);
     expect(gh.app.identity.lookup('2001:db8:1:2::99')).toMatchObject({ user: 'mrsbrown', group: 'staff' });
     expect(gh.app.identity.lookup('2001:db8:1:3::99')).toBeUndefined();
-    expect((await radclientAcct(port, SECRET, v6.map((l) => l.replace('Start', 'Stop')))).answered).toBe(true);
+    expect(
+      (
+        await radclientAcct(
+          port,
+          SECRET,
+          v6.map((l) => l.replace('Start', 'Stop')),
+        )
+      ).answered,
+    ).toBe(true);
     expect(gh.app.identity.lookup('2001:db8:1:2::99')).toBeUndefined();
   });
 
