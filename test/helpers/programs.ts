@@ -29,7 +29,7 @@ export function findProgram(name: string): string | null {
 export function havePrograms(...names: string[]): boolean {
   const missing = names.filter((n) => !findProgram(n));
   if (missing.length === 0) return true;
-  const message = `missing program(s): ${missing.join(', ')} (install with: apt-get install dnsutils knot-dnsutils nsd unbound ldnsutils dnsperf dnsmasq-base chromium)`;
+  const message = `missing program(s): ${missing.join(', ')} (install with: apt-get install dnsutils knot-dnsutils nsd unbound ldnsutils dnsperf dnsmasq-base chromium kea-dhcp4-server isc-dhcp-client freeradius-utils iproute2)`;
   if (process.env.CI === 'true') throw new Error(`${message}; CI must have them`);
   console.warn(`skipping: ${message}`);
   return false;
