@@ -7,7 +7,8 @@
 // - MAC: RADIUS's Calling-Station-Id, else the DHCP lease's hardware address.
 //   When both are known and differ, the address has changed hands: the newer
 //   record (DHCP by its lease start, RADIUS by its last update) wins and the
-//   older one is ignored whole, so a lost RADIUS Stop cannot pin a person on
+//   older one is ignored whole (a lease without a start time, as dnsmasq's,
+//   counts from when Gatehouse first saw it), so a lost RADIUS Stop cannot pin a person on
 //   an address DHCP has since given to another device.
 // - device: the device of that MAC; with no MAC, a device the school named by
 //   address; else the device known by its PTR name.

@@ -92,7 +92,16 @@ export class RadiusServer {
     socket.on('message', (msg, from) => this.onMessage(socket, msg, from));
     socket.on('error', (err) => this.logger.error({ err }, 'RADIUS socket error'));
     socket.bind(Number(m[2]), host);
-    await once(socket, 'listening');
+    try {
+      await once(socket, 'listening');
+    } catch (err) {
+      socket.close();
+      throw new IdentityError(
+        'GH_ERR_IDENTITY_RADIUS',
+        `identity.radius cannot listen on ${this.config.listen}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     this.socket = socket;
     this.logger.info({ listen: `${host}:${socket.address().port}` }, 'RADIUS accounting listening');
   }

@@ -16,6 +16,8 @@ import { cleanHostName } from './names.js';
 
 /** Addresses waiting for a look-up; beyond this, new ones wait for the next query from them. */
 const QUEUE_MAX = 10_000;
+/** Addresses remembered; past this (spoofed sources, say) the memory starts again, as identify's memo does. */
+const KNOWN_MAX = 100_000;
 
 export interface ReverseDnsStats {
   lookups: number;
@@ -80,6 +82,7 @@ export class ReverseDns {
   /** A query came from this address (called after its answer was sent). Memory only. */
   notice(address: string): void {
     if (this.known.has(address)) return;
+    if (this.known.size >= KNOWN_MAX) this.known.clear();
     // Until the look-up ends; an address outside the networks is remembered as never to ask.
     this.known.set(address, this.inScope(address) ? this.now() + this.config.timeoutMs * 2 : Infinity);
     if (this.known.get(address) === Infinity || this.queue.length >= QUEUE_MAX) return;

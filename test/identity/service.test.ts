@@ -99,6 +99,15 @@ describe('IdentityService', () => {
     });
   });
 
+  it('says clearly when the RADIUS port is taken', async () => {
+    const first = await start('{ radius: { listen: "127.0.0.1:0", clients: [{ network: 127.0.0.1/32, secret: x }] } }');
+    const taken = `{ radius: { listen: "127.0.0.1:${first.radiusPort}", clients: [{ network: 127.0.0.1/32, secret: x }] } }`;
+    await expect(start(taken)).rejects.toMatchObject({
+      code: 'GH_ERR_IDENTITY_RADIUS',
+      message: expect.stringMatching(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/),
+    });
+  });
+
   it('applies a reload: a new precedence at once, a new source started', async () => {
     const s = await start('{}');
     expect(s.personFirst).toBe(true);
