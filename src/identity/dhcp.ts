@@ -4,6 +4,9 @@
 // yield to the event loop so DNS answers never wait behind a large file, and
 // handed to the service as the complete set of leases in use. A bad line is
 // skipped and counted (status()); an unreadable file keeps the last leases.
+// Kea's lease file cleanup (kea-lfc) rotates the file: the leases then live in
+// NAME.completed, or NAME.1 and NAME.2, plus the new NAME; they are read in
+// the order Kea itself loads them at start-up, a later line winning.
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -30,7 +33,8 @@ export class DhcpLeaseSource {
   private watcher: FSWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
-  private last: { size: number; mtimeMs: number; ino: number } | undefined;
+  /** Sizes, times and inodes of the files at the last read. */
+  private last: string | undefined;
   private reading: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -93,13 +97,30 @@ export class DhcpLeaseSource {
     return this.reading;
   }
 
+  /** The files that hold the leases, oldest first (Kea's rotation; one file for the other formats). */
+  private async files(): Promise<string[]> {
+    const path = this.config.path;
+    if (this.config.format !== 'kea') return [path];
+    const exists = (f: string) =>
+      stat(f).then(
+        () => true,
+        () => false,
+      );
+    const older = (await exists(`${path}.completed`)) ? [`${path}.completed`] : [`${path}.1`, `${path}.2`];
+    const present = [];
+    for (const f of older) if (await exists(f)) present.push(f);
+    return [...present, path];
+  }
+
   private async read(): Promise<void> {
-    let text: string;
+    let texts: string[];
     try {
-      const st = await stat(this.config.path);
-      if (this.last && this.last.size === st.size && this.last.mtimeMs === st.mtimeMs && this.last.ino === st.ino) return;
-      this.last = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
-      text = await readFile(this.config.path, 'utf8');
+      const files = await this.files();
+      const stats = await Promise.all(files.map((f) => stat(f)));
+      const stamp = files.map((f, i) => `${f}:${stats[i].size}:${stats[i].mtimeMs}:${stats[i].ino}`).join('|');
+      if (this.last === stamp) return;
+      this.last = stamp;
+      texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
     } catch (err) {
       const error = `cannot read the lease file (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
       if (this.state.lastError !== error)
@@ -114,15 +135,19 @@ export class DhcpLeaseSource {
     let warnings = 0;
     let n = 0;
     const parse = leaseParsers[this.config.format];
-    for (const e of parse(text, { dateOrder: this.config.dateOrder, timezone: this.config.timezone })) {
-      if (e.kind === 'lease') byAddress.set(e.lease.address, e.lease);
-      else if (e.kind === 'warn') warnings++;
-      else {
-        badCount++;
-        if (bad.length < 20) bad.push(e.line);
+    for (const [i, text] of texts.entries()) {
+      const main = i === texts.length - 1;
+      for (const e of parse(text, { dateOrder: this.config.dateOrder, timezone: this.config.timezone })) {
+        if (e.kind === 'lease') byAddress.set(e.lease.address, e.lease);
+        else if (e.kind === 'warn') warnings++;
+        else {
+          badCount++;
+          // Line numbers are the named file's; bad lines in Kea's rotated files are counted only.
+          if (main && bad.length < 20) bad.push(e.line);
+        }
+        if (++n % SLICE === 0) await new Promise((r) => setImmediate(r));
+        if (this.stopped) return;
       }
-      if (++n % SLICE === 0) await new Promise((r) => setImmediate(r));
-      if (this.stopped) return;
     }
     const now = this.now();
     const leases = [...byAddress.values()].filter((l) => l.active && l.endsAt > now);

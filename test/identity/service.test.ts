@@ -60,6 +60,24 @@ describe('IdentityService', () => {
     expect(readDevices(db).filter((d) => d.key === 'mac:aa:bb:cc:00:00:01')).toHaveLength(1);
   });
 
+  it('reads Kea’s rotated lease files (lease file cleanup) in the order Kea loads them', async () => {
+    const file = join(dir, 'kea-leases4.csv');
+    const header = 'address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n';
+    const line = (ip: string, mac: string, host: string) => `${ip},${mac},,3600,${Math.floor(clock / 1000) + 3000},1,0,0,${host},0,\n`;
+    writeFileSync(`${file}.1`, header + line('10.0.0.1', 'aa:bb:cc:00:00:01', 'old-name') + line('10.0.0.2', 'aa:bb:cc:00:00:02', 'two'));
+    writeFileSync(`${file}.2`, header + line('10.0.0.3', 'aa:bb:cc:00:00:03', 'three'));
+    writeFileSync(file, header + line('10.0.0.1', 'aa:bb:cc:00:00:01', 'new-name'));
+    const s = await start(`{ dhcp: [{ format: kea, path: kea-leases4.csv }] }`);
+    expect(['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((a) => s.lookup(a)?.deviceName)).toEqual(['new-name', 'two', 'three']);
+    // The cleanup finished: .completed holds what .1 and .2 held, minus the lease that was dropped.
+    writeFileSync(
+      `${file}.completed`,
+      header + line('10.0.0.1', 'aa:bb:cc:00:00:01', 'old-name') + line('10.0.0.3', 'aa:bb:cc:00:00:03', 'three'),
+    );
+    await expect.poll(() => s.lookup('10.0.0.2'), { timeout: 10_000 }).toBeUndefined();
+    expect(['10.0.0.1', '10.0.0.3'].map((a) => s.lookup(a)?.deviceName)).toEqual(['new-name', 'three']);
+  });
+
   it('restores stored records at start, except those that expired meanwhile', async () => {
     const s = await start('{}');
     s.onLeases('/leases', [
