@@ -18,6 +18,7 @@ export class GroupIdentifier {
   private networks: Network[] = [];
   private defaultGroup!: Group;
   private groups: Group[] = [];
+  private named = new Map<string, Group>();
   private memo = new Map<string, Group>();
 
   constructor(config: Config) {
@@ -26,6 +27,7 @@ export class GroupIdentifier {
 
   configure(config: Config): void {
     this.groups = config.groups.map((g, index) => ({ index, name: g.name }));
+    this.named = new Map(this.groups.map((g) => [g.name, g]));
     this.defaultGroup = this.groups[config.groups.findIndex((g) => g.default)];
     this.networks = config.groups.flatMap((g, i) =>
       g.networks.map((cidr) => {
@@ -43,7 +45,7 @@ export class GroupIdentifier {
   }
 
   byName(name: string): Group | undefined {
-    return this.groups.find((g) => g.name === name);
+    return this.named.get(name);
   }
 
   groupOf(address: string): Group {
