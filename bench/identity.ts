@@ -125,7 +125,8 @@ async function main(): Promise<void> {
         `links: [{ name: primary, upstreams: ["udp://127.0.0.1:${nsd.port}"], timeoutMs: 1500 }]`,
         'cache: { maxEntries: 100000 }',
         'logging: { level: error }',
-        `store: { path: ${join(dataDir, 'gatehouse.db')} }`,
+        // The query log off in both: its writer thread's CPU would bury the difference measured here.
+        `store: { path: ${join(dataDir, 'gatehouse.db')}, queryLog: false }`,
         'admin: { listen: "127.0.0.1:0", blockPage: { enabled: false } }',
         'checks: { schedule: "" }',
         'categories:',
@@ -187,11 +188,9 @@ async function main(): Promise<void> {
     }
   }
   for (const [name, us] of cpu)
-    console.log(
-      `  ${name.padEnd(22)} ${us.map((u) => u.toFixed(2).padStart(6)).join(' ')}   median ${median(us).toFixed(2)} µs a query (the query log's writer thread included)`,
-    );
+    console.log(`  ${name.padEnd(22)} ${us.map((u) => u.toFixed(2).padStart(6)).join(' ')}   median ${median(us).toFixed(2)} µs a query`);
   const [cpuOff, cpuOn] = servers.map((s) => median(cpu.get(s.name)!));
-  console.log(`  identity on costs ${pct(cpuOn - cpuOff, cpuOff)}% more CPU a query than identity off (budget: 3%)`);
+  console.log(`  identity on uses ${pct(cpuOn, cpuOff)}% of identity-off CPU a query (budget: 103%)`);
   await nsd.stop();
   linkCost();
 }
