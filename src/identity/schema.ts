@@ -1,4 +1,4 @@
-// The identity tables (store migration 6). People and devices are interned:
+// The identity tables (store migration 7). People and devices are interned:
 // each gets a small integer id (AUTOINCREMENT, so an id is never reused, even
 // after retention deletes a row) that a query-log row can hold in 4 bytes
 // and that keeps its meaning when addresses and leases change. Addresses
