@@ -162,7 +162,7 @@ export class Gatehouse {
       policy: this.policy,
       cache: this.cache,
       rebinding: this.rebinding,
-      forward: new ForwardHandler(this.links),
+      forward: new ForwardHandler(this.links, () => this.config.dns.udpSize),
     });
   }
 

@@ -1,25 +1,40 @@
 // The answer cache, as dnsdist's packet cache: upstream answers are stored in
-// wire format and a hit copies the bytes, writes the client's ID and letter
-// case, and ages the TTLs in place. No decode, no encode.
+// wire format and a hit copies the bytes, sets the flags for this client and
+// ages the TTLs in place. No decode, no encode. The client's ID and letter
+// case are written by the server's last step (wire.ts finishResponse).
 //
-// Keys: name, type, class, DO and CD bits (as CoreDNS). Negative answers are
-// cached for min(SOA TTL, SOA MINIMUM) (RFC 2308); truncated answers and
-// server failures never are. Identical questions in flight share one upstream
-// query; entries hit often are refreshed before they expire (prefetch hides
-// the satellite link's latency); expired entries are kept a while longer and
-// served when every link is down (serve-stale, RFC 8767).
+// Keys: name, type, class, DO and CD bits (as CoreDNS), put together so that
+// no name can pass for another with other flags, whatever bytes its labels
+// hold (RFC 2181 §11; see cacheKey). Negative
+// answers, also behind a CNAME, are cached for min(SOA TTL, SOA MINIMUM)
+// (RFC 2308 §5); truncated answers and server failures never are. Identical
+// questions in flight share one upstream query; entries hit often are
+// refreshed before they expire (prefetch hides the satellite link's latency);
+// expired entries are kept a while longer and served, marked with EDE 3, when
+// no link answers (serve-stale, RFC 8767). ANY over UDP gets one RRset
+// (minimal-any.ts).
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.js';
-import type { Answer, Handler, Next, Query } from './types.js';
-import { AllLinksFailedError } from './links.js';
-import { addOptions, edeOptions } from './ede.js';
-import { EDE, HEADER_SIZE, OPT_SIZE, RCODE, errorResponse, readResponseLayout, writeOpt } from './wire.js';
+import type { Answer, AnswerSource, Handler, Next, Query } from './types.js';
+import { leadingRRset, type AnyCut } from './minimal-any.js';
+import { edeOptions, validationFailed } from './ede.js';
+import {
+  EDE,
+  FLAG_CD,
+  FLAG_RA,
+  RCODE,
+  TYPE_ANY,
+  edeOption,
+  isServerFailure,
+  optSize,
+  readResponseLayout,
+  wantsAuthenticData,
+  writeOpt,
+} from './wire.js';
 
 export interface CacheEntry {
   /** The answer without its OPT record. */
   wire: Buffer;
-  /** EDE options of an error answer (never cached), passed on to the client (ede.ts). */
-  ede: Buffer | undefined;
   questionEnd: number;
   ttlOffsets: number[];
   ttls: number[];
@@ -30,6 +45,18 @@ export interface CacheEntry {
   rcode: number;
   cnames: string[] | undefined;
   link: string | undefined;
+  /** 'error' for the SERVFAIL the forward link makes when no link answers. */
+  source: 'upstream' | 'error';
+  /**
+   * The links gave no usable answer (SERVFAIL or REFUSED, never cached): a
+   * stale answer is served instead when there is one. A validator's DNSSEC
+   * verdict is an answer, not a failure (ede.ts).
+   */
+  failed: boolean;
+  /** The Extended DNS Errors of an error answer (never cached), encoded, passed on to each client (ede.ts). */
+  ede: Buffer | undefined;
+  /** For ANY: where to cut the answer for UDP clients, and how many TTLs that keeps. */
+  anyCut: (AnyCut & { ttlCount: number }) | undefined;
   hits: number;
   prefetching: boolean;
 }
@@ -43,6 +70,9 @@ export interface CacheStats {
 }
 
 type CacheConfig = Config['cache'];
+
+/** RFC 8914 EDE 3 on every stale answer to a client that speaks EDNS. */
+const STALE_EDE = edeOption({ code: EDE.STALE_ANSWER, text: 'no internet link answered in time' });
 
 export class CacheHandler implements Handler {
   private lru: LRUCache<string, CacheEntry> | undefined;
@@ -90,16 +120,14 @@ export class CacheHandler implements Handler {
   private async miss(q: Query, key: string, stale: CacheEntry | undefined, next: Next): Promise<Answer> {
     const fresh = this.fetch(q, key, next);
     const usableStale = stale !== undefined && this.now() < stale.staleUntil ? stale : undefined;
-    try {
-      // RFC 8767's client response timer: with stale data in hand, wait no
-      // longer than staleAnswerAfterMs for the links before answering with it.
-      const entry = usableStale ? await raceTimer(fresh, this.settings.staleAnswerAfterMs) : await fresh;
-      if (entry) return this.answerFrom(entry, q, this.now(), 'upstream');
-    } catch (err) {
-      if (!usableStale) return this.failure(q, err);
-    }
+    if (!usableStale) return this.answerFrom(await fresh, q, this.now(), 'upstream');
+    // RFC 8767's client response timer: with stale data in hand, wait no
+    // longer than staleAnswerAfterMs for the links before answering with it,
+    // and answer with it too when they fail.
+    const entry = await raceTimer(fresh, this.settings.staleAnswerAfterMs).catch(() => undefined);
+    if (entry !== undefined && !entry.failed) return this.answerFrom(entry, q, this.now(), 'upstream');
     this.stats.stale++;
-    return this.answerFrom(usableStale!, q, this.now(), 'stale');
+    return this.answerFrom(usableStale, q, this.now(), 'stale');
   }
 
   /** One upstream query per key at a time; the answer is stored if it may be. */
@@ -108,7 +136,7 @@ export class CacheHandler implements Handler {
     if (pending) return pending;
     pending = Promise.resolve(next(q))
       .then((answer) => {
-        const entry = this.entryFrom(answer, q.questionEnd);
+        const entry = this.entryFrom(answer, q);
         if (entry.expiresAt > entry.storedAt && this.lru) this.lru.set(key, entry);
         return entry;
       })
@@ -122,19 +150,29 @@ export class CacheHandler implements Handler {
     if (entry.prefetching || entry.ttl < 2 || entry.expiresAt - now > Math.max(1000, entry.ttl * 100)) return;
     entry.prefetching = true;
     this.stats.prefetches++;
-    this.fetch(q, key, next).catch(() => {
-      entry.prefetching = false;
-    });
+    // A refresh that failed leaves the entry to be tried again on a later hit.
+    const again = () => void (entry.prefetching = false);
+    this.fetch(q, key, next).then((fresh) => {
+      if (fresh.failed) again();
+    }, again);
   }
 
-  /** Turn an upstream answer into an entry: strip OPT, clamp TTLs, work out the lifetime. */
-  private entryFrom(answer: Answer, questionEnd: number): CacheEntry {
+  /** Turn an answer from the links into an entry: strip OPT, clamp TTLs, work out the lifetime. */
+  private entryFrom(answer: Answer, q: Query): CacheEntry {
     const raw = answer.wire;
+    const { questionEnd } = q;
     const layout = readResponseLayout(raw, questionEnd);
     const now = this.now();
     if (!layout) throw new MalformedAnswerError();
     let wire: Buffer;
-    const { ttlOffsets, ttls } = layout;
+    const { ttlOffsets, ttls, rcode, answerCount } = layout;
+    // An error answer's reasons (the upstream's own EDEs, or the forward link's EDE 22) go on to the client.
+    const serverFailure = isServerFailure(rcode);
+    const ede = !serverFailure
+      ? undefined
+      : answer.ede !== undefined
+        ? edeOption(answer.ede)
+        : edeOptions(raw, layout.optStart, layout.optEnd);
     if (layout.optStart >= 0) {
       const cut = layout.optEnd - layout.optStart;
       wire = Buffer.concat([raw.subarray(0, layout.optStart), raw.subarray(layout.optEnd)]);
@@ -144,19 +182,23 @@ export class CacheHandler implements Handler {
       wire = Buffer.from(raw);
     }
     const s = this.settings;
+    const negative = rcode === RCODE.NXDOMAIN || (rcode === RCODE.NOERROR && layout.answersOfType === 0);
     let ttl = -1; // -1: not cacheable
-    if (!layout.truncated && layout.rcode === RCODE.NXDOMAIN) ttl = layout.negativeTtl;
-    else if (!layout.truncated && layout.rcode === RCODE.NOERROR)
-      ttl = layout.answerCount === 0 ? layout.negativeTtl : minOf(ttls, layout.answerCount);
+    if (!layout.truncated && negative) {
+      // RFC 2308 §5: the SOA's negative TTL, also behind a CNAME chain, which
+      // an entry must not outlive either. No SOA: not cached (§5, last paragraph).
+      ttl = layout.negativeTtl < 0 ? -1 : Math.min(layout.negativeTtl, minOf(ttls, answerCount, layout.negativeTtl));
+    } else if (!layout.truncated && rcode === RCODE.NOERROR) {
+      ttl = minOf(ttls, answerCount, 0);
+    }
     if (ttl >= 0) {
-      const negative = layout.rcode === RCODE.NXDOMAIN || layout.answerCount === 0;
       ttl = negative ? Math.min(ttl, s.negativeMaxTtl) : Math.min(Math.max(ttl, s.minTtl), s.maxTtl);
       for (let i = 0; i < ttls.length; i++) ttls[i] = negative ? Math.min(ttls[i], ttl) : Math.min(Math.max(ttls[i], s.minTtl), s.maxTtl);
     }
+    const cut = q.type === TYPE_ANY ? leadingRRset(wire, questionEnd, answerCount) : null;
     const expiresAt = now + Math.max(ttl, 0) * 1000;
     return {
       wire,
-      ede: layout.rcode === RCODE.SERVFAIL || layout.rcode === RCODE.REFUSED ? edeOptions(raw, layout.optStart, layout.optEnd) : undefined,
       questionEnd,
       ttlOffsets,
       ttls,
@@ -164,67 +206,54 @@ export class CacheHandler implements Handler {
       expiresAt,
       staleUntil: ttl > 0 ? expiresAt + s.serveStaleSeconds * 1000 : expiresAt,
       ttl: Math.max(ttl, 0),
-      rcode: layout.rcode,
+      rcode,
       cnames: layout.cnames,
       link: answer.link,
+      source: answer.source === 'error' ? 'error' : 'upstream',
+      failed: serverFailure && !(ede !== undefined && validationFailed(ede)),
+      ede,
+      anyCut: cut === null ? undefined : { ...cut, ttlCount: ttlOffsets.filter((o) => o < cut.end).length },
       hits: 0,
       prefetching: false,
     };
   }
 
-  /** The client's copy of an entry: its ID, its letter case, its flags, aged TTLs, its OPT. */
+  /**
+   * This client's copy of an entry: its flags, aged TTLs, its OPT record.
+   * Header: QR, opcode QUERY, AA and TC clear, RD as asked; RA, CD as asked,
+   * the upstream's rcode, and its AD only for a client that asked for it.
+   */
   private answerFrom(entry: CacheEntry, q: Query, now: number, source: 'cache' | 'upstream' | 'stale'): Answer {
     const stale = source === 'stale';
     const src = entry.wire;
-    const ede = q.edns ? entry.ede : undefined;
-    const out = Buffer.allocUnsafe(src.length + (q.edns ? OPT_SIZE : 0) + (ede ? ede.length : 0));
-    src.copy(out);
-    out.writeUInt16BE(q.id, 0);
-    out[2] = 0x80 | (q.recursionDesired ? 0x01 : 0); // QR, opcode QUERY, not authoritative, RD as asked
-    // RA, rcode; AD only to a client that set DO or AD itself (RFC 6840 §5.7, §5.8).
-    const adWanted = q.dnssecOk || (q.wire[3] & 0x20) !== 0;
-    out[3] = 0x80 | (src[3] & (adWanted ? 0x2f : 0x0f)) | (q.checkingDisabled ? 0x10 : 0);
-    if (q.questionEnd === entry.questionEnd) q.wire.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
+    const cut = q.transport === 'udp' ? entry.anyCut : undefined;
+    const length = cut === undefined ? src.length : cut.end;
+    const option = stale ? STALE_EDE : entry.ede;
+    const out = Buffer.allocUnsafe(length + (q.edns ? optSize(option) : 0));
+    src.copy(out, 0, 0, length);
+    out[2] = 0x80 | (q.recursionDesired ? 0x01 : 0);
+    out[3] = FLAG_RA | (src[3] & (wantsAuthenticData(q) ? 0x2f : 0x0f)) | (q.checkingDisabled ? FLAG_CD : 0);
+    if (cut !== undefined) {
+      out.writeUInt16BE(cut.count, 6);
+      out.writeUInt32BE(0, 8); // no authority, no additional records
+    }
     const elapsed = ((now - entry.storedAt) / 1000) | 0;
     const { ttlOffsets, ttls } = entry;
-    for (let i = 0; i < ttlOffsets.length; i++) {
+    const ttlCount = cut === undefined ? ttlOffsets.length : cut.ttlCount;
+    for (let i = 0; i < ttlCount; i++) {
       const left = stale ? this.settings.staleTtl : ttls[i] - elapsed;
       out.writeUInt32BE(left > 0 ? left : 0, ttlOffsets[i]);
     }
     if (q.edns) {
-      writeOpt(out, src.length, this.udpSize, q.dnssecOk);
-      if (ede) addOptions(out, src.length, ede);
+      writeOpt(out, length, this.udpSize, q.dnssecOk, option);
       out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
     }
-    return { wire: out, rcode: entry.rcode, source, link: entry.link, cnames: entry.cnames };
-  }
-
-  private failure(q: Query, err: unknown): Answer {
-    const last = err instanceof AllLinksFailedError ? err.lastAnswer : undefined;
-    if (last) {
-      // Pass the upstream's own SERVFAIL / REFUSED on, as the client's copy.
-      try {
-        return this.answerFrom(
-          this.entryFrom({ wire: last, rcode: last[3] & 0x0f, source: 'upstream' }, q.questionEnd),
-          q,
-          this.now(),
-          'upstream',
-        );
-      } catch {
-        /* malformed: fall through to our own SERVFAIL */
-      }
-    }
-    const wire = errorResponse(q.wire, RCODE.SERVFAIL, {
-      questionEnd: q.questionEnd,
-      edns: q.edns,
-      udpSize: this.udpSize,
-      dnssecOk: q.dnssecOk,
-      ede: { code: EDE.NO_REACHABLE_AUTHORITY, text: 'no internet link answered' },
-    });
-    return { wire, rcode: RCODE.SERVFAIL, source: 'error' };
+    const answerSource: AnswerSource = source === 'upstream' && entry.source === 'error' ? 'error' : source;
+    return { wire: out, rcode: entry.rcode, source: answerSource, link: entry.link, cnames: entry.cnames };
   }
 }
 
+/** A link handed over an answer that cannot be walked (links.ts checks every answer, so this is a bug). */
 export class MalformedAnswerError extends Error {
   readonly code = 'GH_ERR_MALFORMED_ANSWER';
   constructor() {
@@ -234,23 +263,30 @@ export class MalformedAnswerError extends Error {
 
 const keySuffixes = new Map<number, string>();
 
-/** name|type for the common case; class and the DO/CD bits are added when they differ from IN/0. */
+/**
+ * The cache and in-flight key: the question's name as parseQuery read it,
+ * then NUL, then type, class and the DO/CD bits as five fixed-width
+ * characters. Unambiguous whatever bytes a label holds (RFC 2181 §11): the
+ * name is lower-cased and escaped RFC 1035-style (wire.ts readName), which is
+ * one-to-one and turns every byte up to 0x20 into \DDD, so a name never
+ * holds NUL and the first NUL ends it. As fast as the name alone: one concat.
+ */
 export function cacheKey(q: Query): string {
   const bits = (q.dnssecOk ? 1 : 0) | (q.checkingDisabled ? 2 : 0);
-  const id = q.type * 4 + bits;
-  if (q.klass !== 1) return `${q.name}|${q.type}|${q.klass}|${bits}`;
+  const id = (q.klass * 0x10000 + q.type) * 4 + bits;
   let suffix = keySuffixes.get(id);
   if (suffix === undefined) {
-    suffix = bits === 0 ? `|${q.type}` : `|${q.type}|1|${bits}`;
+    suffix = String.fromCharCode(0, q.type >> 8, q.type & 0xff, q.klass >> 8, q.klass & 0xff, bits);
     if (keySuffixes.size < 4096) keySuffixes.set(id, suffix);
   }
   return q.name + suffix;
 }
 
-function minOf(values: number[], count: number): number {
+/** The lowest of the first `count` values, or `none` when there are none. */
+function minOf(values: number[], count: number, none: number): number {
   let min = Infinity;
   for (let i = 0; i < count; i++) if (values[i] < min) min = values[i];
-  return min === Infinity ? 0 : min;
+  return min === Infinity ? none : min;
 }
 
 /** Resolves with the promise's value, or undefined if it takes longer than `ms`. */

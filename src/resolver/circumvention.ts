@@ -5,7 +5,7 @@
 //   iCloud Private Relay is not available on this network.
 // - resolver.arpa: NODATA, so clients find no designated encrypted resolver
 //   (DDR, RFC 9462: they ask for _dns.resolver.arpa SVCB).
-import { EDE_FILTERED, type Ede } from './block-answer.js';
+import { EDE, type Ede } from './wire.js';
 import { CANARY_CATEGORY } from './categories.js';
 import type { Decision } from './types.js';
 
@@ -21,7 +21,7 @@ export interface Canary {
 
 function canary(reason: Canary['reason'], answer: Canary['answer'], text: string): Canary {
   const decision = Object.freeze({ action: 'block', reason, category: CANARY_CATEGORY, circumvention: true }) as Decision;
-  return { reason, answer, ede: { code: EDE_FILTERED, text }, decision };
+  return { reason, answer, ede: { code: EDE.FILTERED, text }, decision };
 }
 
 const CANARIES: readonly [string, Canary][] = [

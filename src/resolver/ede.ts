@@ -7,12 +7,10 @@
 //   question is not asked again on another link, whose resolver might not
 //   validate and would hand out the very data that failed (a downgrade);
 // - the cache passes the EDE options of an error answer on to the client (RFC
-//   8914 §3 lets a forwarder do so); error answers are never cached, so an
-//   EDE is never replayed after the fact.
-import { HEADER_SIZE, OPT_SIZE, RCODE, readResponseLayout, skipName } from './wire.js';
-
-/** EDNS option code of an Extended DNS Error. */
-export const OPTION_EDE = 15;
+//   8914 §3 lets a forwarder do so), in our OPT record (wire.ts writeOpt);
+//   error answers are never cached, so an EDE is never replayed after the
+//   fact, and a verdict is not a failure that a stale answer could stand in for.
+import { HEADER_SIZE, OPTION_EDE, RCODE, readResponseLayout, skipName } from './wire.js';
 
 /**
  * Info-codes by which a validator says the data failed DNSSEC: 1 and 2
@@ -51,14 +49,9 @@ export function edeInfoCodes(options: Buffer): number[] {
   return codes;
 }
 
-/**
- * Put raw EDNS options (from edeOptions) into the empty OPT record that
- * writeOpt() has just written at `optOffset`; the buffer must have room for
- * them after it.
- */
-export function addOptions(buf: Buffer, optOffset: number, options: Buffer): void {
-  buf.writeUInt16BE(options.length, optOffset + OPT_SIZE - 2); // RDLENGTH
-  options.copy(buf, optOffset + OPT_SIZE);
+/** Whether EDE options (from edeOptions) say that the data failed DNSSEC validation. */
+export function validationFailed(options: Buffer): boolean {
+  return edeInfoCodes(options).some((code) => VALIDATION_FAILURES.has(code));
 }
 
 /**
@@ -70,5 +63,5 @@ export function isValidationFailure(wire: Buffer, questionLength: number): boole
   if (wire.length < HEADER_SIZE || (wire[3] & 0x0f) !== RCODE.SERVFAIL || wire.readUInt16BE(10) === 0) return false;
   const layout = readResponseLayout(wire, HEADER_SIZE + questionLength);
   const options = layout ? edeOptions(wire, layout.optStart, layout.optEnd) : undefined;
-  return options !== undefined && edeInfoCodes(options).some((code) => VALIDATION_FAILURES.has(code));
+  return options !== undefined && validationFailed(options);
 }

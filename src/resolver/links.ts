@@ -13,7 +13,7 @@ import { UdpUpstream } from './upstream-udp.js';
 import { StreamUpstream } from './upstream-stream.js';
 import { SystemUpstream } from './upstream-system.js';
 import dnsPacket from 'dns-packet';
-import { HEADER_SIZE, RCODE } from './wire.js';
+import { HEADER_SIZE, RCODE, isServerFailure } from './wire.js';
 import { isValidationFailure } from './ede.js';
 
 export type LinkState = 'up' | 'down';
@@ -46,12 +46,13 @@ export interface LinksStatus {
   lastSwitch: LinkSwitch | null;
 }
 
-/** Every link failed this query. `lastAnswer` is the last SERVFAIL/REFUSED received, if any. */
+/** Every link failed this query. `lastAnswer` is the last SERVFAIL/REFUSED received, if any, from `link`. */
 export class AllLinksFailedError extends Error {
   readonly code = 'GH_ERR_ALL_LINKS_FAILED';
   constructor(
     message: string,
     readonly lastAnswer?: Buffer,
+    readonly link?: string,
   ) {
     super(message);
   }
@@ -176,16 +177,20 @@ export class LinkManager extends EventEmitter {
   async query(question: Buffer, dnssecOk: boolean, checkingDisabled: boolean): Promise<{ wire: Buffer; link: string; linkIndex: number }> {
     const first = this.links[this.currentIndex];
     let lastAnswer: Buffer | undefined;
+    let lastLink: string | undefined;
     let lastError = '';
     for (let i = -1; i < this.links.length; i++) {
       const link = i < 0 ? first : this.links[i];
       if (i >= 0 && (link === first || link.state === 'down')) continue;
       const result = await this.queryLink(link, question, dnssecOk, checkingDisabled);
       if (Buffer.isBuffer(result)) return { wire: result, link: link.config.name, linkIndex: link.index };
-      if (result.answer) lastAnswer = result.answer;
+      if (result.answer) {
+        lastAnswer = result.answer;
+        lastLink = link.config.name;
+      }
       lastError = result.error;
     }
-    throw new AllLinksFailedError(`every link failed: ${lastError}`, lastAnswer);
+    throw new AllLinksFailedError(`every link failed: ${lastError}`, lastAnswer, lastLink);
   }
 
   private async queryLink(
@@ -206,7 +211,7 @@ export class LinkManager extends EventEmitter {
         const wire = await upstream.query(question, dnssecOk, checkingDisabled, link.config.timeoutMs);
         const rcode = wire[3] & 0x0f;
         // A validator's "this name failed DNSSEC" (ede.ts) is an answer, not a fault.
-        if ((rcode === RCODE.SERVFAIL && !isValidationFailure(wire, question.length)) || rcode === RCODE.REFUSED) {
+        if (isServerFailure(rcode) && !isValidationFailure(wire, question.length)) {
           answer = wire;
           error = `${upstream.url} answered ${rcode === RCODE.SERVFAIL ? 'SERVFAIL' : 'REFUSED'}`;
           this.recordFailure(link, error);

@@ -4,7 +4,8 @@
 // upstream) for the safe host: the policy itself sends nothing on the network.
 import dnsPacket from 'dns-packet';
 import type { GroupConfig } from '../config.js';
-import { AnswerBuilder, EDE_FORGED, RCODE_SERVFAIL, encodeAtQuestion, encodeRecord, type Ede } from './block-answer.js';
+import { AnswerBuilder, encodeAtQuestion, encodeRecord } from './block-answer.js';
+import { EDE, HEADER_SIZE, RCODE, TYPE_CNAME, TYPE_OPT, type Ede } from './wire.js';
 import { isPromise } from './maybe-async.js';
 import type { Answer, Decision, Next, Query } from './types.js';
 
@@ -22,10 +23,8 @@ export interface SafeTarget {
 
 function target(provider: Provider, host: string, ttl: number): SafeTarget {
   const cname = encodeAtQuestion({ type: 'CNAME', name: '.', ttl, data: host });
-  return { provider, host, ede: { code: EDE_FORGED, text: `Safe search: ${provider}` }, cname };
+  return { provider, host, ede: { code: EDE.FORGED_ANSWER, text: `Safe search: ${provider}` }, cname };
 }
-
-const TYPE_CNAME = 5;
 
 // www.google.com, google.co.uk, www.google.com.au: Google's country domains.
 const GOOGLE = /^(?:www\.)?google\.(?:com|[a-z]{2}|co\.[a-z]{2}|com\.[a-z]{2})$/;
@@ -86,7 +85,7 @@ export function safeSearchAnswer(
   if (q.type === TYPE_CNAME) return finish(0, []);
   const complete = (sub: Answer): Answer => {
     const records = recordsOf(sub.wire);
-    return records === null ? finish(RCODE_SERVFAIL, []) : finish(sub.rcode, records);
+    return records === null ? finish(RCODE.SERVFAIL, []) : finish(sub.rcode, records);
   };
   const sub = next(safeHostQuery(q, target.host, udpSize));
   return isPromise(sub) ? sub.then(complete) : complete(sub);
@@ -106,13 +105,12 @@ function recordsOf(wire: Buffer): Buffer[] | null {
 function safeHostQuery(q: Query, host: string, udpSize: number): Query {
   const labels = host.split('.');
   const nameLength = labels.reduce((n, l) => n + l.length + 1, 1);
-  const questionEnd = 12 + nameLength + 4;
-  const wire = Buffer.alloc(questionEnd + 11);
-  wire.writeUInt16BE(q.id, 0);
+  const questionEnd = HEADER_SIZE + nameLength + 4;
+  const wire = Buffer.alloc(questionEnd + 11); // ID 0: the upstream query gets its own
   wire.writeUInt16BE(0x0100, 2); // RD
   wire.writeUInt16BE(1, 4); // QDCOUNT
   wire.writeUInt16BE(1, 10); // ARCOUNT: our OPT
-  let at = 12;
+  let at = HEADER_SIZE;
   for (const label of labels) {
     wire[at++] = label.length;
     at += wire.write(label, at, 'ascii');
@@ -123,7 +121,7 @@ function safeHostQuery(q: Query, host: string, udpSize: number): Query {
   at += 4;
   // OPT: root owner, type 41, our UDP size, no extended rcode, version 0, DO clear, no options.
   wire[at] = 0;
-  wire.writeUInt16BE(41, at + 1);
+  wire.writeUInt16BE(TYPE_OPT, at + 1);
   wire.writeUInt16BE(udpSize, at + 3);
   return {
     ...q,

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import type { Logger } from '../log.js';
 import type { Answer, Group, Next, Query } from './types.js';
-import { errorResponse, parseQuery, RCODE, truncate, EDE } from './wire.js';
+import { errorResponse, finishResponse, parseFailureResponse, parseQuery, RCODE, truncate, EDE, TYPE_AXFR, TYPE_IXFR } from './wire.js';
 import { listenUdp, type Reply, type UdpListener, type UdpMode } from './udp-socket.js';
 import { TcpConnections, type TcpConnection, type TcpStats } from './tcp-connections.js';
 import { ADMIT, NOT_ALLOWED, type Admission, type Verdict } from './admission.js';
@@ -41,8 +41,6 @@ export interface ServerStats {
   tcpSlots: TcpStats;
 }
 
-const TYPE_AXFR = 252;
-const TYPE_IXFR = 251;
 const MAX_TCP_MESSAGE = 65_535;
 /** Extended DNS Error "Prohibited" (RFC 8914 §4.19). */
 const EDE_PROHIBITED = 18;
@@ -225,8 +223,7 @@ export class DnsServer {
       }
       if (parsed === 'notimp') this.stats.notimp++;
       else this.stats.formerr++;
-      const rcode = parsed === 'notimp' ? RCODE.NOTIMP : parsed === 'badvers' ? 0 : RCODE.FORMERR;
-      reply(errorResponse(packet, rcode, parsed === 'badvers' ? { edns: true, udpSize: this.options.udpSize, extendedRcode: 1 } : {}));
+      reply(parseFailureResponse(packet, parsed, this.options.udpSize));
       return true;
     }
     this.stats.queries++;
@@ -299,8 +296,10 @@ export class DnsServer {
     this.finish(q, answer, reply);
   }
 
+  /** The one last step of every answer: the client's ID and letter case (wire.ts), then the fit to UDP. */
   private finish(q: Query, answer: Answer, reply: (answer: Buffer) => void): void {
     let wire = answer.wire;
+    finishResponse(wire, q);
     if (q.transport === 'udp') {
       const limit = q.edns ? Math.min(q.udpSize, this.options.udpSize) : 512;
       if (wire.length > limit) {

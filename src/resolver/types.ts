@@ -1,6 +1,17 @@
 // The handler contract, in one place (as CoreDNS's plugin.go): a query flows
 // one way through a chain of handlers; each one answers it or passes it on.
-import type { ParsedQuery } from './wire.js';
+//
+// Who writes the reply:
+// - a handler that answers builds a complete message for this client: flags,
+//   question, records and, when the client sent one, our OPT record;
+// - the forward link owns its failure: no usable answer from any link becomes
+//   the last upstream's SERVFAIL/REFUSED, or our SERVFAIL with EDE 22;
+// - the cache makes each client its own copy of a stored answer (flags, aged
+//   TTLs, OPT, EDE 3 when stale, one RRset for ANY over UDP);
+// - the server's last step (wire.ts finishResponse) writes the client's ID and
+//   its question bytes (letter case) into every answer, then cuts an answer
+//   too big for the client's UDP buffer to TC. No handler writes the ID.
+import type { Ede, ParsedQuery } from './wire.js';
 import type { ClientIdentity } from '../identity/types.js';
 
 /** A client's group, resolved once per query by the identify handler. */
@@ -51,9 +62,9 @@ export type AnswerSource = 'cache' | 'upstream' | 'policy' | 'stale' | 'error';
 
 /**
  * An answer on its way back to the client. `wire` is a complete DNS message
- * whose ID and question may still need patching by the server (see wire.ts
- * `finishResponse`): the server writes the client's ID and fits it to the
- * transport, so handlers never need to care about either.
+ * for this client and its own buffer: the server patches it in place (ID and
+ * question case, wire.ts `finishResponse`) and fits it to the transport, so
+ * handlers never write the ID. Never hand two clients the same buffer.
  */
 export interface Answer {
   wire: Buffer;
@@ -62,6 +73,12 @@ export interface Answer {
   decision?: Decision;
   /** Name of the internet link that produced it, for upstream answers. */
   link?: string;
+  /**
+   * The Extended DNS Error of an answer we made up, also when this client's
+   * copy has no OPT record to carry it: a handler that makes other clients
+   * their copies of this answer (the cache, for queries in flight) needs it.
+   */
+  ede?: Ede;
   /**
    * Lower-case targets of the CNAME records in the answer section, in order,
    * when there are any. Filled once when an upstream answer is parsed (and kept

@@ -1,7 +1,7 @@
 // What every upstream transport (UDP, TCP, TLS) shares: the query it sends,
 // the checks an answer must pass, and random query IDs.
 import { randomFillSync } from 'node:crypto';
-import { HEADER_SIZE, OPT_SIZE, sameQuestion, writeOpt } from './wire.js';
+import { FLAG_AD, FLAG_CD, HEADER_SIZE, OPT_SIZE, readResponseLayout, sameQuestion, writeOpt } from './wire.js';
 
 /** The UDP buffer size we advertise to upstreams (RFC 9715's safe default). */
 export const UPSTREAM_UDP_SIZE = 1232;
@@ -33,14 +33,16 @@ export function randomId(): number {
   return idPool[idNext++];
 }
 
-/** A recursive query for `question` with our OPT record. */
+/**
+ * A recursive query for `question` with our OPT record. AD is always set (RFC
+ * 6840 §5.7), so a validating upstream says whether the data is secure even
+ * when DO is clear; the cache passes AD on only to clients that asked for it.
+ */
 export function buildQuery(id: number, question: Buffer, dnssecOk: boolean, checkingDisabled: boolean): Buffer {
   const out = Buffer.allocUnsafe(HEADER_SIZE + question.length + OPT_SIZE);
   out.writeUInt16BE(id, 0);
   out[2] = 0x01; // RD
-  // AD: tell us whether the answer validated, even without DO (RFC 6840 §5.7), so
-  // the cache can give AD to clients that ask for it with the AD bit alone.
-  out[3] = 0x20 | (checkingDisabled ? 0x10 : 0);
+  out[3] = FLAG_AD | (checkingDisabled ? FLAG_CD : 0);
   out.writeUInt16BE(1, 4);
   out.writeUInt32BE(0, 6);
   out.writeUInt16BE(1, 10);
@@ -49,14 +51,20 @@ export function buildQuery(id: number, question: Buffer, dnssecOk: boolean, chec
   return out;
 }
 
-/** An answer is accepted only if it is a response to exactly the question we asked. */
+/**
+ * An answer is accepted only if it is a response to exactly the question we
+ * asked, and its records can be walked (the cache stores it as it is; a
+ * truncated answer is only asked again over TCP): any other packet is dropped,
+ * and the real answer may still come.
+ */
 export function matchesQuery(answer: Buffer, id: number, question: Buffer): boolean {
   return (
     answer.length >= HEADER_SIZE + question.length &&
     answer.readUInt16BE(0) === id &&
     (answer[2] & 0x80) !== 0 &&
     answer.readUInt16BE(4) === 1 &&
-    sameQuestion(answer, HEADER_SIZE, question, 0, question.length)
+    sameQuestion(answer, HEADER_SIZE, question, 0, question.length) &&
+    ((answer[2] & 0x02) !== 0 || readResponseLayout(answer, HEADER_SIZE + question.length) !== null)
   );
 }
 

@@ -1,17 +1,56 @@
-// Wire helpers for the hot path. Only the header and the question of a query
-// are decoded; answers are built by copying bytes and patching them in place.
-// Answers we make up (blocks, safe search) are built with dns-packet elsewhere.
+// Wire helpers for the hot path, and the one home of the DNS constants. Only
+// the header and the question of a query are decoded; answers are built by
+// copying bytes and patching them in place. The record data of answers we make
+// up (blocks, safe search) is encoded with dns-packet elsewhere.
 
 export const HEADER_SIZE = 12;
-export const TYPE_OPT = 41;
+export const TYPE_A = 1;
 export const TYPE_CNAME = 5;
 export const TYPE_SOA = 6;
+export const TYPE_AAAA = 28;
+export const TYPE_OPT = 41;
+export const TYPE_RRSIG = 46;
+export const TYPE_IXFR = 251;
+export const TYPE_AXFR = 252;
+export const TYPE_ANY = 255;
 export const CLASS_IN = 1;
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 
-/** Extended DNS Error info-codes we use (RFC 8914). */
-export const EDE = { STALE_ANSWER: 3, BLOCKED: 15, FILTERED: 17, NOT_SUPPORTED: 21, NO_REACHABLE_AUTHORITY: 22 } as const;
+/** RCODE names by number, for people (the query log page). */
+export const RCODE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(RCODE).map(([name, code]) => [code, name]));
+
+/** Header flag bits in byte 3 (RFC 1035 §4.1.1, RFC 4035 §3.2). */
+export const FLAG_RA = 0x80;
+export const FLAG_AD = 0x20;
+export const FLAG_CD = 0x10;
+
+/** The EDNS option code of an Extended DNS Error (RFC 8914 §2). */
+export const OPTION_EDE = 15;
+
+/** Extended DNS Error info-codes we use or read (RFC 8914 §4). */
+export const EDE = {
+  FORGED_ANSWER: 4,
+  STALE_ANSWER: 3,
+  BLOCKED: 15,
+  CENSORED: 16,
+  FILTERED: 17,
+  NOT_SUPPORTED: 21,
+  NO_REACHABLE_AUTHORITY: 22,
+} as const;
+
+/** An upstream answer that counts as a failure of its link: never cached, and the next link is tried. */
+export function isServerFailure(rcode: number): boolean {
+  return rcode === RCODE.SERVFAIL || rcode === RCODE.REFUSED;
+}
+
+/**
+ * May the answer to `q` carry the AD bit? Only for a client that showed it
+ * understands it: DO set (RFC 4035 §3.2.3), or AD set in the query (RFC 6840 §5.7).
+ */
+export function wantsAuthenticData(q: { wire: Buffer; dnssecOk: boolean }): boolean {
+  return q.dnssecOk || (q.wire[3] & FLAG_AD) !== 0;
+}
 
 export type ParseFailure = 'drop' | 'formerr' | 'notimp' | 'badvers';
 
@@ -123,8 +162,10 @@ const nameOut = { name: '' };
 
 /**
  * Decode a query's header and question, and find its OPT record. Anything a
- * query should not contain (answers, trailing bytes, bad names) is FORMERR;
- * responses and packets too short to answer are dropped.
+ * query should not contain (answers, bad names, two OPT records) is FORMERR;
+ * responses and packets too short to answer are dropped. Bytes after the last
+ * record are ignored, as unbound and dnsdist do: they are no reason to refuse
+ * a question that reads correctly.
  */
 export function parseQuery(buf: Buffer): ParsedQuery | ParseFailure {
   if (buf.length < HEADER_SIZE) return 'drop';
@@ -159,7 +200,6 @@ export function parseQuery(buf: Buffer): ParsedQuery | ParseFailure {
     }
     pos = nameEnd + 10 + rdlen;
   }
-  if (pos !== buf.length) return 'formerr'; // trailing garbage
   if (badVersion) return 'badvers';
   return {
     id: buf.readUInt16BE(0),
@@ -175,11 +215,45 @@ export function parseQuery(buf: Buffer): ParsedQuery | ParseFailure {
   };
 }
 
-/** Length of our OPT record: root name, type, class, ttl, rdlength. */
+/** Length of our OPT record without options: root name, type, class, ttl, rdlength. */
 export const OPT_SIZE = 11;
 
-/** Write an OPT record with no options at `offset`; returns the offset after it. */
-export function writeOpt(buf: Buffer, offset: number, udpSize: number, dnssecOk: boolean, extendedRcode = 0): number {
+/** An Extended DNS Error (RFC 8914): an INFO-CODE and a short text for people. */
+export interface Ede {
+  code: number;
+  text: string;
+}
+
+const encodedEde = new WeakMap<Ede, Buffer>();
+
+/**
+ * The EDE option (RFC 8914 §2: OPTION-CODE 15, OPTION-LENGTH, INFO-CODE,
+ * EXTRA-TEXT in UTF-8), encoded once per Ede object: callers keep constants.
+ */
+export function edeOption(ede: Ede): Buffer {
+  let option = encodedEde.get(ede);
+  if (option === undefined) {
+    const text = Buffer.from(ede.text, 'utf8');
+    option = Buffer.allocUnsafe(6 + text.length);
+    option.writeUInt16BE(OPTION_EDE, 0);
+    option.writeUInt16BE(2 + text.length, 2);
+    option.writeUInt16BE(ede.code, 4);
+    text.copy(option, 6);
+    encodedEde.set(ede, option);
+  }
+  return option;
+}
+
+/** The size of our OPT record carrying `option` (already encoded, header included), or none. */
+export function optSize(option?: Buffer): number {
+  return OPT_SIZE + (option === undefined ? 0 : option.length);
+}
+
+/**
+ * Write our OPT record at `offset`: our UDP size, version 0, the client's DO
+ * echoed (RFC 3225), and at most one option. Returns the offset after it.
+ */
+export function writeOpt(buf: Buffer, offset: number, udpSize: number, dnssecOk: boolean, option?: Buffer, extendedRcode = 0): number {
   buf[offset] = 0;
   buf.writeUInt16BE(TYPE_OPT, offset + 1);
   buf.writeUInt16BE(udpSize, offset + 3);
@@ -187,14 +261,36 @@ export function writeOpt(buf: Buffer, offset: number, udpSize: number, dnssecOk:
   buf[offset + 6] = 0; // version 0
   buf[offset + 7] = dnssecOk ? 0x80 : 0;
   buf[offset + 8] = 0;
-  buf.writeUInt16BE(0, offset + 9);
-  return offset + OPT_SIZE;
+  if (option === undefined) {
+    buf.writeUInt16BE(0, offset + 9);
+    return offset + OPT_SIZE;
+  }
+  buf.writeUInt16BE(option.length, offset + 9);
+  return offset + OPT_SIZE + option.copy(buf, offset + OPT_SIZE);
 }
 
 /**
- * A header-only (plus question, when there is one) response for errors made
- * here: FORMERR, NOTIMP, SERVFAIL, REFUSED, BADVERS. An Extended DNS Error
- * can be attached when the client speaks EDNS.
+ * The first option with `code` inside the OPT record at [optStart, optEnd), as
+ * encoded (code, length, data), or undefined. Malformed options end the search.
+ */
+export function findOption(buf: Buffer, optStart: number, optEnd: number, code: number): Buffer | undefined {
+  const rdata = skipName(buf, optStart) + 10;
+  if (rdata < 10) return undefined;
+  for (let at = rdata; at + 4 <= optEnd;) {
+    const length = buf.readUInt16BE(at + 2);
+    if (at + 4 + length > optEnd) return undefined;
+    if (buf.readUInt16BE(at) === code) return buf.subarray(at, at + 4 + length);
+    at += 4 + length;
+  }
+  return undefined;
+}
+
+/**
+ * A response for errors made here: FORMERR, NOTIMP, SERVFAIL, REFUSED,
+ * BADVERS. Header, the question up to `questionEnd` (none by default), and our
+ * OPT record when the client speaks EDNS, with an Extended DNS Error if given.
+ * RA is set and CD kept, as for any answer to a QUERY; ID and letter case are
+ * the client's, copied from its packet.
  */
 export function errorResponse(
   query: Buffer,
@@ -204,31 +300,76 @@ export function errorResponse(
     edns?: boolean;
     udpSize?: number;
     dnssecOk?: boolean;
-    ede?: { code: number; text: string };
+    ede?: Ede;
     extendedRcode?: number;
   } = {},
 ): Buffer {
   const questionEnd = opts.questionEnd ?? HEADER_SIZE;
-  const edeText = opts.ede ? Buffer.from(opts.ede.text, 'utf8') : undefined;
-  const optLen = opts.edns ? OPT_SIZE + (opts.ede ? 4 + 2 + edeText!.length : 0) : 0;
-  const out = Buffer.allocUnsafe(questionEnd + optLen);
+  const option = opts.edns && opts.ede ? edeOption(opts.ede) : undefined;
+  const out = Buffer.allocUnsafe(questionEnd + (opts.edns ? optSize(option) : 0));
   query.copy(out, 0, 0, questionEnd);
   out[2] = 0x80 | (query[2] & 0x79); // QR, keep opcode and RD; clear AA and TC
-  out[3] = 0x80 | (query[3] & 0x10) | (rcode & 0x0f); // RA, keep CD
+  out[3] = FLAG_RA | (query[3] & FLAG_CD) | (rcode & 0x0f); // RA, keep CD; AD clear
   out.writeUInt16BE(questionEnd > HEADER_SIZE ? 1 : 0, 4);
   out.writeUInt32BE(0, 6);
   out.writeUInt16BE(opts.edns ? 1 : 0, 10);
-  if (opts.edns) {
-    const p = writeOpt(out, questionEnd, opts.udpSize ?? 1232, opts.dnssecOk ?? false, opts.extendedRcode ?? 0);
-    if (opts.ede) {
-      out.writeUInt16BE(4 + 2 + edeText!.length, p - 2); // rdlength
-      out.writeUInt16BE(15, p); // option code: Extended DNS Error
-      out.writeUInt16BE(2 + edeText!.length, p + 2);
-      out.writeUInt16BE(opts.ede.code, p + 4);
-      edeText!.copy(out, p + 6);
-    }
-  }
+  if (opts.edns) writeOpt(out, questionEnd, opts.udpSize ?? 1232, opts.dnssecOk ?? false, option, opts.extendedRcode ?? 0);
   return out;
+}
+
+/**
+ * The answer to a packet parseQuery refused ('drop' gets none): FORMERR,
+ * NOTIMP or BADVERS. The question is echoed when there is exactly one that
+ * reads, and our OPT record is added when the query carried one (RFC 6891
+ * §6.1.1: a query with OPT gets OPT back, errors included). To an opcode other
+ * than QUERY, RA and CD mean nothing (RFC 6895 §2), so they stay clear.
+ */
+export function parseFailureResponse(packet: Buffer, failure: Exclude<ParseFailure, 'drop'>, udpSize: number): Buffer {
+  const qdcount = packet.readUInt16BE(4);
+  let pos = HEADER_SIZE;
+  let questionEnd = HEADER_SIZE;
+  for (let i = 0; i < qdcount && pos >= 0; i++) {
+    pos = readName(packet, pos, nameOut);
+    pos = pos >= 0 && pos + 4 <= packet.length ? pos + 4 : -1;
+    if (i === 0 && qdcount === 1 && pos >= 0) questionEnd = pos;
+  }
+  const opt = pos >= 0 ? findQueryOpt(packet, pos) : null;
+  const badvers = failure === 'badvers';
+  const out = errorResponse(packet, failure === 'notimp' ? RCODE.NOTIMP : badvers ? 0 : RCODE.FORMERR, {
+    questionEnd,
+    edns: opt !== null,
+    udpSize,
+    dnssecOk: opt?.dnssecOk,
+    extendedRcode: badvers ? 1 : 0, // BADVERS is 16: extended RCODE 1, header RCODE 0
+  });
+  if (failure === 'notimp') out[3] &= 0x0f;
+  return out;
+}
+
+/** The OPT record among the records after `pos` (answer, authority, additional), or null. */
+function findQueryOpt(buf: Buffer, pos: number): { dnssecOk: boolean } | null {
+  const records = buf.readUInt16BE(6) + buf.readUInt16BE(8) + buf.readUInt16BE(10);
+  for (let i = 0; i < records; i++) {
+    const nameEnd = skipName(buf, pos);
+    if (nameEnd < 0 || nameEnd + 10 > buf.length) return null;
+    if (buf.readUInt16BE(nameEnd) === TYPE_OPT) return { dnssecOk: (buf[nameEnd + 6] & 0x80) !== 0 };
+    pos = nameEnd + 10 + buf.readUInt16BE(nameEnd + 8);
+  }
+  return null;
+}
+
+/**
+ * The one final step every answer takes before it leaves (server.ts): the
+ * client's ID, and the client's bytes of the question, so its letter case
+ * (0x20 randomisation) comes back as sent. The question is only copied over
+ * one that matches it ignoring case, so an answer can never be given a
+ * question it does not answer. `answer` must be the client's own copy.
+ */
+export function finishResponse(answer: Buffer, q: { id: number; questionEnd: number; wire: Buffer }): void {
+  answer.writeUInt16BE(q.id, 0);
+  const length = q.questionEnd - HEADER_SIZE;
+  if (length > 0 && sameQuestion(answer, HEADER_SIZE, q.wire, HEADER_SIZE, length))
+    q.wire.copy(answer, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
 }
 
 /**
@@ -269,6 +410,11 @@ export interface ResponseLayout {
   rcode: number;
   truncated: boolean;
   answerCount: number;
+  /**
+   * Answer records of the question's type (any type for ANY). NOERROR with
+   * none is NODATA, also behind a CNAME chain (RFC 2308 §2.2, §5).
+   */
+  answersOfType: number;
   /** Offsets of the TTL field of every record except OPT, and their values. */
   ttlOffsets: number[];
   ttls: number[];
@@ -283,7 +429,8 @@ export interface ResponseLayout {
 
 /** Walk every record of a response; null when it is malformed. */
 export function readResponseLayout(buf: Buffer, questionEnd: number): ResponseLayout | null {
-  if (buf.length < HEADER_SIZE) return null;
+  // At least a header and a question (a root name, type and class).
+  if (questionEnd < HEADER_SIZE + 5 || questionEnd > buf.length) return null;
   const an = buf.readUInt16BE(6);
   const ns = buf.readUInt16BE(8);
   const ar = buf.readUInt16BE(10);
@@ -291,6 +438,7 @@ export function readResponseLayout(buf: Buffer, questionEnd: number): ResponseLa
     rcode: buf[3] & 0x0f,
     truncated: (buf[2] & 0x02) !== 0,
     answerCount: an,
+    answersOfType: 0,
     ttlOffsets: [],
     ttls: [],
     optStart: -1,
@@ -298,6 +446,7 @@ export function readResponseLayout(buf: Buffer, questionEnd: number): ResponseLa
     negativeTtl: -1,
     cnames: undefined,
   };
+  const qtype = buf.readUInt16BE(questionEnd - 4);
   let pos = questionEnd;
   const total = an + ns + ar;
   for (let i = 0; i < total; i++) {
@@ -316,6 +465,7 @@ export function readResponseLayout(buf: Buffer, questionEnd: number): ResponseLa
       const ttl = buf.readUInt32BE(nameEnd + 4);
       layout.ttlOffsets.push(nameEnd + 4);
       layout.ttls.push(ttl > 0x7fffffff ? 0 : ttl); // RFC 2181: treat the top bit as zero TTL
+      if (i < an && (type === qtype || qtype === TYPE_ANY)) layout.answersOfType++;
       if (type === TYPE_CNAME && i < an) {
         if (readName(buf, rdata, nameOut) < 0) return null;
         (layout.cnames ??= []).push(nameOut.name);

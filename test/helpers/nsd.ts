@@ -1,75 +1,98 @@
-// A real nsd authoritative server on a loopback port, for integration tests.
+// A real nsd authoritative server on loopback, for integration tests. It
+// listens on port 0 and we read back the ports the kernel gave it (ports.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSocket } from 'node:dgram';
 import { findProgram } from './programs.js';
+import { waitForPorts } from './ports.js';
 import { answersOnUdp } from './udp-probe.js';
 
 export interface NsdServer {
+  /** Its UDP port (what udp:// upstreams use). */
   port: number;
+  /**
+   * Its TCP port. nsd binds UDP and TCP separately, so on port 0 the two
+   * differ, and a udp:// upstream's fallback to TCP cannot reach it: use
+   * tcp:// with this port for answers too big for UDP. With `tls` this port
+   * speaks DNS over TLS instead.
+   */
+  tcpPort: number;
+  /** An outage that keeps the ports: SIGSTOP to nsd's processes (queries wait unanswered), then SIGCONT. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
-/** A free loopback port for both UDP and TCP (picked by binding UDP port 0). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  await new Promise<void>((r) => s.bind(0, host, () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** Start nsd serving the given zones ({ 'example.com': 'zone text' }) on host:port (127.0.0.1 and a free port by default). */
+/**
+ * Start nsd serving the given zones ({ 'example.com': 'zone text' }) on
+ * 127.0.0.1 (or `host`), on ports the kernel picks. `port` is only for what
+ * must sit on a known port, such as a nameserver in resolv.conf (53), on an
+ * address of the test's own.
+ */
 export async function startNsd(
   zones: Record<string, string>,
-  port?: number,
-  tls?: { port: number; keyFile: string; certFile: string },
-  host = '127.0.0.1',
+  opts: { host?: string; port?: number; tls?: { keyFile: string; certFile: string } } = {},
 ): Promise<NsdServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-nsd-'));
-  const listenPort = port ?? (await freePort());
   const zoneBlocks = Object.entries(zones).map(([name, text]) => {
     writeFileSync(join(dir, `${name}.zone`), text);
     return `zone:\n  name: "${name}"\n  zonefile: "${name}.zone"\n`;
   });
+  const { tls, host = '127.0.0.1', port: listenPort = 0 } = opts;
   writeFileSync(
     join(dir, 'nsd.conf'),
     `server:\n  ip-address: ${host}@${listenPort}\n  port: ${listenPort}\n  username: ""\n  chroot: ""\n  zonesdir: "${dir}"\n` +
       `  database: ""\n  zonelistfile: "${dir}/zone.list"\n  pidfile: "${dir}/nsd.pid"\n  xfrdfile: "${dir}/xfrd.state"\n` +
       `  server-count: 1\n  verbosity: 0\n  hide-version: yes\n  tcp-count: 100\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n` +
-      (tls
-        ? `  ip-address: 127.0.0.1@${tls.port}\n  tls-port: ${tls.port}\n  tls-service-key: "${tls.keyFile}"\n  tls-service-pem: "${tls.certFile}"\n`
-        : '') +
+      // nsd picks its TLS sockets by port number: with port 0 the one TCP socket speaks TLS.
+      (tls ? `  tls-port: 0\n  tls-service-key: "${tls.keyFile}"\n  tls-service-pem: "${tls.certFile}"\n` : '') +
       `remote-control:\n  control-enable: no\n` +
       zoneBlocks.join(''),
   );
-  const child: ChildProcess = spawn(findProgram('nsd')!, ['-d', '-c', join(dir, 'nsd.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // In its own process group, so pause() also reaches the server process it forks.
+  const child: ChildProcess = spawn(findProgram('nsd')!, ['-d', '-c', join(dir, 'nsd.conf')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  // Ready when it answers over UDP.
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nsd exited: ${stderr}`);
-    if (await answers(host, listenPort, Object.keys(zones)[0])) break;
-    if (Date.now() > deadline) throw new Error(`nsd did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    port: listenPort,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const signal = (name: NodeJS.Signals) => {
+    if (running()) process.kill(-child.pid!, name);
   };
-}
-
-async function answers(host: string, port: number, zone: string): Promise<boolean> {
-  return answersOnUdp(host, port, zone, 'SOA');
+  try {
+    const bound = await waitForPorts(
+      child.pid!,
+      (p) => p.udp.length > 0 && p.tcp.length > 0,
+      () => (running() ? `nsd did not start: ${stderr}` : `nsd exited: ${stderr}`),
+    );
+    const port = bound.udp[0];
+    // Ready when it answers over UDP: the zones load after the sockets are bound.
+    const deadline = Date.now() + 10_000;
+    while (!(await answersOnUdp(host, port, Object.keys(zones)[0], 'SOA'))) {
+      if (!running() || Date.now() > deadline) throw new Error(`nsd did not answer: ${stderr}`);
+    }
+    return {
+      port,
+      tcpPort: bound.tcp[0],
+      pause: () => signal('SIGSTOP'),
+      resume: () => signal('SIGCONT'),
+      async stop() {
+        if (running()) {
+          const exited = new Promise((r) => child.once('exit', r));
+          signal('SIGCONT');
+          signal('SIGTERM');
+          await exited;
+        }
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    signal('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /** A zone with an SOA, NS, and the records given (relative owner names). */

@@ -3,7 +3,7 @@
 // a SERVFAIL that is the link's fault.
 import { describe, expect, it } from 'vitest';
 import dnsPacket from 'dns-packet';
-import { addOptions, edeInfoCodes, edeOptions, isValidationFailure } from '../../src/resolver/ede.js';
+import { edeInfoCodes, edeOptions, isValidationFailure } from '../../src/resolver/ede.js';
 import { HEADER_SIZE, OPT_SIZE, readResponseLayout, writeOpt } from '../../src/resolver/wire.js';
 
 type Option = { code: number; data: Buffer };
@@ -61,8 +61,7 @@ describe('EDE options of an upstream answer', () => {
     const out = Buffer.alloc(query.length + OPT_SIZE + options.length);
     query.copy(out);
     out.writeUInt16BE(1, 10);
-    writeOpt(out, query.length, 1232, true);
-    addOptions(out, query.length, options);
+    writeOpt(out, query.length, 1232, true, options);
     const opt = dnsPacket.decode(out).additionals![0] as unknown as { udpPayloadSize: number; flag_do: boolean; options: Option[] };
     expect(opt.udpPayloadSize).toBe(1232);
     expect(opt.flag_do).toBe(true);

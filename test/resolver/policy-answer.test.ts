@@ -1,6 +1,7 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import type { Answer } from '../../src/resolver/types.js';
+import { finishResponse } from '../../src/resolver/wire.js';
 import { CONFIG_YAML, fakeNext, makePolicy, makeQuery, testConfig, type QueryOptions } from './policy-fixtures.js';
 
 interface Ede {
@@ -21,11 +22,13 @@ function blockFor(name: string, opts: QueryOptions = {}, yaml = CONFIG_YAML): An
 }
 
 describe('PolicyHandler: block answers on the wire', () => {
-  it('echoes ID, question bytes and letter case, RD; sets QR and RA', () => {
+  it("echoes question bytes and letter case, RD; sets QR and RA; the server's last step writes the ID", () => {
     const q = makeQuery('www.adult.example', { wireName: 'WwW.AdUlT.eXample', id: 0xbeef });
     const { policy } = makePolicy();
     const answer = policy.resolve(q, fakeNext()) as Answer;
     expect(answer.wire.subarray(12, q.questionEnd)).toEqual(q.wire.subarray(12, q.questionEnd));
+    expect(answer.wire.readUInt16BE(0)).toBe(0); // no handler writes the ID
+    finishResponse(answer.wire, q);
     const packet = dnsPacket.decode(answer.wire);
     expect(packet.id).toBe(0xbeef);
     expect(packet.type).toBe('response');

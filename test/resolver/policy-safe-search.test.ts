@@ -1,6 +1,7 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it, vi } from 'vitest';
 import type { Answer, Query } from '../../src/resolver/types.js';
+import { finishResponse } from '../../src/resolver/wire.js';
 import { fakeNext, makePolicy, makeQuery, upstreamAnswer, type GroupName } from './policy-fixtures.js';
 
 /** A next that "resolves" the safe hosts to fixed addresses and records what it was asked. */
@@ -50,6 +51,7 @@ describe('PolicyHandler: safe search', () => {
     expect(sent.questions).toEqual([{ name: host, type: 'A', class: 'IN' }]);
     expect(asked.wire.length).toBeGreaterThan(asked.questionEnd); // our OPT record
     expect(answer.decision).toEqual({ action: 'rewrite', reason: 'safe-search' });
+    finishResponse(answer.wire, q); // as the server does before it sends
     const packet = dnsPacket.decode(answer.wire);
     expect(packet.id).toBe(q.id);
     expect(packet.questions).toEqual([{ name: name.toUpperCase(), type: 'A', class: 'IN' }]);

@@ -1,7 +1,6 @@
 // The real server on loopback, queried by the real dig and kdig, with a real
 // nsd authoritative server as its upstream.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import dnsPacket from 'dns-packet';
 import { havePrograms } from '../helpers/programs.js';
 import { startNsd, zone, type NsdServer } from '../helpers/nsd.js';
 import { baseConfig, startGatehouse, type Running } from '../helpers/gatehouse.js';
@@ -21,12 +20,9 @@ describe.skipIf(!ready)('DNS over UDP and TCP with dig, kdig and nsd', () => {
     nsd = await startNsd({
       'school.test': zone('school.test', ['www IN A 192.0.2.10', 'www IN AAAA 2001:db8::10', 'alias IN CNAME www', ...bigTxt]),
     });
-    gh = await startGatehouse(
-      baseConfig([{ name: 'primary', upstreams: [`udp://127.0.0.1:${nsd.port}`] }]).replace(
-        'listen: ["127.0.0.1:0"]',
-        'listen: ["127.0.0.1:0"]',
-      ),
-    );
+    // Over TCP to nsd: the 4 KB TXT answers need it, and on port 0 nsd's TCP
+    // port is not its UDP port (the UDP upstream is tested in udp-modes).
+    gh = await startGatehouse(baseConfig([{ name: 'primary', upstreams: [`tcp://127.0.0.1:${nsd.tcpPort}`] }]));
   });
   afterAll(async () => {
     await gh?.stop();
@@ -80,9 +76,9 @@ describe.skipIf(!ready)('DNS over UDP and TCP with dig, kdig and nsd', () => {
     expect(toReply(await exchange(gh.port, q)).rcode).toBe('NOTIMP');
   });
 
-  it('answers FORMERR to trailing garbage and ignores responses', async () => {
+  it('answers a query with bytes after it as unbound does, and ignores responses', async () => {
     const q = Buffer.concat([buildQuery('www.school.test'), Buffer.from('garbage')]);
-    expect(dnsPacket.decode(await exchange(gh.port, q)).rcode).toBe('FORMERR');
+    expect(toReply(await exchange(gh.port, q))).toMatchObject({ rcode: 'NOERROR', addresses: ['192.0.2.10'] });
     const response = buildQuery('www.school.test');
     response[2] |= 0x80;
     await expect(exchange(gh.port, response, { timeoutMs: 300 })).rejects.toThrow('timeout');

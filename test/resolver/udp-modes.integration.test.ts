@@ -135,7 +135,7 @@ describe.skipIf(!ready).each(modes)('UDP listener in %s mode', (mode) => {
   });
 
   it.skipIf(!available)(
-    'a query longer than any real one: batch drops it unread, the others answer FORMERR; both go on answering',
+    'a query longer than any real one: batch drops it unread, the others answer it (the bytes after the question are ignored); both go on answering',
     async () => {
       const formerr = gh.app.server.stats.formerr;
       const query = buildQuery('www.modes.test', 'A', { id: 4242 });
@@ -146,12 +146,9 @@ describe.skipIf(!ready).each(modes)('UDP listener in %s mode', (mode) => {
       s.send(big, gh.port, '127.0.0.1');
       await new Promise((r) => setTimeout(r, 300));
       s.close();
-      if (mode === 'batch') {
-        expect(replies).toEqual([]);
-        expect(gh.app.server.stats.formerr).toBe(formerr);
-      } else {
-        expect(replies.map((m) => dnsPacket.decode(m).rcode)).toEqual(['FORMERR']);
-      }
+      expect(gh.app.server.stats.formerr).toBe(formerr);
+      if (mode === 'batch') expect(replies).toEqual([]);
+      else expect(replies.map((m) => [dnsPacket.decode(m).id, dnsPacket.decode(m).rcode])).toEqual([[4242, 'NOERROR']]);
       const r = await dig('127.0.0.1', gh.port, 'www.modes.test');
       expect(r.answers[0]?.data).toBe('192.0.2.10');
     },

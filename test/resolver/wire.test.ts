@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import dnsPacket from 'dns-packet';
-import { errorResponse, parseQuery, readName, readResponseLayout, sameQuestion, truncate } from '../../src/resolver/wire.js';
+import {
+  edeOption,
+  errorResponse,
+  findOption,
+  finishResponse,
+  parseFailureResponse,
+  parseQuery,
+  readName,
+  readResponseLayout,
+  sameQuestion,
+  truncate,
+} from '../../src/resolver/wire.js';
 
 function query(name: string, type: dnsPacket.RecordType = 'A', extra: Partial<dnsPacket.Packet> = {}): Buffer {
   return dnsPacket.encode({ type: 'query', id: 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }], ...extra });
@@ -53,7 +64,6 @@ describe('parseQuery', () => {
     ['a compression pointer to itself', () => Buffer.concat([good.subarray(0, 12), Buffer.from([0xc0, 12, 0, 1, 0, 1])]), 'formerr'],
     ['a forward compression pointer', () => Buffer.concat([good.subarray(0, 12), Buffer.from([0xc0, 14, 0, 0, 1, 0, 1])]), 'formerr'],
     ['a question cut short', () => good.subarray(0, good.length - 2), 'formerr'],
-    ['trailing garbage', () => Buffer.concat([good, Buffer.from([1, 2, 3])]), 'formerr'],
     ['an additional record count with no record', () => Object.assign(Buffer.from(good), { 11: 1 }), 'formerr'],
     [
       'EDNS version 1',
@@ -64,6 +74,88 @@ describe('parseQuery', () => {
   ];
   it.each(cases)('refuses %s', (_what, make, expected) => {
     expect(parseQuery(make())).toBe(expected);
+  });
+
+  // unbound and dnsdist answer these normally; so do we (the bytes are ignored).
+  it.each([
+    ['after the question', Buffer.concat([good, Buffer.from('garbage')]), false],
+    ['after the OPT record', Buffer.concat([withOpt('example.com', 1232), Buffer.from([1, 2, 3])]), true],
+    ['of 6 KB after the question', Buffer.concat([good, Buffer.alloc(6000, 7)]), false],
+  ])('answers a query with bytes %s', (_what, packet, edns) => {
+    expect(parseQuery(packet)).toMatchObject({ name: 'example.com', type: 1, questionEnd: good.length, edns });
+  });
+});
+
+describe('parseFailureResponse', () => {
+  const opt = { type: 'OPT', name: '.', udpPayloadSize: 4096, flags: dnsPacket.DNSSEC_OK, options: [] } as unknown as dnsPacket.Answer;
+  const withOptRecord = (name: string) => query(name, 'A', { additionals: [opt] });
+  const setByte = (packet: Buffer, at: number, value: number) => Object.assign(Buffer.from(packet), { [at]: value });
+  const withCd = (packet: Buffer) => setByte(packet, 3, packet[3] | 0x10);
+  // [what, packet, failure, rcode, question echoed, OPT expected]
+  const cases: [string, Buffer, 'formerr' | 'notimp' | 'badvers', string, boolean, boolean][] = [
+    ['NOTIMP (STATUS) with OPT', withCd(setByte(withOptRecord('example.com'), 2, (2 << 3) | 1)), 'notimp', 'NOTIMP', true, true],
+    ['NOTIMP (NOTIFY) without OPT', withCd(setByte(query('example.com'), 2, 4 << 3)), 'notimp', 'NOTIMP', true, false],
+    ['NOTIMP (UPDATE) with OPT', setByte(withOptRecord('example.com'), 2, 5 << 3), 'notimp', 'NOTIMP', true, true],
+    ['FORMERR (an answer record) with OPT', setByte(withOptRecord('example.com'), 7, 1), 'formerr', 'FORMERR', true, true],
+    [
+      'FORMERR (two questions) with OPT',
+      Buffer.from(
+        dnsPacket.encode({
+          type: 'query',
+          id: 4242,
+          questions: [
+            { type: 'A', name: 'a.example' },
+            { type: 'A', name: 'b.example' },
+          ],
+          additionals: [opt],
+        }),
+      ),
+      'formerr',
+      'FORMERR',
+      false,
+      true,
+    ],
+    ['FORMERR (two questions) without OPT', setByte(query('example.com'), 5, 2), 'formerr', 'FORMERR', false, false],
+    // BADVERS is 16: header RCODE 0, extended RCODE 1 in the OPT record.
+    ['BADVERS', setByte(withOptRecord('example.com'), withOptRecord('example.com').length - 5, 1), 'badvers', 'NOERROR', true, true],
+  ];
+  it.each(cases)('%s', (_what, packet, failure, rcode, echoed, edns) => {
+    expect(parseQuery(packet)).toBe(failure);
+    const reply = parseFailureResponse(packet, failure, 1232);
+    const decoded = dnsPacket.decode(reply) as dnsPacket.DecodedPacket & { rcode: string };
+    expect(decoded.id).toBe(4242);
+    expect(decoded.rcode).toBe(rcode);
+    expect(decoded.questions).toEqual(echoed ? [{ name: 'example.com', type: 'A', class: 'IN' }] : []);
+    const replyOpt = decoded.additionals?.find((a) => a.type === 'OPT') as dnsPacket.OptAnswer | undefined;
+    expect(replyOpt !== undefined).toBe(edns);
+    if (replyOpt) expect(replyOpt).toMatchObject({ udpPayloadSize: 1232, flag_do: true, extendedRcode: failure === 'badvers' ? 1 : 0 });
+    expect(reply[2] & 0x78).toBe(packet[2] & 0x78); // the client's opcode
+    // RFC 6895 §2: RA and CD mean nothing outside QUERY; AD is never ours to set here.
+    expect(reply[3] & 0xf0).toBe(failure === 'notimp' ? 0 : 0x80 | (packet[3] & 0x10));
+  });
+});
+
+describe('finishResponse', () => {
+  const answerFor = (name: string) =>
+    dnsPacket.encode({
+      type: 'response',
+      id: 0,
+      questions: [{ type: 'A', name }],
+      answers: [{ type: 'A', name, data: '192.0.2.1' }],
+    });
+
+  it("writes the client's ID and its letter case into the question", () => {
+    const q = query('WwW.ExAmPlE.CoM');
+    const answer = answerFor('www.example.com');
+    finishResponse(answer, { id: 4242, questionEnd: q.length, wire: q });
+    expect(dnsPacket.decode(answer)).toMatchObject({ id: 4242, questions: [{ name: 'WwW.ExAmPlE.CoM' }] });
+  });
+
+  it('never puts the question over an answer to another question', () => {
+    const q = query('www.example.org');
+    const answer = answerFor('www.example.com');
+    finishResponse(answer, { id: 7, questionEnd: q.length, wire: q });
+    expect(dnsPacket.decode(answer)).toMatchObject({ id: 7, questions: [{ name: 'www.example.com' }] });
   });
 });
 
@@ -105,6 +197,56 @@ describe('readResponseLayout', () => {
     expect(layout.ttls).toEqual([900]);
     expect(layout.negativeTtl).toBe(120);
     expect(layout.optEnd).toBe(packet.length);
+  });
+
+  it.each<[string, dnsPacket.RecordType, dnsPacket.Answer[], number]>([
+    ['an A answer', 'A', [{ type: 'A', name: 'a.example', data: '192.0.2.1' }], 1],
+    [
+      'CNAME then A',
+      'A',
+      [
+        { type: 'CNAME', name: 'a.example', data: 'b.example' },
+        { type: 'A', name: 'b.example', data: '192.0.2.1' },
+      ],
+      1,
+    ],
+    ['CNAME then nothing (NODATA behind a CNAME)', 'AAAA', [{ type: 'CNAME', name: 'a.example', data: 'b.example' }], 0],
+    ['the CNAME asked for', 'CNAME', [{ type: 'CNAME', name: 'a.example', data: 'b.example' }], 1],
+    [
+      'ANY: every record',
+      'ANY',
+      [
+        { type: 'A', name: 'a.example', data: '192.0.2.1' },
+        { type: 'TXT', name: 'a.example', data: 'x' },
+      ],
+      2,
+    ],
+  ])('counts the answers of the question type: %s', (_what, type, answers, expected) => {
+    const packet = dnsPacket.encode({ type: 'response', id: 1, questions: [{ type, name: 'a.example' }], answers });
+    expect(readResponseLayout(packet, 12 + 11 + 4)?.answersOfType).toBe(expected);
+  });
+
+  it('finds an Extended DNS Error option in the OPT record', () => {
+    const ede = edeOption({ code: 22, text: 'no link' });
+    const packet = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'A', name: 'a.example' }],
+      additionals: [
+        {
+          type: 'OPT',
+          name: '.',
+          udpPayloadSize: 1232,
+          options: [
+            { code: 10, data: Buffer.alloc(8) },
+            { code: 15, data: ede.subarray(4) },
+          ],
+        },
+      ] as unknown as dnsPacket.Answer[],
+    });
+    const layout = readResponseLayout(packet, 12 + 11 + 4)!;
+    expect(findOption(packet, layout.optStart, layout.optEnd, 15)).toEqual(ede);
+    expect(findOption(packet, layout.optStart, layout.optEnd, 12)).toBeUndefined();
   });
 
   it('rejects a record running past the end', () => {
