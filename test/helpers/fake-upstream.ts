@@ -17,6 +17,11 @@ export interface FakeUpstream {
   delayMs: number;
   /** name → A address (or TXT text when the value starts with "txt:"). */
   records: Map<string, string>;
+  /**
+   * name → several records, answered by type, and all of them for ANY (as a
+   * server that does not minimise ANY, RFC 8482, would answer).
+   */
+  rrsets: Map<string, dnsPacket.Answer[]>;
   ttl: number;
   /** Answer as a validator whose answers all validated: AD set when the query had DO or AD (RFC 6840 §5.8). */
   validated: boolean;
@@ -29,9 +34,6 @@ export interface FakeUpstream {
 export const BOGUS_TEXT = 'validation failure <name>: signature crypto failed';
 
 export async function startFakeUpstream(records: Record<string, string> = {}, host = '127.0.0.1'): Promise<FakeUpstream> {
-  const udp = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  await new Promise<void>((r) => udp.bind(0, host, () => r()));
-  const port = udp.address().port;
   const tcp = net.createServer((socket) => {
     let buf = Buffer.alloc(0);
     socket.on('data', (chunk) => {
@@ -50,7 +52,7 @@ export async function startFakeUpstream(records: Record<string, string> = {}, ho
     });
     socket.on('error', () => undefined);
   });
-  await new Promise<void>((r) => tcp.listen(port, host, () => r()));
+  const { udp, port } = await listenPair(tcp, host);
   const sockets = new Set<net.Socket>();
   tcp.on('connection', (s) => {
     sockets.add(s);
@@ -66,6 +68,7 @@ export async function startFakeUpstream(records: Record<string, string> = {}, ho
     behaviour: 'answer',
     delayMs: 0,
     records: new Map(Object.entries(records)),
+    rrsets: new Map(),
     ttl: 300,
     validated: false,
     lastQueryFlags: 0,
@@ -116,6 +119,8 @@ export async function startFakeUpstream(records: Record<string, string> = {}, ho
       case 'truncate':
         if (overUdp) return dnsPacket.encode({ ...base, flags: base.flags | dnsPacket.TRUNCATED_RESPONSE });
     }
+    const rrsets = fake.rrsets.get(q.name.toLowerCase());
+    if (rrsets !== undefined) return dnsPacket.encode({ ...base, answers: rrsets.filter((r) => q.type === 'ANY' || r.type === q.type) });
     const value = fake.records.get(q.name.toLowerCase());
     if (value === undefined) {
       return dnsPacket.encode({
@@ -148,4 +153,30 @@ export async function startFakeUpstream(records: Record<string, string> = {}, ho
     else send();
   });
   return fake;
+}
+
+/**
+ * UDP on port 0, then TCP on the port UDP got (one port for both, as for a
+ * real server). Another socket may hold that number for TCP already: then
+ * both are given up and the kernel asked again (as server.ts does).
+ */
+async function listenPair(tcp: net.Server, host: string): Promise<{ udp: dgram.Socket; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const udp = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((r) => udp.bind(0, host, () => r()));
+    const port = udp.address().port;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, host, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      return { udp, port };
+    } catch (err) {
+      udp.close();
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 10) throw err;
+    }
+  }
 }

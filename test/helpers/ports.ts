@@ -11,7 +11,11 @@ export interface BoundPorts {
   tcp: number[];
 }
 
-/** The loopback ports `pid` holds now (empty lists while it is still starting). */
+/**
+ * The ports `pid` holds on loopback addresses now (empty lists while it is
+ * still starting). Sockets on other addresses, such as a resolver's outgoing
+ * ones on 0.0.0.0, are left out.
+ */
 export function boundPorts(pid: number): BoundPorts {
   const inodes = new Set<string>();
   let fds: string[];
@@ -45,7 +49,8 @@ function portsOf(tables: string[], inodes: Set<string>, state: string | null): n
       const f = line.trim().split(/\s+/);
       // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
       if (f.length < 10 || !inodes.has(f[9]) || (state !== null && f[3] !== state)) continue;
-      ports.push(parseInt(f[1].split(':')[1], 16));
+      const [address, port] = f[1].split(':');
+      if (isLoopback(address)) ports.push(parseInt(port, 16));
     }
   }
   return ports;
@@ -65,4 +70,9 @@ export async function waitForPorts(
     if (Date.now() > deadline) throw new Error(`no listening ports after ${limitMs} ms: ${describe()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** /proc/net addresses are hex words in host byte order: 127.0.0.1 is 0100007F, ::1 ends in 01000000. */
+function isLoopback(hex: string): boolean {
+  return hex.length === 8 ? hex.endsWith('7F') : hex === '00000000000000000000000001000000';
 }
