@@ -12,7 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { startNsd, zone, freePort } from '../test/helpers/nsd.js';
+import { createSocket } from 'node:dgram';
+import net from 'node:net';
+import { startNsd, zone } from '../test/helpers/nsd.js';
+import { waitForPorts } from '../test/helpers/ports.js';
+import { startUnbound } from '../test/helpers/unbound.js';
 import { findProgram } from '../test/helpers/programs.js';
 import { measureLatency } from './loadgen.js';
 import { measureAdmission } from './admission.js';
@@ -92,52 +96,48 @@ async function main(): Promise<void> {
   // off, and with the rate limiter off, to show what each costs here. The
   // limit is set far above what dnsperf sends from its one address, so every
   // query pays for the check and none is limited.
-  const ghPort = await freePort();
-  const ghNoLogPort = await freePort();
-  const ghNoLimitPort = await freePort();
+  // Each listens on port 0; the port is read back from /proc.
   const gatehouses = new Map<number, ChildProcess>();
-  for (const [port, queryLog, limiter] of [
-    [ghPort, true, true],
-    [ghNoLogPort, false, true],
-    [ghNoLimitPort, true, false],
+  const ghPorts: number[] = [];
+  for (const [name, queryLog, limiter] of [
+    ['log', true, true],
+    ['nolog', false, true],
+    ['nolimit', true, false],
   ] as const) {
-    const file = join(dir, `gatehouse-${port}.yaml`);
+    const file = join(dir, `gatehouse-${name}.yaml`);
     writeFileSync(
       file,
       [
-        `dns: { listen: ["127.0.0.1:${port}"], rateLimit: { enabled: ${limiter}, qps: 100000000, burst: 100000000, networkQps: 100000000, networkBurst: 100000000 } }`,
+        `dns: { listen: ["127.0.0.1:0"], rateLimit: { enabled: ${limiter}, qps: 100000000, burst: 100000000, networkQps: 100000000, networkBurst: 100000000 } }`,
         `links: [{ name: primary, upstreams: ["udp://127.0.0.1:${nsd.port}"], timeoutMs: 1500 }]`,
         'cache: { maxEntries: 100000 }',
         'logging: { level: error }',
-        `store: { path: ${join(dir, `data-${port}`, 'gatehouse.db')}, queryLog: ${queryLog} }`,
+        `store: { path: ${join(dir, `data-${name}`, 'gatehouse.db')}, queryLog: ${queryLog} }`,
         `admin: { listen: "127.0.0.1:0", blockPage: { enabled: false } }`,
         'checks: { schedule: "" }',
         ...(values['with-policy'] ? policyConfig() : ['groups: [{ name: everyone, default: true }]']),
       ].join('\n'),
     );
-    gatehouses.set(port, start(process.execPath, [join(import.meta.dirname, '../dist/cli.js'), 'serve', '--config', file]));
+    const child = start(process.execPath, [join(import.meta.dirname, '../dist/cli.js'), 'serve', '--config', file]);
+    // The DNS listener opens once the lists are loaded; it is the one UDP socket on loopback.
+    const port = (
+      await waitForPorts(
+        child.pid!,
+        (p) => p.udp.length > 0,
+        () => 'gatehouse did not listen',
+        60_000,
+      )
+    ).udp[0];
+    gatehouses.set(port, child);
+    ghPorts.push(port);
   }
+  const [ghPort, ghNoLogPort, ghNoLimitPort] = ghPorts;
 
-  const unboundPort = await freePort();
-  writeFileSync(
-    join(dir, 'unbound.conf'),
-    `server:\n  interface: 127.0.0.1@${unboundPort}\n  port: ${unboundPort}\n  num-threads: 1\n  do-daemonize: no\n  username: ""\n  chroot: ""\n  directory: "${dir}"\n  pidfile: ""\n  use-syslog: no\n  logfile: ""\n  verbosity: 0\n  access-control: 127.0.0.0/8 allow\n  do-not-query-localhost: no\n  module-config: "iterator"\n  qname-minimisation: no\nforward-zone:\n  name: "."\n  forward-addr: 127.0.0.1@${nsd.port}\n`,
-  );
-  start(findProgram('unbound')!, ['-d', '-c', join(dir, 'unbound.conf')]);
+  // unbound, one thread, caching and forwarding to the same nsd (port 0, read back).
+  const unbound = await startUnbound({ forwardTo: nsd.port });
+  const unboundPort = unbound.port;
 
-  const dnsmasqPort = await freePort();
-  start(findProgram('dnsmasq')!, [
-    '-k',
-    '--conf-file=/dev/null',
-    `--port=${dnsmasqPort}`,
-    '--listen-address=127.0.0.1',
-    '--bind-interfaces',
-    '--no-resolv',
-    `--server=127.0.0.1#${nsd.port}`,
-    '--cache-size=10000',
-    '--user=root',
-    '--pid-file=',
-  ]);
+  const dnsmasqPort = await startDnsmasq(nsd.port);
 
   const servers = [
     { name: 'gatehouse', port: ghPort },
@@ -206,7 +206,7 @@ async function main(): Promise<void> {
   const logging = gatehouses.get(ghPort)!;
   logging.kill('SIGTERM');
   await new Promise((r) => logging.once('exit', r));
-  const db = new Database(join(dir, `data-${ghPort}`, 'gatehouse.db'), { readonly: true });
+  const db = new Database(join(dir, 'data-log', 'gatehouse.db'), { readonly: true });
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'q_[0-9]*'").pluck().all() as string[];
   const logged = tables.reduce((n, t) => n + (db.prepare(`SELECT count(*) FROM "${t}"`).pluck().get() as number), 0);
   db.close();
@@ -215,7 +215,58 @@ async function main(): Promise<void> {
     `\nQuery log: ${logged} rows for ${answered} queries answered to the clients (${logged >= answered ? 'none lost' : `${answered - logged} MISSING`}; queries whose answer the client gave up on are logged too)`,
   );
 
+  await unbound.stop();
   await nsd.stop();
+}
+
+/**
+ * dnsmasq cannot listen on port 0 (--port=0 turns DNS off), so it is the one
+ * server here told a port: one that UDP and TCP both had free a moment ago.
+ * If it is taken meanwhile, dnsmasq exits at once and we try another.
+ */
+async function startDnsmasq(upstreamPort: number): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await unusedPort();
+    const child = start(findProgram('dnsmasq')!, [
+      '-k',
+      '--conf-file=/dev/null',
+      `--port=${port}`,
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      '--no-resolv',
+      `--server=127.0.0.1#${upstreamPort}`,
+      '--cache-size=10000',
+      '--user=root',
+      '--pid-file=',
+    ]);
+    try {
+      await waitForPorts(
+        child.pid!,
+        (p) => p.udp.includes(port),
+        () => 'dnsmasq did not listen',
+        5000,
+      );
+      return port;
+    } catch (err) {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      if (attempt >= 5) throw err;
+    }
+  }
+}
+
+/** A port free for UDP and TCP on 127.0.0.1 just now (see startDnsmasq: only for programs that cannot take port 0). */
+async function unusedPort(): Promise<number> {
+  const udp = createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+  const port = udp.address().port;
+  const tcp = net.createServer();
+  const free = await new Promise<boolean>((r) => {
+    tcp.once('error', () => r(false));
+    tcp.listen(port, '127.0.0.1', () => r(true));
+  });
+  if (free) await new Promise((r) => tcp.close(r));
+  await new Promise<void>((r) => udp.close(() => r()));
+  return free ? port : unusedPort();
 }
 
 /** The shape of a school's config: three groups and the example categories, so the policy runs on every query. */

@@ -16,18 +16,14 @@ afterEach(async () => {
   await hook?.stop();
 });
 
-/** A loopback port that nothing listens on (yet). */
-async function freePorts(): Promise<{ smtpPort: number; hookPort: number }> {
-  const s = await SmtpSink.start();
-  const h = await WebhookSink.start();
-  await s.stop();
-  await h.stop();
-  return { smtpPort: s.port, hookPort: h.port };
-}
-
 describe('delivery through an outage and a restart', () => {
   it('delivers every alert exactly once per channel', async () => {
-    const { smtpPort, hookPort } = await freePorts();
+    // Both receivers are out of service (the SMTP server answers 421, the
+    // webhook 503) and come back later on the same ports, which they keep.
+    smtp = await SmtpSink.start({ down: true });
+    hook = await WebhookSink.start(503);
+    const smtpPort = smtp.port;
+    const hookPort = hook.port;
     const config = {
       channels: {
         email: {
@@ -66,9 +62,9 @@ describe('delivery through an outage and a restart', () => {
     engine.flush();
     expect(engine.pendingDeliveries()).toBe(34);
 
-    // The channels come back on the same ports.
-    smtp = await SmtpSink.start(smtpPort);
-    hook = await WebhookSink.start(hookPort);
+    // The channels come back.
+    await smtp.up();
+    hook.status = 200;
     await waitFor(() => engine.pendingDeliveries() === 0, 20_000, 'the outbox to empty');
     // Give a duplicate, if there were one, time to arrive.
     await new Promise((r) => setTimeout(r, 600));

@@ -25,7 +25,7 @@ describe.runIf(havePrograms('openssl'))('email over STARTTLS', () => {
     const certs = makeCerts(site.dir);
     const passwordFile = join(site.dir, 'smtp-password');
     writeFileSync(passwordFile, 'Tls-pass-1\n', { mode: 0o600 });
-    smtp = await SmtpSink.start(0, { user: 'alerts', pass: 'Tls-pass-1' }, certs);
+    smtp = await SmtpSink.start({ auth: { user: 'alerts', pass: 'Tls-pass-1' }, tls: certs });
     const engine = site.start({
       channels: { email: { ...base, port: smtp.port, requireTLS: true, tls: { ca: certs.ca }, auth: { user: 'alerts', passwordFile } } },
     });
@@ -38,7 +38,7 @@ describe.runIf(havePrograms('openssl'))('email over STARTTLS', () => {
   it('refuses a server whose certificate the CA did not sign, and keeps the alert queued', async () => {
     site = new TestSite();
     const certs = makeCerts(site.dir);
-    smtp = await SmtpSink.start(0, undefined, certs);
+    smtp = await SmtpSink.start({ tls: certs });
     const engine = site.start({
       channels: { email: { ...base, port: smtp.port, requireTLS: true } },
       delivery: { retryBaseMs: 60_000, retryMaxMs: 60_000 },

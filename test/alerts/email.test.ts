@@ -29,7 +29,7 @@ function emailConfig(port: number, extra: Record<string, unknown> = {}) {
 
 describe('email channel', () => {
   it('delivers an alert with its details and identifying headers', async () => {
-    smtp = await SmtpSink.start(0, { user: 'alerts', pass: 'S3cret-pass' });
+    smtp = await SmtpSink.start({ auth: { user: 'alerts', pass: 'S3cret-pass' } });
     site = new TestSite();
     const engine = site.start(emailConfig(smtp.port, { auth: { user: 'alerts', password: 'S3cret-pass' } }));
     engine.observe(event({ category: 'self-harm', domain: 'harm.example', client: '10.1.2.3', clientName: 'pupil-laptop-7' }));
@@ -65,7 +65,7 @@ describe('email channel', () => {
   });
 
   it('records a refused login as a failed attempt and keeps the alert queued', async () => {
-    smtp = await SmtpSink.start(0, { user: 'alerts', pass: 'right' });
+    smtp = await SmtpSink.start({ auth: { user: 'alerts', pass: 'right' } });
     site = new TestSite();
     const engine = site.start({
       ...emailConfig(smtp.port, { auth: { user: 'alerts', password: 'wrong-password' } }),

@@ -120,7 +120,8 @@ export async function startFakeUpstream(records: Record<string, string> = {}, ho
         if (overUdp) return dnsPacket.encode({ ...base, flags: base.flags | dnsPacket.TRUNCATED_RESPONSE });
     }
     const rrsets = fake.rrsets.get(q.name.toLowerCase());
-    if (rrsets !== undefined) return dnsPacket.encode({ ...base, answers: rrsets.filter((r) => q.type === 'ANY' || r.type === q.type) });
+    if (rrsets !== undefined)
+      return dnsPacket.encode({ ...base, answers: rrsets.filter((r) => (q.type as string) === 'ANY' || r.type === q.type) });
     const value = fake.records.get(q.name.toLowerCase());
     if (value === undefined) {
       return dnsPacket.encode({

@@ -56,7 +56,7 @@ describe('cache keys', () => {
     ['CD', { checkingDisabled: true }],
     ['DO and CD', { dnssecOk: true, checkingDisabled: true }],
   ];
-  const types = [1, 2, 28, 255];
+  const types = [1, 2, 3, 28, 255];
   const questions: QuerySpec[] = [];
   for (const l of [['sip', 'gh', 'test'], ...hostile])
     for (const [, f] of flags) for (const type of types) questions.push({ labels: l, type, ...f });
@@ -364,7 +364,7 @@ describe('ANY (RFC 8482)', () => {
     const next = stubNext((q) => upstream(responseTo(q, { answers: [records[2], rrsig('AAAA'), records[0], rrsig('A')] })));
     const q = wireQuery({ labels: labels(name), type: TYPE_ANY, dnssecOk: true });
     const reply = received(q, await handler.resolve(q, next));
-    expect(reply.answers?.map((r) => [r.type, (r.data as { typeCovered?: string }).typeCovered ?? ''])).toEqual([
+    expect(reply.answers?.map((r) => [r.type, (r as { data?: { typeCovered?: string } }).data?.typeCovered ?? ''])).toEqual([
       ['AAAA', ''],
       ['RRSIG', 'AAAA'],
     ]);

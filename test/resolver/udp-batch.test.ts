@@ -12,7 +12,6 @@ import { buildQuery, exchange } from '../helpers/client.js';
 import { baseConfig, startGatehouse } from '../helpers/gatehouse.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { parseConfig } from '../../src/config.js';
-import { freePort } from '../helpers/nsd.js';
 
 const addon = batchAddon();
 const repo = resolve(import.meta.dirname, '../..');
@@ -112,15 +111,17 @@ describe.skipIf(!addon)('the UDP batch addon', () => {
     try {
       expect(gh.app.server.udpModes()).toEqual(['batch']);
       const old = gh.port;
-      const next = await freePort();
+      // Another address, on port 0: the new listener's port is read back from the server.
       await gh.app.reload(
         parseConfig(
-          baseConfig([{ name: 'p', upstreams: [up.url] }]).replace('["127.0.0.1:0"]', `["127.0.0.1:${next}"]`) +
+          baseConfig([{ name: 'p', upstreams: [up.url] }]).replace('["127.0.0.1:0"]', '["127.0.0.2:0"]') +
             `\nstore: { path: ${gh.config.store.path} }`,
           join(repo, 'x.yaml'),
         ),
       );
-      const answer = await exchange(next, buildQuery('www.school.test'));
+      expect(gh.app.server.addresses().udp.map((a) => a.address)).toEqual(['127.0.0.2']);
+      const next = gh.app.server.addresses().udp[0].port;
+      const answer = await exchange(next, buildQuery('www.school.test'), { server: '127.0.0.2' });
       expect(answer.readUInt16BE(6)).toBe(1); // one answer record
       await expect(exchange(old, buildQuery('www.school.test'), { timeoutMs: 300 })).rejects.toThrow(/timeout/);
     } finally {

@@ -1,8 +1,10 @@
 // A real SMTP server process for the tests, built on smtp-server. Usage:
-//   node smtp-sink.mjs PORT [USER PASS]
-// With SMTP_SINK_KEY and SMTP_SINK_CERT (PEM files) in the environment it
-// offers STARTTLS. Prints one JSON line per event on stdout: {"listening":PORT},
-// then {"from":..,"to":[..],"user":..,"secure":..,"raw":".."} per message.
+//   node smtp-sink.mjs [USER PASS]
+// It listens on a port the kernel picks. With SMTP_SINK_KEY and SMTP_SINK_CERT
+// (PEM files) in the environment it offers STARTTLS. With SMTP_SINK_DOWN=1 it
+// starts as a server that is out of service (421 to every connection) until
+// it gets SIGUSR2. Prints one JSON line per event on stdout: {"listening":PORT},
+// {"up":true}, then {"from":..,"to":[..],"user":..,"secure":..,"raw":".."} per message.
 import { readFileSync } from 'node:fs';
 import { SMTPServer } from 'smtp-server';
 
@@ -10,7 +12,8 @@ const tls = process.env.SMTP_SINK_KEY
   ? { key: readFileSync(process.env.SMTP_SINK_KEY), cert: readFileSync(process.env.SMTP_SINK_CERT) }
   : null;
 
-const [portArg, user, pass] = process.argv.slice(2);
+const [user, pass] = process.argv.slice(2);
+let down = process.env.SMTP_SINK_DOWN === '1';
 const server = new SMTPServer({
   secure: false,
   authOptional: !user,
@@ -18,6 +21,12 @@ const server = new SMTPServer({
   disabledCommands: tls ? [] : ['STARTTLS'],
   ...(tls ?? {}),
   logger: false,
+  onConnect(_session, cb) {
+    if (!down) return cb();
+    const err = new Error('Service not available, closing transmission channel');
+    err.responseCode = 421;
+    cb(err);
+  },
   onAuth(auth, _session, cb) {
     if (auth.username === user && auth.password === pass) cb(null, { user: auth.username });
     else cb(new Error('invalid credentials'));
@@ -44,7 +53,11 @@ const server = new SMTPServer({
     });
   },
 });
-server.listen(Number(portArg ?? 0), '127.0.0.1', () => {
+process.on('SIGUSR2', () => {
+  down = false;
+  process.stdout.write(JSON.stringify({ up: true }) + '\n');
+});
+server.listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ listening: server.server.address().port }) + '\n');
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -14,17 +14,31 @@ export interface ReceivedMail {
   body: string;
 }
 
+export interface SmtpSinkOptions {
+  auth?: { user: string; pass: string };
+  tls?: { key: string; cert: string };
+  /** Start out of service (421 to every connection) until up(). */
+  down?: boolean;
+}
+
 export class SmtpSink {
   readonly mails: ReceivedMail[] = [];
+  private onUp: (() => void) | null = null;
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,
   ) {}
 
-  static async start(port = 0, auth?: { user: string; pass: string }, tls?: { key: string; cert: string }): Promise<SmtpSink> {
+  /** The sink process on a port the kernel picks (read back from its first line). */
+  static async start(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
+    const { auth, tls } = opts;
     const script = fileURLToPath(new URL('./smtp-sink.mjs', import.meta.url));
-    const args = [script, String(port), ...(auth ? [auth.user, auth.pass] : [])];
-    const env = tls ? { ...process.env, SMTP_SINK_KEY: tls.key, SMTP_SINK_CERT: tls.cert } : process.env;
+    const args = [script, ...(auth ? [auth.user, auth.pass] : [])];
+    const env = {
+      ...process.env,
+      ...(tls ? { SMTP_SINK_KEY: tls.key, SMTP_SINK_CERT: tls.cert } : {}),
+      ...(opts.down ? { SMTP_SINK_DOWN: '1' } : {}),
+    };
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
     const lines = createInterface({ input: child.stdout! });
     let sink: SmtpSink | undefined;
@@ -32,13 +46,22 @@ export class SmtpSink {
       const timer = setTimeout(() => reject(new Error('smtp sink did not start')), 10_000);
       child.once('exit', (code) => reject(new Error(`smtp sink exited with ${code}`)));
       lines.on('line', (line) => {
-        const msg = JSON.parse(line) as { listening?: number } & Omit<ReceivedMail, 'headers' | 'body'>;
+        const msg = JSON.parse(line) as { listening?: number; up?: boolean } & Omit<ReceivedMail, 'headers' | 'body'>;
         if (msg.listening !== undefined) {
           clearTimeout(timer);
           sink = new SmtpSink(child, msg.listening);
           resolve(sink);
-        } else sink?.mails.push({ ...msg, ...parseMail(msg.raw) });
+        } else if (msg.up) sink?.onUp?.();
+        else sink?.mails.push({ ...msg, ...parseMail(msg.raw) });
       });
+    });
+  }
+
+  /** Back in service (a sink started with `down`). */
+  up(): Promise<void> {
+    return new Promise((resolve) => {
+      this.onUp = resolve;
+      this.child.kill('SIGUSR2');
     });
   }
 

@@ -85,7 +85,8 @@ export class SyslogSink {
     return new SyslogSink(lines, socket, null, socket.address().port);
   }
 
-  static async tcp(port = 0): Promise<SyslogSink> {
+  /** On a port the kernel picks. */
+  static async tcp(): Promise<SyslogSink> {
     const lines: string[] = [];
     const connections = new Set<NetSocket>();
     const server = createServer((conn) => {
@@ -113,12 +114,21 @@ export class SyslogSink {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
+      server.listen(0, '127.0.0.1', () => resolve());
     });
     return new SyslogSink(lines, null, server, (server.address() as AddressInfo).port, connections);
   }
 
   private stopped = false;
+
+  /**
+   * What a restart of the collector does to its senders, without giving up
+   * the port: every connection is reset and what was received is forgotten.
+   */
+  restart(): void {
+    for (const conn of this.connections) conn.resetAndDestroy();
+    this.lines.length = 0;
+  }
 
   async stop(): Promise<void> {
     if (this.stopped) return;

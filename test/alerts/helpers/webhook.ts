@@ -20,7 +20,8 @@ export class WebhookSink {
     readonly port: number,
   ) {}
 
-  static async start(port = 0): Promise<WebhookSink> {
+  /** On a port the kernel picks; `status` starts as the answer to every POST. */
+  static async start(status = 200): Promise<WebhookSink> {
     // eslint-disable-next-line prefer-const -- the request handler needs it before it is made
     let sink: WebhookSink | undefined;
     const server = createServer((req, res) => {
@@ -35,9 +36,10 @@ export class WebhookSink {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
+      server.listen(0, '127.0.0.1', () => resolve());
     });
     sink = new WebhookSink(server, (server.address() as AddressInfo).port);
+    sink.status = status;
     return sink;
   }
 
