@@ -8,7 +8,7 @@ import cron from 'node-cron';
 import { adminConfigSchema } from './admin/config.js';
 import { alertsSchema, checkAlertsConfig, resolveAlertPaths } from './alerts/config.js';
 import { BUILT_IN_CATEGORIES } from './resolver/categories.js';
-import { normaliseExceptionDomain } from './resolver/exceptions.js';
+import { normaliseDomain } from './lists/names.js';
 import { BUILT_IN_HELP_SERVICES } from './resolver/help-services.js';
 import { identitySchema, checkIdentityConfig, resolveIdentityPaths } from './identity/config.js';
 
@@ -357,11 +357,11 @@ function crossCheck(config: Config): { at: (string | number)[]; message: string 
     });
   });
   config.helpServices.extra.forEach((d, i) => {
-    if (normaliseExceptionDomain(d) === null || !d.includes('.'))
+    if (normaliseDomain(d) === null || !d.includes('.'))
       problems.push({ at: ['helpServices', 'extra', i], message: `"${d}" is not a domain name (write it as childline.org.uk)` });
   });
   config.helpServices.exclude.forEach((d, i) => {
-    const domain = normaliseExceptionDomain(d);
+    const domain = normaliseDomain(d);
     if (!BUILT_IN_HELP_SERVICES.some((s) => s.domain === domain))
       problems.push({ at: ['helpServices', 'exclude', i], message: `"${d}" is not on the built-in list of help services` });
   });

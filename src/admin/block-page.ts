@@ -14,7 +14,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { GroupIdentifier } from '../resolver/identify.js';
-import { createPendingRequest, normaliseDomain, requestReference } from './exceptions.js';
+import { normaliseDomain } from '../lists/names.js';
+import { createPendingRequest, requestReference } from './exceptions.js';
 import { html, type SafeHtml } from './html.js';
 import type { BlockExplanation } from './live.js';
 import { RateLimiter } from './ratelimit.js';

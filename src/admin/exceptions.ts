@@ -1,8 +1,8 @@
 // Allow/deny exceptions per group, and review requests from the block page.
 // Every change writes its change-log row in the same transaction, then the
 // full list is pushed to the live policy so it applies without a restart.
-import { domainToASCII } from 'node:url';
 import type { Database } from 'better-sqlite3';
+import { normaliseDomain } from '../lists/names.js';
 import { withChange } from './changelog.js';
 import type { AdminContext, PolicyException } from './context.js';
 import { HelpServices } from '../resolver/help-services.js';
@@ -65,18 +65,6 @@ export const ILLEGAL_MESSAGE =
 
 export const HELP_SERVICE_MESSAGE =
   'This name is a help and support service (such as Childline or Samaritans). Help services are never blocked, so it cannot be denied; see helpServices in the README.';
-
-/** A domain in the form the matcher uses (lower case, punycode, no trailing dot), or null. */
-export function normaliseDomain(text: string): string | null {
-  const trimmed = text.trim().replace(/\.$/, '');
-  if (trimmed === '' || trimmed.length > 253 || /[\s/:@*?#\\]/.test(trimmed)) return null;
-  const ascii = domainToASCII(trimmed);
-  if (!ascii || ascii.length > 253) return null;
-  const labels = ascii.split('.');
-  if (labels.length < 2) return null;
-  const ok = labels.every((l) => /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(l));
-  return ok && !/^\d+$/.test(labels[labels.length - 1]) ? ascii : null;
-}
 
 interface DbException {
   id: number;

@@ -17,15 +17,12 @@ import type { Config } from '../config.js';
 import { GroupIdentifier } from '../resolver/identify.js';
 import { Schedules } from '../resolver/schedules.js';
 import { CHECK_OPTION_CODE } from './check-token.js';
+import { EDE, OPTION_EDE } from '../resolver/wire.js';
 
 /** Firefox's DoH canary: Gatehouse must answer NXDOMAIN for every group. */
 export const CANARY_NAME = 'use-application-dns.net';
 
 /** Extended DNS Error codes that mean "the resolver's policy stopped this" (RFC 8914). */
-const EDE_BLOCKED = 15;
-const EDE_CENSORED = 16;
-const EDE_FILTERED = 17;
-const EDE_OPTION = 15;
 
 export type Outcome = 'blocked' | 'allowed' | 'error';
 
@@ -302,7 +299,7 @@ function describe(response: dnsPacket.Packet): Reply {
   for (const rr of response.additionals ?? []) {
     if (rr.type !== 'OPT') continue;
     for (const o of (rr as unknown as { options?: { code: number; data?: Buffer }[] }).options ?? []) {
-      if (o.code === EDE_OPTION && o.data && o.data.length >= 2)
+      if (o.code === OPTION_EDE && o.data && o.data.length >= 2)
         ede.push({ code: o.data.readUInt16BE(0), text: o.data.subarray(2).toString('utf8') });
     }
   }
@@ -314,7 +311,7 @@ function describe(response: dnsPacket.Packet): Reply {
 /** Blocked, allowed, or an error (no answer, SERVFAIL, REFUSED: the name could not be judged). */
 export function outcome(reply: Reply, config: Config): Outcome {
   if (reply.error) return 'error';
-  if (reply.ede.some((e) => e.code === EDE_BLOCKED || e.code === EDE_FILTERED || e.code === EDE_CENSORED)) return 'blocked';
+  if (reply.ede.some((e) => e.code === EDE.BLOCKED || e.code === EDE.FILTERED || e.code === EDE.CENSORED)) return 'blocked';
   if (reply.rcode === 'SERVFAIL' || reply.rcode === 'REFUSED' || reply.rcode === 'FORMERR' || reply.rcode === 'NOTIMP') return 'error';
   // A resolver that leaves out EDE: recognise the configured block answer.
   const { mode, a } = config.dns.block;

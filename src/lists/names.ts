@@ -1,6 +1,7 @@
-// Domain-name checks shared by every list format. List entries are stored as
-// lower-case presentation names without the trailing dot, exactly the form the
-// resolver hands to the matcher, so the two hash the same bytes.
+// Domain-name checks: the one normaliser, shared by every list format, the
+// exceptions and the admin UI. Names are stored as lower-case presentation
+// names without the trailing dot, exactly the form the resolver hands to the
+// matcher, so the two hash the same bytes.
 import { domainToASCII } from 'node:url';
 
 const MAX_NAME = 253;
@@ -44,6 +45,18 @@ export function normalizeName(raw: string): NameCheck {
   if (labelLength === 0) return null;
   if (allDigitsOrDots) return isIPv4(name) ? 'ip' : null;
   return upper ? name.toLowerCase() : name;
+}
+
+/**
+ * A domain a person typed (an allow or deny exception, the host on the block
+ * page): trimmed, then the rules above, and at least two labels, so that no
+ * exception can cover a whole top-level domain. Null for anything else (a
+ * URL, a wildcard, an IP address). The admin UI validates with this and the
+ * policy compiles with it, so the two always agree on what a domain is.
+ */
+export function normaliseDomain(text: string): string | null {
+  const name = normalizeName(text.trim());
+  return name !== null && name !== 'ip' && name.includes('.') ? name : null;
 }
 
 /** An internationalised name written in Unicode: its punycode (xn--) form, checked again. */

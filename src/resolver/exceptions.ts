@@ -1,7 +1,9 @@
 // Allow and deny exceptions: a domain (and its subdomains) allowed or denied
 // for some groups. The admin UI keeps them in SQLite and hands the whole list
 // to the policy, which compiles one suffix map per group and swaps it in.
-import { domainToASCII } from 'node:url';
+// Domains are read with the one normaliser the admin UI validates with
+// (lists/names.ts normaliseDomain).
+import { normaliseDomain } from '../lists/names.js';
 import { SuffixMap } from './suffix-map.js';
 
 export interface Exception {
@@ -15,19 +17,6 @@ export interface Exception {
 export const EXCEPTION_DENY = 1;
 export const EXCEPTION_ALLOW = 2;
 
-const DOMAIN = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
-
-/**
- * The form exceptions are matched in: lower case, no trailing dot, no leading
- * "*." (an exception covers subdomains anyway), IDNs in punycode. Null when it
- * is not a domain name. The admin UI can use this to validate input.
- */
-export function normaliseExceptionDomain(domain: string): string | null {
-  let d = domain.trim().toLowerCase().replace(/\.$/, '').replace(/^\*\./, '');
-  if (!/^[\x00-\x7f]*$/.test(d)) d = domainToASCII(d);
-  return d.length > 0 && d.length <= 253 && DOMAIN.test(d) ? d : null;
-}
-
 export interface CompiledExceptions {
   /** Per group name; groups without exceptions are absent. */
   byGroup: Map<string, SuffixMap>;
@@ -40,7 +29,7 @@ export function compileExceptions(list: readonly Exception[], groupNames: readon
   const skipped: CompiledExceptions['skipped'] = [];
   const known = new Set(groupNames);
   for (const exception of list) {
-    const domain = normaliseExceptionDomain(exception.domain);
+    const domain = normaliseDomain(exception.domain);
     if (domain === null) {
       skipped.push({ exception, problem: 'not a domain name' });
       continue;

@@ -16,7 +16,7 @@
 // site). Schools add their own (a local CAMHS, the council's youth service)
 // with `helpServices.extra`, and drop a built-in entry whose domain no longer
 // belongs to the service with `helpServices.exclude`.
-import { normaliseExceptionDomain } from './exceptions.js';
+import { normaliseDomain } from '../lists/names.js';
 import { SuffixMap } from './suffix-map.js';
 
 export interface HelpService {
@@ -93,9 +93,9 @@ export interface HelpServicesConfig {
 
 /** The domains in effect, in the form names are matched in: the built-in list without `exclude`, plus `extra`. */
 export function helpServiceDomains(config: HelpServicesConfig): string[] {
-  const excluded = new Set(config.exclude.map(normaliseExceptionDomain));
+  const excluded = new Set(config.exclude.map(normaliseDomain));
   const domains = BUILT_IN_HELP_SERVICES.map((s) => s.domain).filter((d) => !excluded.has(d));
-  for (const d of config.extra.map(normaliseExceptionDomain)) if (d !== null && !domains.includes(d)) domains.push(d);
+  for (const d of config.extra.map(normaliseDomain)) if (d !== null && !domains.includes(d)) domains.push(d);
   return domains;
 }
 

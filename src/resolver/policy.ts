@@ -21,9 +21,10 @@
 import type { Config } from '../config.js';
 import { INTERNATIONAL_NAME, asciiSkeleton, nameKind } from '../lists/fold.js';
 import type { DomainMatcher } from '../lists/matcher.js';
+import { normaliseDomain } from '../lists/names.js';
 import type { Logger } from '../log.js';
 import { canaryFor } from './circumvention.js';
-import { EXCEPTION_ALLOW, EXCEPTION_DENY, compileExceptions, normaliseExceptionDomain, type Exception } from './exceptions.js';
+import { EXCEPTION_ALLOW, EXCEPTION_DENY, compileExceptions, type Exception } from './exceptions.js';
 import { HELP_SERVICES_CATEGORY } from './categories.js';
 import { HELP_SERVICE } from './help-services.js';
 import { SuffixMap } from './suffix-map.js';
@@ -131,7 +132,7 @@ export class PolicyHandler implements Handler {
   explain(name: string, groupName: string): PolicyExplanation {
     const state = this.state;
     const group = state.groupFor({ index: -1, name: groupName });
-    const host = normaliseExceptionDomain(name) ?? name.toLowerCase();
+    const host = normaliseDomain(name) ?? name.toLowerCase();
     const verdict = this.judge(state, group, host);
     if (verdict === HELP) return { group: group.name, blocked: false, illegal: false, helpService: true };
     if (verdict === undefined || verdict === EXCEPTED) return { group: group.name, blocked: false, illegal: false };

@@ -17,9 +17,6 @@ export const CLASS_IN = 1;
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 
-/** RCODE names by number, for people (the query log page). */
-export const RCODE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(RCODE).map(([name, code]) => [code, name]));
-
 /** Header flag bits in byte 3 (RFC 1035 §4.1.1, RFC 4035 §3.2). */
 export const FLAG_RA = 0x80;
 export const FLAG_AD = 0x20;

@@ -2,7 +2,9 @@
 // policy update, illegal names refused, review requests approved or refused.
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/admin/changelog.js';
-import { createPendingRequest, normaliseDomain } from '../../src/admin/exceptions.js';
+import { createPendingRequest } from '../../src/admin/exceptions.js';
+import { normaliseDomain } from '../../src/lists/names.js';
+import { compileExceptions } from '../../src/resolver/exceptions.js';
 import { addUser, Client, harness, type Harness } from './helpers.js';
 
 let h: Harness;
@@ -27,18 +29,35 @@ async function admin(opts: Parameters<typeof harness>[0] = {}) {
 }
 
 describe('domain validation', () => {
-  it.each([
+  const cases: [string, string | null][] = [
     ['Example.ORG', 'example.org'],
     ['www.example.org.', 'www.example.org'],
+    ['  www.example.org ', 'www.example.org'],
+    ['.example.org', 'example.org'],
     ['bücher.example', 'xn--bcher-kva.example'],
+    ['_dmarc.example.org', '_dmarc.example.org'],
+    ['-odd.example.org', '-odd.example.org'], // legal in DNS, and lists carry such names
     ['http://example.org/x', null],
+    ['example.org/x', null],
+    ['user@example.org', null],
     ['*.example.org', null],
     ['localhost', null],
+    ['org', null],
     ['exa mple.org', null],
-    ['-bad.example.org', null],
     ['1.2.3.4', null],
+    ['2001:db8::1', null],
     ['a'.repeat(64) + '.org', null],
-  ])('%s → %s', (input, expected) => expect(normaliseDomain(input)).toBe(expected));
+    [Array(64).fill('abc').join('.'), null],
+    ['', null],
+  ];
+  it.each(cases)('%j → %j', (input, expected) => expect(normaliseDomain(input)).toBe(expected));
+
+  // One normaliser: what the admin UI accepts is exactly what the policy applies.
+  it.each(cases)('the policy compiles %j exactly when the admin UI accepts it', (input, expected) => {
+    const { byGroup, skipped } = compileExceptions([{ domain: input, action: 'allow', groups: ['pupils'] }], ['pupils']);
+    expect(skipped.length === 0).toBe(expected !== null);
+    if (expected !== null) expect(byGroup.get('pupils')!.lookup(expected)).not.toBe(0);
+  });
 });
 
 describe('exceptions', () => {
