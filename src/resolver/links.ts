@@ -119,6 +119,8 @@ export class LinkManager extends EventEmitter {
     config: Config,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    /** How an upstream URL becomes a transport; unit tests hand in scripted ones. */
+    private readonly makeUpstream: typeof createUpstream = createUpstream,
   ) {
     super();
     this.configure(config);
@@ -138,7 +140,7 @@ export class LinkManager extends EventEmitter {
       return new Link(
         i,
         lc,
-        lc.upstreams.map((u) => createUpstream(u, lc, { listen: config.dns.listen, onChange: (c) => this.onNameservers(c) })),
+        lc.upstreams.map((u) => this.makeUpstream(u, lc, { listen: config.dns.listen, onChange: (c) => this.onNameservers(c) })),
         this.now(),
       );
     });
