@@ -77,6 +77,9 @@ const nameScratch = Buffer.allocUnsafe(1024);
  * (no trailing dot, "" for the root). Pointers are followed backwards only, so
  * loops are impossible. Returns the offset just past the name in the original
  * position, or -1 when the name is malformed.
+ *
+ * The form is one-to-one (a "." or "\" inside a label is escaped) and never
+ * holds a byte up to 0x20 (those become \DDD): the cache key relies on both.
  */
 export function readName(buf: Buffer, offset: number, out: { name: string }): number {
   let pos = offset;

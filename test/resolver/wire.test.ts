@@ -160,6 +160,23 @@ describe('finishResponse', () => {
 });
 
 describe('readName', () => {
+  // The cache key (cache.ts) relies on this: one name per wire name, never a byte up to 0x20.
+  it('reads every label byte into a distinct name that holds no byte up to 0x20', () => {
+    const names = new Set<string>();
+    const labels: Buffer[] = [];
+    for (let b = 0; b < 256; b++)
+      if (b < 0x41 || b > 0x5a) labels.push(Buffer.from([b]), Buffer.from([0x61, b]), Buffer.from([b, 0x2e, b]));
+    labels.push(Buffer.from('\\.'), Buffer.from('\\046'), Buffer.from('\\\\'));
+    for (const label of labels) {
+      const packet = Buffer.concat([Buffer.alloc(12), Buffer.from([label.length]), label, Buffer.from([1, 0x78, 0])]);
+      const out = { name: '' };
+      expect(readName(packet, 12, out)).toBe(packet.length);
+      expect([...out.name].every((c) => c.charCodeAt(0) > 0x20)).toBe(true);
+      names.add(out.name);
+    }
+    expect(names.size).toBe(labels.length);
+  });
+
   it('follows backward pointers', () => {
     const packet = dnsPacket.encode({
       type: 'response',
