@@ -366,10 +366,23 @@ function findQueryOpt(buf: Buffer, pos: number): { dnssecOk: boolean } | null {
  * question it does not answer. `answer` must be the client's own copy.
  */
 export function finishResponse(answer: Buffer, q: { id: number; questionEnd: number; wire: Buffer }): void {
-  answer.writeUInt16BE(q.id, 0);
-  const length = q.questionEnd - HEADER_SIZE;
-  if (length > 0 && sameQuestion(answer, HEADER_SIZE, q.wire, HEADER_SIZE, length))
-    q.wire.copy(answer, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
+  answer[0] = q.id >> 8;
+  answer[1] = q.id & 0xff;
+  const end = q.questionEnd;
+  if (end > answer.length) return;
+  const wire = q.wire;
+  const typeAt = end - 4;
+  let caseDiffers = false;
+  // sameQuestion, inlined: most answers hold the client's bytes already, and then nothing is copied.
+  for (let i = HEADER_SIZE; i < end; i++) {
+    const x = answer[i];
+    const y = wire[i];
+    if (x === y) continue;
+    const lower = x | 0x20;
+    if (i >= typeAt || lower !== (y | 0x20) || lower < 0x61 || lower > 0x7a) return;
+    caseDiffers = true;
+  }
+  if (caseDiffers) wire.copy(answer, HEADER_SIZE, HEADER_SIZE, end);
 }
 
 /**
