@@ -1,7 +1,7 @@
 // The DNS listeners: UDP and TCP (RFC 7766) on every `dns.listen` address.
 // A packet is decoded (header and question only), handed to the chain, and
-// the answer is fitted to the transport: TC when it does not fit the client's
-// UDP buffer. Nothing here waits on a database, a disk or an alert channel:
+// the answer finished: the client's ID and letter case (the one place they
+// are written), then TC when it does not fit the client's UDP buffer. Nothing here waits on a database, a disk or an alert channel:
 // observers (query log, alerts) are called after the answer has been sent.
 import net from 'node:net';
 import { once } from 'node:events';
