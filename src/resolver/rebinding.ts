@@ -24,10 +24,7 @@ import type { Logger } from '../log.js';
 import { isPromise } from './maybe-async.js';
 import { SuffixMap } from './suffix-map.js';
 import type { Answer, Handler, Next, Query } from './types.js';
-import { errorResponse, readName, skipName, RCODE } from './wire.js';
-
-const TYPE_A = 1;
-const TYPE_AAAA = 28;
+import { errorResponse, readName, skipName, RCODE, TYPE_A, TYPE_AAAA } from './wire.js';
 
 export interface RebindingStats {
   /** Upstream answers that had private addresses removed. */

@@ -7,7 +7,18 @@ import net from 'node:net';
 import { once } from 'node:events';
 import type { Logger } from '../log.js';
 import type { Answer, Group, Next, Query } from './types.js';
-import { errorResponse, finishResponse, parseFailureResponse, parseQuery, RCODE, truncate, EDE, TYPE_AXFR, TYPE_IXFR } from './wire.js';
+import {
+  errorResponse,
+  finishResponse,
+  parseFailureResponse,
+  parseQuery,
+  RCODE,
+  truncate,
+  EDE,
+  TYPE_AXFR,
+  TYPE_IXFR,
+  type Ede,
+} from './wire.js';
 import { listenUdp, type Reply, type UdpListener, type UdpMode } from './udp-socket.js';
 import { TcpConnections, type TcpConnection, type TcpStats } from './tcp-connections.js';
 import { ADMIT, NOT_ALLOWED, type Admission, type Verdict } from './admission.js';
@@ -42,8 +53,9 @@ export interface ServerStats {
 }
 
 const MAX_TCP_MESSAGE = 65_535;
-/** Extended DNS Error "Prohibited" (RFC 8914 §4.19). */
-const EDE_PROHIBITED = 18;
+/** Extended DNS Error "Prohibited" (RFC 8914 §4.19) for the sources turned away, encoded once each (wire.ts edeOption). */
+const NOT_ALLOWED_EDE: Ede = { code: EDE.PROHIBITED, text: 'not an allowed network' };
+const RATE_LIMITED_EDE: Ede = { code: EDE.PROHIBITED, text: 'rate limited' };
 
 export class DnsServer {
   /** Listeners by `dns.listen` address, in the order they were opened. */
@@ -281,10 +293,7 @@ export class DnsServer {
       edns: parsed.edns,
       udpSize: this.options.udpSize,
       dnssecOk: parsed.dnssecOk,
-      ede:
-        parsed.edns && refused
-          ? { code: EDE_PROHIBITED, text: verdict === NOT_ALLOWED ? 'not an allowed network' : 'rate limited' }
-          : undefined,
+      ede: parsed.edns && refused ? (verdict === NOT_ALLOWED ? NOT_ALLOWED_EDE : RATE_LIMITED_EDE) : undefined,
     });
     if (!refused) out[2] |= 0x02; // TC
     reply(out);

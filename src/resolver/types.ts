@@ -5,7 +5,8 @@
 // - a handler that answers builds a complete message for this client: flags,
 //   question, records and, when the client sent one, our OPT record;
 // - the forward link owns its failure: no usable answer from any link becomes
-//   the last upstream's SERVFAIL/REFUSED, or our SERVFAIL with EDE 22;
+//   the last upstream's SERVFAIL/REFUSED, or our SERVFAIL with EDE 22; the
+//   rebinding link may take records out of an upstream answer on its way up;
 // - the cache makes each client its own copy of a stored answer (flags, aged
 //   TTLs, OPT, EDE 3 when stale, one RRset for ANY over UDP);
 // - the server's last step (wire.ts finishResponse) writes the client's ID and

@@ -32,6 +32,7 @@ export const EDE = {
   BLOCKED: 15,
   CENSORED: 16,
   FILTERED: 17,
+  PROHIBITED: 18,
   NOT_SUPPORTED: 21,
   NO_REACHABLE_AUTHORITY: 22,
 } as const;

@@ -22,19 +22,20 @@ function step(name: string, trail: string[], answers?: 'sync' | 'async'): Handle
 describe('buildChain', () => {
   const q: Query = wireQuery({ labels: labels('www.school.test') });
 
-  // [the handler that answers, a policy configured, the handlers run, answered synchronously]
-  it.each<['policy' | 'cache' | 'forward', boolean, string[], boolean]>([
-    ['cache', true, ['identify', 'policy', 'cache'], true], // a hit
-    ['policy', true, ['identify', 'policy'], true], // a block
-    ['forward', true, ['identify', 'policy', 'cache', 'forward'], false], // a miss
-    ['forward', false, ['identify', 'cache', 'forward'], false], // no policy configured
-  ])('runs identify → policy → cache → forward until %s answers (policy: %s)', async (who, withPolicy, expected, sync) => {
+  // [the handler that answers, the optional links configured, the handlers run, answered synchronously]
+  it.each<['policy' | 'cache' | 'forward', ('policy' | 'rebinding')[], string[], boolean]>([
+    ['cache', ['policy', 'rebinding'], ['identify', 'policy', 'cache'], true], // a hit
+    ['policy', ['policy', 'rebinding'], ['identify', 'policy'], true], // a block
+    ['forward', ['policy', 'rebinding'], ['identify', 'policy', 'cache', 'rebinding', 'forward'], false], // a miss
+    ['forward', [], ['identify', 'cache', 'forward'], false], // neither policy nor rebinding protection
+  ])('runs identify → policy → cache → rebinding → forward until %s answers (with %j)', async (who, optional, expected, sync) => {
     const trail: string[] = [];
     const answers = (name: string) => (name === who ? (name === 'forward' ? 'async' : 'sync') : undefined);
     const chain = buildChain({
       identify: step('identify', trail),
-      policy: withPolicy ? step('policy', trail, answers('policy')) : undefined,
+      policy: optional.includes('policy') ? step('policy', trail, answers('policy')) : undefined,
       cache: step('cache', trail, answers('cache')),
+      rebinding: optional.includes('rebinding') ? step('rebinding', trail) : undefined,
       forward: step('forward', trail, 'async'),
     });
     const result = chain(q);

@@ -75,8 +75,8 @@ describe.skipIf(!run)('the system upstream, with nsd on loopback port 53', () =>
   let dir: string;
   let resolvConf: string;
   beforeAll(async () => {
-    first = await startNsd({ 'school.test': zone('school.test', ['* IN A 192.0.2.1']) }, 53, undefined, `${net}.1`);
-    second = await startNsd({ 'school.test': zone('school.test', ['* IN A 192.0.2.2']) }, 53, undefined, `${net}.2`);
+    first = await startNsd({ 'school.test': zone('school.test', ['* IN A 192.0.2.1']) }, { host: `${net}.1`, port: 53 });
+    second = await startNsd({ 'school.test': zone('school.test', ['* IN A 192.0.2.2']) }, { host: `${net}.2`, port: 53 });
     dir = mkdtempSync(join(tmpdir(), 'gh-resolv-'));
     resolvConf = join(dir, 'resolv.conf');
     writeFileSync(resolvConf, `# test\nnameserver fe80::1%lo\nnameserver ${net}.1\n`);
