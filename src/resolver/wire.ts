@@ -271,22 +271,6 @@ export function writeOpt(buf: Buffer, offset: number, udpSize: number, dnssecOk:
 }
 
 /**
- * The first option with `code` inside the OPT record at [optStart, optEnd), as
- * encoded (code, length, data), or undefined. Malformed options end the search.
- */
-export function findOption(buf: Buffer, optStart: number, optEnd: number, code: number): Buffer | undefined {
-  const rdata = skipName(buf, optStart) + 10;
-  if (rdata < 10) return undefined;
-  for (let at = rdata; at + 4 <= optEnd;) {
-    const length = buf.readUInt16BE(at + 2);
-    if (at + 4 + length > optEnd) return undefined;
-    if (buf.readUInt16BE(at) === code) return buf.subarray(at, at + 4 + length);
-    at += 4 + length;
-  }
-  return undefined;
-}
-
-/**
  * A response for errors made here: FORMERR, NOTIMP, SERVFAIL, REFUSED,
  * BADVERS. Header, the question up to `questionEnd` (none by default), and our
  * OPT record when the client speaks EDNS, with an Extended DNS Error if given.

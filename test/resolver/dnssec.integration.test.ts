@@ -3,12 +3,12 @@
 // without DO (RFC 6840 §5.7) gets AD when the data validated; one that sets
 // neither gets it clear; DO gets it with the signatures. On a miss and on a
 // cache hit alike, and the same as unbound itself answers.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig } from '../helpers/dig.js';
+import { signZone } from '../helpers/dnssec.js';
 import { baseConfig, startGatehouse, type Running } from '../helpers/gatehouse.js';
 import { startNsd, zone, type NsdServer } from '../helpers/nsd.js';
 import { havePrograms } from '../helpers/programs.js';
@@ -24,14 +24,10 @@ describe.skipIf(!ready)('DNSSEC: the AD bit (validating unbound ▸ signed nsd z
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-dnssec-'));
-    writeFileSync(join(dir, 'secure.test.zone'), zone('secure.test', ['www IN A 192.0.2.20']));
-    const key = execFileSync('ldns-keygen', ['-a', 'ECDSAP256SHA256', '-k', 'secure.test'], { cwd: dir, encoding: 'utf8' }).trim();
-    execFileSync('ldns-signzone', ['secure.test.zone', key], { cwd: dir });
-    const anchor = readFileSync(join(dir, `${key}.key`), 'utf8')
-      .replace(/;.*$/s, '')
-      .trim();
+    const signed = signZone(dir, 'secure.test.', zone('secure.test', ['www IN A 192.0.2.20']));
+    const anchor = signed.dnskey.replace(/;.*$/s, '').trim();
     nsd = await startNsd({
-      'secure.test': readFileSync(join(dir, 'secure.test.zone.signed'), 'utf8'),
+      'secure.test': signed.text,
       'plain.test': zone('plain.test', ['www IN A 192.0.2.21']),
     });
     unbound = await startUnbound({ forwardTo: nsd.port, trustAnchors: [anchor] });

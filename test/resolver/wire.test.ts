@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import dnsPacket from 'dns-packet';
 import {
-  edeOption,
   errorResponse,
-  findOption,
   finishResponse,
   parseFailureResponse,
   parseQuery,
@@ -241,29 +239,6 @@ describe('readResponseLayout', () => {
   ])('counts the answers of the question type: %s', (_what, type, answers, expected) => {
     const packet = dnsPacket.encode({ type: 'response', id: 1, questions: [{ type, name: 'a.example' }], answers });
     expect(readResponseLayout(packet, 12 + 11 + 4)?.answersOfType).toBe(expected);
-  });
-
-  it('finds an Extended DNS Error option in the OPT record', () => {
-    const ede = edeOption({ code: 22, text: 'no link' });
-    const packet = dnsPacket.encode({
-      type: 'response',
-      id: 1,
-      questions: [{ type: 'A', name: 'a.example' }],
-      additionals: [
-        {
-          type: 'OPT',
-          name: '.',
-          udpPayloadSize: 1232,
-          options: [
-            { code: 10, data: Buffer.alloc(8) },
-            { code: 15, data: ede.subarray(4) },
-          ],
-        },
-      ] as unknown as dnsPacket.Answer[],
-    });
-    const layout = readResponseLayout(packet, 12 + 11 + 4)!;
-    expect(findOption(packet, layout.optStart, layout.optEnd, 15)).toEqual(ede);
-    expect(findOption(packet, layout.optStart, layout.optEnd, 12)).toBeUndefined();
   });
 
   it('rejects a record running past the end', () => {
