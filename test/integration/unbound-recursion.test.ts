@@ -141,7 +141,7 @@ describe.skipIf(!ready)('Gatehouse over unbound iterating from a loopback root',
     work = mkdtempSync(join(tmpdir(), 'gh-recursion-'));
     const { zones, anchor } = buildZones(work);
     // Port 53: a delegation's glue carries an address and no port.
-    for (const [address, served] of Object.entries(zones)) nsds.push(await startNsd(served, 53, undefined, address));
+    for (const [address, served] of Object.entries(zones)) nsds.push(await startNsd(served, { host: address, port: 53 }));
     unbound = await startRecursor(
       (dir) => {
         const anchorFile = join(dir, 'root.anchor');
