@@ -12,14 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { createSocket } from 'node:dgram';
-import net from 'node:net';
 import { startNsd, zone } from '../test/helpers/nsd.js';
 import { waitForPorts } from '../test/helpers/ports.js';
 import { startUnbound } from '../test/helpers/unbound.js';
 import { findProgram } from '../test/helpers/programs.js';
 import { measureLatency } from './loadgen.js';
 import { measureAdmission } from './admission.js';
+import { startDnsmasq, stopAllPeers } from './peers.js';
 
 const { values } = parseArgs({
   options: {
@@ -137,7 +136,8 @@ async function main(): Promise<void> {
   const unbound = await startUnbound({ forwardTo: nsd.port });
   const unboundPort = unbound.port;
 
-  const dnsmasqPort = await startDnsmasq(nsd.port);
+  const dnsmasq = await startDnsmasq({ upstream: nsd.port });
+  const dnsmasqPort = dnsmasq.port;
 
   const servers = [
     { name: 'gatehouse', port: ghPort },
@@ -216,57 +216,8 @@ async function main(): Promise<void> {
   );
 
   await unbound.stop();
+  await dnsmasq.stop();
   await nsd.stop();
-}
-
-/**
- * dnsmasq cannot listen on port 0 (--port=0 turns DNS off), so it is the one
- * server here told a port: one that UDP and TCP both had free a moment ago.
- * If it is taken meanwhile, dnsmasq exits at once and we try another.
- */
-async function startDnsmasq(upstreamPort: number): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await unusedPort();
-    const child = start(findProgram('dnsmasq')!, [
-      '-k',
-      '--conf-file=/dev/null',
-      `--port=${port}`,
-      '--listen-address=127.0.0.1',
-      '--bind-interfaces',
-      '--no-resolv',
-      `--server=127.0.0.1#${upstreamPort}`,
-      '--cache-size=10000',
-      '--user=root',
-      '--pid-file=',
-    ]);
-    try {
-      await waitForPorts(
-        child.pid!,
-        (p) => p.udp.includes(port),
-        () => 'dnsmasq did not listen',
-        5000,
-      );
-      return port;
-    } catch (err) {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      if (attempt >= 5) throw err;
-    }
-  }
-}
-
-/** A port free for UDP and TCP on 127.0.0.1 just now (see startDnsmasq: only for programs that cannot take port 0). */
-async function unusedPort(): Promise<number> {
-  const udp = createSocket('udp4');
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-  const port = udp.address().port;
-  const tcp = net.createServer();
-  const free = await new Promise<boolean>((r) => {
-    tcp.once('error', () => r(false));
-    tcp.listen(port, '127.0.0.1', () => r(true));
-  });
-  if (free) await new Promise((r) => tcp.close(r));
-  await new Promise<void>((r) => udp.close(() => r()));
-  return free ? port : unusedPort();
 }
 
 /** The shape of a school's config: three groups and the example categories, so the policy runs on every query. */
@@ -290,5 +241,6 @@ main()
   })
   .finally(() => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    stopAllPeers();
     rmSync(dir, { recursive: true, force: true });
   });

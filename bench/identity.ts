@@ -8,18 +8,20 @@
 // keeps at least 97% of identity-off throughput.
 //
 //   npm run build && npx tsx bench/identity.ts [--seconds 5] [--rounds 7]
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startNsd, zone, freePort } from '../test/helpers/nsd.js';
+import { startNsd, zone } from '../test/helpers/nsd.js';
 import { findProgram } from '../test/helpers/programs.js';
-import { openDatabase } from '../src/store/db.js';
 import { parseConfig } from '../src/config.js';
 import { IdentityMap } from '../src/identity/map.js';
 import { GroupIdentifier, IdentifyHandler } from '../src/resolver/identify.js';
 import type { Query } from '../src/resolver/types.js';
+import { cpuMs } from './proc.js';
+import { seedIdentities, startGatehouse } from './school.js';
+import { dnsperf } from './dnsperf.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '7' } } });
 const seconds = Number(values.seconds);
@@ -37,31 +39,11 @@ const dir = mkdtempSync(join(tmpdir(), 'gh-bench-identity-'));
 const children: ChildProcess[] = [];
 const names = Array.from({ length: 2000 }, (_, i) => `host${i}.bench.test`);
 
-function dnsperf(port: number, file: string, secs: number): number {
-  const out = execFileSync(
-    findProgram('dnsperf')!,
-    ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(secs), '-c', '1', '-q', '200'],
-    {
-      encoding: 'utf8',
-    },
-  );
-  return Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-}
+/** Queries per second at full speed. */
+const fullSpeed = (port: number, file: string, secs: number) => dnsperf({ port, file, seconds: secs }).qps;
 
 /** Queries answered by a run at a fixed rate. */
-function completed(port: number, file: string, secs: number, rate: number): number {
-  const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(secs), '-c', '1', '-q', '200', '-Q', String(rate)];
-  const out = execFileSync(findProgram('dnsperf')!, args, { encoding: 'utf8' });
-  return Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
-}
-
-/** CPU time (user + system, ms) a process has used, from /proc (10 ms clock ticks). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    .replace(/^.*\) /, '')
-    .split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
+const completed = (port: number, file: string, secs: number, rate: number) => dnsperf({ port, file, seconds: secs, rate }).completed;
 
 async function waitForPort(port: number): Promise<void> {
   const { ask } = await import('../test/helpers/client.js');
@@ -77,29 +59,6 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`nothing answers on ${port}`);
 }
 
-/** 20,000 leases (dnsmasq format), and the benchmark client (127.0.0.1) signed in as a pupil of the roster. */
-function seedIdentities(dataDir: string): string {
-  const leases = join(dataDir, 'dnsmasq.leases');
-  const expiry = Math.floor(Date.now() / 1000) + 86_400;
-  const lines = Array.from({ length: IDENTITIES - 1 }, (_, i) => {
-    const mac = (i + 1).toString(16).padStart(12, '0').match(/../g)!.join(':');
-    return `${expiry} ${mac} 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} device-${i} *`;
-  });
-  writeFileSync(leases, lines.join('\n') + '\n');
-  const db = openDatabase(join(dataDir, 'gatehouse.db'));
-  const now = Date.now();
-  const person = db
-    .prepare(
-      "INSERT INTO identity_people (user_key, org_unit, roster_source, in_roster, first_seen, last_seen, updated_at) VALUES ('bench-pupil', '/Students', 'file:bench', 1, ?, ?, ?)",
-    )
-    .run(now, now, now).lastInsertRowid;
-  db.prepare(
-    "INSERT INTO identity_addresses (source, address, person_id, user_name, origin, session_id, started_at, updated_at, expires_at) VALUES ('radius', '127.0.0.1', ?, 'bench-pupil', '127.0.0.1', 'bench', ?, ?, ?)",
-  ).run(person, now, now, now + 86_400_000);
-  db.close();
-  return leases;
-}
-
 async function main(): Promise<void> {
   const nsd = await startNsd({
     'bench.test': zone(
@@ -113,16 +72,16 @@ async function main(): Promise<void> {
   writeFileSync(gamblingList, 'casino.bench.test\n');
   const servers: { name: string; port: number; pid: number }[] = [];
   for (const identity of [false, true]) {
-    const port = await freePort();
-    const dataDir = join(dir, `data-${port}`);
+    const label = identity ? 'identity-on' : 'identity-off';
+    const dataDir = join(dir, `data-${label}`);
     mkdirSync(dataDir, { recursive: true });
-    const leases = identity ? seedIdentities(dataDir) : '';
-    const file = join(dir, `gatehouse-${port}.yaml`);
+    const leases = identity ? seedIdentities(dataDir, IDENTITIES) : '';
+    const file = join(dir, `gatehouse-${label}.yaml`);
     writeFileSync(
       file,
       [
         // The rate limiter off: one dnsperf client far exceeds a pupil's limit, and it is not what this measures.
-        `dns: { listen: ["127.0.0.1:${port}"], rateLimit: { enabled: false } }`,
+        'dns: { listen: ["127.0.0.1:0"], rateLimit: { enabled: false } }',
         `links: [{ name: primary, upstreams: ["udp://127.0.0.1:${nsd.port}"], timeoutMs: 1500 }]`,
         'cache: { maxEntries: 100000 }',
         'logging: { level: error }',
@@ -144,11 +103,9 @@ async function main(): Promise<void> {
           : []),
       ].join('\n'),
     );
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../dist/cli.js'), 'serve', '--config', file], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    children.push(child);
-    servers.push({ name: identity ? `identity on (${IDENTITIES})` : 'identity off', port, pid: child.pid! });
+    const g = await startGatehouse(label, file, dataDir);
+    children.push(g.child);
+    servers.push({ name: identity ? `identity on (${IDENTITIES})` : 'identity off', port: g.port, pid: g.pid });
   }
   for (const s of servers) await waitForPort(s.port);
   // Let the lease file be read (20,000 leases, in slices) before measuring.
@@ -159,12 +116,12 @@ async function main(): Promise<void> {
     const r = await ask(s.port, 'www.casino.bench.test', 'A', { timeoutMs: 2000 });
     if (r.addresses[0] !== '127.0.0.1') throw new Error(`${s.name}: 127.0.0.1 is not filtered as a pupil (${JSON.stringify(r)})`);
   }
-  for (const s of servers) dnsperf(s.port, queries, 2);
+  for (const s of servers) fullSpeed(s.port, queries, 2);
 
   console.log(`Cache hits: dnsperf -c 1 -q 200, ${names.length} names, ${seconds} s a run, ${rounds} rounds alternating`);
   const results = new Map<string, number[]>(servers.map((s) => [s.name, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const s of r % 2 === 0 ? servers : [...servers].reverse()) results.get(s.name)!.push(dnsperf(s.port, queries, seconds));
+    for (const s of r % 2 === 0 ? servers : [...servers].reverse()) results.get(s.name)!.push(fullSpeed(s.port, queries, seconds));
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   for (const [name, qps] of results)

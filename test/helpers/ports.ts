@@ -7,6 +7,8 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 export interface BoundPorts {
   /** Bound UDP sockets' local ports. */
   udp: number[];
+  /** Of those, the ones not connected to a peer: a server's listeners, not its sockets to an upstream. */
+  udpUnconnected: number[];
   /** Listening TCP sockets' local ports. */
   tcp: number[];
 }
@@ -22,7 +24,7 @@ export function boundPorts(pid: number): BoundPorts {
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
   } catch {
-    return { udp: [], tcp: [] }; // gone, or not started yet
+    return { udp: [], udpUnconnected: [], tcp: [] }; // gone, or not started yet
   }
   for (const fd of fds) {
     try {
@@ -32,10 +34,14 @@ export function boundPorts(pid: number): BoundPorts {
       /* closed meanwhile */
     }
   }
-  return { udp: portsOf(['udp', 'udp6'], inodes, null), tcp: portsOf(['tcp', 'tcp6'], inodes, '0A') };
+  return {
+    udp: portsOf(['udp', 'udp6'], inodes, null),
+    udpUnconnected: portsOf(['udp', 'udp6'], inodes, '07'),
+    tcp: portsOf(['tcp', 'tcp6'], inodes, '0A'),
+  };
 }
 
-/** Local ports of the sockets in `inodes` from /proc/net tables; `state` filters (0A: LISTEN). */
+/** Local ports of the sockets in `inodes` from /proc/net tables; `state` filters (0A: TCP LISTEN, 07: UDP not connected). */
 function portsOf(tables: string[], inodes: Set<string>, state: string | null): number[] {
   const ports: number[] = [];
   for (const table of tables) {

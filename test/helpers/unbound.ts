@@ -10,10 +10,16 @@ import { waitForPorts } from './ports.js';
 
 export interface UnboundServer {
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
-export async function startUnbound(opts: { forwardTo: number; trustAnchors?: string[] }): Promise<UnboundServer> {
+export async function startUnbound(opts: {
+  forwardTo: number;
+  trustAnchors?: string[];
+  /** More lines for the `server:` clause (the bench's local-zones), indented as given. */
+  serverLines?: string[];
+}): Promise<UnboundServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-unbound-'));
   const anchors = opts.trustAnchors ?? [];
   const lines = [
@@ -36,6 +42,7 @@ export async function startUnbound(opts: { forwardTo: number; trustAnchors?: str
     '  local-zone: "test." nodefault',
     `  module-config: "${anchors.length > 0 ? 'validator iterator' : 'iterator'}"`,
     ...anchors.map((a) => `  trust-anchor: "${a.replace(/"/g, '\\"')}"`),
+    ...(opts.serverLines ?? []),
     'forward-zone:',
     '  name: "."',
     `  forward-addr: 127.0.0.1@${opts.forwardTo}`,
@@ -54,6 +61,7 @@ export async function startUnbound(opts: { forwardTo: number; trustAnchors?: str
     );
     return {
       port: bound.udp[0],
+      pid: child.pid!,
       async stop() {
         if (running()) {
           const exited = new Promise((r) => child.once('exit', r));
