@@ -116,6 +116,27 @@ export function summarise(p: CpuProfile, from = -Infinity, to = Infinity): Map<s
   return out;
 }
 
+/** Microseconds per function (self time: its own code, not its callees') over the samples in [from, to]. */
+export function selfTimes(p: CpuProfile, from = -Infinity, to = Infinity): Map<string, number> {
+  const name = new Map(
+    p.nodes.map((n) => {
+      const f = n.callFrame as CallFrame & { lineNumber?: number };
+      const where = f.url === '' ? '' : ` ${f.url.replace(/^.*\/(node_modules|dist)\//, '')}:${(f.lineNumber ?? 0) + 1}`;
+      return [n.id, `${f.functionName || '(anonymous)'}${where}`];
+    }),
+  );
+  const out = new Map<string, number>();
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i];
+    const dt = i + 1 < p.timeDeltas.length ? p.timeDeltas[i + 1] : 0;
+    if (t < from || t > to) continue;
+    const k = name.get(p.samples[i])!;
+    out.set(k, (out.get(k) ?? 0) + dt);
+  }
+  return out;
+}
+
 /** The table: bucket, µs (per query when `per` is given), share of the busy (non-idle) time. */
 export function formatSummary(s: Map<string, number>, per = 1, top = 40): string {
   const busy = [...s].filter(([k]) => k !== '(idle)').reduce((a, [, v]) => a + v, 0);
@@ -133,12 +154,18 @@ export function formatSummary(s: Map<string, number>, per = 1, top = 40): string
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { from: { type: 'string' }, to: { type: 'string' }, per: { type: 'string', default: '1' } },
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      per: { type: 'string', default: '1' },
+      functions: { type: 'boolean', default: false },
+    },
   });
   for (const file of positionals) {
     const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+    const [from, to] = [Number(values.from ?? -Infinity), Number(values.to ?? Infinity)];
     console.log(file);
-    console.log(formatSummary(summarise(p, Number(values.from ?? -Infinity), Number(values.to ?? Infinity)), Number(values.per)));
+    console.log(formatSummary(values.functions ? selfTimes(p, from, to) : summarise(p, from, to), Number(values.per)));
   }
 }
 

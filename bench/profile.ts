@@ -26,7 +26,7 @@ import { startNsd, zone } from '../test/helpers/nsd.js';
 import { findProgram } from '../test/helpers/programs.js';
 import { dnsperf, writeQueryFile } from './dnsperf.js';
 import { cpuMs, splitThreads, threadCpuMs } from './proc.js';
-import { formatSummary, summarise, summarisePerf, type CpuProfile } from './profile-summary.js';
+import { formatSummary, selfTimes, summarise, summarisePerf, type CpuProfile } from './profile-summary.js';
 import { schoolConfig, seedIdentities, startGatehouse, stopGatehouse } from './school.js';
 
 const { values } = parseArgs({
@@ -134,11 +134,14 @@ async function main(): Promise<void> {
     // The profiles are written at exit.
     console.log(`\nV8 CPU profiles (${profDir}), the load window only, wall-clock µs per answered query (busy = not idle):`);
     for (const f of readdirSync(profDir).filter((x) => x.endsWith('.cpuprofile'))) {
-      const s = summarise(JSON.parse(readFileSync(join(profDir, f), 'utf8')) as CpuProfile, window!.from, window!.to);
+      const p = JSON.parse(readFileSync(join(profDir, f), 'utf8')) as CpuProfile;
+      const s = summarise(p, window!.from, window!.to);
       const busy = [...s].filter(([k]) => k !== '(idle)').reduce((a, [, v]) => a + v, 0);
       if (busy < 10_000) continue; // threads idle in the window (the list builder, the report reader)
       console.log(`\n${f}`);
       console.log(formatSummary(s, window!.answered, 45));
+      console.log('  the same samples by function (self time):');
+      console.log(formatSummary(selfTimes(p, window!.from, window!.to), window!.answered, 30));
     }
 
     // 2. perf: CPU time, native frames too.
