@@ -3,6 +3,7 @@
 // own module under src/commands/ and is loaded only when it is used; they share
 // one argument parser (commands/command.ts), so `--help` works at every level.
 import type { Command } from './commands/command.js';
+import { isErrorCode } from './errors.js';
 
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.js')).command,
@@ -48,7 +49,8 @@ main(process.argv.slice(2)).then(
       process.exitCode = code === 'GH_ERR_CONFIG' ? 1 : ((err as { exitCode?: number }).exitCode ?? 2);
       return;
     }
-    process.stderr.write(`gatehouse: ${err instanceof Error ? err.message : String(err)}\n`);
+    const known = isErrorCode(code) ? ` (${code})` : '';
+    process.stderr.write(`gatehouse: ${err instanceof Error ? err.message : String(err)}${known}\n`);
     process.exitCode = 1;
   },
 );

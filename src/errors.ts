@@ -1,0 +1,65 @@
+// The one catalogue of Gatehouse's error codes, as fastify keeps its codes in
+// lib/errors.js. Every error Gatehouse throws on purpose carries a `code` from
+// this list, so callers (start-up, the CLI, the admin API's JSON answers) and
+// people reading the service log match on the code, never on the message.
+// The error classes stay beside the code that throws them (StoreError,
+// UserError, …); test/errors.test.ts fails when src/ uses a code that is not
+// listed here, or this list keeps one that nothing uses.
+
+export const ERROR_CODES = {
+  // Configuration and the command line
+  GH_ERR_CONFIG: 'The config file is invalid: each problem is listed with its key and line; nothing was applied.',
+  GH_ERR_NO_CONFIG: 'No config file was found (--config, $GATEHOUSE_CONFIG, /etc/gatehouse/gatehouse.yaml were tried).',
+  GH_ERR_USAGE: 'The command line cannot be run as given (unknown option, missing argument); exit code 2.',
+
+  // The store (SQLite)
+  GH_ERR_STORE_OPEN: 'The database file cannot be opened, is not a database, or cannot be written.',
+  GH_ERR_STORE_VERSION: 'The database was written by a newer Gatehouse (its schema version is above what this build knows).',
+  GH_ERR_STORE_QUERY: 'A query-log search filter is invalid (bad time range, unknown action, bad cursor).',
+
+  // Resolving
+  GH_ERR_UPSTREAM_TIMEOUT: 'An upstream did not answer within the link timeout.',
+  GH_ERR_UPSTREAM_NETWORK: 'A socket error talking to an upstream (unreachable, reset, refused).',
+  GH_ERR_UPSTREAM_CLOSED: 'The upstream was closed (a reload replaced it, or the service is stopping) while a query waited.',
+  GH_ERR_NO_SYSTEM_NAMESERVER: "The 'system' upstream has no usable nameserver in /etc/resolv.conf (none, or only our own addresses).",
+  GH_ERR_ALL_LINKS_FAILED: 'Every link failed this query; the client gets SERVFAIL with EDE 22 (No Reachable Authority).',
+  GH_ERR_MALFORMED_ANSWER: 'A link handed the cache an answer that cannot be walked (links check every answer, so this is a bug).',
+
+  // Admin accounts
+  GH_ERR_USER_NAME: 'A user name is not 2 to 64 letters, digits, ".", "_", "@" or "-".',
+  GH_ERR_USER_EXISTS: 'A user with that name already exists.',
+  GH_ERR_USER_ROLE: 'Not one of the roles (admin, dsl, auditor).',
+  GH_ERR_USER_NOT_FOUND: 'No such user.',
+  GH_ERR_PASSWORD: 'The password is refused: too short, too guessable, or on the common-password deny-list.',
+  GH_ERR_LAST_ADMIN: 'The last active admin cannot be disabled or lose the admin role.',
+
+  // Exceptions and review requests
+  GH_ERR_EXCEPTION_INVALID: 'An exception is invalid (not a domain name, unknown group, bad dates).',
+  GH_ERR_EXCEPTION_ILLEGAL: 'A name on an illegal list (IWF, CTIRU) can never be allowed; the name is not stored.',
+  GH_ERR_EXCEPTION_HELP_SERVICE: 'A help and support service can never be blocked.',
+  GH_ERR_EXCEPTION_NOT_FOUND: 'No such exception or pending request.',
+  GH_ERR_EXCEPTION_DUPLICATE: 'There is already an exception of that kind for the domain.',
+
+  // Alerts and checks
+  GH_ERR_ALERT_NOT_FOUND: 'No such alert.',
+  GH_ERR_ALERT_STATE: 'The alert cannot make that step from its state (closing a closed alert, …).',
+  GH_ERR_ALERT_INPUT: 'The step is missing what it needs (closing without an outcome, a note too long).',
+  GH_ERR_CHECK_BUSY: 'A filtering check is already running; wait for it to finish.',
+
+  // Identity
+  GH_ERR_IDENTITY_RADIUS: 'The RADIUS accounting server cannot start (unreadable or empty secret file, port in use).',
+  GH_ERR_IDENTITY_ROSTER: 'A roster file was refused whole (unreadable, missing columns, cut short, too many removals).',
+  GH_ERR_IDENTITY_DEVICE: 'A device could not be saved or imported (no MAC or address, bad value, repeated row).',
+  GH_ERR_IDENTITY_NOT_FOUND: 'No such device.',
+
+  // The admin API
+  GH_ERR_VALIDATION: "An admin API request body or query does not match the route's schema (HTTP 400).",
+} as const;
+
+/** Every error code Gatehouse uses. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Whether `code` is one of ours (the CLI then prints it beside the message, for the docs and the log). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
