@@ -10,7 +10,7 @@
 // client address and in total.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { GroupIdentifier } from '../resolver/identify.js';
@@ -83,7 +83,7 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
     loggerInstance: deps.logger.child({ component: 'block-page' }),
     // Every request here is for a blocked name (the Host header, often the path
     // too), illegal ones included: the service log must hold none of them.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024,
   }) as unknown as FastifyInstance;
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) =>
