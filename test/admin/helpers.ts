@@ -167,7 +167,7 @@ export class Client {
     return res;
   }
 
-  async api(method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, opts: { csrf?: boolean } = {}) {
+  async api(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown, opts: { csrf?: boolean } = {}) {
     const headers: Record<string, string> = { ...this.headers, cookie: this.cookieHeader() };
     if (opts.csrf !== false) headers['x-csrf-token'] = this.csrf;
     const res = await this.h.app.inject({

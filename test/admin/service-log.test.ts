@@ -63,7 +63,15 @@ describe('the service log holds no requested name', () => {
 
   it.skipIf(!havePrograms('dig'))('a query that fails inside the chain is logged without its name', async () => {
     const server = new DnsServer(
-      { listen: ['127.0.0.1:0'], udpSize: 1232, tcpIdleTimeoutMs: 1000, tcpMaxConnections: 10, drainTimeoutMs: 100, logger: log.logger },
+      {
+        listen: ['127.0.0.1:0'],
+        udpSize: 1232,
+        tcpIdleTimeoutMs: 1000,
+        tcpMaxConnections: 10,
+        tcpMaxPerClient: 10,
+        drainTimeoutMs: 100,
+        logger: log.logger,
+      },
       () => {
         throw new Error('boom');
       },

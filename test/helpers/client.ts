@@ -15,8 +15,20 @@ export interface AskOptions {
   timeoutMs?: number;
 }
 
+/** A decoded DNS message with its RCODE (dns-packet sets it; its types leave it out). */
+export type DecodedReply = dnsPacket.DecodedPacket & { rcode: string };
+
+export function decodeReply(raw: Buffer): DecodedReply {
+  return dnsPacket.decode(raw) as DecodedReply;
+}
+
+/** The data of a record, whatever its type (an OPT record has none). */
+export function recordData(a: dnsPacket.Answer): unknown {
+  return (a as { data?: unknown }).data;
+}
+
 export interface Reply {
-  packet: dnsPacket.DecodedPacket;
+  packet: DecodedReply;
   raw: Buffer;
   rcode: string;
   addresses: string[];
@@ -51,12 +63,12 @@ export async function ask(port: number, name: string, type: dnsPacket.RecordType
 }
 
 export function toReply(raw: Buffer): Reply {
-  const packet = dnsPacket.decode(raw);
+  const packet = decodeReply(raw);
   return {
     packet,
     raw,
     rcode: packet.rcode ?? 'NOERROR',
-    addresses: (packet.answers ?? []).filter((a) => a.type === 'A' || a.type === 'AAAA').map((a) => String(a.data)),
+    addresses: (packet.answers ?? []).filter((a) => a.type === 'A' || a.type === 'AAAA').map((a) => String(recordData(a))),
     ttls: (packet.answers ?? []).map((a) => (a as { ttl?: number }).ttl ?? 0),
   };
 }

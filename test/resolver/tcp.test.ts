@@ -4,7 +4,7 @@ import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { baseConfig, startGatehouse, type Running } from '../helpers/gatehouse.js';
-import { ask, buildQuery } from '../helpers/client.js';
+import { ask, buildQuery, recordData } from '../helpers/client.js';
 import { dig } from '../helpers/dig.js';
 
 function frame(packet: Buffer): Buffer {
@@ -48,7 +48,7 @@ describe('TCP listener', () => {
       });
     });
     socket.destroy();
-    const byId = new Map(answers.map((a) => [a.id, a.answers![0].data]));
+    const byId = new Map(answers.map((a) => [a.id, recordData(a.answers![0])]));
     expect(byId.get(1)).toBe('192.0.2.1');
     expect(byId.get(2)).toBe('192.0.2.2');
   });

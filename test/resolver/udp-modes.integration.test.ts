@@ -6,13 +6,12 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import dnsPacket from 'dns-packet';
 import { execFileSync } from 'node:child_process';
 import { findProgram, havePrograms } from '../helpers/programs.js';
 import { startNsd, zone, type NsdServer } from '../helpers/nsd.js';
 import { baseConfig, startGatehouse, type Running } from '../helpers/gatehouse.js';
 import { dig } from '../helpers/dig.js';
-import { buildQuery } from '../helpers/client.js';
+import { buildQuery, decodeReply } from '../helpers/client.js';
 import { batchAddon } from '../../src/resolver/udp-batch.js';
 import type { UdpMode } from '../../src/resolver/udp-socket.js';
 
@@ -103,7 +102,7 @@ describe.skipIf(!ready).each(modes)('UDP listener in %s mode', (mode) => {
     const expected = new Map<string, string[]>();
     for (const s of sockets)
       s.on('message', (msg) => {
-        const p = dnsPacket.decode(msg);
+        const p = decodeReply(msg);
         const a = p.answers?.[0];
         const key = `${s.address().address}/${p.id}/${p.questions?.[0]?.name}`;
         answers.set(key, [
@@ -148,7 +147,7 @@ describe.skipIf(!ready).each(modes)('UDP listener in %s mode', (mode) => {
       s.close();
       expect(gh.app.server.stats.formerr).toBe(formerr);
       if (mode === 'batch') expect(replies).toEqual([]);
-      else expect(replies.map((m) => [dnsPacket.decode(m).id, dnsPacket.decode(m).rcode])).toEqual([[4242, 'NOERROR']]);
+      else expect(replies.map((m) => [decodeReply(m).id, decodeReply(m).rcode])).toEqual([[4242, 'NOERROR']]);
       const r = await dig('127.0.0.1', gh.port, 'www.modes.test');
       expect(r.answers[0]?.data).toBe('192.0.2.10');
     },

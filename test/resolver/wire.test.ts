@@ -16,7 +16,7 @@ function query(name: string, type: dnsPacket.RecordType = 'A', extra: Partial<dn
 }
 
 const withOpt = (name: string, udpPayloadSize: number, flags = 0) =>
-  query(name, 'A', { additionals: [{ type: 'OPT', name: '.', udpPayloadSize, flags, options: [] } as dnsPacket.Answer] });
+  query(name, 'A', { additionals: [{ type: 'OPT', name: '.', udpPayloadSize, flags, options: [] } as unknown as dnsPacket.Answer] });
 
 describe('parseQuery', () => {
   it('decodes header, question and EDNS', () => {
