@@ -64,7 +64,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     );
 
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'admin' }, { serializers: { req: requestWithoutQuery } }),
+    loggerInstance: deps.logger.child({ part: 'admin' }, { serializers: { req: requestWithoutQuery } }),
     trustProxy: admin.trustProxy,
     bodyLimit: 256 * 1024,
     // Request logs carry method, path and address only: never bodies, cookies or query strings.

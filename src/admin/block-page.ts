@@ -80,7 +80,7 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
   const overall = new RateLimiter(Math.max(100, settings.requestsPerHour * 20), 3_600_000, 1);
 
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'block-page' }),
+    loggerInstance: deps.logger.child({ part: 'block-page' }),
     // Every request here is for a blocked name (the Host header, often the path
     // too), illegal ones included: the service log must hold none of them.
     logController: new LogController({ disableRequestLogging: true }),

@@ -85,7 +85,7 @@ export class AlertEngine {
   constructor(private readonly options: AlertEngineOptions) {
     const { db, config } = options;
     requireTables(db);
-    this.log = (options.logger ?? silentLogger()).child({ module: 'alerts' });
+    this.log = (options.logger ?? silentLogger()).child({ part: 'alerts' });
     this.store = new AlertStore(db);
     this.outbox = new Outbox(db);
     this.rules = new Rules(config);

@@ -81,7 +81,7 @@ export class ListManager extends EventEmitter {
     super();
     this.config = config;
     this.store = new LastGoodStore(opts.dataDir);
-    this.logger = opts.logger.child({ component: 'lists' });
+    this.logger = opts.logger.child({ part: 'lists' });
   }
 
   /** The current matcher: read it per query; it is replaced whole on each rebuild. */

@@ -92,7 +92,7 @@ export class PolicyHandler implements Handler {
     this.matcher = opts.matcher;
     const now = opts.now;
     this.nowMs = now ? () => now().getTime() : Date.now;
-    this.logger = opts.logger.child({ module: 'policy' });
+    this.logger = opts.logger.child({ part: 'policy' });
     this.state = new PolicyState(opts.config);
     this.applyExceptions(this.state, []);
   }
