@@ -16,7 +16,7 @@ import { LinkManager, type LinkSwitch, type NameserversChange } from './resolver
 import { PolicyHandler } from './resolver/policy.js';
 import { RebindingHandler } from './resolver/rebinding.js';
 import { loggedCategoryIds } from './resolver/categories.js';
-import { AlertObserver, CheckTrafficMarker, DECISION_REASONS, LogIndexes, QueryLogObserver } from './resolver/observers.js';
+import { AlertObserver, CheckTrafficMarker, DECISION_REASONS, LogIndexes, QueryLogObserver, loggedLinkNames } from './resolver/observers.js';
 import { INTERNATIONAL_NAME, asciiSkeleton, nameKind } from './lists/fold.js';
 import { illegalPart } from './lists/illegal-names.js';
 import { ListManager, type RefreshEvent } from './lists/manager.js';
@@ -187,7 +187,7 @@ export class Gatehouse {
     return {
       groups: config.groups.map((g) => g.name),
       categories: loggedCategoryIds(config.categories),
-      links: config.links.map((l) => l.name),
+      links: loggedLinkNames(config),
       lists: config.lists.map((l) => l.id),
       reasons: [...DECISION_REASONS],
       illegal: config.categories.map((c) => c.illegal),

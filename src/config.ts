@@ -11,6 +11,7 @@ import { BUILT_IN_CATEGORIES } from './resolver/categories.js';
 import { normaliseDomain } from './lists/names.js';
 import { BUILT_IN_HELP_SERVICES } from './resolver/help-services.js';
 import { identitySchema, checkIdentityConfig, resolveIdentityPaths } from './identity/config.js';
+import { checkEncryptedConfig, dohSchema, dotSchema, tlsSchema } from './resolver/encrypted-config.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'expected IP:PORT, for example 127.0.0.1:5353 or [::1]:5353');
 
@@ -241,6 +242,10 @@ const configSchema = z.strictObject({
   checks: checksSchema.prefault({}),
   /** Who and what is behind each client address (src/identity/). Every source is off by default. */
   identity: identitySchema.prefault({}),
+  /** DNS over HTTPS, DNS over TLS and their certificate (src/resolver/encrypted-config.ts). Off unless configured. */
+  doh: dohSchema.optional(),
+  dot: dotSchema.optional(),
+  tls: tlsSchema.optional(),
   logging: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),
 });
 
@@ -370,6 +375,7 @@ function crossCheck(config: Config): { at: (string | number)[]; message: string 
   if (defaults !== 1) problems.push({ at: ['groups'], message: `exactly one group must have "default: true" (found ${defaults})` });
   problems.push(...checkAlertsConfig(config.alerts, config.groups, config.categories));
   problems.push(...checkIdentityConfig(config.identity, config.groups));
+  problems.push(...checkEncryptedConfig(config));
   for (const id of Object.keys(config.checks.names)) {
     if (!categoryIds.has(id)) problems.push({ at: ['checks', 'names', id], message: `unknown category "${id}"` });
   }
@@ -407,4 +413,8 @@ function resolvePaths(config: Config, base: string): void {
   if (tls?.keyFile) tls.keyFile = resolve(base, tls.keyFile);
   resolveAlertPaths(config.alerts, base);
   resolveIdentityPaths(config.identity, base);
+  if (config.tls) {
+    config.tls.certFile = resolve(base, config.tls.certFile);
+    config.tls.keyFile = resolve(base, config.tls.keyFile);
+  }
 }

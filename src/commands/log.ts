@@ -187,7 +187,7 @@ function top(db: ReturnType<typeof openDatabase>, what: 'domains' | 'clients', f
 function textRow(r: LogRow): string {
   const extra =
     `${r.rcode === 0 ? '' : ` ${rcodeName(r.rcode)}`}${r.reason ? ` why=${r.reason}` : ''}${r.list ? ` list=${printable(r.list)}` : ''}` +
-    `${r.cached ? ' cached' : ''}${r.link ? ` via=${printable(r.link)}` : ''}${r.check ? ' check-traffic' : ''}`;
+    `${r.cached ? ' cached' : ''}${r.link ? ` via=${printable(r.link)}` : ''}${r.transport ? ` transport=${r.transport}` : ''}${r.check ? ' check-traffic' : ''}`;
   return (
     `${new Date(r.ts).toISOString()}  ${printable(r.client).padEnd(15)} ${printable(r.group ?? '-').padEnd(10)} ${r.action.padEnd(7)} ` +
     `${printable(r.category ?? '-').padEnd(12)} ${printable(r.name)} ${typeName(r.qtype)} ${r.latencyUs}us${extra}\n`

@@ -25,7 +25,10 @@ import { addressAllowed, networkOf, parseNetworks, type Range } from '../util/ne
 export const ADMIT = 0;
 export const NOT_ALLOWED = 1;
 export const RATE_LIMITED = 2;
+/** DoH/DoT only (checkEncrypted): admitted from outside dns.allowNetworks on the identity the request carries. */
+export const ADMIT_REMOTE = 3;
 export type Verdict = typeof ADMIT | typeof NOT_ALLOWED | typeof RATE_LIMITED;
+export type EncryptedVerdict = Verdict | typeof ADMIT_REMOTE;
 
 /** Loopback, link-local, RFC 1918 and ULA: the networks a school's own devices ask from. */
 export const LOCAL_NETWORKS = [
@@ -89,6 +92,10 @@ export interface AdmissionStats {
   notAllowed: number;
   rateLimitedUdp: number;
   rateLimitedTcp: number;
+  /** DoH/DoT requests from outside dns.allowNetworks without a known identity (HTTP 403, DoT REFUSED). */
+  remoteRefused: number;
+  /** DoH/DoT requests over the rate limit (of their address inside, of their identity outside). */
+  rateLimitedEncrypted: number;
   /** Clients and networks over the limit in the last report period. */
   limitedClients: number;
 }
@@ -96,7 +103,8 @@ export interface AdmissionStats {
 /** One entry of a report: a client address or a network that went over its limit. */
 export interface LimitedSource {
   source: string;
-  kind: 'client' | 'network';
+  /** identity: a device or person over DoH/DoT from outside the school (source is its key, e.g. "device 12"). */
+  kind: 'client' | 'network' | 'identity';
   excess: number;
   periodSeconds: number;
 }
@@ -110,6 +118,8 @@ const DENIED_MEMO = 65_536;
 
 export class Admission {
   private clients = new Map<string, Client>();
+  /** Buckets of identities asking from outside the school's networks over DoH/DoT, by identity key. */
+  private identities = new Map<string, Bucket>();
   private networks = new Map<string, Bucket>();
   private denied = new Set<string>();
   private allow: Range[] = [];
@@ -119,7 +129,14 @@ export class Admission {
   private overflow: Client | null = null;
   private timer: NodeJS.Timeout | undefined;
   private lastReport = 0;
-  readonly stats: AdmissionStats = { notAllowed: 0, rateLimitedUdp: 0, rateLimitedTcp: 0, limitedClients: 0 };
+  readonly stats: AdmissionStats = {
+    notAllowed: 0,
+    rateLimitedUdp: 0,
+    rateLimitedTcp: 0,
+    remoteRefused: 0,
+    rateLimitedEncrypted: 0,
+    limitedClients: 0,
+  };
 
   constructor(
     config: Config,
@@ -137,6 +154,7 @@ export class Admission {
     this.limit = rateLimit;
     this.clients = new Map();
     this.networks = new Map();
+    this.identities = new Map();
     this.denied = new Set();
     const t = this.now();
     this.overflow = rateLimit.enabled
@@ -183,6 +201,41 @@ export class Admission {
     return RATE_LIMITED;
   }
 
+  /**
+   * The hot path of DoH and DoT (doh.ts, dot.ts). Inside the school's networks
+   * a request is limited by its address, as over UDP and TCP, whatever
+   * identity it carries. From outside, only a request with a known identity
+   * (`identityKey`: a device token, a Chrome hash that matched) is answered,
+   * limited per identity with the same qps and burst as a client address; one
+   * without is NOT_ALLOWED and counted (the server answers 403 or REFUSED,
+   * the same for an unknown identifier as for none).
+   */
+  checkEncrypted(address: string, identityKey: string | undefined, now: number): EncryptedVerdict {
+    let client = this.clients.get(address);
+    if (client === undefined && !this.denied.has(address)) client = this.track(address, now);
+    if (client !== undefined) {
+      const own = client.own;
+      if (own === null || (own.take(now) && (client.net === null || client.net.take(now)))) return ADMIT;
+      this.stats.rateLimitedEncrypted++;
+      return RATE_LIMITED;
+    }
+    if (identityKey === undefined) {
+      this.stats.remoteRefused++;
+      return NOT_ALLOWED;
+    }
+    const limit = this.limit;
+    if (!limit.enabled) return ADMIT_REMOTE;
+    let bucket = this.identities.get(identityKey);
+    if (bucket === undefined) {
+      if (this.identities.size >= limit.maxTracked) this.sweepIdle(now);
+      bucket = this.identities.size >= limit.maxTracked ? this.overflow!.own! : new Bucket(identityKey, limit.qps / 1000, limit.burst, now);
+      if (bucket !== this.overflow!.own) this.identities.set(identityKey, bucket);
+    }
+    if (bucket.take(now)) return ADMIT_REMOTE;
+    this.stats.rateLimitedEncrypted++;
+    return RATE_LIMITED;
+  }
+
   /** First packet from an address: allowed? limited by which buckets? Undefined when not allowed. */
   private track(address: string, now: number): Client | undefined {
     if (!addressAllowed(address, this.allow)) {
@@ -217,6 +270,7 @@ export class Admission {
     const crowded = this.clients.size > this.limit.maxTracked / 2;
     for (const [address, c] of this.clients) if (c.own === null ? crowded : c.own.idle(now)) this.clients.delete(address);
     for (const [key, b] of this.networks) if (b.idle(now)) this.networks.delete(key);
+    for (const [key, b] of this.identities) if (b.idle(now)) this.identities.delete(key);
   }
 
   private report(now: number): void {
@@ -231,6 +285,7 @@ export class Admission {
     for (const c of this.clients.values()) collect(c.own, 'client');
     collect(this.overflow?.own, 'client');
     for (const b of this.networks.values()) collect(b, 'network');
+    for (const b of this.identities.values()) collect(b, 'identity');
     this.stats.limitedClients = limited.length;
     if (limited.length > 0) this.onReport(limited.sort((a, b) => b.excess - a.excess));
   }

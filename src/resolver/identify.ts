@@ -86,9 +86,14 @@ export class IdentifyHandler implements Handler {
     // A person the roster puts in a group gets that group's policy wherever they
     // connect, unless identity.precedence is "network"; unknown or expired
     // identity (or a group no longer configured) falls back to the network's.
-    const who = this.identities?.lookup(q.client.address);
-    q.client.identity = who;
-    q.client.group = who?.group !== undefined && this.identities!.personFirst ? (this.groups.byName(who.group) ?? network) : network;
+    // A DoH/DoT request's own identifier (a device token, a Chrome hash) comes
+    // set, and says more than the address; from outside the school's networks
+    // the address says nothing about the group, so the identity decides it.
+    const client = q.client;
+    const who = client.identity ?? this.identities?.lookup(client.address);
+    client.identity = who;
+    const byIdentity = who?.group !== undefined && (client.remote === true || this.identities?.personFirst === true);
+    client.group = byIdentity ? (this.groups.byName(who.group!) ?? network) : network;
     return next(q);
   }
 }

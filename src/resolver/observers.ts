@@ -9,6 +9,8 @@ import type { QueryObserver } from './server.js';
 import type { Answer, Query } from './types.js';
 import type { QueryLog } from '../store/query-log.js';
 import { loggedCategoryIds } from './categories.js';
+import { REMOTE_LINK } from './encrypted-config.js';
+import { TRANSPORT_CODES } from '../store/batch.js';
 
 /** What the observer needs of the query log (src/store/query-log.ts). */
 export type QueryLogSink = Pick<QueryLog, 'record'>;
@@ -41,11 +43,20 @@ export class LogIndexes {
   lists = new Map<string, number>();
   readonly reasons = new Map<string, number>(DECISION_REASONS.map((r, i) => [r, i]));
 
+  /** The pseudo-link of requests from outside the school (REMOTE_LINK): after the config's links (see loggedLinkNames). */
+  remoteLink = 0;
+
   configure(config: Config): void {
     this.categories = new Map(loggedCategoryIds(config.categories).map((id, i) => [id, i]));
     this.links = new Map(config.links.map((l, i) => [l.name, i]));
+    this.remoteLink = config.links.length;
     this.lists = new Map(config.lists.map((l, i) => [l.id, i]));
   }
+}
+
+/** The link names the query log's link indexes stand for: the config's links, then `remote` (DoH/DoT from outside the school). */
+export function loggedLinkNames(config: Config): string[] {
+  return [...config.links.map((l) => l.name), REMOTE_LINK];
 }
 
 /** Which list of `category` blocks `name` (the lists' slow path, lists/matcher.ts explain()); undefined if none says so. */
@@ -69,13 +80,15 @@ export class QueryLogObserver implements QueryObserver {
       q.type,
       d ? ACTION[d.action] : ACTION.allow,
       d?.category !== undefined ? (this.indexes.categories.get(d.category) ?? -1) : -1,
-      a.link !== undefined ? (this.indexes.links.get(a.link) ?? -1) : -1,
+      // From outside the school, the link is `remote` (and the address the public one it came from).
+      q.client.remote === true ? this.indexes.remoteLink : a.link !== undefined ? (this.indexes.links.get(a.link) ?? -1) : -1,
       a.rcode,
       latencyUs,
       a.source === 'cache' || a.source === 'stale',
       d ? (this.indexes.reasons.get(d.reason) ?? -1) : -1,
       d !== undefined && d.category !== undefined ? this.listIndex(q, d.reason, d.category, d.target) : -1,
       q.check === true,
+      TRANSPORT_CODES[q.transport],
     );
   }
 

@@ -21,6 +21,8 @@ import {
 } from './wire.js';
 import { listenUdp, type Reply, type UdpListener, type UdpMode } from './udp-socket.js';
 import { TcpConnections, type TcpConnection, type TcpStats } from './tcp-connections.js';
+import { serveFramed } from './framing.js';
+import type { ClientIdentity } from '../identity/types.js';
 import { ADMIT, NOT_ALLOWED, type Admission, type Verdict } from './admission.js';
 
 export interface QueryObserver {
@@ -52,7 +54,6 @@ export interface ServerStats {
   tcpSlots: TcpStats;
 }
 
-const MAX_TCP_MESSAGE = 65_535;
 /** Extended DNS Error "Prohibited" (RFC 8914 §4.19) for the sources turned away, encoded once each (wire.ts edeOption). */
 const NOT_ALLOWED_EDE: Ede = { code: EDE.PROHIBITED, text: 'not an allowed network' };
 const RATE_LIMITED_EDE: Ede = { code: EDE.PROHIBITED, text: 'rate limited' };
@@ -184,42 +185,22 @@ export class DnsServer {
     const conn: TcpConnection | undefined = this.connections.admit(socket, socket.remoteAddress ?? '');
     if (conn === undefined) return void socket.destroy();
     this.stats.tcpConnections = this.connections.size;
-    let buffered: Buffer = Buffer.alloc(0);
-    let open = true;
-    const reply = (answer: Buffer) => {
-      conn.queryFinished();
-      if (!open) return;
-      const framed = Buffer.allocUnsafe(answer.length + 2);
-      framed.writeUInt16BE(answer.length, 0);
-      answer.copy(framed, 2);
-      socket.write(framed);
-    };
-    socket.on('data', (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      // Several queries per connection, answered as they complete (RFC 7766 §6.2.1.1).
-      while (buffered.length >= 2) {
-        const length = buffered.readUInt16BE(0);
-        if (buffered.length < 2 + length) break;
-        const message = Buffer.from(buffered.subarray(2, 2 + length));
-        buffered = buffered.subarray(2 + length);
-        if (length === 0) continue;
+    const address = conn.address;
+    serveFramed(
+      socket,
+      conn,
+      (message, reply) => {
         this.stats.tcp++;
-        // Idle time counts from here, the last complete query, not from the last byte.
-        conn.queryStarted();
-        if (!this.handle(message, conn.address, socket.remotePort ?? 0, 'tcp', reply)) conn.queryFinished();
-      }
-      if (buffered.length > MAX_TCP_MESSAGE + 2) socket.destroy();
-    });
-    const closed = () => {
-      open = false;
-      this.connections.release(conn);
-      this.stats.tcpConnections = this.connections.size;
-    };
-    socket.on('close', closed);
-    socket.on('error', closed);
+        return this.handle(message, address, socket.remotePort ?? 0, 'tcp', reply);
+      },
+      () => {
+        this.connections.release(conn);
+        this.stats.tcpConnections = this.connections.size;
+      },
+    );
   }
 
-  /** Answer one message; false when it is dropped without an answer. */
+  /** Answer one UDP or TCP message; false when it is dropped without an answer. */
   private handle(packet: Buffer, address: string, port: number, transport: 'udp' | 'tcp', reply: Reply): boolean {
     const receivedAt = performance.now();
     // Before anything is decoded: a source that may not ask, or asks too fast, costs next to nothing.
@@ -227,6 +208,41 @@ export class DnsServer {
       const verdict = this.admission.check(address, transport === 'udp', receivedAt);
       if (verdict !== ADMIT) return this.turnAway(packet, verdict, transport, reply);
     }
+    return this.resolve(packet, address, port, transport, reply, receivedAt, undefined, false);
+  }
+
+  /**
+   * Answer one DNS message that arrived over DoH or DoT (doh.ts, dot.ts),
+   * which have admitted it already: by source address inside the school's
+   * networks, by the identity its request carries from outside them
+   * (admission.ts checkEncrypted). `identity` is what that identifier says
+   * (the identify link then uses it instead of the address's); `remote`
+   * marks a request from outside the school's networks.
+   */
+  answer(
+    packet: Buffer,
+    address: string,
+    port: number,
+    transport: 'doh' | 'dot',
+    reply: Reply,
+    identity: ClientIdentity | undefined,
+    remote: boolean,
+  ): boolean {
+    if (this.draining) return false;
+    return this.resolve(packet, address, port, transport, reply, performance.now(), identity, remote);
+  }
+
+  /** Decode, run the chain, finish: the one path every transport's queries take. */
+  private resolve(
+    packet: Buffer,
+    address: string,
+    port: number,
+    transport: Query['transport'],
+    reply: Reply,
+    receivedAt: number,
+    identity: ClientIdentity | undefined,
+    remote: boolean,
+  ): boolean {
     const parsed = parseQuery(packet);
     if (typeof parsed === 'string') {
       if (parsed === 'drop') {
@@ -251,7 +267,7 @@ export class DnsServer {
       checkingDisabled: parsed.checkingDisabled,
       recursionDesired: parsed.recursionDesired,
       transport,
-      client: { address, port, group: this.placeholderGroup },
+      client: { address, port, group: this.placeholderGroup, identity, remote },
       wire: packet,
       receivedAt,
     };
@@ -281,13 +297,14 @@ export class DnsServer {
   /**
    * A source outside dns.allowNetworks gets REFUSED; one over its rate limit
    * gets an empty TC=1 answer over UDP (retry over TCP) and REFUSED over TCP
-   * (see admission.ts for why). Neither reaches the chain or the query log:
-   * admission.ts counts them and reports the excess once a period.
+   * (see admission.ts for why), as do DoT queries (dot.ts). Neither reaches the
+   * chain or the query log: admission.ts counts them and reports the excess
+   * once a period.
    */
-  private turnAway(packet: Buffer, verdict: Verdict, transport: 'udp' | 'tcp', reply: Reply): boolean {
+  turnAway(packet: Buffer, verdict: Verdict, transport: Query['transport'], reply: Reply): boolean {
     const parsed = parseQuery(packet);
     if (typeof parsed === 'string') return false; // not worth an answer
-    const refused = verdict === NOT_ALLOWED || transport === 'tcp';
+    const refused = verdict === NOT_ALLOWED || transport !== 'udp';
     const out = errorResponse(packet, refused ? RCODE.REFUSED : RCODE.NOERROR, {
       questionEnd: parsed.questionEnd,
       edns: parsed.edns,

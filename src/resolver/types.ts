@@ -26,8 +26,14 @@ export interface Client {
   address: string;
   port: number;
   group: Group;
-  /** Who and what is at the address (src/identity/), set by the identify link when known. */
+  /**
+   * Who and what is at the address (src/identity/), set by the identify link
+   * when known. A DoH or DoT request that carries an identifier (a device
+   * token, a Chrome hash) arrives with it set, and the identify link keeps it.
+   */
   identity?: ClientIdentity;
+  /** The request came over DoH or DoT from outside the school's networks (dns.allowNetworks). */
+  remote?: boolean;
 }
 
 /**
@@ -36,7 +42,7 @@ export interface Client {
  * client's packet as received.
  */
 export interface Query extends ParsedQuery {
-  transport: 'udp' | 'tcp';
+  transport: 'udp' | 'tcp' | 'doh' | 'dot';
   client: Client;
   wire: Buffer;
   /** performance.now() when the packet arrived, for the latency in the query log. */

@@ -19,6 +19,8 @@ export interface Batch {
   list: Int16Array;
   /** 1 for the self-test's own queries (kept apart from people's lookups). */
   check: Uint8Array;
+  /** TRANSPORT_CODES: 1 UDP, 2 TCP, 3 DoH, 4 DoT (0: not recorded). */
+  transport: Uint8Array;
   client: string[];
   name: string[];
 }
@@ -38,6 +40,7 @@ export function newBatch(capacity: number): Batch {
     reason: new Int8Array(capacity),
     list: new Int16Array(capacity),
     check: new Uint8Array(capacity),
+    transport: new Uint8Array(capacity),
     client: new Array<string>(capacity),
     name: new Array<string>(capacity),
   };
@@ -45,7 +48,7 @@ export function newBatch(capacity: number): Batch {
 
 /** The buffers to list as transferables when posting a batch. */
 export function transferables(b: Batch): ArrayBuffer[] {
-  return [b.ts, b.group, b.qtype, b.action, b.category, b.link, b.rcode, b.latencyUs, b.cached, b.reason, b.list, b.check].map(
+  return [b.ts, b.group, b.qtype, b.action, b.category, b.link, b.rcode, b.latencyUs, b.cached, b.reason, b.list, b.check, b.transport].map(
     (a) => a.buffer as ArrayBuffer,
   );
 }
@@ -67,6 +70,7 @@ export function pushRow(
   reason = -1,
   list = -1,
   check = false,
+  transport = 0,
 ): void {
   const i = b.n++;
   b.ts[i] = ts;
@@ -83,7 +87,12 @@ export function pushRow(
   b.reason[i] = reason;
   b.list[i] = list;
   b.check[i] = check ? 1 : 0;
+  b.transport[i] = transport;
 }
+
+/** How the query log records the transport a query came over (the shape's `transport`). */
+export const TRANSPORT_CODES = { udp: 1, tcp: 2, doh: 3, dot: 4 } as const;
+export const TRANSPORT_NAMES = ['', 'udp', 'tcp', 'doh', 'dot'] as const;
 
 export interface Dictionaries {
   groups: string[];

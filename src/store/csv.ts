@@ -22,6 +22,7 @@ export const CSV_HEADER = [
   'latency_us',
   'cached',
   'check_traffic',
+  'transport',
 ];
 
 export function csvField(value: string): string {
@@ -55,5 +56,6 @@ export function csvRow(r: LogRow, categoryName: (id: string) => string = (id) =>
     String(r.latencyUs),
     r.cached ? 'yes' : 'no',
     r.check ? 'yes' : 'no',
+    r.transport ?? '',
   ]);
 }

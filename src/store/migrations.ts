@@ -13,6 +13,7 @@
 import type { Database } from 'better-sqlite3';
 import { adminSchemaSql, recoveryCodesSql } from '../admin/schema.js';
 import { identitySchemaSql } from '../identity/schema.js';
+import { deviceTokensSql } from '../identity/token-schema.js';
 
 export interface Migration {
   version: number;
@@ -263,6 +264,37 @@ export const migrations: Migration[] = [
     version: 7,
     name: 'identity: people, devices (interned ids), what each source says is at each address, roster imports',
     up: identitySchemaSql,
+  },
+  {
+    version: 8,
+    name: 'query log: the transport each query came over (UDP, TCP, DoH, DoT)',
+    up: `
+      -- 0: not recorded (rows logged before this migration), 1 UDP, 2 TCP, 3 DoH, 4 DoT.
+      -- Part of the shape, so it costs no bytes per row.
+      CREATE TABLE shape_v8 (
+        id INTEGER PRIMARY KEY,
+        qtype INTEGER NOT NULL,
+        grp INTEGER NOT NULL,
+        action INTEGER NOT NULL,
+        cached INTEGER NOT NULL,
+        rcode INTEGER NOT NULL,
+        cat INTEGER NOT NULL,
+        link INTEGER NOT NULL,
+        reason INTEGER NOT NULL DEFAULT 0,
+        list INTEGER NOT NULL DEFAULT 0,
+        transport INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (qtype, grp, action, cached, rcode, cat, link, reason, list, transport)
+      );
+      INSERT INTO shape_v8 (id, qtype, grp, action, cached, rcode, cat, link, reason, list)
+        SELECT id, qtype, grp, action, cached, rcode, cat, link, reason, list FROM shape;
+      DROP TABLE shape;
+      ALTER TABLE shape_v8 RENAME TO shape;
+    `,
+  },
+  {
+    version: 9,
+    name: 'device tokens for DoH/DoT (hashes only), devices\' serial numbers and directory ids',
+    up: deviceTokensSql,
   },
 ];
 

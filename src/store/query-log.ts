@@ -149,6 +149,7 @@ export class QueryLog extends EventEmitter {
     reason = -1,
     list = -1,
     check = false,
+    transport = 0,
   ): void {
     const b = this.batch;
     if (this.state === 'closing' || this.state === 'closed' || this.inFlight + b.n >= this.queueMax) {
@@ -156,7 +157,7 @@ export class QueryLog extends EventEmitter {
       return;
     }
     if (category >= 0 && this.illegal[category] === 1) name = this.hider.hide(String(name ?? ''));
-    pushRow(b, ts, client, group, name, qtype, action, category, link, rcode, latencyUs, cached, reason, list, check);
+    pushRow(b, ts, client, group, name, qtype, action, category, link, rcode, latencyUs, cached, reason, list, check, transport);
     if (b.n === this.batchRows) {
       if (this.state === 'running') this.postBatch();
       else this.droppedRows += this.discardBatch(); // not started: nowhere to put it

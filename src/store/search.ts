@@ -19,6 +19,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { StoreError } from './errors.js';
 import { HIDDEN_NAME_END, HIDDEN_NAME_PREFIX } from './hidden-names.js';
 import { dayOf, dayTables, globalKey, listDays, splitKey, DAY_MS, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES } from './partitions.js';
+import { TRANSPORT_NAMES } from './batch.js';
 
 export type ActionName = 'allow' | 'block' | 'rewrite';
 export const ACTIONS: readonly ActionName[] = ['allow', 'block', 'rewrite'];
@@ -68,6 +69,8 @@ export interface LogRow {
   list: string | null;
   /** One of the self-test's own queries. */
   check: boolean;
+  /** udp, tcp, doh or dot; null for rows logged before the transport was recorded. */
+  transport: string | null;
 }
 
 export interface SearchPage {
@@ -344,6 +347,7 @@ interface ShapeRow {
   link: number;
   reason: number;
   list: number;
+  transport: number;
 }
 
 const scans = new WeakMap<Database, Map<string, Statement>>();
@@ -385,7 +389,7 @@ function loadDict(db: Database): Map<number, string> {
 
 function loadShapes(db: Database): Map<number, ShapeRow> {
   const map = new Map<number, ShapeRow>();
-  for (const r of db.prepare('SELECT id, qtype, grp, action, cached, rcode, cat, link, reason, list FROM shape').all() as (ShapeRow & {
+  for (const r of db.prepare('SELECT id, qtype, grp, action, cached, rcode, cat, link, reason, list, transport FROM shape').all() as (ShapeRow & {
     id: number;
   })[]) {
     map.set(r.id, r);
@@ -393,7 +397,7 @@ function loadShapes(db: Database): Map<number, ShapeRow> {
   return map;
 }
 
-const UNKNOWN_SHAPE: ShapeRow = { qtype: 0, grp: 0, action: 0, cached: 0, rcode: 0, cat: 0, link: 0, reason: 0, list: 0 };
+const UNKNOWN_SHAPE: ShapeRow = { qtype: 0, grp: 0, action: 0, cached: 0, rcode: 0, cat: 0, link: 0, reason: 0, list: 0, transport: 0 };
 
 function toRow(day: number, r: RawRow, dict: Map<number, string>, shapes: Map<number, ShapeRow>, check: boolean, key?: number): LogRow {
   const id = key ?? globalKey(day, r.id);
@@ -414,5 +418,6 @@ function toRow(day: number, r: RawRow, dict: Map<number, string>, shapes: Map<nu
     reason: s.reason ? (dict.get(s.reason) ?? null) : null,
     list: s.list ? (dict.get(s.list) ?? null) : null,
     check,
+    transport: TRANSPORT_NAMES[s.transport] || null,
   };
 }

@@ -76,8 +76,11 @@ export class LogWriter {
   private linkIds: number[] = [];
   private listIds: number[] = [];
   private reasonIds: number[] = [];
-  /** Shape ids by a key made of the batch's own fields (indexes, not dict ids); reset with the dictionaries. */
-  private readonly shapes = new Map<number | string, number>();
+  /**
+   * Shape ids by a key made of the batch's own fields (indexes, not dict ids),
+   * one map per transport (the key has no bits left for it); reset with the dictionaries.
+   */
+  private readonly shapes: Map<number | string, number>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
   /** Every shape seen, by id (for the rollups). */
   private readonly shapeById = new Map<number, Shape>();
   // Tie-breaker state: the last millisecond key used and its next slot.
@@ -111,8 +114,8 @@ export class LogWriter {
       .pluck();
     this.internShape = db
       .prepare(
-        `INSERT INTO shape (qtype, grp, action, cached, rcode, cat, link, reason, list) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (qtype, grp, action, cached, rcode, cat, link, reason, list) DO UPDATE SET qtype = excluded.qtype RETURNING id`,
+        `INSERT INTO shape (qtype, grp, action, cached, rcode, cat, link, reason, list, transport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (qtype, grp, action, cached, rcode, cat, link, reason, list, transport) DO UPDATE SET qtype = excluded.qtype RETURNING id`,
       )
       .pluck();
     this.insertSwitch = db.prepare('INSERT INTO link_switch (at, from_link, to_link, reason) VALUES (?, ?, ?, ?)');
@@ -129,7 +132,7 @@ export class LogWriter {
       this.listIds = (d.lists ?? []).map((n) => this.internDict.get('list', n) as number);
       this.reasonIds = (d.reasons ?? []).map((n) => this.internDict.get('reason', n) as number);
     })();
-    this.shapes.clear();
+    for (const m of this.shapes) m.clear();
   }
 
   /** Write a batch in one transaction. Returns the number of rows written. */
@@ -443,7 +446,9 @@ export class LogWriter {
       rcode < 32 && g >= 0 && g < 256 && c >= 0 && c < 64 && l >= 0 && l < 16 && r >= 0 && r < 16 && li >= 0 && li < 128 && action < 4
         ? (((((((qtype * 4 + action) * 2 + cached) * 32 + rcode) * 256 + g) * 64 + c) * 16 + l) * 16 + r) * 128 + li
         : `${qtype},${action},${cached},${rcode},${g},${c},${l},${r},${li}`;
-    let id = this.shapes.get(key);
+    const transport = b.transport[i];
+    const shapes = this.shapes[transport] ?? this.shapes[0];
+    let id = shapes.get(key);
     if (id === undefined) {
       const shape: Shape = {
         grp: this.groupIds[g - 1] ?? 0,
@@ -453,8 +458,8 @@ export class LogWriter {
       };
       const reason = r > 0 ? (this.reasonIds[r - 1] ?? 0) : 0;
       const list = li > 0 ? (this.listIds[li - 1] ?? 0) : 0;
-      id = this.internShape.get(qtype, shape.grp, action, cached, rcode, shape.cat, shape.link, reason, list) as number;
-      this.shapes.set(key, id);
+      id = this.internShape.get(qtype, shape.grp, action, cached, rcode, shape.cat, shape.link, reason, list, shapes === this.shapes[0] ? 0 : transport) as number;
+      shapes.set(key, id);
       this.shapeById.set(id, shape);
     }
     return id;
@@ -473,7 +478,7 @@ export class LogWriter {
     this.days.clear();
     this.names.clear();
     this.clients.clear();
-    this.shapes.clear();
+    for (const m of this.shapes) m.clear();
     this.shapeById.clear();
   }
 

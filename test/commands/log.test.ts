@@ -43,7 +43,7 @@ describe('gatehouse log search', () => {
     const r = await gatehouse('log', 'search', '--db', path, ...period, '--client', '10.0.1.4', '--csv', '--all');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('time,client,group,name,type,action,reason,category,list,link,result,latency_us,cached,check_traffic');
+    expect(lines[0]).toBe('time,client,group,name,type,action,reason,category,list,link,result,latency_us,cached,check_traffic,transport');
     const want = rows.filter((x) => x.client === '10.0.1.4').sort((a, b) => b.ts - a.ts);
     expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(want.map((x) => new Date(x.ts).toISOString()));
     expect(lines.slice(1).map((l) => l.split(',')[3])).toEqual(want.map((x) => x.name));

@@ -68,14 +68,15 @@ describe('CSV export', () => {
       reason: 'category',
       list: 'ut1-adult',
       check: false,
+      transport: 'doh',
     }));
     const text = csvHeader() + rows.map((r) => csvRow(r)).join('');
     const parsed = parseCsv(text);
     expect(parsed).toHaveLength(rows.length + 1);
     expect(parsed[0]).toEqual(CSV_HEADER);
     expect(parsed.slice(1).map((r) => r[3])).toEqual(names);
-    expect(parsed.slice(1).every((r) => r.length === 14 && r[2] === 'pupils,ks3')).toBe(true);
-    expect(parsed[1].slice(4)).toEqual(['A', 'block', 'category', 'adult', 'ut1-adult', '', 'NOERROR', '12', 'no', 'no']);
+    expect(parsed.slice(1).every((r) => r.length === 15 && r[2] === 'pupils,ks3')).toBe(true);
+    expect(parsed[1].slice(4)).toEqual(['A', 'block', 'category', 'adult', 'ut1-adult', '', 'NOERROR', '12', 'no', 'no', 'doh']);
     expect(parsed[1][0]).toBe('2026-11-23T09:00:00.000Z');
   });
 });

@@ -1,7 +1,7 @@
 // A small known query log written straight through LogWriter (no worker), and
 // the same rows kept in memory so tests can compare against a brute-force filter.
 import type { Database } from 'better-sqlite3';
-import { newBatch, pushRow } from '../../src/store/batch.js';
+import { newBatch, pushRow, TRANSPORT_NAMES } from '../../src/store/batch.js';
 import { LogWriter } from '../../src/store/writer.js';
 
 export const DICTS = {
@@ -28,6 +28,7 @@ export interface Row {
   reason: string | null;
   list: string | null;
   check: boolean;
+  transport: string | null;
 }
 
 /** `n` rows from `start`, `stepMs` apart (several share a millisecond when stepMs is 0). */
@@ -62,6 +63,8 @@ export function writeDataset(db: Database, start: number, n: number, stepMs: num
       i % 4 === 0,
       reason,
       list,
+      false,
+      i % 5,
     );
     rows.push({
       ts,
@@ -78,6 +81,7 @@ export function writeDataset(db: Database, start: number, n: number, stepMs: num
       reason: reason < 0 ? null : DICTS.reasons[reason],
       list: list < 0 ? null : DICTS.lists[list],
       check: false,
+      transport: TRANSPORT_NAMES[i % 5] || null,
     });
   }
   writer.writeBatch(b);

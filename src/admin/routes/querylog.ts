@@ -17,6 +17,7 @@ import { messages, renderPage } from '../views/layout.js';
 import { categoryName, unavailable } from '../views/widgets.js';
 import { csvHeader, csvRow } from '../../store/csv.js';
 import { StoreError } from '../../store/errors.js';
+import { REMOTE_LINK } from '../../resolver/encrypted-config.js';
 import { ACTIONS, CHECK_TRAFFIC, type ActionName, type CheckTraffic, type LogRow, type SearchFilter } from '../../store/search.js';
 import { hasTables } from '../../store/db.js';
 import { loggedCategoryIds } from '../../resolver/categories.js';
@@ -95,6 +96,16 @@ export function readFilter(
 }
 
 /** The row as it may be shown: an illegal category's name is withheld. */
+/**
+ * The Link column: where the answer came from (the cache, or the internet
+ * link that resolved it), or `remote` for a request from outside the school's
+ * networks; with DoH or DoT after it when it came encrypted.
+ */
+function linkText(r: LogRow): string {
+  const where = r.link === REMOTE_LINK ? REMOTE_LINK : r.cached ? 'cache' : (r.link ?? '');
+  return r.transport === 'doh' || r.transport === 'dot' ? `${where} (${r.transport === 'doh' ? 'DoH' : 'DoT'})`.trimStart() : where;
+}
+
 export function visibleRow(ctx: AdminContext, r: LogRow): LogRow {
   const illegal = r.category !== null && ctx.config.categories.some((c) => c.id === r.category && c.illegal);
   return illegal || isHiddenName(r.name) || ctx.isIllegal?.(r.name) ? { ...r, name: WITHHELD } : r;
@@ -173,7 +184,7 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               admin && explain.canAllow(r) ? html` <a class="allow-for-group" href="${allowLink(r)}">Allow for this group…</a>` : ''
             }</td>
             <td data-label="Category">${categoryName(ctx.config, r.category)}</td>
-            <td data-label="Link">${r.cached ? 'cache' : (r.link ?? '')}</td>
+            <td data-label="Link">${linkText(r)}</td>
             <td data-label="Result">${resultText(r)} <span class="muted">${(r.latencyUs / 1000).toFixed(1)} ms</span></td>
           </tr>`,
         )}</tbody></table>`;
@@ -263,6 +274,7 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
                     reason: { ...nullableStr, description: 'why: illegal, category, schedule, keyword, deny-exception, cname, …' },
                     list: { ...nullableStr, description: 'the list that matched, for list-based decisions' },
                     check: { type: 'boolean', description: "one of the self-test's own queries" },
+                    transport: { ...nullableStr, description: 'udp, tcp, doh or dot (null: logged before it was recorded)' },
                   },
                 },
               },
