@@ -16,7 +16,14 @@ import { LinkManager, type LinkSwitch, type NameserversChange } from './resolver
 import { PolicyHandler } from './resolver/policy.js';
 import { RebindingHandler } from './resolver/rebinding.js';
 import { loggedCategoryIds } from './resolver/categories.js';
-import { AlertObserver, CheckTrafficMarker, DECISION_REASONS, LogIndexes, QueryLogObserver, loggedLinkNames } from './resolver/observers.js';
+import {
+  AlertObserver,
+  CheckTrafficMarker,
+  DECISION_REASONS,
+  LogIndexes,
+  QueryLogObserver,
+  loggedLinkNames,
+} from './resolver/observers.js';
 import { INTERNATIONAL_NAME, asciiSkeleton, nameKind } from './lists/fold.js';
 import { illegalPart } from './lists/illegal-names.js';
 import { ListManager, type RefreshEvent } from './lists/manager.js';
@@ -37,6 +44,7 @@ import type { ConfigRejection } from './admin/live.js';
 import { buildBlockPageApp, startBlockPageServer } from './admin/block-page.js';
 import { SelfTestSchedule } from './checks/schedule.js';
 import { IdentityService } from './identity/service.js';
+import { EncryptedDns } from './resolver/encrypted.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -62,6 +70,8 @@ export class Gatehouse {
   readonly retention: Retention;
   /** Who and what is behind each client address (src/identity/). */
   readonly identity: IdentityService;
+  /** DNS over HTTPS and over TLS (doh, dot, tls), when configured. */
+  readonly encrypted: EncryptedDns | undefined;
   alerts: AlertEngine;
   admin: FastifyInstance | undefined;
   /** Where the admin UI listens, once started. */
@@ -123,6 +133,18 @@ export class Gatehouse {
     this.server = new DnsServer(this.serverOptions(config), this.chain());
     this.admission = new Admission(config, (limited) => this.onRateLimited(limited));
     this.server.setAdmission(this.admission);
+    this.encrypted =
+      config.doh || config.dot
+        ? new EncryptedDns({
+            config,
+            db: this.db,
+            server: this.server,
+            admission: this.admission,
+            logger: this.logger,
+            alert: (e) => this.alerts.operational(e),
+            now,
+          })
+        : undefined;
 
     this.logIndexes.configure(config);
     this.alertObserver = new AlertObserver({ observe: (e) => this.alerts.observe(e) }, now);
@@ -281,6 +303,8 @@ export class Gatehouse {
   }
 
   async start(): Promise<void> {
+    // Before anything listens: a DoH/DoT certificate that cannot be used stops the start, naming the file.
+    this.encrypted?.loadCertificates();
     // Before the writer opens: nothing else writes while old rows are rewritten.
     this.hideIllegalNames(this.config);
     await this.queryLog.start();
@@ -292,6 +316,7 @@ export class Gatehouse {
     // Lists before DNS: a filter must not answer unfiltered while it loads.
     await this.lists.start();
     await this.server.start();
+    await this.encrypted?.start();
     this.admission.start();
     this.links.startProbes();
     const live = liveDeps(this, this.blocks, this.now);
@@ -375,6 +400,8 @@ export class Gatehouse {
     // A change to filtering made in the config file is a change too: one change-log row per section.
     recordConfigChanges(this.db, previous, config, 'config file (reload)', this.now());
     if (this.started) await this.server.relisten(config.dns.listen);
+    // Every SIGHUP reads the DoH/DoT certificate again, so a renewal needs no restart.
+    if (this.started) await this.encrypted?.reload(config);
     this.configRejected = undefined;
     this.logger.info('configuration reloaded');
   }
@@ -405,6 +432,7 @@ export class Gatehouse {
   async stop(): Promise<void> {
     this.selfTests?.stop();
     this.admission.stop();
+    await this.encrypted?.stop();
     await this.server.stop();
     this.links.stop();
     this.lists.stop();

@@ -143,6 +143,9 @@ export const operationalKinds = [
   'system-resolvers-missing',
   'account-locked',
   'config-rejected',
+  'certificate-expiring',
+  'certificate-expired',
+  'certificate-reload-failed',
 ] as const;
 export type OperationalKind = (typeof operationalKinds)[number];
 

@@ -40,6 +40,11 @@ const operationalSeverity: Record<OperationalEvent['kind'], AlertingSeverity> = 
   'account-locked': 'high',
   // The old config stays in force, so nothing is unfiltered; IT must still fix the file.
   'config-rejected': 'medium',
+  // Devices off site stop resolving (DoH/DoT verify the certificate) once it expires.
+  'certificate-expiring': 'medium',
+  'certificate-expired': 'high',
+  // The certificate in use stays.
+  'certificate-reload-failed': 'medium',
 };
 
 /**

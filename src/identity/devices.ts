@@ -20,6 +20,9 @@ export interface DeviceInput {
   name?: string;
   assetTag?: string;
   owner?: string;
+  /** The maker's serial number and Google's directory id: what Chromebooks can send hashed in their DoH requests. */
+  serial?: string;
+  directoryId?: string;
 }
 
 /** The key a named device is stored under: its MAC, else its address. */
@@ -54,16 +57,30 @@ type Outcome = 'added' | 'changed' | 'unchanged';
 /** Name a device (or rename it). Call inside a transaction when saving several; writes its change-log row. */
 function saveOne(db: Database, input: DeviceInput, actor: string, now: number): { device: Device; outcome: Outcome } {
   const key = deviceKey(input);
-  const fields = { name: clean(input.name, 'name'), asset_tag: clean(input.assetTag, 'asset tag'), owner: clean(input.owner, 'owner') };
+  const fields = {
+    name: clean(input.name, 'name'),
+    asset_tag: clean(input.assetTag, 'asset tag'),
+    owner: clean(input.owner, 'owner'),
+    serial: clean(input.serial, 'serial number'),
+    directory_id: clean(input.directoryId, 'directory id'),
+  };
   if (!fields.name && !fields.asset_tag && !fields.owner)
     throw new IdentityError('GH_ERR_IDENTITY_DEVICE', 'give a name, an asset tag or an owner');
   const before = db.prepare('SELECT * FROM identity_devices WHERE key = ?').get(key) as Record<string, unknown> | undefined;
   const same =
-    before && before.named === 1 && before.name === fields.name && before.asset_tag === fields.asset_tag && before.owner === fields.owner;
+    before &&
+    before.named === 1 &&
+    before.name === fields.name &&
+    before.asset_tag === fields.asset_tag &&
+    before.owner === fields.owner &&
+    before.serial === fields.serial &&
+    before.directory_id === fields.directory_id;
   if (same) return { device: deviceOf(before as unknown as Parameters<typeof deviceOf>[0]), outcome: 'unchanged' };
   db.prepare(
-    `INSERT INTO identity_devices (key, name, asset_tag, owner, named, first_seen, last_seen, updated_at) VALUES (@key, @name, @asset_tag, @owner, 1, @now, @now, @now)
-     ON CONFLICT (key) DO UPDATE SET name = excluded.name, asset_tag = excluded.asset_tag, owner = excluded.owner, named = 1, updated_at = excluded.updated_at`,
+    `INSERT INTO identity_devices (key, name, asset_tag, owner, serial, directory_id, named, first_seen, last_seen, updated_at)
+     VALUES (@key, @name, @asset_tag, @owner, @serial, @directory_id, 1, @now, @now, @now)
+     ON CONFLICT (key) DO UPDATE SET name = excluded.name, asset_tag = excluded.asset_tag, owner = excluded.owner,
+       serial = excluded.serial, directory_id = excluded.directory_id, named = 1, updated_at = excluded.updated_at`,
   ).run({ key, ...fields, now });
   const row = db.prepare('SELECT * FROM identity_devices WHERE key = ?').get(key) as Parameters<typeof deviceOf>[0];
   const outcome: Outcome = before && before.named === 1 ? 'changed' : 'added';
@@ -73,16 +90,30 @@ function saveOne(db: Database, input: DeviceInput, actor: string, now: number): 
     entityId: row.id,
     action: outcome === 'added' ? 'create' : 'update',
     before:
-      before && before.named === 1 ? { key, name: before.name, assetTag: before.asset_tag, owner: before.owner ? 'set' : null } : undefined,
+      before && before.named === 1
+        ? {
+            key,
+            name: before.name,
+            assetTag: before.asset_tag,
+            owner: before.owner ? 'set' : null,
+            ...deviceIds(before.serial, before.directory_id),
+          }
+        : undefined,
     after: {
       key,
       name: fields.name,
       assetTag: fields.asset_tag,
       owner: fields.owner ? (before?.owner && before.owner !== fields.owner ? 'changed' : 'set') : null,
+      ...deviceIds(fields.serial, fields.directory_id),
     },
     at: now,
   });
   return { device: deviceOf(row), outcome };
+}
+
+/** The serial number and directory id for a change-log row, only when there are any (rows of devices without them stay as they were). */
+function deviceIds(serial: unknown, directoryId: unknown): { serial?: unknown; directoryId?: unknown } {
+  return { ...(serial ? { serial } : {}), ...(directoryId ? { directoryId } : {}) };
 }
 
 /** Name or rename one device, with its change-log row, in one transaction. */
@@ -95,10 +126,9 @@ export function unnameDevice(db: Database, id: number, actor: string, now = Date
   db.transaction(() => {
     const before = getDevice(db, id);
     if (!before || !before.named) throw new IdentityError('GH_ERR_IDENTITY_NOT_FOUND', 'no such named device');
-    db.prepare('UPDATE identity_devices SET name = NULL, asset_tag = NULL, owner = NULL, named = 0, updated_at = ? WHERE id = ?').run(
-      now,
-      id,
-    );
+    db.prepare(
+      'UPDATE identity_devices SET name = NULL, asset_tag = NULL, owner = NULL, serial = NULL, directory_id = NULL, named = 0, updated_at = ? WHERE id = ?',
+    ).run(now, id);
     appendChange(db, {
       actor,
       entity: 'device',
@@ -122,7 +152,9 @@ export interface DeviceImportResult {
  * spaces ignored): mac / macAddress / "Wi-Fi MAC" / "MAC Address";
  * address / ip / "IP Address"; name / deviceName / "Device name";
  * asset_tag / annotatedAssetId / "Asset tag" / serialNumber; owner /
- * annotatedUser / "Primary user UPN" / user. A row that cannot be used is
+ * annotatedUser / "Primary user UPN" / user; and, for Chromebooks' DoH
+ * identifiers, serialNumber / "Serial number" and deviceId / "Device ID" /
+ * directoryApiId (Google's directory id). A row that cannot be used is
  * refused with its line and a reason; the others are saved.
  */
 export function importDevices(db: Database, text: string, actor: string, now = Date.now()): DeviceImportResult {
@@ -136,6 +168,8 @@ export function importDevices(db: Database, text: string, actor: string, now = D
   const name = column(h, 'name', 'deviceName', 'Device name', 'annotatedLocation');
   const asset = column(h, 'asset_tag', 'annotatedAssetId', 'Asset tag', 'assetTag', 'serialNumber', 'Serial number');
   const owner = column(h, 'owner', 'annotatedUser', 'Primary user UPN', 'user');
+  const serial = column(h, 'serialNumber', 'Serial number', 'serial');
+  const directoryId = column(h, 'deviceId', 'Device ID', 'directoryApiId', 'Directory API ID', 'directory_id');
   if (mac < 0 && address < 0) throw new IdentityError('GH_ERR_IDENTITY_DEVICE', 'no MAC or address column; nothing imported');
   const seen = new Set<string>();
   db.transaction(() => {
@@ -146,6 +180,8 @@ export function importDevices(db: Database, text: string, actor: string, now = D
         name: field(r, name),
         assetTag: field(r, asset),
         owner: field(r, owner),
+        serial: field(r, serial),
+        directoryId: field(r, directoryId),
       };
       try {
         const key = deviceKey(input);

@@ -28,6 +28,8 @@ interface DeviceRow {
   name: string | null;
   asset_tag: string | null;
   owner: string | null;
+  serial?: string | null;
+  directory_id?: string | null;
   named: number;
 }
 
@@ -68,6 +70,8 @@ export function deviceOf(r: DeviceRow): Device {
     name: r.name ?? undefined,
     assetTag: r.asset_tag ?? undefined,
     owner: r.owner ?? undefined,
+    serial: r.serial ?? undefined,
+    directoryId: r.directory_id ?? undefined,
     named: r.named === 1,
   };
 }

@@ -5,6 +5,9 @@
 
 export type SourceName = 'radius' | 'dhcp' | 'ptr';
 
+/** What a DoH/DoT request says of itself (identity/credentials.ts): a device token, or a Chrome identifier hash. */
+export type CredentialSource = 'token' | 'chrome';
+
 /** What one source knows about one address (or, for RADIUS, one IPv6 prefix). */
 export interface SourceRecord {
   source: SourceName;
@@ -50,7 +53,12 @@ export interface ClientIdentity {
   /** The school's name for the device, else the DHCP host name, else the PTR name. */
   readonly deviceName?: string;
   /** Which source gave each part (for `gatehouse identity show`). */
-  readonly from: Readonly<{ person?: SourceName; mac?: SourceName; deviceName?: SourceName | 'devices' }>;
+  readonly from: Readonly<{
+    person?: SourceName | CredentialSource;
+    mac?: SourceName;
+    deviceName?: SourceName | 'devices';
+    device?: CredentialSource;
+  }>;
 }
 
 /** A person as the roster (or RADIUS alone) knows them: a row of identity_people. */
@@ -78,6 +86,9 @@ export interface Device {
   name?: string;
   assetTag?: string;
   owner?: string;
+  /** The maker's serial number and Google's directory id (a Chromebook's deviceId), for Chrome's DoH identifiers. */
+  serial?: string;
+  directoryId?: string;
   /** The school named it (devices import / the admin UI), rather than it being only seen. */
   named: boolean;
 }

@@ -54,7 +54,10 @@ export const tlsSchema = z.strictObject({
    */
   hostname: z
     .string()
-    .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/, 'expected a lower-case host name such as dns.school.example'),
+    .regex(
+      /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/,
+      'expected a lower-case host name such as dns.school.example',
+    ),
   /** A TLS handshake must finish within this time (a slow one holds a slot). */
   handshakeTimeoutMs: z.number().int().min(500).max(60_000).default(10_000),
   /** Raise an IT alert this many days before the certificate expires (checked daily and on every load). */
@@ -79,10 +82,16 @@ export function checkEncryptedConfig(c: EncryptedParts): { at: (string | number)
   const problems: { at: (string | number)[]; message: string }[] = [];
   if (!c.doh && !c.dot) return problems;
   if (!c.tls)
-    problems.push({ at: [c.doh ? 'doh' : 'dot'], message: 'DNS over HTTPS and DNS over TLS need a tls section (certFile, keyFile, hostname)' });
+    problems.push({
+      at: [c.doh ? 'doh' : 'dot'],
+      message: 'DNS over HTTPS and DNS over TLS need a tls section (certFile, keyFile, hostname)',
+    });
   c.links.forEach((l, i) => {
     if (l.name === REMOTE_LINK)
-      problems.push({ at: ['links', i, 'name'], message: `"${REMOTE_LINK}" names the requests from outside the school in the query log; choose another link name` });
+      problems.push({
+        at: ['links', i, 'name'],
+        message: `"${REMOTE_LINK}" names the requests from outside the school in the query log; choose another link name`,
+      });
   });
   return problems;
 }

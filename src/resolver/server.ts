@@ -89,6 +89,11 @@ export class DnsServer {
     this.connections = new TcpConnections(tcpLimits(options), this.stats.tcpSlots);
   }
 
+  /** SIGTERM: no new queries are taken. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   setAdmission(admission: Pick<Admission, 'check'>): void {
     this.admission = admission;
   }

@@ -73,7 +73,10 @@ export function loadCertificate(cfg: TlsConfig, now: number = Date.now()): Loade
   if (now >= notAfter)
     throw new CertificateError('GH_ERR_TLS_CERT_EXPIRED', `tls.certFile: the certificate in ${cfg.certFile} expired on ${x509.validTo}`);
   if (now < notBefore)
-    throw new CertificateError('GH_ERR_TLS_CERT_EXPIRED', `tls.certFile: the certificate in ${cfg.certFile} is not valid before ${x509.validFrom}`);
+    throw new CertificateError(
+      'GH_ERR_TLS_CERT_EXPIRED',
+      `tls.certFile: the certificate in ${cfg.certFile} is not valid before ${x509.validFrom}`,
+    );
   let context: tls.SecureContext;
   try {
     context = tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });

@@ -111,13 +111,18 @@ export class TlsFront {
       raw.destroy();
     }, this.options.handshakeTimeoutMs);
     timer.unref();
+    let secured = false;
     socket.once('secure', () => {
+      secured = true;
       clearTimeout(timer);
+      // What tls.Server does on a finished handshake (onServerSocketSecure): the
+      // HTTP/2 session waits for this flag to clear before it reads the socket.
+      (socket as unknown as { secureConnecting: boolean }).secureConnecting = false;
       this.options.onSecure(socket, conn);
     });
     socket.on('error', () => {
       // A client that gives up or speaks something else: nothing to answer, nobody to tell.
-      if (!socket.encrypted || socket.alpnProtocol === undefined) this.stats.handshakeFailed++;
+      if (!secured) this.stats.handshakeFailed++;
       clearTimeout(timer);
       raw.destroy();
     });

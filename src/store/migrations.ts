@@ -293,7 +293,7 @@ export const migrations: Migration[] = [
   },
   {
     version: 9,
-    name: 'device tokens for DoH/DoT (hashes only), devices\' serial numbers and directory ids',
+    name: "device tokens for DoH/DoT (hashes only), devices' serial numbers and directory ids",
     up: deviceTokensSql,
   },
 ];

@@ -389,7 +389,9 @@ function loadDict(db: Database): Map<number, string> {
 
 function loadShapes(db: Database): Map<number, ShapeRow> {
   const map = new Map<number, ShapeRow>();
-  for (const r of db.prepare('SELECT id, qtype, grp, action, cached, rcode, cat, link, reason, list, transport FROM shape').all() as (ShapeRow & {
+  for (const r of db
+    .prepare('SELECT id, qtype, grp, action, cached, rcode, cat, link, reason, list, transport FROM shape')
+    .all() as (ShapeRow & {
     id: number;
   })[]) {
     map.set(r.id, r);

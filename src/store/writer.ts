@@ -458,7 +458,18 @@ export class LogWriter {
       };
       const reason = r > 0 ? (this.reasonIds[r - 1] ?? 0) : 0;
       const list = li > 0 ? (this.listIds[li - 1] ?? 0) : 0;
-      id = this.internShape.get(qtype, shape.grp, action, cached, rcode, shape.cat, shape.link, reason, list, shapes === this.shapes[0] ? 0 : transport) as number;
+      id = this.internShape.get(
+        qtype,
+        shape.grp,
+        action,
+        cached,
+        rcode,
+        shape.cat,
+        shape.link,
+        reason,
+        list,
+        shapes === this.shapes[0] ? 0 : transport,
+      ) as number;
       shapes.set(key, id);
       this.shapeById.set(id, shape);
     }
