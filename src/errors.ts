@@ -50,7 +50,15 @@ export const ERROR_CODES = {
   GH_ERR_IDENTITY_RADIUS: 'The RADIUS accounting server cannot start (unreadable or empty secret file, port in use).',
   GH_ERR_IDENTITY_ROSTER: 'A roster file was refused whole (unreadable, missing columns, cut short, too many removals).',
   GH_ERR_IDENTITY_DEVICE: 'A device could not be saved or imported (no MAC or address, bad value, repeated row).',
-  GH_ERR_IDENTITY_NOT_FOUND: 'No such device.',
+  GH_ERR_IDENTITY_NOT_FOUND: 'No such device, or no such device token.',
+
+  // DNS over HTTPS and over TLS
+  GH_ERR_TLS_CERT_MISSING:
+    'tls.certFile or tls.keyFile cannot be read: the service does not start (on SIGHUP the certificate in use stays).',
+  GH_ERR_TLS_CERT_INVALID:
+    'The file holds no PEM certificate, or the key is not the certificate’s: the service does not start (on SIGHUP the one in use stays).',
+  GH_ERR_TLS_CERT_EXPIRED:
+    'The DoH/DoT certificate has expired or is not valid yet: the service does not start (on SIGHUP the one in use stays).',
 
   // The admin API
   GH_ERR_VALIDATION: "An admin API request body or query does not match the route's schema (HTTP 400).",
