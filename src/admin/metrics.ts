@@ -62,6 +62,8 @@ export function buildMetrics(ctx: AdminContext): Registry {
     if (s) {
       yield [{ transport: 'udp' }, s.udp];
       yield [{ transport: 'tcp' }, s.tcp];
+      yield [{ transport: 'doh' }, s.doh];
+      yield [{ transport: 'dot' }, s.dot];
     }
   });
   totalCounter(registry, 'gatehouse_dns_errors_total', 'Malformed, refused or failed queries, by kind', ['kind'], function* () {
@@ -80,6 +82,16 @@ export function buildMetrics(ctx: AdminContext): Registry {
   );
   totalCounter(
     registry,
+    'gatehouse_dns_refused_remote_total',
+    'DoH/DoT requests from outside dns.allowNetworks without a known identity (HTTP 403 / REFUSED)',
+    [],
+    function* () {
+      const g = live.guards?.();
+      if (g) yield [{}, g.admission.remoteRefused];
+    },
+  );
+  totalCounter(
+    registry,
     'gatehouse_dns_rate_limited_total',
     'Queries over the per-client rate limit (UDP: TC=1, TCP: REFUSED)',
     ['transport'],
@@ -88,6 +100,8 @@ export function buildMetrics(ctx: AdminContext): Registry {
       if (g) {
         yield [{ transport: 'udp' }, g.admission.rateLimitedUdp];
         yield [{ transport: 'tcp' }, g.admission.rateLimitedTcp];
+        // DoH and DoT share one count: from outside the school they are limited per identity.
+        yield [{ transport: 'encrypted' }, g.admission.rateLimitedEncrypted];
       }
     },
   );

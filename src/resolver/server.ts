@@ -43,6 +43,9 @@ export interface ServerStats {
   queries: number;
   udp: number;
   tcp: number;
+  /** DoH and DoT queries admitted to the chain (those turned away from outside are admission's remoteRefused). */
+  doh: number;
+  dot: number;
   formerr: number;
   notimp: number;
   dropped: number;
@@ -70,6 +73,8 @@ export class DnsServer {
     queries: 0,
     udp: 0,
     tcp: 0,
+    doh: 0,
+    dot: 0,
     formerr: 0,
     notimp: 0,
     dropped: 0,
@@ -234,6 +239,7 @@ export class DnsServer {
     remote: boolean,
   ): boolean {
     if (this.draining) return false;
+    this.stats[transport]++;
     return this.resolve(packet, address, port, transport, reply, performance.now(), identity, remote);
   }
 

@@ -84,6 +84,8 @@ describe('content pages', () => {
       queries: 400,
       udp: 390,
       tcp: 10,
+      doh: 0,
+      dot: 0,
       formerr: 1,
       notimp: 0,
       dropped: 0,
@@ -211,7 +213,7 @@ describe('content pages', () => {
     expect(lines[0]).toBe('time,client,group,name,type,action,reason,category,list,link,result,latency_us,cached,check_traffic,transport');
     expect(lines).toHaveLength(1 + 14);
     // Names, not codes: the type, the category's name, the result.
-    expect(lines.find((l) => l.includes('porn.example'))).toMatch(/,porn\.example,A,block,,Adult content,,,NOERROR,50,no,no$/);
+    expect(lines.find((l) => l.includes('porn.example'))).toMatch(/,porn\.example,A,block,,Adult content,,,NOERROR,50,no,no,$/);
     expect(res.body).toContain(`"'=cmd|calc.example"`);
     expect(res.body).not.toContain(ILLEGAL_NAME);
     expect(res.body).toContain('(withheld: illegal content)');

@@ -63,7 +63,10 @@ describe.runIf(enabled)('DoH and DoT with real clients', () => {
   let page: http.Server;
   let pagePort: number;
   beforeAll(async () => {
-    e = await startEncrypted();
+    e = await startEncrypted({
+      admin: true,
+      extra: 'admin: { listen: "127.0.0.1:0", metrics: { networks: ["127.0.0.0/8"] }, blockPage: { enabled: false } }',
+    });
     page = http.createServer((_req, res) => res.end('only Gatehouse knows this page\n'));
     page.listen(0, '127.0.0.1');
     await once(page, 'listening');
@@ -119,6 +122,10 @@ describe.runIf(enabled)('DoH and DoT with real clients', () => {
       expect(r.answers).toEqual([]);
     }
     expect(e.gh.app.admission.stats.remoteRefused - before).toBe(6);
+    const metrics = await (await fetch(`${e.gh.app.adminUrl}/metrics`)).text();
+    expect(Number(/gatehouse_dns_refused_remote_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(6);
+    expect(metrics).toMatch(/gatehouse_dns_queries_total\{transport="doh"\} [1-9]/);
+    expect(metrics).toMatch(/gatehouse_dns_queries_total\{transport="dot"\} [1-9]/);
     // In school the same unknown identifier is just the address.
     const inside = await kdigEncrypted(e, { doh: `/dns-query/${unknown}` }, 'www.gh.test');
     expect(inside.answers).toEqual(['192.0.2.10']);
