@@ -39,6 +39,11 @@ describe('deploy/nftables.conf', () => {
     expect(text).toMatch(/udp dport 853 counter reject/);
     expect(text).toMatch(/ip daddr @doh_v4 tcp dport 443 counter reject/);
     expect(text).toMatch(/ip6 daddr @doh_v6 udp dport 443 counter reject/);
+    // Gatehouse's own DoT and DoH pass, before the rejects.
+    const own = text.indexOf('ip daddr $GATEHOUSE_V4 tcp dport { 443, 853 } accept');
+    expect(own).toBeGreaterThan(0);
+    expect(own).toBeLessThan(text.indexOf('tcp dport 853 counter reject'));
+    expect(text).toMatch(/ip6 daddr \$GATEHOUSE_V6 tcp dport \{ 443, 853 \} accept/);
     // The internet side is named only for NAT; the filtering follows the clients.
     expect(text).toMatch(/oifname \$WAN_IFACES masquerade/);
   });
