@@ -40,9 +40,9 @@ export interface EncryptedGatehouse {
   stop(): Promise<void>;
 }
 
-/** Start nsd and Gatehouse with doh, dot and tls; `extra` is appended to the config (YAML). */
+/** Start nsd and Gatehouse with doh, dot and tls; `doh`, `dot` and `tls` add keys to their sections, `extra` is appended to the config (YAML). */
 export async function startEncrypted(
-  opts: { doh?: string; dot?: string; extra?: string; admin?: boolean } = {},
+  opts: { doh?: string; dot?: string; tls?: string; extra?: string; admin?: boolean } = {},
 ): Promise<EncryptedGatehouse> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-enc-'));
   const certs = makeDnsCerts(join(dir, 'certs'));
@@ -73,7 +73,7 @@ export async function startEncrypted(
     '  groups: [{ orgUnit: /Students, group: pupils }, { orgUnit: /Staff, group: staff }]',
     `doh: { listen: ["127.0.0.1:0"], chromeSalt: ${SALT}${opts.doh ? `, ${opts.doh}` : ''} }`,
     `dot: { listen: ["127.0.0.1:0"]${opts.dot ? `, ${opts.dot}` : ''} }`,
-    `tls: { certFile: "${certs.cert}", keyFile: "${certs.key}", hostname: dns.test }`,
+    `tls: { certFile: "${certs.cert}", keyFile: "${certs.key}", hostname: dns.test${opts.tls ? `, ${opts.tls}` : ''} }`,
     `store: { path: "${join(dir, 'gh.db')}" }`,
     opts.extra ?? '',
   ].join('\n');

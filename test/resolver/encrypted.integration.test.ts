@@ -159,6 +159,17 @@ describe.runIf(enabled)('DoH and DoT with real clients', () => {
     expect(inside.link).not.toBe('remote');
   });
 
+  it('alerts on a block from outside the school as in school, with the public address and the group', async () => {
+    const pupil = `/dns-query/${await chromeHash('pupil1@school.example')}`;
+    const blocked = await kdigEncrypted(e, { doh: pupil, from: OUTSIDE }, 'adult.gh.test');
+    expect(blocked.answers).toEqual(['127.0.0.1']);
+    await e.gh.app.queryLog.flush();
+    const deadline = Date.now() + 5000;
+    const find = () => e.gh.app.alerts.list({ limit: 100 }).items.find((a) => a.domain === 'adult.gh.test' && a.client === OUTSIDE);
+    while (!find() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(find()).toMatchObject({ category: 'adult', severity: 'high', group: 'pupils', client: OUTSIDE });
+  });
+
   it('answers malformed DoH with its HTTP status and keeps serving', async () => {
     const q = query('www.gh.test').toString('base64url');
     expect(await curlStatus(e, `/dns-query?dns=${q.slice(0, -1)}*`)).toBe('400'); // not base64url
