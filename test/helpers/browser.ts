@@ -1,7 +1,7 @@
 // Real headless Chromium for end-to-end tests (playwright-core with Debian's
 // chromium): a fresh profile directory per launch, loopback only, and a login
 // helper that goes through the admin UI's steps the way a person does.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -22,9 +22,14 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** `extraArgs`: more Chromium switches, e.g. --host-resolver-rules to send test names to loopback. */
-export async function launchBrowser(opts: { extraArgs?: string[] } = {}): Promise<Browser> {
+/**
+ * `extraArgs`: more Chromium switches, e.g. --host-resolver-rules to send test names to loopback.
+ * `localState`: browser-wide preferences written to the profile's "Local State" before the start
+ * (what chrome://settings writes there), e.g. the secure DNS mode and templates.
+ */
+export async function launchBrowser(opts: { extraArgs?: string[]; localState?: object } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'gh-chromium-'));
+  if (opts.localState) writeFileSync(join(profile, 'Local State'), JSON.stringify(opts.localState));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
