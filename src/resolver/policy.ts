@@ -19,7 +19,6 @@
 // hands) takes it out in the config file (`helpServices.exclude`), which is
 // reviewed and change-logged like any other filtering change.
 import type { Config } from '../config.js';
-import { INTERNATIONAL_NAME, asciiSkeleton, nameKind } from '../lists/fold.js';
 import type { DomainMatcher } from '../lists/matcher.js';
 import { normaliseDomain } from '../lists/names.js';
 import type { Logger } from '../log.js';
@@ -29,6 +28,7 @@ import { HELP_SERVICES_CATEGORY } from './categories.js';
 import { HELP_SERVICE } from './help-services.js';
 import { SuffixMap } from './suffix-map.js';
 import { isPromise } from './maybe-async.js';
+import { NameFactsMemo } from './name-facts.js';
 import { PolicyState, type GroupPolicy } from './policy-state.js';
 import { safeSearchAnswer } from './safe-search.js';
 import type { Answer, Decision, Handler, Next, Query } from './types.js';
@@ -87,6 +87,8 @@ export class PolicyHandler implements Handler {
   private readonly matcher: () => PolicyMatcher;
   private readonly nowMs: () => number;
   private readonly logger: Logger;
+  /** What the lists and keyword rules say per name, for the current matcher and state. */
+  private readonly facts = new NameFactsMemo();
 
   constructor(opts: PolicyOptions) {
     this.matcher = opts.matcher;
@@ -169,8 +171,8 @@ export class PolicyHandler implements Handler {
   /** Steps 1-7 for one name: a block, EXCEPTED, HELP, or undefined to carry on. */
   private judge(state: PolicyState, group: GroupPolicy, name: string): Verdict | typeof EXCEPTED | typeof HELP | undefined {
     const { categories } = state;
-    const kind = nameKind(name);
-    const mask = this.lookup(name, kind);
+    const facts = this.facts.of(name, this.matcher(), state.keywords);
+    const mask = facts.lists;
     const illegal = mask & categories.illegalMask;
     if (illegal !== 0) return { reason: 'illegal', mask: illegal, bit: categories.pick(illegal) };
     if (group.exceptions !== null) {
@@ -188,7 +190,7 @@ export class PolicyHandler implements Handler {
       if (now !== 0) return { reason: 'schedule', mask: now, bit: categories.pick(now) };
     }
     if (group.keywords !== 0) {
-      let hit = state.keywords.match(name, kind) & group.keywords;
+      let hit = facts.keywords & group.keywords;
       if ((hit & group.scheduled) !== 0) {
         if (open === -1) open = group.schedules.active(this.nowMs());
         hit &= group.block | open;
@@ -219,17 +221,8 @@ export class PolicyHandler implements Handler {
     return answer;
   }
 
-  /** The name's categories from the lists. An IDN look-alike of a listed name ("gооgle" with Cyrillic о) counts as the name. */
-  private lookup(name: string, kind = nameKind(name)): number {
-    const matcher = this.matcher();
-    const mask = matcher.lookup(name);
-    if (kind !== INTERNATIONAL_NAME) return mask;
-    const folded = asciiSkeleton(name);
-    return folded !== null && folded !== name ? mask | matcher.lookup(folded) : mask;
-  }
-
   private illegalOnly(state: PolicyState, name: string): Verdict | undefined {
-    const illegal = this.lookup(name) & state.categories.illegalMask;
+    const illegal = this.facts.of(name, this.matcher(), state.keywords).lists & state.categories.illegalMask;
     return illegal !== 0 ? { reason: 'illegal', mask: illegal, bit: state.categories.pick(illegal) } : undefined;
   }
 
