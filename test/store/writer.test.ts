@@ -128,3 +128,40 @@ describe('LogWriter row placement', () => {
     expect(stored).toEqual([...(day === DAY ? ['warm0.test'] : []), ...Array.from({ length: 10 }, (_, i) => `next${i}.test`)]);
   });
 });
+
+describe('LogWriter rollups', () => {
+  it('count every row under many distinct names and clients, and add to the counts already stored', () => {
+    const w = writer();
+    // 150 names and 70 clients: two multi-row upserts and a remainder for names, one and a remainder for clients.
+    const batch = () => {
+      const b = newBatch(600);
+      for (let i = 0; i < 600; i++)
+        pushRow(b, T0 + i * 100, `10.0.1.${i % 70}`, 0, `n${i % 150}.test`, 1, i % 3 === 0 ? 1 : 0, -1, 0, 0, 100, false);
+      return b;
+    };
+    w.writeBatch(batch());
+    w.writeBatch(batch());
+    const t = dayTables(DAY);
+    const fromRows = (key: string, join: string) =>
+      db!
+        .prepare(
+          `SELECT k.${key} AS k, count(*) AS n, sum(s.action = 1) AS blocked FROM ${t.q} AS q JOIN shape AS s ON s.id = q.shape JOIN ${join} AS k ON k.id = q.${key === 'name' ? 'name' : 'client'} GROUP BY k.${key} ORDER BY k.${key}`,
+        )
+        .all();
+    const byName = db!
+      .prepare(
+        `SELECT n.name AS k, sum(r.n) AS n, sum(r.blocked) AS blocked FROM ${t.rn} AS r JOIN name_by_id AS n ON n.id = r.name GROUP BY n.name ORDER BY n.name`,
+      )
+      .all() as { k: string; n: number; blocked: number }[];
+    const byClient = db!
+      .prepare(
+        `SELECT c.address AS k, sum(r.n) AS n, sum(r.blocked) AS blocked FROM ${t.rc} AS r JOIN client_by_id AS c ON c.id = r.client GROUP BY c.address ORDER BY c.address`,
+      )
+      .all();
+    expect(byName).toHaveLength(150);
+    expect(byName).toEqual(fromRows('name', 'name_by_id'));
+    expect(byClient).toHaveLength(70);
+    expect(byClient).toEqual(fromRows('address', 'client_by_id'));
+    expect(byName.reduce((sum, r) => sum + r.n, 0)).toBe(1200);
+  });
+});
