@@ -161,7 +161,7 @@ export interface RunningGatehouse {
 }
 
 /**
- * `gatehouse serve` from dist/ (npm run build first), with `nodeArgs` for
+ * `gatehouse serve` from dist/ (npm run build first; this checkout's or `root`'s), with `nodeArgs` for
  * node itself (the profiler's flags). Its ports are read back from /proc: the
  * DNS listener opens once the lists are loaded, and it is the one UDP socket
  * not connected to an upstream; the admin UI is the other TCP listener.
@@ -171,8 +171,10 @@ export async function startGatehouse(
   configFile: string,
   dataDir: string,
   nodeArgs: string[] = [],
+  /** The checkout whose dist/ runs (bench/ab.ts compares two). */
+  root = ROOT,
 ): Promise<RunningGatehouse> {
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/cli.js'), 'serve', '--config', configFile], {
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist/cli.js'), 'serve', '--config', configFile], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const alive = () => child.exitCode === null && child.signalCode === null;
