@@ -68,7 +68,7 @@ describe.runIf(enabled)('DoH and DoT under abuse', () => {
       servername: 'dns.test',
       ca: readFileSync(e.certs.ca),
       ALPNProtocols: ['dot'],
-    });
+    } as tls.ConnectionOptions);
     s.on('error', () => undefined);
     await once(s, 'secureConnect');
     // A length prefix of 48 bytes, and then only 3 of them.
