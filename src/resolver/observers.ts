@@ -89,6 +89,9 @@ export class QueryLogObserver implements QueryObserver {
       d !== undefined && d.category !== undefined ? this.listIndex(q, d.reason, d.category, d.target) : -1,
       q.check === true,
       TRANSPORT_CODES[q.transport],
+      // Who was behind the address then (src/identity/), read from the frozen identity object.
+      q.client.identity?.personId ?? 0,
+      q.client.identity?.deviceId ?? 0,
     );
   }
 

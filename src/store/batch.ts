@@ -21,6 +21,9 @@ export interface Batch {
   check: Uint8Array;
   /** TRANSPORT_CODES: 1 UDP, 2 TCP, 3 DoH, 4 DoT (0: not recorded). */
   transport: Uint8Array;
+  /** The client's person and device then (identity_people.id, identity_devices.id; 0 = unknown). */
+  person: Int32Array;
+  device: Int32Array;
   client: string[];
   name: string[];
 }
@@ -41,6 +44,8 @@ export function newBatch(capacity: number): Batch {
     list: new Int16Array(capacity),
     check: new Uint8Array(capacity),
     transport: new Uint8Array(capacity),
+    person: new Int32Array(capacity),
+    device: new Int32Array(capacity),
     client: new Array<string>(capacity),
     name: new Array<string>(capacity),
   };
@@ -48,9 +53,23 @@ export function newBatch(capacity: number): Batch {
 
 /** The buffers to list as transferables when posting a batch. */
 export function transferables(b: Batch): ArrayBuffer[] {
-  return [b.ts, b.group, b.qtype, b.action, b.category, b.link, b.rcode, b.latencyUs, b.cached, b.reason, b.list, b.check, b.transport].map(
-    (a) => a.buffer as ArrayBuffer,
-  );
+  return [
+    b.ts,
+    b.group,
+    b.qtype,
+    b.action,
+    b.category,
+    b.link,
+    b.rcode,
+    b.latencyUs,
+    b.cached,
+    b.reason,
+    b.list,
+    b.check,
+    b.transport,
+    b.person,
+    b.device,
+  ].map((a) => a.buffer as ArrayBuffer);
 }
 
 /** Append one row; the caller checks capacity. */
@@ -71,6 +90,8 @@ export function pushRow(
   list = -1,
   check = false,
   transport = 0,
+  person = 0,
+  device = 0,
 ): void {
   const i = b.n++;
   b.ts[i] = ts;
@@ -88,6 +109,8 @@ export function pushRow(
   b.list[i] = list;
   b.check[i] = check ? 1 : 0;
   b.transport[i] = transport;
+  b.person[i] = person;
+  b.device[i] = device;
 }
 
 /** How the query log records the transport a query came over (the shape's `transport`). */

@@ -23,6 +23,10 @@ export const CSV_HEADER = [
   'cached',
   'check_traffic',
   'transport',
+  'user',
+  'person',
+  'device',
+  'mac',
 ];
 
 export function csvField(value: string): string {
@@ -57,5 +61,10 @@ export function csvRow(r: LogRow, categoryName: (id: string) => string = (id) =>
     r.cached ? 'yes' : 'no',
     r.check ? 'yes' : 'no',
     r.transport ?? '',
+    // Who was behind the address then: the user name, the roster's name, the device (src/store/who.ts).
+    r.user ?? (r.erased ? '(erased)' : ''),
+    r.personName ?? '',
+    r.device ?? '',
+    r.mac ?? '',
   ]);
 }

@@ -14,6 +14,7 @@ import type { Database } from 'better-sqlite3';
 import { adminSchemaSql, recoveryCodesSql } from '../admin/schema.js';
 import { identitySchemaSql } from '../identity/schema.js';
 import { deviceTokensSql } from '../identity/token-schema.js';
+import { createWhoRollup, dayTables, listDays } from './partitions.js';
 
 export interface Migration {
   version: number;
@@ -295,6 +296,53 @@ export const migrations: Migration[] = [
     version: 9,
     name: "device tokens for DoH/DoT (hashes only), devices' serial numbers and directory ids",
     up: deviceTokensSql,
+  },
+  {
+    version: 10,
+    name: 'identity in the query log (who: person and device per row), in alerts and in review requests',
+    up: (db) => {
+      db.exec(`
+        -- (person, device) pairs, interned as names are: a query-log row holds one
+        -- small id (who; 0 = nobody known), at most 4 bytes on disk, and keeps
+        -- meaning who it was after the lease or session has gone. person and
+        -- device are identity_people.id and identity_devices.id (0 = unknown).
+        -- An erased person's pairs keep their id and device with person 0 and
+        -- erased 1, so their rows keep their counts but lose the name
+        -- (identity/erase.ts). last_day: retention, as for names.
+        CREATE TABLE who_by_id (
+          id       INTEGER PRIMARY KEY,
+          person   INTEGER NOT NULL,
+          device   INTEGER NOT NULL,
+          erased   INTEGER NOT NULL DEFAULT 0,
+          last_day INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX who_by_id_pair ON who_by_id (person, device) WHERE erased = 0;
+        CREATE INDEX who_by_id_device ON who_by_id (device);
+        ALTER TABLE check_query ADD COLUMN who INTEGER NOT NULL DEFAULT 0;
+        -- The person and device of the client an alert is about (names are read at
+        -- render time, so an erased person is gone from later messages too).
+        ALTER TABLE alerts ADD COLUMN person_id INTEGER;
+        ALTER TABLE alerts ADD COLUMN device_id INTEGER;
+        CREATE INDEX alerts_by_person ON alerts (person_id, created_at) WHERE person_id IS NOT NULL;
+        -- Who asked for a review on the block page (the client's identity then).
+        -- Beside exception_requests rather than in it, which change control owns.
+        CREATE TABLE review_request_identity (
+          request_id INTEGER PRIMARY KEY,
+          person_id  INTEGER,
+          device_id  INTEGER
+        );
+        CREATE INDEX review_request_identity_person ON review_request_identity (person_id) WHERE person_id IS NOT NULL;
+      `);
+      // Days logged before this: adding a column with a constant default only
+      // changes the schema (old rows read it as 0); their rw tables start empty.
+      for (const day of listDays(db)) {
+        const t = dayTables(day);
+        const has = db.prepare("SELECT count(*) FROM pragma_table_info(?) WHERE name = 'who'").pluck().get(t.q) === 1;
+        // Table names come from dayTables (our own format), never from input.
+        if (!has) db.exec(`ALTER TABLE ${t.q} ADD COLUMN who INTEGER NOT NULL DEFAULT 0`);
+        createWhoRollup(db, t);
+      }
+    },
   },
 ];
 

@@ -3,7 +3,7 @@
 // and are reused by new days) instead of deleting rows from one huge table.
 //
 // Per day D (named YYYYMMDD):
-//   q_D   one row per query: (key, client id, name id, shape id, latency). The rowid
+//   q_D   one row per query: (key, client id, name id, shape id, latency, who id). The rowid
 //         is the key: (ms since the day's start) * 256 + k,
 //         k a tie-breaker for queries in the same millisecond. Time order is rowid order,
 //         so a time range is a rowid range and there is no separate time index.
@@ -11,6 +11,10 @@
 //         index a client search uses to find the minutes worth scanning.
 //   rn_D  per (name, 15-minute bucket): the same for domains (top domains, domain search).
 //   rm_D  per (minute, group, category, link, action): counts, cached, latency sum.
+//   rw_D  per (who, hour, client, category): queries and blocks of the rows whose person or
+//         device was known (who > 0, who_by_id). Small (a few rows per identified device per
+//         hour): the index a person or device search uses to find the addresses and hours
+//         worth scanning, and the person page's counts.
 import type { Database } from 'better-sqlite3';
 
 export const DAY_MS = 86_400_000;
@@ -28,6 +32,7 @@ export interface DayTables {
   rc: string;
   rn: string;
   rm: string;
+  rw: string;
 }
 
 /** Days since the Unix epoch (UTC) of a millisecond timestamp. */
@@ -47,7 +52,7 @@ export function dayFromLabel(label: string): number {
 export function dayTables(day: number): DayTables {
   if (!Number.isInteger(day)) throw new Error(`bad day ${day}`);
   const label = dayLabel(day);
-  return { day, q: `q_${label}`, rc: `rc_${label}`, rn: `rn_${label}`, rm: `rm_${label}` };
+  return { day, q: `q_${label}`, rc: `rc_${label}`, rn: `rn_${label}`, rm: `rm_${label}`, rw: `rw_${label}` };
 }
 
 /** Global row key (what search returns as `id` and takes as a cursor): ts * 256 + k. */
@@ -63,11 +68,12 @@ export function splitKey(key: number): { day: number; rowid: number; ts: number 
 
 export function createDay(db: Database, day: number): DayTables {
   const t = dayTables(day);
-  // q: client, name and shape are ids (client_by_id, name_by_id, shape); lat in microseconds.
-  // rm: grp, cat, link are dict ids, 0 meaning none.
+  // q: client, name, shape and who are ids (client_by_id, name_by_id, shape, who_by_id; who 0 = nobody
+  // known); lat in microseconds. rm, rw: grp, cat, link are dict ids, 0 meaning none.
   db.exec(`
     CREATE TABLE IF NOT EXISTS ${t.q} (
-      id INTEGER PRIMARY KEY, client INTEGER NOT NULL, name INTEGER NOT NULL, shape INTEGER NOT NULL, lat INTEGER NOT NULL);
+      id INTEGER PRIMARY KEY, client INTEGER NOT NULL, name INTEGER NOT NULL, shape INTEGER NOT NULL, lat INTEGER NOT NULL,
+      who INTEGER NOT NULL DEFAULT 0);
     CREATE TABLE IF NOT EXISTS ${t.rc} (
       client INTEGER NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL, blocked INTEGER NOT NULL,
       PRIMARY KEY (client, minute)) WITHOUT ROWID;
@@ -79,7 +85,16 @@ export function createDay(db: Database, day: number): DayTables {
       action INTEGER NOT NULL, n INTEGER NOT NULL, cached INTEGER NOT NULL, lat INTEGER NOT NULL,
       PRIMARY KEY (minute, grp, cat, link, action)) WITHOUT ROWID;
   `);
+  createWhoRollup(db, t);
   return t;
+}
+
+/** The day's rw table (also made by migration 8 for days logged before it). */
+export function createWhoRollup(db: Database, t: DayTables): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS ${t.rw} (
+      who INTEGER NOT NULL, hour INTEGER NOT NULL, client INTEGER NOT NULL, cat INTEGER NOT NULL,
+      n INTEGER NOT NULL, blocked INTEGER NOT NULL,
+      PRIMARY KEY (who, hour, client, cat)) WITHOUT ROWID;`);
 }
 
 /**
@@ -92,6 +107,7 @@ export function compactDay(db: Database, day: number): void {
   for (const [table, key] of [
     [t.rc, 'client, minute'],
     [t.rn, 'name, bucket'],
+    [t.rw, 'who, hour, client, cat'],
   ] as const) {
     const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table) as string | undefined;
     if (!sql) continue;
@@ -114,5 +130,7 @@ export function listDays(db: Database): number[] {
 
 export function dropDay(db: Database, day: number): void {
   const t = dayTables(day);
-  db.exec(`DROP TABLE IF EXISTS ${t.q}; DROP TABLE IF EXISTS ${t.rc}; DROP TABLE IF EXISTS ${t.rn}; DROP TABLE IF EXISTS ${t.rm};`);
+  db.exec(
+    `DROP TABLE IF EXISTS ${t.q}; DROP TABLE IF EXISTS ${t.rc}; DROP TABLE IF EXISTS ${t.rn}; DROP TABLE IF EXISTS ${t.rm}; DROP TABLE IF EXISTS ${t.rw};`,
+  );
 }

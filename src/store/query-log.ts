@@ -150,6 +150,8 @@ export class QueryLog extends EventEmitter {
     list = -1,
     check = false,
     transport = 0,
+    person = 0,
+    device = 0,
   ): void {
     const b = this.batch;
     if (this.state === 'closing' || this.state === 'closed' || this.inFlight + b.n >= this.queueMax) {
@@ -157,7 +159,26 @@ export class QueryLog extends EventEmitter {
       return;
     }
     if (category >= 0 && this.illegal[category] === 1) name = this.hider.hide(String(name ?? ''));
-    pushRow(b, ts, client, group, name, qtype, action, category, link, rcode, latencyUs, cached, reason, list, check, transport);
+    pushRow(
+      b,
+      ts,
+      client,
+      group,
+      name,
+      qtype,
+      action,
+      category,
+      link,
+      rcode,
+      latencyUs,
+      cached,
+      reason,
+      list,
+      check,
+      transport,
+      person,
+      device,
+    );
     if (b.n === this.batchRows) {
       if (this.state === 'running') this.postBatch();
       else this.droppedRows += this.discardBatch(); // not started: nowhere to put it

@@ -15,8 +15,15 @@
 // hidden forms are left out of every name match too.
 //
 // The self-test's own queries (check_query) are left out unless asked for.
+//
+// A person or device filter (user, device, personId, deviceId) is turned into
+// their who ids (who.ts); the day's rw_D says at which addresses and in which
+// hours those were seen, and rc_D which minutes of those hours the addresses
+// were active: only those minutes are scanned.
 import type { Database, Statement } from 'better-sqlite3';
+import { findDevices, findPeople } from '../identity/find.js';
 import { StoreError } from './errors.js';
+import { describeWho, NOBODY, whoIdsFor, type WhoView } from './who.js';
 import { HIDDEN_NAME_END, HIDDEN_NAME_PREFIX } from './hidden-names.js';
 import { dayOf, dayTables, globalKey, listDays, splitKey, DAY_MS, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES } from './partitions.js';
 import { TRANSPORT_NAMES } from './batch.js';
@@ -38,6 +45,14 @@ export interface SearchFilter {
   action?: ActionName;
   /** Category id as logged. */
   category?: string;
+  /** A person, as typed: user name, email, part of the display name, or #id (identity/find.ts). */
+  user?: string;
+  /** A device, as typed: name, host name, asset tag, MAC, or #id. */
+  device?: string;
+  /** Exactly this person (identity_people.id): the person page. */
+  personId?: number;
+  /** Exactly this device (identity_devices.id). */
+  deviceId?: number;
   /** Page size, 1..10000 (default 100). */
   limit?: number;
   /** Cursor: return rows older than this id (the `next` of the previous page). */
@@ -49,7 +64,7 @@ export interface SearchFilter {
 export type CheckTraffic = 'exclude' | 'include' | 'only';
 export const CHECK_TRAFFIC: readonly CheckTraffic[] = ['exclude', 'include', 'only'];
 
-export interface LogRow {
+export interface LogRow extends WhoView {
   /** Unique and time-ordered: ts * 256 + tie-breaker. */
   id: number;
   ts: number;
@@ -71,6 +86,8 @@ export interface LogRow {
   check: boolean;
   /** udp, tcp, doh or dot; null for rows logged before the transport was recorded. */
   transport: string | null;
+  /** The row's who_by_id id (0: nobody known); the fields of WhoView say who that was. */
+  whoId: number;
 }
 
 export interface SearchPage {
@@ -119,12 +136,19 @@ export function search(db: Database, filter: SearchFilter): SearchPage {
       client: ids.client,
       names: ids.names,
       shapes: ids.shapes,
+      who: ids.who,
       limit,
     }) as RawRow[];
     for (const r of found) rows.push(toRow(0, r, dict, shapes, true, r.id));
     rows.sort((a, b) => b.id - a.id);
     rows.length = Math.min(rows.length, limit);
   }
+  // Who each row was: the names as they are now (an erased person has none).
+  const who = describeWho(
+    db,
+    rows.map((r) => r.whoId),
+  );
+  for (const r of rows) Object.assign(r, who.get(r.whoId) ?? NOBODY);
   return rows.length >= limit ? { rows, next: rows[rows.length - 1].id } : { rows };
 }
 
@@ -160,6 +184,7 @@ function scanDays(
         client: ids.client,
         names: ids.names,
         shapes: ids.shapes,
+        who: ids.who,
         limit: limit - rows.length,
       }) as RawRow[];
       for (const r of found) rows.push(toRow(day, r, dict, shapes, false));
@@ -191,10 +216,12 @@ interface FilterIds {
   action: number | null;
   /** 1 when the shape ids matching group, category and action are in temp.search_shapes, else null. */
   shapes: number | null;
+  /** 1 when the who ids of the person / device filter are in temp.search_who, else null. */
+  who: number | null;
 }
 
 function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
-  const ids: FilterIds = { client: null, names: null, group: null, category: null, action: null, shapes: null };
+  const ids: FilterIds = { client: null, names: null, group: null, category: null, action: null, shapes: null, who: null };
   if (f.client !== undefined && f.client !== '') {
     const id = db.prepare('SELECT id FROM client_by_id WHERE address = ?').pluck().get(f.client) as number | undefined;
     if (id === undefined) return null;
@@ -215,6 +242,15 @@ function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
     if (list.length === 0) return null;
     fillIdSet(db, 'search_names', list);
     ids.names = 1;
+  }
+  const persons = f.personId !== undefined ? [f.personId] : f.user ? findPeople(db, f.user) : null;
+  const devices = f.deviceId !== undefined ? [f.deviceId] : f.device ? findDevices(db, f.device) : null;
+  if (persons !== null || devices !== null) {
+    if (persons?.length === 0 || devices?.length === 0) return null;
+    const list = whoIdsFor(db, persons, devices);
+    if (list.length === 0) return null;
+    fillIdSet(db, 'search_who', list);
+    ids.who = 1;
   }
   const dictId = (kind: string, name: string) =>
     db.prepare('SELECT id FROM dict WHERE kind = ? AND name = ?').pluck().get(kind, name) as number | undefined;
@@ -251,7 +287,7 @@ function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
  * where a bound JSON list would be parsed again for every range scanned.
  * Searches are synchronous, so one table per connection cannot be shared by two.
  */
-function fillIdSet(db: Database, table: 'search_names' | 'search_shapes', ids: number[]): void {
+function fillIdSet(db: Database, table: 'search_names' | 'search_shapes' | 'search_who', ids: number[]): void {
   ensureIdSets(db);
   const insert = db.prepare(`INSERT OR IGNORE INTO temp.${table} (id) VALUES (?)`);
   db.transaction(() => {
@@ -262,7 +298,8 @@ function fillIdSet(db: Database, table: 'search_names' | 'search_shapes', ids: n
 
 function ensureIdSets(db: Database): void {
   db.exec(
-    'CREATE TEMP TABLE IF NOT EXISTS search_names (id INTEGER PRIMARY KEY); CREATE TEMP TABLE IF NOT EXISTS search_shapes (id INTEGER PRIMARY KEY);',
+    `CREATE TEMP TABLE IF NOT EXISTS search_names (id INTEGER PRIMARY KEY); CREATE TEMP TABLE IF NOT EXISTS search_shapes (id INTEGER PRIMARY KEY);
+     CREATE TEMP TABLE IF NOT EXISTS search_who (id INTEGER PRIMARY KEY);`,
   );
 }
 
@@ -284,6 +321,22 @@ function candidateMinutes(db: Database, day: number, ids: FilterIds, first: numb
         .pluck()
         .iterate(ids.client, first, last, blockedOnly) as Iterable<number>,
     );
+  }
+  if (ids.who !== null) {
+    // The addresses and hours the person or device was seen at, then those addresses' active minutes.
+    const seen = db
+      .prepare(
+        `SELECT DISTINCT client, hour FROM ${t.rw} WHERE who IN (SELECT id FROM temp.search_who)
+           AND hour BETWEEN ? AND ? AND (? = 0 OR blocked > 0)`,
+      )
+      .raw()
+      .all(Math.floor(first / 60), Math.floor(last / 60), blockedOnly) as [number, number][];
+    const minutes = db.prepare(`SELECT minute FROM ${t.rc} WHERE client = ? AND minute BETWEEN ? AND ? AND (? = 0 OR blocked > 0)`).pluck();
+    const found: number[] = [];
+    for (const [client, hour] of seen)
+      for (const m of minutes.iterate(client, Math.max(first, hour * 60), Math.min(last, hour * 60 + 59), blockedOnly) as Iterable<number>)
+        found.push(m);
+    narrow(found);
   }
   if (ids.names !== null) {
     narrow(
@@ -335,6 +388,7 @@ interface RawRow {
   name: string;
   shape: number;
   lat: number;
+  who: number;
 }
 
 interface ShapeRow {
@@ -365,7 +419,7 @@ function scanStatement(db: Database, table: string): Statement {
     // q is the outer loop, walked backwards over its rowid range; the joins are lookups.
     // The table name is ours (dayTables or check_query), never input.
     st = db.prepare(
-      `SELECT q.id, c.address AS client, n.name, q.shape, q.lat
+      `SELECT q.id, c.address AS client, n.name, q.shape, q.lat, q.who
          FROM ${table} AS q
          LEFT JOIN client_by_id AS c ON c.id = q.client
          LEFT JOIN name_by_id AS n ON n.id = q.name
@@ -373,6 +427,7 @@ function scanStatement(db: Database, table: string): Statement {
           AND (@client IS NULL OR q.client = @client)
           AND (@names IS NULL OR q.name IN (SELECT id FROM temp.search_names))
           AND (@shapes IS NULL OR q.shape IN (SELECT id FROM temp.search_shapes))
+          AND (@who IS NULL OR q.who IN (SELECT id FROM temp.search_who))
         ORDER BY q.id DESC
         LIMIT @limit`,
     );
@@ -421,5 +476,7 @@ function toRow(day: number, r: RawRow, dict: Map<number, string>, shapes: Map<nu
     list: s.list ? (dict.get(s.list) ?? null) : null,
     check,
     transport: TRANSPORT_NAMES[s.transport] || null,
+    whoId: r.who,
+    ...NOBODY,
   };
 }

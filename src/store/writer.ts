@@ -32,6 +32,7 @@ interface DayStatements {
   /** UPSERT_ROWS rollup rows per call (client or name rollup). */
   rcMany: Statement;
   rnMany: Statement;
+  rw: Statement;
 }
 
 export interface LinkSwitch {
@@ -64,7 +65,7 @@ const MAX_TS = 9e12;
  * a time.
  */
 const ROWS_PER_INSERT = 64;
-const COLUMNS = 5;
+const COLUMNS = 6;
 
 /**
  * Rollup rows per multi-row upsert, for the same reason: one statement call
@@ -81,6 +82,8 @@ export class LogWriter {
   private readonly days = new Map<number, DayStatements>();
   private readonly names = new Map<string, number>();
   private readonly clients = new Map<string, number>();
+  /** who_by_id ids by (person, device) key (whoKey); reset with the day, as names are. */
+  private readonly whos = new Map<number | string, number>();
   private cacheDay = -1;
   private groupIds: number[] = [];
   private categoryIds: number[] = [];
@@ -105,6 +108,7 @@ export class LogWriter {
   private readonly internClient: Statement;
   private readonly internDict: Statement;
   private readonly internShape: Statement;
+  private readonly internWho: Statement;
   private readonly insertSwitch: Statement;
   private readonly insertRefresh: Statement;
   private readonly insertCheck: Statement;
@@ -129,9 +133,16 @@ export class LogWriter {
        ON CONFLICT (qtype, grp, action, cached, rcode, cat, link, reason, list, transport) DO UPDATE SET qtype = excluded.qtype RETURNING id`,
       )
       .pluck();
+    // An erased person's pairs are left out of the key (erased = 1): a pair seen again is a new one.
+    this.internWho = db
+      .prepare(
+        `INSERT INTO who_by_id (person, device, last_day) VALUES (?, ?, ?)
+         ON CONFLICT (person, device) WHERE erased = 0 DO UPDATE SET last_day = max(last_day, excluded.last_day) RETURNING id`,
+      )
+      .pluck();
     this.insertSwitch = db.prepare('INSERT INTO link_switch (at, from_link, to_link, reason) VALUES (?, ?, ?, ?)');
     this.insertRefresh = db.prepare('INSERT INTO list_refresh (at, list_id, ok, entries, error) VALUES (?, ?, ?, ?, ?)');
-    this.insertCheck = db.prepare('INSERT OR IGNORE INTO check_query (id, client, name, shape, lat) VALUES (?, ?, ?, ?, ?)');
+    this.insertCheck = db.prepare('INSERT OR IGNORE INTO check_query (id, client, name, shape, lat, who) VALUES (?, ?, ?, ?, ?, ?)');
   }
 
   /** Map the config's group / category / link indexes to stable dict ids. */
@@ -204,15 +215,17 @@ export class LogWriter {
       const nameId = this.nameId(b.name[i], d);
       const shapeId = this.shapeId(b, i);
       const lat = b.latencyUs[i];
+      const whoId = b.person[i] === 0 && b.device[i] === 0 ? 0 : this.whoId(b.person[i], b.device[i], d);
       if (b.check[i] === 1) {
         // The self-test's own queries: kept apart, in no rollup (so in no report, top list or history).
-        this.insertCheckRow(t, clientId, nameId, shapeId, lat);
+        this.insertCheckRow(t, clientId, nameId, shapeId, lat, whoId);
         continue;
       }
       // The row's minute comes from where it landed (past 256 queries in a millisecond it moves on).
-      const minute = Math.floor(this.insertRow(st!, d, ms, clientId, nameId, shapeId, lat) / MINUTE_MS);
+      const minute = Math.floor(this.insertRow(st!, d, ms, clientId, nameId, shapeId, lat, whoId) / MINUTE_MS);
       const blocked = b.action[i] === 1 ? 1 : 0;
       bump2(agg!.rc, clientId * 1440 + minute, blocked);
+      if (whoId !== 0) bumpWho(agg!.rw, whoId, Math.floor(minute / 60), clientId, this.shapeById.get(shapeId)!.cat, blocked);
       bump2(agg!.rn, nameId * NAME_BUCKETS + Math.floor(minute / NAME_BUCKET_MINUTES), blocked);
       // Per (minute, shape) here; folded into (minute, group, category, link, action) on flush.
       const rmKey = minute * 2 ** 32 + shapeId;
@@ -231,10 +244,10 @@ export class LogWriter {
    * taken from the top (255 down), as q_D rows take them from 0 up, so the two
    * never share a key unless a millisecond holds more than 256 queries.
    */
-  private insertCheckRow(t: number, client: number, name: number, shape: number, lat: number): void {
+  private insertCheckRow(t: number, client: number, name: number, shape: number, lat: number, who: number): void {
     const base = t * KEY_SLOTS;
     for (let slot = KEY_SLOTS - 1; slot >= 0; slot--) {
-      if (this.insertCheck.run(base + slot, client, name, shape, lat).changes === 1) return;
+      if (this.insertCheck.run(base + slot, client, name, shape, lat, who).changes === 1) return;
     }
   }
 
@@ -270,6 +283,8 @@ export class LogWriter {
           this.db.prepare(`DELETE FROM ${t.rc} WHERE minute <= ?`).run(minute);
           this.db.prepare(`DELETE FROM ${t.rm} WHERE minute <= ?`).run(minute);
           this.db.prepare(`DELETE FROM ${t.rn} WHERE bucket <= ?`).run(bucket);
+          const hour = Math.floor(minute / 60);
+          this.db.prepare(`DELETE FROM ${t.rw} WHERE hour <= ?`).run(hour);
           // The minute and the bucket the cutoff falls in are counted again from
           // the rows that remain, so the rollups hold nothing older either.
           this.recount(t, minute * MINUTE_MS * KEY_SLOTS, (minute + 1) * MINUTE_MS * KEY_SLOTS, 'minute');
@@ -279,6 +294,7 @@ export class LogWriter {
             (bucket + 1) * NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS,
             'bucket',
           );
+          this.recount(t, hour * 60 * MINUTE_MS * KEY_SLOTS, (hour + 1) * 60 * MINUTE_MS * KEY_SLOTS, 'hour');
         }
       }
       this.db.prepare('DELETE FROM check_query WHERE id < ?').run(cutoff * KEY_SLOTS);
@@ -287,14 +303,17 @@ export class LogWriter {
       // Names and addresses last seen on a purged day are personal data too.
       this.db.prepare('DELETE FROM name_by_id WHERE last_day < ?').run(cutoffDay);
       this.db.prepare('DELETE FROM client_by_id WHERE last_day < ?').run(cutoffDay);
+      // Who pairs too: the people and devices they point at then go with identity's retention (identity/retention.ts).
+      this.db.prepare('DELETE FROM who_by_id WHERE last_day < ?').run(cutoffDay);
     })();
     this.names.clear();
     this.clients.clear();
+    this.whos.clear();
     return result;
   }
 
-  /** Rebuild rollups from the q rows with lo <= id < hi (ids of one minute, or of one name bucket). */
-  private recount(t: ReturnType<typeof dayTables>, lo: number, hi: number, which: 'minute' | 'bucket'): void {
+  /** Rebuild rollups from the q rows with lo <= id < hi (ids of one minute, one name bucket or one hour). */
+  private recount(t: ReturnType<typeof dayTables>, lo: number, hi: number, which: 'minute' | 'bucket' | 'hour'): void {
     const minuteOf = `(q.id / ${MINUTE_MS * KEY_SLOTS})`;
     const rows = `FROM ${t.q} AS q JOIN shape AS s ON s.id = q.shape WHERE q.id >= ? AND q.id < ?`;
     if (which === 'minute') {
@@ -307,6 +326,13 @@ export class LogWriter {
         .prepare(
           `INSERT INTO ${t.rm} (minute, grp, cat, link, action, n, cached, lat)
            SELECT ${minuteOf}, s.grp, s.cat, s.link, s.action, count(*), sum(s.cached), sum(q.lat) ${rows} GROUP BY s.grp, s.cat, s.link, s.action`,
+        )
+        .run(lo, hi);
+    } else if (which === 'hour') {
+      this.db
+        .prepare(
+          `INSERT INTO ${t.rw} (who, hour, client, cat, n, blocked)
+           SELECT q.who, ${minuteOf} / 60, q.client, s.cat, count(*), sum(s.action = 1) ${rows} AND q.who != 0 GROUP BY q.who, q.client, s.cat`,
         )
         .run(lo, hi);
     } else {
@@ -341,7 +367,16 @@ export class LogWriter {
    * slot: it is inserted alone, trying the next slot until one is free. Past
    * 256 rows in one millisecond a row moves to the next millisecond.
    */
-  private insertRow(st: DayStatements, day: number, ms: number, client: number, name: number, shape: number, lat: number): number {
+  private insertRow(
+    st: DayStatements,
+    day: number,
+    ms: number,
+    client: number,
+    name: number,
+    shape: number,
+    lat: number,
+    who: number,
+  ): number {
     const msKey = day * DAY_MS + ms;
     let slot = msKey === this.lastMsKey ? this.nextSlot : 0;
     let msOfDay = ms;
@@ -351,7 +386,7 @@ export class LogWriter {
     }
     let id = msOfDay * KEY_SLOTS + slot;
     if (id > st.maxId) {
-      this.stage(st, id, client, name, shape, lat);
+      this.stage(st, id, client, name, shape, lat, who);
     } else {
       this.flushStaged();
       for (;;) {
@@ -360,7 +395,7 @@ export class LogWriter {
           if (msOfDay < DAY_MS - 1) msOfDay++;
         }
         id = msOfDay * KEY_SLOTS + slot;
-        if (st.insert.run(id, client, name, shape, lat).changes === 1) break;
+        if (st.insert.run(id, client, name, shape, lat, who).changes === 1) break;
         slot++;
       }
     }
@@ -370,7 +405,7 @@ export class LogWriter {
     return msOfDay;
   }
 
-  private stage(st: DayStatements, id: number, client: number, name: number, shape: number, lat: number): void {
+  private stage(st: DayStatements, id: number, client: number, name: number, shape: number, lat: number, who: number): void {
     if (this.stagedFor !== st) this.flushStaged();
     this.stagedFor = st;
     const at = this.stagedRows * COLUMNS;
@@ -380,6 +415,7 @@ export class LogWriter {
     row[at + 2] = name;
     row[at + 3] = shape;
     row[at + 4] = lat;
+    row[at + 5] = who;
     if (++this.stagedRows === ROWS_PER_INSERT) {
       st.insertMany.run(row);
       this.stagedRows = 0;
@@ -391,7 +427,14 @@ export class LogWriter {
     const st = this.stagedFor;
     for (let i = 0; i < this.stagedRows; i++) {
       const at = i * COLUMNS;
-      st!.insertOne.run(this.staged[at], this.staged[at + 1], this.staged[at + 2], this.staged[at + 3], this.staged[at + 4]);
+      st!.insertOne.run(
+        this.staged[at],
+        this.staged[at + 1],
+        this.staged[at + 2],
+        this.staged[at + 3],
+        this.staged[at + 4],
+        this.staged[at + 5],
+      );
     }
     this.stagedRows = 0;
   }
@@ -401,11 +444,11 @@ export class LogWriter {
     if (!st) {
       const t = createDay(this.db, day);
       st = {
-        insert: this.db.prepare(`INSERT OR IGNORE INTO ${t.q} (id, client, name, shape, lat) VALUES (?, ?, ?, ?, ?)`),
+        insert: this.db.prepare(`INSERT OR IGNORE INTO ${t.q} (id, client, name, shape, lat, who) VALUES (?, ?, ?, ?, ?, ?)`),
         insertMany: this.db.prepare(
-          `INSERT INTO ${t.q} (id, client, name, shape, lat) VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+          `INSERT INTO ${t.q} (id, client, name, shape, lat, who) VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`,
         ),
-        insertOne: this.db.prepare(`INSERT INTO ${t.q} (id, client, name, shape, lat) VALUES (?, ?, ?, ?, ?)`),
+        insertOne: this.db.prepare(`INSERT INTO ${t.q} (id, client, name, shape, lat, who) VALUES (?, ?, ?, ?, ?, ?)`),
         maxId: (this.db.prepare(`SELECT max(id) FROM ${t.q}`).pluck().get() as number | null) ?? -1,
         rc: this.db.prepare(rollupUpsert(t.rc, 'client, minute', 1)),
         rn: this.db.prepare(rollupUpsert(t.rn, 'name, bucket', 1)),
@@ -414,6 +457,10 @@ export class LogWriter {
         rm: this.db.prepare(
           `INSERT INTO ${t.rm} (minute, grp, cat, link, action, n, cached, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT DO UPDATE SET n = n + excluded.n, cached = cached + excluded.cached, lat = lat + excluded.lat`,
+        ),
+        rw: this.db.prepare(
+          `INSERT INTO ${t.rw} (who, hour, client, cat, n, blocked) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT DO UPDATE SET n = n + excluded.n, blocked = blocked + excluded.blocked`,
         ),
       };
       this.days.set(day, st);
@@ -424,6 +471,10 @@ export class LogWriter {
   private flushAggregates(st: DayStatements, agg: Aggregates): void {
     upsertCounts(agg.rc, 1440, st.rcMany, st.rc);
     upsertCounts(agg.rn, NAME_BUCKETS, st.rnMany, st.rn);
+    for (const [key, cats] of agg.rw) {
+      const [who, hour, client] = typeof key === 'number' ? splitWhoKey(key) : key.split(',').map(Number);
+      for (const [cat, v] of cats) st.rw.run(who, hour, client, cat, v[0], v[1]);
+    }
     for (const [key, v] of agg.rm) {
       const minute = Math.floor(key / 2 ** 32);
       const shape = this.shapeById.get(key % 2 ** 32)!;
@@ -491,6 +542,7 @@ export class LogWriter {
     this.days.clear();
     this.names.clear();
     this.clients.clear();
+    this.whos.clear();
     for (const m of this.shapes) m.clear();
     this.shapeById.clear();
   }
@@ -499,6 +551,20 @@ export class LogWriter {
     this.cacheDay = day;
     this.names.clear();
     this.clients.clear();
+    this.whos.clear();
+  }
+
+  /** The who_by_id id of a (person, device) pair, interned on first sight (and first use each day, for last_day). */
+  private whoId(person: number, device: number, day: number): number {
+    // Both below 2^26 (67 million): an exact number key, no string per row.
+    const key: number | string =
+      person < 2 ** 26 && device < 2 ** 26 && person >= 0 && device >= 0 ? person * 2 ** 26 + device : `${person},${device}`;
+    let id = this.whos.get(key);
+    if (id === undefined) {
+      id = this.internWho.get(person, device, day) as number;
+      if (day === this.cacheDay) this.whos.set(key, id);
+    }
+    return id;
   }
 
   private nameId(name: string, day: number): number {
@@ -532,6 +598,8 @@ interface Aggregates {
   rc: Map<number, [number, number]>;
   rn: Map<number, [number, number]>;
   rm: Map<number, [number, number, number]>;
+  /** (who, hour, client) → category → [queries, blocked]. */
+  rw: Map<number | string, Map<number, [number, number]>>;
 }
 
 /** What the rollups need of a shape (dict ids). */
@@ -543,7 +611,30 @@ interface Shape {
 }
 
 function newAggregates(): Aggregates {
-  return { rc: new Map(), rn: new Map(), rm: new Map() };
+  return { rc: new Map(), rn: new Map(), rm: new Map(), rw: new Map() };
+}
+
+const CLIENT_BITS = 2 ** 21;
+
+/** Count one identified row in the who rollup; the key is a number while who < 2^27 and client < 2^21. */
+function bumpWho(
+  map: Map<number | string, Map<number, [number, number]>>,
+  who: number,
+  hour: number,
+  client: number,
+  cat: number,
+  blocked: number,
+): void {
+  const key = who < 2 ** 27 && client < CLIENT_BITS ? (who * 24 + hour) * CLIENT_BITS + client : `${who},${hour},${client}`;
+  let cats = map.get(key);
+  if (!cats) map.set(key, (cats = new Map()));
+  bump2(cats, cat, blocked);
+}
+
+function splitWhoKey(key: number): [number, number, number] {
+  const client = key % CLIENT_BITS;
+  const rest = (key - client) / CLIENT_BITS;
+  return [Math.floor(rest / 24), rest % 24, client];
 }
 
 /** `INSERT INTO table (key columns, n, blocked)` of `rows` rows, adding the counts to a row already there. */

@@ -69,14 +69,39 @@ describe('CSV export', () => {
       list: 'ut1-adult',
       check: false,
       transport: 'doh',
+      whoId: 1,
+      personId: 7,
+      user: '=jsmith',
+      personName: 'Smith, Jo "JJ"',
+      deviceId: 3,
+      device: '@laptop',
+      mac: '02:00:00:00:00:01',
+      erased: false,
     }));
     const text = csvHeader() + rows.map((r) => csvRow(r)).join('');
     const parsed = parseCsv(text);
     expect(parsed).toHaveLength(rows.length + 1);
     expect(parsed[0]).toEqual(CSV_HEADER);
     expect(parsed.slice(1).map((r) => r[3])).toEqual(names);
-    expect(parsed.slice(1).every((r) => r.length === 15 && r[2] === 'pupils,ks3')).toBe(true);
-    expect(parsed[1].slice(4)).toEqual(['A', 'block', 'category', 'adult', 'ut1-adult', '', 'NOERROR', '12', 'no', 'no', 'doh']);
+    expect(parsed.slice(1).every((r) => r.length === 19 && r[2] === 'pupils,ks3')).toBe(true);
+    // Person and device text come from rosters and devices: defused like names.
+    expect(parsed[1].slice(4)).toEqual([
+      'A',
+      'block',
+      'category',
+      'adult',
+      'ut1-adult',
+      '',
+      'NOERROR',
+      '12',
+      'no',
+      'no',
+      'doh',
+      "'=jsmith",
+      'Smith, Jo "JJ"',
+      "'@laptop",
+      '02:00:00:00:00:01',
+    ]);
     expect(parsed[1][0]).toBe('2026-11-23T09:00:00.000Z');
   });
 });

@@ -29,10 +29,43 @@ export interface Row {
   list: string | null;
   check: boolean;
   transport: string | null;
+  /** Who was behind the row (the identity fields of LogRow). */
+  personId: number | null;
+  user: string | null;
+  personName: string | null;
+  deviceId: number | null;
+  device: string | null;
+  mac: string | null;
+  erased: boolean;
+}
+
+/** The people and devices of the dataset: pupils' rows (every third) carry one of each. */
+export const PEOPLE = [
+  { id: 1, user: 'asmith', name: 'Ann Smith' },
+  { id: 2, user: 'bjones', name: 'Ben Jones' },
+  { id: 3, user: 'cpatel', name: null },
+  { id: 4, user: 'dokafor', name: 'Dee Okafor' },
+];
+export const DEVICES = [1, 2, 3, 4, 5, 6].map((id) => ({
+  id,
+  mac: `02:00:00:00:00:0${id}`,
+  name: id % 2 === 0 ? `laptop-${id}` : null,
+}));
+
+function writeIdentities(db: Database): void {
+  const person = db.prepare(
+    'INSERT OR IGNORE INTO identity_people (id, user_key, display_name, first_seen, last_seen, updated_at) VALUES (?, ?, ?, 0, 0, 0)',
+  );
+  const device = db.prepare(
+    'INSERT OR IGNORE INTO identity_devices (id, key, host_name, first_seen, last_seen, updated_at) VALUES (?, ?, ?, 0, 0, 0)',
+  );
+  for (const p of PEOPLE) person.run(p.id, p.user, p.name);
+  for (const d of DEVICES) device.run(d.id, `mac:${d.mac}`, d.name);
 }
 
 /** `n` rows from `start`, `stepMs` apart (several share a millisecond when stepMs is 0). */
 export function writeDataset(db: Database, start: number, n: number, stepMs: number): Row[] {
+  writeIdentities(db);
   const writer = new LogWriter(db);
   writer.setDictionaries(DICTS);
   const rows: Row[] = [];
@@ -48,6 +81,8 @@ export function writeDataset(db: Database, start: number, n: number, stepMs: num
     // Blocks: by a list (its id recorded) or, every fourth, by a keyword rule; rewrites: safe search.
     const reason = action === 1 ? (i % 4 === 0 ? 1 : 0) : action === 2 ? 2 : -1;
     const list = reason === 0 ? category : -1;
+    const person = group === 1 ? PEOPLE[i % 4] : undefined;
+    const dev = group === 1 ? DEVICES[i % 6] : undefined;
     pushRow(
       b,
       ts,
@@ -65,6 +100,8 @@ export function writeDataset(db: Database, start: number, n: number, stepMs: num
       list,
       false,
       i % 5,
+      person?.id ?? 0,
+      dev?.id ?? 0,
     );
     rows.push({
       ts,
@@ -82,6 +119,13 @@ export function writeDataset(db: Database, start: number, n: number, stepMs: num
       list: list < 0 ? null : DICTS.lists[list],
       check: false,
       transport: TRANSPORT_NAMES[i % 5] || null,
+      personId: person?.id ?? null,
+      user: person?.user ?? null,
+      personName: person?.name ?? null,
+      deviceId: dev?.id ?? null,
+      device: dev?.name ?? null,
+      mac: dev?.mac ?? null,
+      erased: false,
     });
   }
   writer.writeBatch(b);

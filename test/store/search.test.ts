@@ -3,7 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { openDatabase } from '../../src/store/db.js';
 import { search, type LogRow, type SearchFilter } from '../../src/store/search.js';
 import { tempDir } from './helpers.js';
-import { writeDataset, DICTS, type Row } from './dataset.js';
+import { writeDataset, DICTS, PEOPLE, DEVICES, type Row } from './dataset.js';
 import { LogWriter } from '../../src/store/writer.js';
 import { newBatch, pushRow } from '../../src/store/batch.js';
 
@@ -28,7 +28,7 @@ afterAll(() => {
 });
 
 const strip = (r: LogRow) => {
-  const { id: _id, ...rest } = r;
+  const { id: _id, whoId: _who, ...rest } = r;
   return rest;
 };
 
@@ -42,7 +42,11 @@ function bruteForce(f: SearchFilter): Row[] {
         (f.group === undefined || r.group === f.group) &&
         (f.domain === undefined || r.name.includes(f.domain.toLowerCase())) &&
         (f.action === undefined || r.action === f.action) &&
-        (f.category === undefined || r.category === f.category),
+        (f.category === undefined || r.category === f.category) &&
+        (f.user === undefined || (r.user !== null && (r.user === f.user || (r.personName ?? '').toLowerCase().includes(f.user)))) &&
+        (f.personId === undefined || r.personId === f.personId) &&
+        (f.device === undefined || r.mac === f.device || (r.device ?? '').includes(f.device)) &&
+        (f.deviceId === undefined || r.deviceId === f.deviceId),
     )
     .sort((a, b) => b.ts - a.ts);
 }
@@ -74,6 +78,17 @@ describe('search', () => {
     ['client + domain + action', { client: '10.0.0.0', domain: 'example', action: 'block' }],
     ['group + category, a narrow window', { group: 'pupils', category: 'vpn', from: mid, to: mid + 7_200_000 }],
     ['a window across midnight', { from: Date.UTC(2026, 10, 22, 23, 30), to: Date.UTC(2026, 10, 23, 0, 30) }],
+    ['a person by user name', { user: PEOPLE[1].user }],
+    ['a person by part of the display name', { user: 'smith' }],
+    ['a person by id', { personId: PEOPLE[3].id }],
+    ['people by a shared part of their names', { user: 'o' }],
+    ['a device by MAC', { device: DEVICES[2].mac }],
+    ['a device by name', { device: 'laptop-4' }],
+    ['a person on one device', { personId: 1, deviceId: 1 }],
+    ['a person, blocked only', { user: PEOPLE[0].user, action: 'block' }],
+    ['a person + domain, a narrow window', { user: PEOPLE[2].user, domain: 'example', from: mid, to: mid + 7_200_000 }],
+    ['an unknown person', { user: 'nobody-here' }],
+    ['an unknown device', { device: '02:00:00:00:00:99' }],
     ['unknown client', { client: '192.0.2.1' }],
     ['unknown domain', { domain: 'nowhere.invalid' }],
     ['unknown group', { group: 'governors' }],

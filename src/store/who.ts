@@ -1,0 +1,102 @@
+// Who was behind a query-log row: the (person, device) pair its `who` column
+// points at (who_by_id, migration 8), read back with the person's and the
+// device's names from the identity tables (src/identity/schema.ts). Names are
+// read when a row is shown, never copied into the log, so a person erased
+// later (identity/erase.ts) is gone from every later page, CSV and export.
+import type { Database } from 'better-sqlite3';
+
+export interface WhoView {
+  personId: number | null;
+  /** The person's user name (identity_people.user_key). */
+  user: string | null;
+  /** Their display name from the roster. */
+  personName: string | null;
+  deviceId: number | null;
+  /** The school's name for the device, else the host name it last gave. */
+  device: string | null;
+  mac: string | null;
+  /** The person was erased: the row keeps its device and its counts, not who it was. */
+  erased: boolean;
+}
+
+export const NOBODY: WhoView = Object.freeze({
+  personId: null,
+  user: null,
+  personName: null,
+  deviceId: null,
+  device: null,
+  mac: null,
+  erased: false,
+});
+
+interface WhoRow {
+  id: number;
+  person: number;
+  device: number;
+  erased: number;
+  user_key: string | null;
+  display_name: string | null;
+  key: string | null;
+  name: string | null;
+  named: number | null;
+  host_name: string | null;
+}
+
+/** The who ids of these people and devices (null: any); an erased person's pairs never match a person. */
+export function whoIdsFor(db: Database, persons: number[] | null, devices: number[] | null): number[] {
+  return db
+    .prepare(
+      `SELECT id FROM who_by_id
+        WHERE (@persons IS NULL OR person IN (SELECT value FROM json_each(@persons)))
+          AND (@devices IS NULL OR device IN (SELECT value FROM json_each(@devices)))
+          AND (@persons IS NULL OR erased = 0)`,
+    )
+    .pluck()
+    .all({
+      persons: persons === null ? null : JSON.stringify(persons),
+      devices: devices === null ? null : JSON.stringify(devices),
+    }) as number[];
+}
+
+/** The pairs behind a set of who ids, with the names they have now. */
+export function describeWho(db: Database, ids: Iterable<number>): Map<number, WhoView> {
+  const list = [...new Set(ids)].filter((id) => id > 0);
+  const out = new Map<number, WhoView>();
+  if (list.length === 0) return out;
+  const rows = db
+    .prepare(
+      `SELECT w.id, w.person, w.device, w.erased, p.user_key, p.display_name, d.key, d.name, d.named, d.host_name
+         FROM who_by_id AS w
+         LEFT JOIN identity_people AS p ON p.id = w.person
+         LEFT JOIN identity_devices AS d ON d.id = w.device
+        WHERE w.id IN (SELECT value FROM json_each(?))`,
+    )
+    .all(JSON.stringify(list)) as WhoRow[];
+  for (const r of rows) out.set(r.id, whoView(r));
+  return out;
+}
+
+function whoView(r: WhoRow): WhoView {
+  const known = r.user_key !== null;
+  return {
+    personId: known ? r.person : null,
+    user: r.user_key,
+    personName: r.display_name,
+    deviceId: r.key !== null ? r.device : null,
+    device: (r.named === 1 ? r.name : null) ?? r.host_name ?? null,
+    mac: r.key?.startsWith('mac:') ? r.key.slice(4) : null,
+    erased: r.erased === 1,
+  };
+}
+
+/** How a row's person reads in text (pages, CSV, messages): "Jo Smith (jsmith)", or "". */
+export function personLabel(w: Pick<WhoView, 'user' | 'personName' | 'erased'>): string {
+  if (w.user === null) return w.erased ? '(erased)' : '';
+  return w.personName ? `${w.personName} (${w.user})` : w.user;
+}
+
+/** How a row's device reads in text: "pupil-laptop (aa:bb:cc:dd:ee:ff)", the MAC alone, or "". */
+export function deviceLabel(w: Pick<WhoView, 'device' | 'mac'>): string {
+  if (w.device && w.mac) return `${w.device} (${w.mac})`;
+  return w.device ?? w.mac ?? '';
+}
