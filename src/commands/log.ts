@@ -7,6 +7,7 @@ import { search, ACTIONS, CHECK_TRAFFIC, type ActionName, type CheckTraffic, typ
 import { rcodeName, typeName } from '../resolver/wire-names.js';
 import { shownName } from '../store/hidden-names.js';
 import { csvHeader, csvRow } from '../store/csv.js';
+import { deviceLabel } from '../store/who.js';
 import { topClients, topDomains } from '../store/rollups.js';
 import { CommandError, commandConfig, commandDatabase, defineGroup, type OptionSpec } from './command.js';
 
@@ -33,7 +34,7 @@ function readFilter(values: Values, sub: 'search' | 'top'): SearchFilter {
       to: parseTime(text(values, 'to') ?? String(now + 1), now, 'to'),
       limit: limit === undefined ? (sub === 'top' ? 20 : values.csv || values.all ? 1000 : 100) : parseCount(limit),
     };
-    for (const key of ['client', 'domain', 'group', 'category'] as const) {
+    for (const key of ['client', 'domain', 'group', 'category', 'user', 'device'] as const) {
       const v = text(values, key);
       if (v) filter[key] = v;
     }
@@ -99,7 +100,8 @@ export const command = defineGroup(
         summary: 'query-log rows, newest first, a page at a time (--csv --all: a full export)',
         usage: [
           'log search [--from TIME] [--to TIME] [--client ADDR] [--domain TEXT] [--group NAME] [--action allow|block|rewrite]',
-          '           [--category ID] [--limit N] [--before CURSOR] [--checks exclude|include|only] [--csv] [--all]',
+          '           [--category ID] [--user TEXT] [--device TEXT] [--limit N] [--before CURSOR]',
+          '           [--checks exclude|include|only] [--csv] [--all]',
           '           [--config FILE | --db FILE]',
         ],
         options: {
@@ -109,6 +111,12 @@ export const command = defineGroup(
           group: { type: 'string', value: 'NAME', help: 'only this group' },
           action: { type: 'string', value: 'ACTION', help: 'allow, block or rewrite' },
           category: { type: 'string', value: 'ID', help: 'only this category id' },
+          user: {
+            type: 'string',
+            value: 'TEXT',
+            help: 'only this person, on any device or address: user name, email, part of the name, or #ID',
+          },
+          device: { type: 'string', value: 'TEXT', help: 'only this device: its name, host name, asset tag, MAC, or #ID' },
           before: { type: 'string', value: 'CURSOR', help: 'the next page: the cursor printed after a page' },
           checks: {
             type: 'string',
@@ -118,7 +126,8 @@ export const command = defineGroup(
           csv: { type: 'boolean', help: 'CSV with a header row' },
           all: { type: 'boolean', help: 'follow the pages to the end' },
         },
-        notes: `${TIME_NOTE}\nA name filter (--domain) never matches a row of an illegal category.`,
+        notes: `${TIME_NOTE}\nA name filter (--domain) never matches a row of an illegal category. Rows show the person and the
+device known when the query was made (user=, device=), even after the lease or session has ended.`,
       },
       run: async (values) => {
         const filter = readFilter(values, 'search');
@@ -187,7 +196,8 @@ function top(db: ReturnType<typeof openDatabase>, what: 'domains' | 'clients', f
 function textRow(r: LogRow): string {
   const extra =
     `${r.rcode === 0 ? '' : ` ${rcodeName(r.rcode)}`}${r.reason ? ` why=${r.reason}` : ''}${r.list ? ` list=${printable(r.list)}` : ''}` +
-    `${r.cached ? ' cached' : ''}${r.link ? ` via=${printable(r.link)}` : ''}${r.transport ? ` transport=${r.transport}` : ''}${r.check ? ' check-traffic' : ''}`;
+    `${r.cached ? ' cached' : ''}${r.link ? ` via=${printable(r.link)}` : ''}${r.transport ? ` transport=${r.transport}` : ''}${r.check ? ' check-traffic' : ''}` +
+    `${r.user ? ` user=${printable(r.user)}` : r.erased ? ' user=(erased)' : ''}${r.device || r.mac ? ` device=${printable(deviceLabel(r))}` : ''}`;
   return (
     `${new Date(r.ts).toISOString()}  ${printable(r.client).padEnd(15)} ${printable(r.group ?? '-').padEnd(10)} ${r.action.padEnd(7)} ` +
     `${printable(r.category ?? '-').padEnd(12)} ${printable(r.name)} ${typeName(r.qtype)} ${r.latencyUs}us${extra}\n`

@@ -43,10 +43,31 @@ describe('gatehouse log search', () => {
     const r = await gatehouse('log', 'search', '--db', path, ...period, '--client', '10.0.1.4', '--csv', '--all');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('time,client,group,name,type,action,reason,category,list,link,result,latency_us,cached,check_traffic,transport');
+    expect(lines[0]).toBe(
+      'time,client,group,name,type,action,reason,category,list,link,result,latency_us,cached,check_traffic,transport,user,person,device,mac',
+    );
     const want = rows.filter((x) => x.client === '10.0.1.4').sort((a, b) => b.ts - a.ts);
     expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(want.map((x) => new Date(x.ts).toISOString()));
     expect(lines.slice(1).map((l) => l.split(',')[3])).toEqual(want.map((x) => x.name));
+  });
+
+  it('--user and --device find a person across their devices and addresses, and name them in text and CSV', async () => {
+    const r = await gatehouse('log', 'search', '--db', path, ...period, '--user', 'Ann Smith', '--csv', '--all');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\r\n').slice(1);
+    const want = rows.filter((x) => x.user === 'asmith').sort((a, b) => b.ts - a.ts);
+    expect(want.length).toBeGreaterThan(5);
+    expect(new Set(want.map((x) => x.client)).size).toBeGreaterThan(1);
+    expect(lines.map((l) => l.split(',')[0])).toEqual(want.map((x) => new Date(x.ts).toISOString()));
+    expect(new Set(lines.map((l) => l.split(',').slice(14, 16).join(',')))).toEqual(new Set(['asmith,Ann Smith']));
+    expect(lines.map((l) => l.split(',')[17])).toEqual(want.map((x) => x.mac));
+    const text = await gatehouse('log', 'search', '--db', path, ...period, '--device', '02:00:00:00:00:04', '--limit', '3');
+    expect(text.code).toBe(0);
+    const shown = text.stdout.trimEnd().split('\n');
+    expect(shown).toHaveLength(3);
+    for (const line of shown) expect(line).toMatch(/ user=\w+ device=laptop-4 \(02:00:00:00:00:04\)$/);
+    const nobody = await gatehouse('log', 'search', '--db', path, ...period, '--user', 'nobody-at-all');
+    expect(nobody).toMatchObject({ code: 0, stdout: '' });
   });
 
   it('pages with --limit and --before', async () => {

@@ -176,3 +176,27 @@ describe('IdentityService', () => {
     expect(purgeIdentity(db, clock - 365 * 86_400_000)).toMatchObject({ people: 0, devices: 0 });
   });
 });
+
+describe('identity retention agrees with the query log and the safeguarding records', () => {
+  it('keeps people and devices a kept log row, an alert or a review request points at', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-idret-'));
+    const db = openDatabase(join(dir, 'gh.db'));
+    try {
+      const person = db.prepare('INSERT INTO identity_people (user_key, first_seen, last_seen, updated_at) VALUES (?, 0, 0, 0)');
+      const device = db.prepare('INSERT INTO identity_devices (key, first_seen, last_seen, updated_at) VALUES (?, 0, 0, 0)');
+      for (const u of ['logged', 'alerted', 'asked', 'gone']) person.run(u);
+      for (const k of ['mac:02:00:00:00:00:01', 'mac:02:00:00:00:00:02', 'mac:02:00:00:00:00:03']) device.run(k);
+      db.prepare('INSERT INTO who_by_id (person, device, last_day) VALUES (1, 1, 20000)').run();
+      db.prepare(
+        "INSERT INTO alerts (kind, created_at, last_at, category, severity, person_id, device_id) VALUES ('safeguarding', 0, 0, 'adult', 'high', 2, 2)",
+      ).run();
+      db.prepare('INSERT INTO review_request_identity (request_id, person_id, device_id) VALUES (1, 3, NULL)').run();
+      expect(purgeIdentity(db, 1000)).toMatchObject({ people: 1, devices: 1 });
+      expect(readPeople(db).map((p) => p.userKey)).toEqual(['logged', 'alerted', 'asked']);
+      expect(readDevices(db).map((d) => d.key)).toEqual(['mac:02:00:00:00:00:01', 'mac:02:00:00:00:00:02']);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -81,8 +81,8 @@ export function writeDataset(db: Database, start: number, n: number, stepMs: num
     // Blocks: by a list (its id recorded) or, every fourth, by a keyword rule; rewrites: safe search.
     const reason = action === 1 ? (i % 4 === 0 ? 1 : 0) : action === 2 ? 2 : -1;
     const list = reason === 0 ? category : -1;
-    const person = group === 1 ? PEOPLE[i % 4] : undefined;
-    const dev = group === 1 ? DEVICES[i % 6] : undefined;
+    const person = group === 1 ? PEOPLE[Math.floor(i / 7) % 4] : undefined;
+    const dev = group === 1 ? DEVICES[Math.floor(i / 3) % 6] : undefined;
     pushRow(
       b,
       ts,
