@@ -18,6 +18,7 @@ import { AlertWriter } from './writer.js';
 import type { Alert, AlertEvent, AlertHistoryEntry, Channel, DeliveryAttempt, OperationalEvent, OutgoingMessage } from './types.js';
 import { silentLogger, type Logger } from '../log.js';
 import { hasTables } from '../store/db.js';
+import { describeIds, type WhoView } from '../store/who.js';
 
 export interface AlertEngineOptions {
   /** The main database, opened (and so migrated) by store/db.ts openDatabase; the engine never closes it. */
@@ -80,6 +81,8 @@ export class AlertEngine {
   private readonly digestSeverities: Set<AlertingSeverity>;
   private readonly writer: AlertWriter;
   private readonly digestTx: (now: number) => number;
+  /** Who an alert is about, read from the identity tables when it is sent (so an erased person is never sent). */
+  private readonly who: (a: Alert) => WhoView;
   private digestTask: ScheduledTask | null = null;
   private diskWatch: DiskWatch | null = null;
   private latestAt = 0;
@@ -128,6 +131,7 @@ export class AlertEngine {
       this.log,
     );
     this.digestTx = db.transaction((now: number) => this.queueDigest(now));
+    this.who = (a) => describeIds(db, a.personId, a.deviceId);
   }
 
   /** Reload open throttle windows from SQLite, start delivering and schedule the digest. */
@@ -197,6 +201,8 @@ export class AlertEngine {
       lastAt: e.at,
       client: e.client,
       clientName: e.clientName ?? null,
+      personId: e.personId || null,
+      deviceId: e.deviceId || null,
       group: e.group,
       category: e.category,
       severity,
@@ -228,6 +234,8 @@ export class AlertEngine {
       lastAt: at,
       client: e.client ?? null,
       clientName: null,
+      personId: null,
+      deviceId: null,
       group: null,
       category: e.kind,
       severity: operationalSeverity[e.kind],
@@ -303,10 +311,10 @@ export class AlertEngine {
   private renderRow(row: OutboxRow, key: string): OutgoingMessage | null {
     if (row.kind === 'alert') {
       const alert = row.alertId === null ? undefined : this.store.get(row.alertId);
-      return alert ? renderAlert(alert, key, this.names) : null;
+      return alert ? renderAlert(alert, key, this.names, this.who) : null;
     }
     const alerts = (row.alertIds ?? []).map((id) => this.store.get(id)).filter((a): a is Alert => a !== undefined);
-    return alerts.length > 0 ? renderDigest(alerts, key, this.names) : null;
+    return alerts.length > 0 ? renderDigest(alerts, key, this.names, this.who) : null;
   }
 
   private reloadWindows(now: number): void {
@@ -329,6 +337,8 @@ export class AlertEngine {
       lastAt: a.lastAt,
       client: a.client,
       clientName: a.clientName,
+      personId: a.personId,
+      deviceId: a.deviceId,
       group: a.group,
       category: a.category,
       severity: a.severity,

@@ -3,8 +3,11 @@
 // case a row ever carries one.
 import type { AlertingSeverity } from './config.js';
 import type { Alert, OutgoingMessage, PublicAlert } from './types.js';
+import { deviceLabel, NOBODY, personLabel, type WhoView } from '../store/who.js';
 
 export type CategoryNames = ReadonlyMap<string, string>;
+/** Who an alert's person and device are now (store/who.ts describeIds). */
+export type WhoOf = (a: Alert) => WhoView;
 
 const severityRank: Record<AlertingSeverity, number> = { low: 1, medium: 2, high: 3, critical: 4 };
 
@@ -20,7 +23,8 @@ const operationalTitles: Record<string, string> = {
   'account-locked': 'An admin UI account was locked',
 };
 
-export function toPublic(a: Alert, names: CategoryNames): PublicAlert {
+export function toPublic(a: Alert, names: CategoryNames, whoOf: WhoOf = () => NOBODY): PublicAlert {
+  const w = a.personId !== null || a.deviceId !== null ? whoOf(a) : NOBODY;
   return {
     id: a.id,
     kind: a.kind,
@@ -28,6 +32,10 @@ export function toPublic(a: Alert, names: CategoryNames): PublicAlert {
     lastTime: new Date(a.lastAt).toISOString(),
     client: a.client,
     clientName: a.clientName,
+    user: w.user,
+    personName: w.personName,
+    device: w.device,
+    mac: w.mac,
     group: a.group,
     category: a.category,
     categoryName: a.kind === 'operational' ? (operationalTitles[a.category] ?? a.category) : (names.get(a.category) ?? a.category),
@@ -40,13 +48,17 @@ export function toPublic(a: Alert, names: CategoryNames): PublicAlert {
   };
 }
 
-export function renderAlert(a: Alert, key: string, names: CategoryNames): OutgoingMessage {
-  const p = toPublic(a, names);
+export function renderAlert(a: Alert, key: string, names: CategoryNames, whoOf?: WhoOf): OutgoingMessage {
+  const p = toPublic(a, names, whoOf);
   return a.kind === 'operational' ? renderOperational(p, key) : renderSafeguarding(p, a.illegal, key);
 }
 
-function who(p: PublicAlert): string {
-  return p.clientName ? `${p.client} (${p.clientName})` : (p.client ?? 'unknown client');
+/** The person, else the device, beside the address: "Jo Smith (jsmith) at 10.0.1.5". */
+export function who(p: PublicAlert): string {
+  const address = p.clientName ? `${p.client} (${p.clientName})` : (p.client ?? 'unknown client');
+  const person = personLabel({ user: p.user, personName: p.personName, erased: false });
+  const device = deviceLabel(p);
+  return person ? `${person} at ${address}` : device ? `${device} at ${address}` : address;
 }
 
 function renderSafeguarding(p: PublicAlert, illegal: boolean, key: string): OutgoingMessage {
@@ -56,7 +68,9 @@ function renderSafeguarding(p: PublicAlert, illegal: boolean, key: string): Outg
     '',
     `Severity:  ${p.severity}`,
     `Category:  ${p.categoryName} (${p.category})`,
-    `Client:    ${who(p)}`,
+    `Client:    ${p.clientName ? `${p.client} (${p.clientName})` : (p.client ?? '-')}`,
+    `Person:    ${personLabel({ user: p.user, personName: p.personName, erased: false }) || 'not known'}`,
+    `Device:    ${deviceLabel(p) || 'not known'}`,
     `Group:     ${p.group ?? '-'}`,
     illegal ? 'Domain:    withheld (illegal content category)' : `Domain:    ${p.domain ?? '-'}`,
     `First:     ${p.time}`,
@@ -92,8 +106,8 @@ function renderOperational(p: PublicAlert, key: string): OutgoingMessage {
 }
 
 /** One message listing many alerts (the daily digest of low severities). */
-export function renderDigest(alerts: Alert[], key: string, names: CategoryNames): OutgoingMessage {
-  const items = alerts.map((a) => toPublic(a, names));
+export function renderDigest(alerts: Alert[], key: string, names: CategoryNames, whoOf?: WhoOf): OutgoingMessage {
+  const items = alerts.map((a) => toPublic(a, names, whoOf));
   const top = items.reduce<AlertingSeverity>((s, p) => (severityRank[p.severity] > severityRank[s] ? p.severity : s), 'low');
   const lines = [`Gatehouse daily digest: ${items.length} alert${items.length === 1 ? '' : 's'}`, ''];
   for (const [i, p] of items.entries()) {

@@ -20,6 +20,8 @@ export interface NewAlert {
   lastAt: number;
   client: string | null;
   clientName: string | null;
+  personId: number | null;
+  deviceId: number | null;
   group: string | null;
   category: string;
   severity: AlertingSeverity;
@@ -48,6 +50,8 @@ interface AlertRowDb {
   last_at: number;
   client: string | null;
   client_name: string | null;
+  person_id: number | null;
+  device_id: number | null;
   group_name: string | null;
   category: string;
   severity: AlertingSeverity;
@@ -73,6 +77,8 @@ export function toAlert(r: AlertRowDb): Alert {
     lastAt: r.last_at,
     client: r.client,
     clientName: r.client_name,
+    personId: r.person_id,
+    deviceId: r.device_id,
     group: r.group_name,
     category: r.category,
     severity: r.severity,
@@ -110,9 +116,9 @@ export class AlertStore {
 
   constructor(private readonly db: Database) {
     this.insertStmt = db.prepare(
-      `INSERT INTO alerts (kind, created_at, last_at, client, client_name, group_name, category, severity, domain,
+      `INSERT INTO alerts (kind, created_at, last_at, client, client_name, person_id, device_id, group_name, category, severity, domain,
                            illegal, circumvention, count, message, details, digest)
-       VALUES (@kind, @createdAt, @lastAt, @client, @clientName, @group, @category, @severity, @domain,
+       VALUES (@kind, @createdAt, @lastAt, @client, @clientName, @personId, @deviceId, @group, @category, @severity, @domain,
                @illegal, @circumvention, @count, @message, @details, @digest)`,
     );
     this.addCountStmt = db.prepare(`UPDATE alerts SET count = count + ?, last_at = max(last_at, ?) WHERE id = ? AND status != 'closed'`);

@@ -9,6 +9,9 @@ export interface AlertEvent {
   /** Client address. */
   client: string;
   clientName?: string;
+  /** The client's person and device then (src/identity/), when known. */
+  personId?: number;
+  deviceId?: number;
   group: string;
   /** Category id. */
   category: string;
@@ -49,6 +52,9 @@ export interface Alert {
   lastAt: number;
   client: string | null;
   clientName: string | null;
+  /** identity_people.id and identity_devices.id of the client then; names are read when shown or sent. */
+  personId: number | null;
+  deviceId: number | null;
   group: string | null;
   /** Category id, or the operational kind. */
   category: string;
@@ -110,6 +116,11 @@ export interface PublicAlert {
   lastTime: string;
   client: string | null;
   clientName: string | null;
+  /** Who was behind the address (names as they are at send time; null when unknown or erased). */
+  user: string | null;
+  personName: string | null;
+  device: string | null;
+  mac: string | null;
   group: string | null;
   category: string;
   categoryName: string;

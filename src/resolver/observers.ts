@@ -126,6 +126,8 @@ export interface AlertSink {
     domain: string;
     circumvention: boolean;
     illegal: boolean;
+    personId?: number;
+    deviceId?: number;
   }): void;
 }
 
@@ -172,6 +174,8 @@ export class AlertObserver implements QueryObserver {
       domain: facts?.illegal ? '' : q.name,
       circumvention: d.circumvention === true || facts?.circumvention === true,
       illegal: facts?.illegal === true,
+      personId: q.client.identity?.personId,
+      deviceId: q.client.identity?.deviceId,
     });
   }
 }

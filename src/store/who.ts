@@ -89,6 +89,18 @@ function whoView(r: WhoRow): WhoView {
   };
 }
 
+/** A person and a device known by their own ids (an alert, a review request), with their names now. */
+export function describeIds(db: Database, personId: number | null, deviceId: number | null): WhoView {
+  if (personId === null && deviceId === null) return NOBODY;
+  const r = db
+    .prepare(
+      `SELECT p.user_key, p.display_name, d.key, d.name, d.named, d.host_name
+         FROM (SELECT 1) LEFT JOIN identity_people AS p ON p.id = ? LEFT JOIN identity_devices AS d ON d.id = ?`,
+    )
+    .get(personId, deviceId) as Omit<WhoRow, 'id' | 'person' | 'device' | 'erased'>;
+  return whoView({ ...r, id: 0, person: personId ?? 0, device: deviceId ?? 0, erased: 0 });
+}
+
 /** How a row's person reads in text (pages, CSV, messages): "Jo Smith (jsmith)", or "". */
 export function personLabel(w: Pick<WhoView, 'user' | 'personName' | 'erased'>): string {
   if (w.user === null) return w.erased ? '(erased)' : '';

@@ -52,6 +52,27 @@ describe('email channel', () => {
     expect(engine.get(id)!.deliveries[0]).toMatchObject({ channel: 'email', ok: true, error: null });
   });
 
+  it('names the person and the device as they are when the message is sent (an erased person is gone)', async () => {
+    smtp = await SmtpSink.start();
+    site = new TestSite();
+    const engine = site.start(emailConfig(smtp.port));
+    const who = site.identity();
+    engine.observe(event({ category: 'self-harm', domain: 'harm.example', ...who }));
+    await waitFor(() => smtp.mails.length === 1, 10_000, 'the email');
+    expect(smtp.mails[0].headers.get('subject')).toBe('[Gatehouse] CRITICAL: Self-harm and suicide from Jo Smith (jsmith) at 10.1.2.3');
+    expect(smtp.mails[0].body).toContain('Person:    Jo Smith (jsmith)');
+    expect(smtp.mails[0].body).toContain('Device:    jo-laptop (aa:bb:cc:00:00:07)');
+    expect(engine.list().items[0]).toMatchObject(who);
+    // The person is removed (identity erase): a later message has the device only.
+    site.db.prepare('DELETE FROM identity_people WHERE id = ?').run(who.personId);
+    engine.observe(event({ category: 'adult', domain: 'porn.example', ...who }));
+    await waitFor(() => smtp.mails.length === 2, 10_000, 'the second email');
+    expect(smtp.mails[1].raw).not.toContain('jsmith');
+    expect(smtp.mails[1].raw).not.toContain('Jo Smith');
+    expect(smtp.mails[1].body).toContain('Person:    not known');
+    expect(smtp.mails[1].headers.get('subject')).toBe('[Gatehouse] HIGH: Pornography from jo-laptop (aa:bb:cc:00:00:07) at 10.1.2.3');
+  });
+
   it('says only the category and the client for an illegal category', async () => {
     smtp = await SmtpSink.start();
     site = new TestSite();

@@ -49,6 +49,24 @@ describe.each(['udp', 'tcp'] as const)('syslog over %s', (protocol) => {
     expect(m.msg).toBe('CRITICAL Self-harm and suicide from 10.1.2.3 (pc "lab" ]1) group pupils domain harm.example (x1)');
   });
 
+  it('names the person and the device in structured data and in the message', async () => {
+    sink = protocol === 'udp' ? await SyslogSink.udp() : await SyslogSink.tcp();
+    site = new TestSite();
+    const who = site.identity();
+    const engine = site.start({ channels: { syslog: { host: '127.0.0.1', port: sink.port, protocol } } });
+    engine.observe(event({ category: 'self-harm', domain: 'harm.example', ...who }));
+    await waitFor(() => sink.lines.length === 1, 10_000, 'the syslog line');
+    const m = parse5424(sink.lines[0]);
+    expect(Object.fromEntries(m.sd.get(SD_ID)!)).toMatchObject({
+      client: '10.1.2.3',
+      user: 'jsmith',
+      person: 'Jo Smith',
+      device: 'jo-laptop',
+      mac: 'aa:bb:cc:00:00:07',
+    });
+    expect(m.msg).toBe('CRITICAL Self-harm and suicide from Jo Smith (jsmith) at 10.1.2.3 group pupils domain harm.example (x1)');
+  });
+
   it('sends no domain for an illegal category', async () => {
     sink = protocol === 'udp' ? await SyslogSink.udp() : await SyslogSink.tcp();
     site = new TestSite();

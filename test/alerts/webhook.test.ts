@@ -52,6 +52,35 @@ describe('webhook channel', () => {
     expect(body.subject).toBe('[Gatehouse] MEDIUM: Circumvention attempt: VPN, proxy and DoH circumvention from 10.1.2.3 (ipad-3)');
   });
 
+  it('carries the person and the device, in the generic and the Teams shapes', async () => {
+    hook = await WebhookSink.start();
+    site = new TestSite();
+    const who = site.identity('akhan', 'Aisha Khan', '02:00:00:00:00:2a', 'ipad-42');
+    const engine = site.start({ channels: { webhook: { url: hook.url, secret } } });
+    engine.observe(event({ category: 'vpn-proxy', domain: 'vpn.example', ...who }));
+    await waitFor(() => hook.posts.length === 1, 10_000, 'the POST');
+    const body = JSON.parse(hook.posts[0].body);
+    expect(body.alerts[0]).toMatchObject({
+      client: '10.1.2.3',
+      user: 'akhan',
+      personName: 'Aisha Khan',
+      device: 'ipad-42',
+      mac: '02:00:00:00:00:2a',
+    });
+    expect(body.text).toContain('Person:    Aisha Khan (akhan)');
+    await site.engine!.stop();
+    const teams = site.start({ channels: { webhook: { url: hook.url, secret, format: 'teams' } } });
+    teams.observe(event({ category: 'self-harm', domain: 'harm.example', client: '10.1.2.4', ...who }));
+    await waitFor(() => hook.posts.length === 2, 10_000, 'the Teams POST');
+    const facts = JSON.parse(hook.posts[1].body).attachments[0].content.body[1].facts as { title: string; value: string }[];
+    expect(facts).toEqual(
+      expect.arrayContaining([
+        { title: 'Person', value: 'Aisha Khan (akhan)' },
+        { title: 'Device', value: 'ipad-42 (02:00:00:00:00:2a)' },
+      ]),
+    );
+  });
+
   it('leaves out the domain of an illegal category', async () => {
     hook = await WebhookSink.start();
     site = new TestSite();

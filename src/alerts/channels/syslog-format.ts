@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import type { AlertingSeverity } from '../config.js';
 import type { OutgoingMessage, PublicAlert } from '../types.js';
+import { who } from '../render.js';
 
 const syslogSeverity: Record<AlertingSeverity, number> = { critical: 2, high: 3, medium: 4, low: 5 };
 export const SD_ID = 'gatehouse@32473';
@@ -33,6 +34,10 @@ function syslogLine(m: OutgoingMessage, a: PublicAlert, facility: number, appNam
     ['category', a.category],
     ['client', a.client],
     ['clientName', a.clientName],
+    ['user', a.user],
+    ['person', a.personName],
+    ['device', a.device],
+    ['mac', a.mac],
     ['group', a.group],
     ['domain', a.domain],
     ['circumvention', a.kind === 'safeguarding' ? String(a.circumvention) : null],
@@ -47,7 +52,7 @@ function syslogLine(m: OutgoingMessage, a: PublicAlert, facility: number, appNam
   const msg =
     a.kind === 'operational'
       ? `${a.severity.toUpperCase()} ${a.categoryName}: ${a.message ?? ''} (x${a.count})`
-      : `${a.severity.toUpperCase()} ${a.categoryName} from ${a.client}${a.clientName ? ` (${a.clientName})` : ''} group ${a.group ?? '-'}` +
+      : `${a.severity.toUpperCase()} ${a.categoryName} from ${who(a)} group ${a.group ?? '-'}` +
         `${a.domain ? ` domain ${a.domain}` : ''} (x${a.count})`;
   return `<${pri}>1 ${now.toISOString()} ${header(host, 255)} ${header(appName, 48)} ${process.pid} ${msgId} ${sd} ${msg.replace(/[\r\n]+/g, ' ')}`;
 }

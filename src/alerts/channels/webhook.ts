@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { WebhookConfig } from '../config.js';
 import type { Channel, OutgoingMessage, PublicAlert } from '../types.js';
+import { deviceLabel, personLabel } from '../../store/who.js';
 
 export const SIGNATURE_HEADER = 'x-gatehouse-signature';
 export const KEY_HEADER = 'x-gatehouse-key';
@@ -91,6 +92,8 @@ function facts(a: PublicAlert): { title: string; value: string }[] {
   if (a.kind === 'operational') out.push({ title: 'Message', value: a.message ?? '-' });
   else {
     out.push({ title: 'Client', value: a.clientName ? `${a.client} (${a.clientName})` : (a.client ?? '-') });
+    out.push({ title: 'Person', value: personLabel({ ...a, erased: false }) || 'not known' });
+    out.push({ title: 'Device', value: deviceLabel(a) || 'not known' });
     out.push({ title: 'Group', value: a.group ?? '-' });
     out.push({ title: 'Domain', value: a.domain ?? 'withheld' });
   }

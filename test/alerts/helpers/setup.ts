@@ -43,6 +43,26 @@ export class TestSite {
     return openDatabase(this.dbPath);
   }
 
+  /** A person and a device in the identity tables (as the identity service interns them); their ids. */
+  identity(
+    user = 'jsmith',
+    displayName = 'Jo Smith',
+    mac = 'aa:bb:cc:00:00:07',
+    hostName = 'jo-laptop',
+  ): { personId: number; deviceId: number } {
+    const personId = this.db
+      .prepare(
+        'INSERT INTO identity_people (user_key, display_name, first_seen, last_seen, updated_at) VALUES (?, ?, 0, 0, 0) RETURNING id',
+      )
+      .pluck()
+      .get(user, displayName) as number;
+    const deviceId = this.db
+      .prepare('INSERT INTO identity_devices (key, host_name, first_seen, last_seen, updated_at) VALUES (?, ?, 0, 0, 0) RETURNING id')
+      .pluck()
+      .get(`mac:${mac}`, hostName) as number;
+    return { personId, deviceId };
+  }
+
   /** Build and start an engine on this site's database. */
   start(config: unknown): AlertEngine {
     const parsed = parseAlerts(config);
