@@ -342,6 +342,7 @@ export class Gatehouse {
           db: this.db,
           logger: this.logger,
           explain: live.explain!,
+          identity: this.identity,
           isIllegal: (name) => this.isIllegal(name),
           now: this.now,
         });

@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import { GroupIdentifier } from '../resolver/identify.js';
 import { normaliseDomain } from '../lists/names.js';
 import { createPendingRequest, requestReference } from './exceptions.js';
+import { recordRequester } from '../identity/review-requests.js';
 import { html, type SafeHtml } from './html.js';
 import type { BlockExplanation } from './live.js';
 import { RateLimiter } from './ratelimit.js';
@@ -31,6 +32,8 @@ export interface BlockPageDeps {
   /** Whether a name is in an illegal category (used when `explain` is absent). */
   isIllegal?: (name: string) => boolean;
   now?: () => number;
+  /** Who is at the requesting address now (src/identity/), recorded with a review request. */
+  identity?: { lookup(address: string): { personId?: number; deviceId?: number } | undefined };
   /** Key for the form tokens; random per start by default (a restart only invalidates open forms). */
   secret?: Buffer;
 }
@@ -222,18 +225,24 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
       .get(host, address) as number | undefined;
     let id = duplicate;
     if (id === undefined) {
-      id = createPendingRequest(
-        deps.db,
-        {
-          domain: host,
-          category: e.category ?? null,
-          group: e.group,
-          clientAddress: address,
-          requesterName: field(request.body, 'name'),
-          reason,
-        },
-        t,
-      );
+      const who = deps.identity?.lookup(address);
+      id = deps.db.transaction(() => {
+        const created = createPendingRequest(
+          deps.db,
+          {
+            domain: host,
+            category: e.category ?? null,
+            group: e.group,
+            clientAddress: address,
+            requesterName: field(request.body, 'name'),
+            reason,
+          },
+          t,
+        );
+        // The person and device at the address when they asked (identity/review-requests.ts).
+        recordRequester(deps.db, created, who);
+        return created;
+      })();
       // The Exceptions page shows the request; the log says only that one came (never the host: it may be illegal).
       request.log.info({ group: e.group, request: id }, 'block page: review requested');
     }

@@ -354,7 +354,9 @@ export function refuseRequest(ctx: AdminContext, id: number, note: string, actor
       entityId: id,
       action: 'refuse',
       before: { domain: req.domain, group: req.group_name, category: req.category },
-      requester: req.requester_name,
+      // The reference, not the name the pupil typed: the change log cannot be edited, and a
+      // person who leaves must be erasable (identity/erase.ts); the request row keeps the name.
+      requester: `block page (${requestReference(id)})`,
       reason: clip(note, 2000) || null,
       approver: actor,
       at: now,

@@ -11,6 +11,17 @@ import type { ServerStats } from '../resolver/server.js';
 import type { AdmissionStats } from '../resolver/admission.js';
 import type { RebindingStats } from '../resolver/rebinding.js';
 import type { QueryLogStats } from '../store/query-log.js';
+import type { IdentityStatus } from '../identity/service.js';
+import type { ClientIdentity } from '../identity/types.js';
+
+/** The identity service (src/identity/service.ts): its status for IT, and a nudge after the UI saves a device. */
+export interface LiveIdentity {
+  status(): IdentityStatus;
+  /** Re-read the school's devices now (after the Devices page saved one). */
+  pollDevices(): void;
+  /** Who and what is at an address now (memory only). */
+  lookup(address: string): ClientIdentity | undefined;
+}
 
 /** The alert engine's inbox API (src/alerts/engine.ts AlertEngine has all of it). */
 export interface LiveAlerts {
@@ -68,4 +79,6 @@ export interface LiveDeps {
   blocksByCategory?(): Record<string, number>;
   /** The last reload the service refused, until one succeeds. */
   configRejected?(): ConfigRejection | undefined;
+  /** Identity sources and the address → identity map. */
+  identity?: LiveIdentity;
 }

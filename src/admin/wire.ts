@@ -13,7 +13,7 @@ import type { RebindingHandler } from '../resolver/rebinding.js';
 import type { QueryLog } from '../store/query-log.js';
 import type { PolicyHandler } from '../resolver/policy.js';
 import type { GroupIdentifier } from '../resolver/identify.js';
-import type { BlockExplanation, ConfigRejection, LiveDeps } from './live.js';
+import type { BlockExplanation, ConfigRejection, LiveDeps, LiveIdentity } from './live.js';
 import type { BlockCounter } from './metrics.js';
 
 /** The parts of a running Gatehouse the admin UI reads (the Gatehouse class in app.ts has them all). */
@@ -32,6 +32,8 @@ export interface RunningParts {
   /** The self-test's check token (checks/check-token.ts), so its queries are kept apart as check traffic. */
   checkToken?: Buffer;
   configRejected: ConfigRejection | undefined;
+  /** The identity service (src/identity/service.ts). */
+  identity?: LiveIdentity;
 }
 
 /**
@@ -81,5 +83,14 @@ export function liveDeps(g: RunningParts, blocks?: BlockCounter, now: () => numb
     explain: blockExplainer(g.policy, g.groups),
     ...(blocks ? { blocksByCategory: () => blocks.snapshot() } : {}),
     configRejected: () => g.configRejected,
+    ...(g.identity
+      ? {
+          identity: {
+            status: () => g.identity!.status(),
+            pollDevices: () => g.identity!.pollDevices(),
+            lookup: (address: string) => g.identity!.lookup(address),
+          },
+        }
+      : {}),
   };
 }

@@ -255,3 +255,14 @@ export class AlertStore {
 function requireText(value: string, what: string): void {
   if (typeof value !== 'string' || value.trim() === '') throw new AlertError('GH_ERR_ALERT_INPUT', `${what} must not be empty`);
 }
+
+/** A person's safeguarding alerts raised in [from, to), newest first (the person page, the subject access export). */
+export function alertsOfPerson(db: Database, personId: number, from = 0, to = Number.MAX_SAFE_INTEGER): Alert[] {
+  return (
+    db
+      .prepare(
+        "SELECT * FROM alerts WHERE person_id = ? AND kind = 'safeguarding' AND created_at >= ? AND created_at < ? ORDER BY created_at DESC, id DESC",
+      )
+      .all(personId, from, to) as AlertRowDb[]
+  ).map(toAlert);
+}

@@ -2,9 +2,21 @@
 import { search } from './search.js';
 import { breakdown, minuteSeries, topClients, topDomains } from './rollups.js';
 import { linkSwitches, listRefreshes } from './history.js';
+import { whoAtClients } from './who.js';
+import { personActivity } from './person-activity.js';
 import type { MatcherData } from '../lists/matcher.js';
 
-export const readers = { search, topDomains, topClients, minuteSeries, breakdown, linkSwitches, listRefreshes };
+export const readers = {
+  search,
+  topDomains,
+  topClients,
+  minuteSeries,
+  breakdown,
+  linkSwitches,
+  listRefreshes,
+  whoAtClients,
+  personActivity,
+};
 export type ReaderName = keyof typeof readers;
 
 export interface ReaderRequest {

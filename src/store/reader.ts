@@ -70,6 +70,12 @@ export class StoreReader {
   breakdown(arg: Arg<'breakdown'>) {
     return this.call('breakdown', arg);
   }
+  whoAtClients(arg: Arg<'whoAtClients'>) {
+    return this.call('whoAtClients', arg);
+  }
+  personActivity(arg: Arg<'personActivity'>) {
+    return this.call('personActivity', arg);
+  }
 
   /** The illegal categories' part of the lists now in use (lists/illegal-names.ts); name searches leave out what it matches. */
   setIllegalNames(data: MatcherData | null): void {
@@ -83,7 +89,10 @@ export class StoreReader {
 }
 
 /** The reports the admin UI reads: a StoreReader in the service, inlineReports in tests and tools. */
-export type Reports = Pick<StoreReader, 'search' | 'topDomains' | 'topClients' | 'minuteSeries' | 'breakdown'>;
+export type Reports = Pick<
+  StoreReader,
+  'search' | 'topDomains' | 'topClients' | 'minuteSeries' | 'breakdown' | 'whoAtClients' | 'personActivity'
+>;
 
 /**
  * The same reports run on the calling thread. For tests and one-shot tools
@@ -100,5 +109,7 @@ export function inlineReports(db: Database): Reports {
     topClients: run('topClients'),
     minuteSeries: run('minuteSeries'),
     breakdown: run('breakdown'),
+    whoAtClients: run('whoAtClients'),
+    personActivity: run('personActivity'),
   };
 }

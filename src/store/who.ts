@@ -4,6 +4,9 @@
 // read when a row is shown, never copied into the log, so a person erased
 // later (identity/erase.ts) is gone from every later page, CSV and export.
 import type { Database } from 'better-sqlite3';
+import { dayTables, listDays, DAY_MS } from './partitions.js';
+
+const HOUR_MS = 3_600_000;
 
 export interface WhoView {
   personId: number | null;
@@ -111,4 +114,54 @@ export function personLabel(w: Pick<WhoView, 'user' | 'personName' | 'erased'>):
 export function deviceLabel(w: Pick<WhoView, 'device' | 'mac'>): string {
   if (w.device && w.mac) return `${w.device} (${w.mac})`;
   return w.device ?? w.mac ?? '';
+}
+
+export interface ClientWho {
+  client: string;
+  /** The person and device behind most of the address's identified queries in the period. */
+  who: WhoView;
+  queries: number;
+  /** Other people or devices seen at the address in the period. */
+  others: number;
+}
+
+/**
+ * Who was behind each of these addresses over a period (the dashboard's top
+ * lists), from the rw_D rollups at their hour resolution. One pass per day.
+ */
+export function whoAtClients(db: Database, p: { from: number; to: number; clients: string[] }): ClientWho[] {
+  const ids = db
+    .prepare('SELECT id, address FROM client_by_id WHERE address IN (SELECT value FROM json_each(?))')
+    .raw()
+    .all(JSON.stringify(p.clients)) as [number, string][];
+  if (ids.length === 0) return [];
+  const address = new Map(ids);
+  const totals = new Map<number, Map<number, number>>();
+  for (const day of listDays(db)) {
+    const start = day * DAY_MS;
+    if (start + DAY_MS <= p.from || start >= p.to) continue;
+    const first = Math.max(0, Math.floor((p.from - start) / HOUR_MS));
+    const last = Math.min(23, Math.floor((p.to - 1 - start) / HOUR_MS));
+    const rows = db
+      .prepare(
+        `SELECT client, who, sum(n) FROM ${dayTables(day).rw}
+          WHERE hour BETWEEN ? AND ? AND client IN (SELECT value FROM json_each(?)) GROUP BY client, who`,
+      )
+      .raw()
+      .all(first, last, JSON.stringify([...address.keys()])) as [number, number, number][];
+    for (const [client, who, n] of rows) {
+      let m = totals.get(client);
+      if (!m) totals.set(client, (m = new Map()));
+      m.set(who, (m.get(who) ?? 0) + n);
+    }
+  }
+  const best = [...totals].map(([client, m]) => {
+    const [who, queries] = [...m].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0];
+    return { client, who, queries, others: m.size - 1 };
+  });
+  const views = describeWho(
+    db,
+    best.map((b) => b.who),
+  );
+  return best.map((b) => ({ client: address.get(b.client)!, who: views.get(b.who) ?? NOBODY, queries: b.queries, others: b.others }));
 }

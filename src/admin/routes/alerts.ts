@@ -17,6 +17,8 @@ import { pageAssets } from '../views/assets.js';
 import { alertCountsBody, readPeriod } from '../views/alert-counts.js';
 import { csrfField, messages, renderPage } from '../views/layout.js';
 import { categoryName, unavailable } from '../views/widgets.js';
+import { whoHtml } from '../views/who.js';
+import { describeIds, deviceLabel, NOBODY, type WhoView } from '../../store/who.js';
 
 const requireHandler = requireRole('admin', 'dsl');
 const STATUSES: AlertStatus[] = ['open', 'acknowledged', 'closed'];
@@ -92,6 +94,26 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     }${closeForm(request, a, back)}`;
   };
 
+  const whoOf = (a: Alert): WhoView => describeIds(ctx.db, a.personId, a.deviceId);
+
+  /** The person and device on an alert's page, with the way to their person page and to the lookups around it. */
+  const personFacts = (request: FastifyRequest, a: Alert): SafeHtml => {
+    const w = whoOf(a);
+    if (w === NOBODY || (w.personId === null && w.deviceId === null)) return html``;
+    return html`<dt>Person</dt><dd id="alert-person">${w.personId !== null ? whoHtml(request, { ...w, deviceId: null, device: null, mac: null }) : 'not known'}${
+      w.personId !== null
+        ? html` · <a id="alert-timeline" href="/people/${w.personId}/timeline?alert=${a.id}">Their lookups around this alert</a>`
+        : ''
+    }</dd>
+      <dt>Device</dt><dd id="alert-device">${deviceLabel(w) || 'not known'}</dd>`;
+  };
+
+  /** An alert as the API gives it: with who its person and device are now. */
+  const withWho = (a: Alert) => {
+    const w = whoOf(a);
+    return { ...a, user: w.user, personName: w.personName, device: w.device, mac: w.mac };
+  };
+
   const what = (a: Alert): SafeHtml =>
     a.kind === 'operational'
       ? html`${a.message ?? a.category}`
@@ -143,7 +165,7 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               <td data-label="Raised">${formatTime(a.createdAt, ctx.config.admin.timezone)}${a.lastAt > a.createdAt ? html`<br><span class="muted">last ${formatTime(a.lastAt, ctx.config.admin.timezone)}</span>` : ''}</td>
               <td data-label="Severity"><span class="sev ${a.severity}">${a.severity}</span></td>
               <td data-label="What">${what(a)}</td>
-              <td data-label="Who">${a.group ?? ''} ${a.clientName ?? ''} <span class="muted">${a.client ?? ''}</span></td>
+              <td data-label="Who">${a.group ?? ''} ${a.clientName ?? ''} <span class="muted">${a.client ?? ''}</span> ${whoHtml(request, whoOf(a))}</td>
               <td data-label="Lookups">${a.count}</td>
               <td data-label="Status"><span class="state ${a.status}">${a.status}</span>${a.outcome ? html`<br><span class="muted">${a.outcome}</span>` : ''}</td>
               <td data-label="Actions" class="actions">${actions(request, a, here)}</td>
@@ -178,6 +200,7 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         <dt>Severity</dt><dd><span class="sev ${a.severity}">${a.severity}</span> · ${a.kind}</dd>
         <dt>What</dt><dd>${what(a)}</dd>
         <dt>Client</dt><dd>${a.group ?? ''} ${a.clientName ?? ''} ${a.client ?? ''}</dd>
+        ${personFacts(request, a)}
         <dt>Status</dt><dd><span class="state ${a.status}">${a.status}</span>
           ${a.acknowledgedBy ? html` · acknowledged by ${a.acknowledgedBy} at ${formatTime(a.acknowledgedAt, ctx.config.admin.timezone)}` : ''}
           ${a.closedBy ? html` · closed by ${a.closedBy} at ${formatTime(a.closedAt, ctx.config.admin.timezone)}` : ''}</dd>
@@ -247,6 +270,12 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       lastAt: { type: 'integer' },
       client: ns,
       clientName: ns,
+      personId: ni,
+      deviceId: ni,
+      user: { type: ['string', 'null'], description: 'the person behind the address (user name), as the identity tables have it now' },
+      personName: ns,
+      device: ns,
+      mac: ns,
       group: ns,
       category: s,
       severity: s,
@@ -341,7 +370,8 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     async (request, reply) => {
       const inbox = alertInbox(ctx);
       if (!inbox) return reply.code(503).send({ error: 'the alert inbox is not available' });
-      return inbox.list(request.query as Parameters<typeof inbox.list>[0]);
+      const page = inbox.list(request.query as Parameters<typeof inbox.list>[0]);
+      return { total: page.total, items: page.items.map(withWho) };
     },
   );
 

@@ -26,6 +26,8 @@ import {
 } from '../views/widgets.js';
 import type { SeriesPoint } from '../../store/rollups.js';
 import { hasTables } from '../../store/db.js';
+import type { WhoView } from '../../store/who.js';
+import { seesPeople, whoHtml } from '../views/who.js';
 import { isHiddenName } from '../../store/hidden-names.js';
 
 const MINUTE = 60_000;
@@ -60,6 +62,9 @@ function hidden(ctx: AdminContext, name: string): boolean {
   return isHiddenName(name) || ctx.isIllegal?.(name) === true;
 }
 
+/** A top client; with `who` (for the DSL and IT only) the person and device behind most of its queries. */
+export type ClientRow = { client: string; queries: number; blocked: number; who?: WhoView; others?: number };
+
 export interface DashboardData {
   period: PeriodName;
   from: number;
@@ -75,15 +80,15 @@ export interface DashboardData {
   helpLookups: number;
   topBlockedDomains: { name: string; blocked: number }[];
   topDomains: { name: string; queries: number; blocked: number }[];
-  topClients: { client: string; queries: number; blocked: number }[];
+  topClients: ClientRow[];
   /** Clients with the most blocked lookups. */
-  topBlockedClients: { client: string; queries: number; blocked: number }[];
+  topBlockedClients: ClientRow[];
   /** Blocked names left out because they are in an illegal category. */
   withheld: number;
 }
 
 /** Every report runs in the store's reader thread (ctx.reports), so DNS never waits on them. */
-export async function dashboardData(ctx: AdminContext, period: PeriodName): Promise<DashboardData | null> {
+export async function dashboardData(ctx: AdminContext, period: PeriodName, withPeople = false): Promise<DashboardData | null> {
   if (!hasQueryLog(ctx)) return null;
   const now = ctx.now();
   const to = Math.ceil((now + 1) / MINUTE) * MINUTE;
@@ -112,6 +117,19 @@ export async function dashboardData(ctx: AdminContext, period: PeriodName): Prom
     const visible = rows.filter((r) => !hidden(ctx, r.name));
     return { rows: visible.slice(0, limit), withheld: rows.length - visible.length };
   };
+  // Who was behind the top addresses: only for roles that may see people (never auditors).
+  const who = withPeople
+    ? new Map(
+        (await r.whoAtClients({ from, to, clients: [...new Set([...clients, ...blockedClients].map((c) => c.client))] })).map((w) => [
+          w.client,
+          w,
+        ]),
+      )
+    : new Map();
+  const clientRow = (c: { client: string; queries: number; blocked: number }): ClientRow => {
+    const w = who.get(c.client);
+    return { client: c.client, queries: c.queries, blocked: c.blocked, ...(w ? { who: w.who, others: w.others } : {}) };
+  };
   const blockedTop = shown(blockedRows, 10);
   const top = shown(topRows, 10).rows;
   return {
@@ -126,8 +144,8 @@ export async function dashboardData(ctx: AdminContext, period: PeriodName): Prom
     helpLookups: categories.find((r) => r.key === HELP_SERVICES_CATEGORY)?.queries ?? 0,
     topBlockedDomains: blockedTop.rows.map((r) => ({ name: r.name, blocked: r.blocked })),
     topDomains: top.map((r) => ({ name: r.name, queries: r.queries, blocked: r.blocked })),
-    topClients: clients.map((r) => ({ client: r.client, queries: r.queries, blocked: r.blocked })),
-    topBlockedClients: blockedClients.map((r) => ({ client: r.client, queries: r.queries, blocked: r.blocked })),
+    topClients: clients.map(clientRow),
+    topBlockedClients: blockedClients.map(clientRow),
     withheld: blockedTop.withheld,
   };
 }
@@ -238,7 +256,11 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get('/dashboard', { preHandler: requireUser }, async (request: FastifyRequest, reply) => {
     const period = periodOf(request.query);
     const zone = ctx.config.admin.timezone;
-    const data = await dashboardData(ctx, period);
+    const data = await dashboardData(ctx, period, seesPeople(request));
+    const whoOf = (c: ClientRow): SafeHtml =>
+      c.who
+        ? html` ${whoHtml(request, c.who)}${c.others ? html` <span class="muted">and ${c.others} other${c.others === 1 ? '' : 's'}</span>` : ''}`
+        : html``;
     // Rows link to the matching query-log search for the roles that may read the log.
     const canSearch = request.auth!.user.role !== 'auditor';
     const logLink = (q: Record<string, string>, label: SafeHtml | string): SafeHtml | string => {
@@ -296,7 +318,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               'top-blocked-clients',
               ['Client', 'Blocked'],
               data.topBlockedClients.map((c) => ({
-                label: logLink({ client: c.client, action: 'block' }, c.client),
+                label: html`${logLink({ client: c.client, action: 'block' }, c.client)}${whoOf(c)}`,
                 count: c.blocked,
                 sub: `of ${formatCount(c.queries)}`,
               })),
@@ -312,7 +334,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               'top-clients',
               ['Client', 'Queries'],
               data.topClients.map((c) => ({
-                label: logLink({ client: c.client }, c.client),
+                label: html`${logLink({ client: c.client }, c.client)}${whoOf(c)}`,
                 count: c.queries,
                 sub: c.blocked ? `${formatCount(c.blocked)} blocked` : '',
               })),
@@ -329,6 +351,21 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
 
   // ---- JSON API ----
   const count = { type: 'integer' };
+  // Admin and DSL only: auditors get the addresses and counts alone.
+  const clientWho = {
+    who: {
+      type: 'object',
+      properties: {
+        personId: { type: ['integer', 'null'] },
+        user: { type: ['string', 'null'] },
+        personName: { type: ['string', 'null'] },
+        deviceId: { type: ['integer', 'null'] },
+        device: { type: ['string', 'null'] },
+        mac: { type: ['string', 'null'] },
+      },
+    },
+    others: count,
+  };
   const named = (key: string, extra: Record<string, unknown> = {}) => ({
     type: 'array',
     items: { type: 'object', properties: { [key]: { type: 'string' }, queries: count, blocked: count, ...extra } },
@@ -369,8 +406,8 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               helpLookups: count,
               topBlockedDomains: named('name'),
               topDomains: named('name'),
-              topClients: named('client'),
-              topBlockedClients: named('client'),
+              topClients: named('client', clientWho),
+              topBlockedClients: named('client', clientWho),
               withheld: count,
               links: { type: ['object', 'null'], additionalProperties: true },
               openAlerts: { type: ['integer', 'null'] },
@@ -383,7 +420,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       },
     },
     async (request, reply) => {
-      const data = await dashboardData(ctx, periodOf(request.query));
+      const data = await dashboardData(ctx, periodOf(request.query), seesPeople(request));
       if (!data) return reply.code(503).send({ error: 'the query log is not available' });
       const inbox = alertInbox(ctx);
       return {

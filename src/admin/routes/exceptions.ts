@@ -1,6 +1,9 @@
 // The Exceptions page and /api/exceptions: allow or deny a domain for chosen
 // groups, and the block page's review requests to approve or refuse.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { requesters } from '../../identity/review-requests.js';
+import { NOBODY } from '../../store/who.js';
+import { whoHtml } from '../views/who.js';
 import { actorOf, requireRole, requireUser } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
 import {
@@ -79,7 +82,7 @@ function requestRow(ctx: AdminContext, request: FastifyRequest, r: RequestRow, a
     <td data-label="Domain"><code>${r.domain}</code></td>
     <td data-label="Category">${r.category ?? ''}</td>
     <td data-label="Group">${r.group_name ?? ''}</td>
-    <td data-label="From">${r.requester_name ?? ''} <span class="muted">${r.client_address ?? ''}</span></td>
+    <td data-label="From">${r.requester_name ?? ''} <span class="muted">${r.client_address ?? ''}</span> ${whoHtml(request, requesters(ctx.db, [r.id]).get(r.id) ?? NOBODY)}</td>
     <td data-label="Reason">${r.reason ?? ''}</td>
     <td>${
       admin

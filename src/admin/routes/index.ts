@@ -6,6 +6,8 @@ import { checkRoutes } from './checks.js';
 import { dashboardRoutes } from './dashboard.js';
 import { listRoutes } from './lists.js';
 import { metricsRoutes } from './metrics.js';
+import { peopleRoutes } from './people.js';
+import { identityRoutes } from './identity.js';
 import { querylogRoutes } from './querylog.js';
 import { settingsRoutes } from './settings.js';
 
@@ -13,6 +15,8 @@ export const contentRoutes: AdminRoutePlugin[] = [
   dashboardRoutes,
   querylogRoutes,
   alertRoutes,
+  peopleRoutes,
+  identityRoutes,
   checkRoutes,
   listRoutes,
   settingsRoutes,

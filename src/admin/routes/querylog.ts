@@ -1,4 +1,4 @@
-// The query log: search by time, client, group, domain, decision and category,
+// The query log: search by time, client, person, device, group, domain, decision and category,
 // a page at a time (keyset paging: "older" follows the last row's id), and CSV
 // export of the same search. Names come from the network and can hold any
 // bytes: they are only ever written through html`` (escaped) or csvRow.
@@ -6,7 +6,8 @@
 // Each row says why it was decided so (views/why.ts); an admin can open the
 // exception form filled in from a blocked row ("Allow for this group…"),
 // never for illegal content. The self-test's own queries are left out unless
-// the search asks for them.
+// the search asks for them. Each row names the person and device behind the
+// address when the query was made (views/who.ts), linked to the person page.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requireRole } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
@@ -25,6 +26,7 @@ import { isHiddenName, WITHHELD_NAME } from '../../store/hidden-names.js';
 import { typeName } from '../../resolver/wire-names.js';
 import { listExceptions } from '../exceptions.js';
 import { resultText, RowExplainer } from '../views/why.js';
+import { whoHtml } from '../views/who.js';
 
 const requireReader = requireRole('admin', 'dsl');
 const DAY = 86_400_000;
@@ -44,6 +46,9 @@ interface FormValues {
   action: string;
   category: string;
   checks: string;
+  user: string;
+  device: string;
+  person: string;
 }
 
 const text = (q: Record<string, unknown>, k: string, max = 253) => (typeof q[k] === 'string' ? (q[k] as string).trim().slice(0, max) : '');
@@ -64,6 +69,9 @@ export function readFilter(
     action: text(q, 'action', 10),
     category: text(q, 'category', 64),
     checks: text(q, 'checks', 10),
+    user: text(q, 'user', 200),
+    device: text(q, 'device', 200),
+    person: /^\d{1,15}$/.test(text(q, 'person', 15)) ? text(q, 'person', 15) : '',
   };
   const problems: string[] = [];
   const zone = ctx.config.admin.timezone;
@@ -91,6 +99,9 @@ export function readFilter(
       ...(values.action ? { action: values.action as ActionName } : {}),
       ...(values.category ? { category: values.category } : {}),
       ...(values.checks ? { checks: values.checks as CheckTraffic } : {}),
+      ...(values.user ? { user: values.user } : {}),
+      ...(values.device ? { device: values.device } : {}),
+      ...(values.person ? { personId: Number(values.person) } : {}),
     },
   };
 }
@@ -153,6 +164,9 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         <label>From <input type="datetime-local" name="from" value="${values.from}"></label>
         <label>To <input type="datetime-local" name="to" value="${values.to}"></label>
         <label>Client <input name="client" value="${values.client}" placeholder="10.0.1.23" maxlength="64"></label>
+        <label>Person <input name="user" value="${values.user}" placeholder="user name, email or name" maxlength="200"></label>
+        <label>Device <input name="device" value="${values.device}" placeholder="name, asset tag or MAC" maxlength="200"></label>
+        ${values.person ? html`<input type="hidden" name="person" value="${values.person}">` : ''}
         <label>Group <select name="group"><option value="">any</option>${options(
           ctx.config.groups.map((g) => g.name),
           values.group,
@@ -171,11 +185,12 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const table =
       rows.length === 0
         ? html`<p class="muted" id="querylog-empty">No queries match${before !== undefined ? ' on this page' : ''}.</p>`
-        : html`<table class="responsive" id="querylog"><thead><tr><th>Time</th><th>Client</th><th>Group</th><th>Name</th><th>Type</th><th>Decision</th><th>Why</th><th>Category</th><th>Link</th><th>Result</th></tr></thead>
+        : html`<table class="responsive" id="querylog"><thead><tr><th>Time</th><th>Client</th><th>Who</th><th>Group</th><th>Name</th><th>Type</th><th>Decision</th><th>Why</th><th>Category</th><th>Link</th><th>Result</th></tr></thead>
         <tbody>${rows.map(
           (r) => html`<tr${r.check ? html` class="check-traffic"` : ''}>
             <td data-label="Time">${formatTime(r.ts, ctx.config.admin.timezone)}</td>
             <td data-label="Client">${r.client}${r.check ? html` <span class="badge">self-test</span>` : ''}</td>
+            <td data-label="Who" class="who">${whoHtml(request, r)}</td>
             <td data-label="Group">${r.group ?? ''}</td>
             <td data-label="Name" class="name"><code>${r.name}</code></td>
             <td data-label="Type">${typeName(r.qtype)}</td>
@@ -241,6 +256,9 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
             from: { type: 'string', description: 'YYYY-MM-DDTHH:MM, local time in admin.timezone (default: 24 hours ago)' },
             to: { type: 'string', description: 'YYYY-MM-DDTHH:MM, local time in admin.timezone (default: now)' },
             client: str,
+            user: { type: 'string', description: 'a person: user name, email, part of the display name, or #ID' },
+            device: { type: 'string', description: 'a device: name, host name, asset tag, MAC, or #ID' },
+            person: { type: 'string', pattern: '^\\d{1,15}$', description: 'exactly this person id' },
             group: str,
             domain: str,
             action: { type: 'string', enum: ['allow', 'block', 'rewrite'] },
@@ -275,6 +293,13 @@ export const querylogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
                     list: { ...nullableStr, description: 'the list that matched, for list-based decisions' },
                     check: { type: 'boolean', description: "one of the self-test's own queries" },
                     transport: { ...nullableStr, description: 'udp, tcp, doh or dot (null: logged before it was recorded)' },
+                    personId: { type: ['integer', 'null'] },
+                    user: { ...nullableStr, description: 'the person behind the address then (user name)' },
+                    personName: nullableStr,
+                    deviceId: { type: ['integer', 'null'] },
+                    device: { ...nullableStr, description: "the device: the school's name, else its host name" },
+                    mac: nullableStr,
+                    erased: { type: 'boolean', description: 'the person was erased: the row keeps its counts, not the name' },
                   },
                 },
               },

@@ -13,9 +13,11 @@ export const navItems: NavItem[] = [
   { href: '/exceptions', label: 'Exceptions', roles: ['admin', 'dsl', 'auditor'] },
   { href: '/querylog', label: 'Query log', roles: ['admin', 'dsl'] },
   { href: '/alerts', label: 'Alerts', roles: ['admin', 'dsl', 'auditor'] },
+  { href: '/people', label: 'People', roles: ['admin', 'dsl'] },
   { href: '/changelog', label: 'Change log', roles: ['admin', 'dsl', 'auditor'] },
   { href: '/checks', label: 'Checks', roles: ['admin', 'dsl', 'auditor'] },
   { href: '/lists', label: 'Lists', roles: ['admin', 'dsl', 'auditor'] },
+  { href: '/identity', label: 'Identity', roles: ['admin', 'dsl'] },
   { href: '/users', label: 'Users', roles: ['admin'] },
   { href: '/settings', label: 'Settings', roles: ['admin', 'auditor'] },
 ];
