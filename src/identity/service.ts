@@ -66,6 +66,8 @@ export class IdentityService implements IdentityLookup {
   private timers: NodeJS.Timeout[] = [];
   private retentionTask: ScheduledTask | undefined;
   private devicesStamp = '';
+  /** The last change-log row about a device or a person (an erasure) this service has acted on. */
+  private lastChange = 0;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly db: Database;
@@ -105,6 +107,7 @@ export class IdentityService implements IdentityLookup {
     this.store.setDomains(this.config.domains);
     this.store.load();
     this.devicesStamp = this.readDevicesStamp();
+    this.lastChange = Number(this.devicesStamp.split(':')[2]);
     const now = this.now();
     this.store.deleteExpired(now);
     // What the sources said before a restart stands until they say otherwise (or it expires).
@@ -371,20 +374,36 @@ export class IdentityService implements IdentityLookup {
       n: number;
       at: number;
     };
-    return `${row.n}:${row.at}`;
+    // Every device change and every erasure is a change-log row: two saves in one millisecond still differ.
+    const change = this.db
+      .prepare("SELECT coalesce(max(id), ?) FROM change_log WHERE id > ? AND entity IN ('device', 'person')")
+      .pluck()
+      .get(this.lastChange, this.lastChange) as number;
+    return `${row.n}:${row.at}:${change}`;
   }
 
-  /** Devices named from the CLI (another process) reach the map within DEVICES_POLL_MS. */
+  /**
+   * Devices named from the CLI or the admin UI, and people erased
+   * (identity/erase.ts, often from the CLI: another process), reach the map
+   * within DEVICES_POLL_MS; the admin UI calls this at once after a save.
+   */
   pollDevices(): void {
     try {
       const stamp = this.readDevicesStamp();
       if (stamp === this.devicesStamp) return;
       this.devicesStamp = stamp;
+      this.lastChange = Number(stamp.split(':')[2]);
       this.store.load();
+      this.forgetErased();
       this.map.remergeAll();
     } catch (err) {
       this.logger.error({ err }, 'devices could not be re-read');
     }
+  }
+
+  /** Records of a person no longer in the store (erased): dropped from the map, and their rows not written back. */
+  private forgetErased(): void {
+    for (const r of [...this.map.all()]) if (r.personId !== undefined && !this.store.people.has(r.personId)) this.drop(r);
   }
 
   /** Identity rows follow the query log's retention (store.retentionDays). */

@@ -89,8 +89,6 @@ export function personActivity(db: Database, p: { personId: number; from: number
         .all(JSON.stringify([...byClient.keys()])) as [number, string][]
     ).map(([id, a]) => [id, a]),
   );
-  out.addresses = [...byClient]
-    .map(([id, c]) => ({ client: addresses.get(id) ?? '', ...c }))
-    .sort((a, b) => b.queries - a.queries);
+  out.addresses = [...byClient].map(([id, c]) => ({ client: addresses.get(id) ?? '', ...c })).sort((a, b) => b.queries - a.queries);
   return out;
 }
