@@ -7,8 +7,12 @@ export type IdentityErrorCode =
   | 'GH_ERR_IDENTITY_ROSTER'
   /** A device could not be saved (no MAC or address, bad value). */
   | 'GH_ERR_IDENTITY_DEVICE'
-  /** No such device. */
-  | 'GH_ERR_IDENTITY_NOT_FOUND';
+  /** No such device or person. */
+  | 'GH_ERR_IDENTITY_NOT_FOUND'
+  /** A name that several people share (erase and export need exactly one). */
+  | 'GH_ERR_IDENTITY_AMBIGUOUS'
+  /** An erasure that must not happen now (the person is still on the roster or signed in). */
+  | 'GH_ERR_IDENTITY_ERASE';
 
 export class IdentityError extends Error {
   constructor(

@@ -9,19 +9,12 @@
 // in the dictionary, so all the rows of that name are hidden. SQLite leaves
 // deleted bytes in place unless told otherwise, and old copies of a row can
 // sit in a page's unused space or in free pages after the b-tree has moved
-// it, so with anything changed:
-//   - `secure_delete` is on, so freed cells and pages are overwritten with zeros;
-//   - name_by_id (the only table holding names as text) is copied into a fresh
-//     table and the old one dropped: every page that ever held a name is freed,
-//     and zeroed;
-//   - every free page is taken once by a table of zero-filled rows and freed
-//     again, which zeroes pages freed before secure_delete was on;
-//   - the WAL is checkpointed and truncated, so its old page images go too.
-// That is proportional to the name dictionary and the free pages, not to the
-// whole log (a VACUUM would rewrite a year of rows).
+// it, so with anything changed name_by_id (the only table holding names as
+// text) is rebuilt, the free pages zeroed and the WAL truncated (scrub.ts).
 import type { Database } from 'better-sqlite3';
 import { isHiddenName, type NameHider } from './hidden-names.js';
 import { dayTables, listDays, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES } from './partitions.js';
+import { rebuildTable, truncateWal, zeroFreePages } from './scrub.js';
 
 export interface HideResult {
   /** Categories newly marked as hidden. */
@@ -63,13 +56,13 @@ export function hideIllegalNames(db: Database, illegalCategories: readonly strin
       mark();
     })();
     if (result.names > 0) {
-      rebuildNames(db);
+      rebuildTable(db, 'name_by_id');
       zeroFreePages(db);
     }
   } finally {
     db.pragma('secure_delete = OFF');
   }
-  db.pragma('wal_checkpoint(TRUNCATE)');
+  truncateWal(db, 1);
   return result;
 }
 
@@ -138,33 +131,4 @@ function hideName(db: Database, id: number, hider: NameHider): boolean {
   db.prepare('UPDATE name_by_id SET last_day = max(last_day, ?) WHERE id = ?').run(found[1], existing);
   db.prepare('DELETE FROM name_by_id WHERE id = ?').run(id);
   return true;
-}
-
-/** Copy name_by_id into a fresh table (its pages newly written) and drop the old one (its pages zeroed). */
-function rebuildNames(db: Database): void {
-  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'name_by_id'").pluck().get() as string;
-  db.transaction(() => {
-    db.exec('DROP TABLE IF EXISTS name_by_id_fresh');
-    // The CREATE statement is our own (migration 1); only the table name changes.
-    db.exec(sql.replace(/CREATE TABLE name_by_id\b/, 'CREATE TABLE name_by_id_fresh'));
-    db.exec(`INSERT INTO name_by_id_fresh SELECT * FROM name_by_id ORDER BY id;
-      DROP TABLE name_by_id;
-      ALTER TABLE name_by_id_fresh RENAME TO name_by_id;
-      CREATE INDEX name_by_id_last_day ON name_by_id (last_day, name);`);
-  })();
-}
-
-/** Overwrite every page on the free list with zeros: take them all with zero-filled rows, then free them again. */
-function zeroFreePages(db: Database): void {
-  const free = db.pragma('freelist_count', { simple: true }) as number;
-  if (free === 0) return;
-  const pageSize = db.pragma('page_size', { simple: true }) as number;
-  db.transaction(() => {
-    db.exec('CREATE TABLE scrub_fill (b BLOB NOT NULL)');
-    // One row per page: a blob that fits in a leaf page without overflow.
-    db.prepare(
-      'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) INSERT INTO scrub_fill (b) SELECT zeroblob(?) FROM n',
-    ).run(free, pageSize - 100);
-    db.exec('DROP TABLE scrub_fill');
-  })();
 }

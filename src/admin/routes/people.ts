@@ -11,7 +11,7 @@ import { alertsOfPerson } from '../../alerts/store.js';
 import type { Alert } from '../../alerts/types.js';
 import { findPeople } from '../../identity/find.js';
 import { requestsOf } from '../../identity/review-requests.js';
-import { personOf } from '../../identity/store.js';
+import { getPerson } from '../../identity/person.js';
 import type { Person } from '../../identity/types.js';
 import { csvHeader, csvRow } from '../../store/csv.js';
 import type { LogRow } from '../../store/search.js';
@@ -36,10 +36,7 @@ const AROUND_MINUTES = 30;
 const TIMELINE_MAX = 2000;
 const CSV_MAX_ROWS = 200_000;
 
-function getPerson(ctx: AdminContext, id: number): Person | undefined {
-  const row = ctx.db.prepare('SELECT * FROM identity_people WHERE id = ?').get(id);
-  return row ? personOf(row as Parameters<typeof personOf>[0]) : undefined;
-}
+const personById = (ctx: AdminContext, id: number) => getPerson(ctx.db, id);
 
 function idParam(request: FastifyRequest): number | undefined {
   const raw = (request.params as { id?: string }).id ?? '';
@@ -114,7 +111,7 @@ export const peopleRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const q = (request.query ?? {}) as Record<string, unknown>;
     const text = typeof q.q === 'string' ? q.q.trim().slice(0, 200) : '';
     const found = text ? findPeople(ctx.db, text).slice(0, 100) : [];
-    const people = found.map((id) => getPerson(ctx, id)).filter((p): p is Person => p !== undefined);
+    const people = found.map((id) => personById(ctx, id)).filter((p): p is Person => p !== undefined);
     const body = html`<form method="get" action="/people" class="filters" id="people-search">
         <label>Person <input name="q" value="${text}" placeholder="user name, email or name" maxlength="200" autofocus></label>
         <button type="submit">Find</button>
@@ -136,7 +133,7 @@ export const peopleRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   // ---- One person over a period
   app.get('/people/:id', { preHandler: requirePeople }, async (request, reply) => {
     const id = idParam(request);
-    const person = id === undefined ? undefined : getPerson(ctx, id);
+    const person = id === undefined ? undefined : personById(ctx, id);
     if (!person) return notFound(request, reply);
     const period = readPeriod(request.query, ctx.now(), zone());
     const { from, to } = period;
@@ -215,7 +212,7 @@ export const peopleRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   // ---- The lookups around an alert (or a moment)
   app.get('/people/:id/timeline', { preHandler: requirePeople }, async (request, reply) => {
     const id = idParam(request);
-    const person = id === undefined ? undefined : getPerson(ctx, id);
+    const person = id === undefined ? undefined : personById(ctx, id);
     if (!person) return notFound(request, reply);
     const q = (request.query ?? {}) as Record<string, string>;
     const alertId = /^\d{1,15}$/.test(q.alert ?? '') ? Number(q.alert) : undefined;
@@ -256,7 +253,7 @@ export const peopleRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   // ---- CSV of a person's lookups over the period
   app.get('/people/:id/activity.csv', { preHandler: requirePeople }, async (request, reply) => {
     const id = idParam(request);
-    const person = id === undefined ? undefined : getPerson(ctx, id);
+    const person = id === undefined ? undefined : personById(ctx, id);
     if (!person) return reply.code(404).type('text/plain').send('No such person.\n');
     const { from, to, fromText, toText } = readPeriod(request.query, ctx.now(), zone());
     const chunks: string[] = [csvHeader()];
