@@ -8,7 +8,7 @@ import { openDatabase } from '../store/db.js';
 import { latestVersion } from '../store/migrations.js';
 import { IdentityError } from '../identity/errors.js';
 import { personNamed } from '../identity/person.js';
-import { exportPerson } from '../identity/export.js';
+import { exportPersonToFile } from '../identity/export.js';
 import { erasePerson } from '../identity/erase.js';
 import { StoreError } from '../store/errors.js';
 import { printable } from '../identity/names.js';
@@ -113,9 +113,9 @@ Exit code 3 when nobody has that name.`,
           const file =
             typeof values.out === 'string' ? values.out : `gatehouse-person-${person.id}-${new Date().toISOString().slice(0, 10)}.zip`;
           try {
-            const r = await exportPerson(db, person, file, { by: actor(), categoryName: (id) => names.get(id) ?? id });
+            const r = await exportPersonToFile(db, person, file, { by: actor(), categoryName: (id) => names.get(id) ?? id });
             process.stdout.write(
-              `${r.file}: person #${person.id}, ${r.lookups} lookups, ${r.alerts} alerts, ${r.requests} review requests\n`,
+              `${file}: person #${person.id}, ${r.lookups} lookups, ${r.alerts} alerts, ${r.requests} review requests\n`,
             );
             return 0;
           } catch (err) {

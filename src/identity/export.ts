@@ -11,16 +11,19 @@
 //   alert-history.csv    who acknowledged or closed each alert, when, the note
 //   review-requests.csv  what they asked to have unblocked, and the decision
 // Everything is read from the database as it is now, through the same
-// search as the query log (so retention has already removed what is older).
-// ZIP by fflate (streaming: a year of lookups never sits in memory whole).
+// search as the query log (so retention has already removed what is older):
+// the CLI searches its own connection, the admin UI its reader worker, so the
+// service's event loop never runs a year-long scan. ZIP by fflate (streaming:
+// a year of lookups never sits in memory whole).
 import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
 import { Zip, ZipDeflate, strToU8 } from 'fflate';
 import { alertsOfPerson } from '../alerts/store.js';
 import type { Alert } from '../alerts/types.js';
 import { csvHeader, csvLine, csvRow } from '../store/csv.js';
 import { shownName } from '../store/hidden-names.js';
-import { search } from '../store/search.js';
+import { search, type SearchFilter, type SearchPage } from '../store/search.js';
 import { describeWho, whoIdsFor } from '../store/who.js';
 import { readAddressRecords } from './store.js';
 import { requestsOf } from './review-requests.js';
@@ -35,7 +38,6 @@ export interface ExportOptions {
 }
 
 export interface ExportResult {
-  file: string;
   lookups: number;
   alerts: number;
   requests: number;
@@ -43,9 +45,28 @@ export interface ExportResult {
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? '' : new Date(ms).toISOString());
 
-export async function exportPerson(db: Database, person: Person, file: string, options: ExportOptions): Promise<ExportResult> {
-  const now = options.now ?? Date.now();
+/** A query-log search (store/search.ts), on this connection or through the reader worker. */
+export type LookupSearch = (filter: SearchFilter) => SearchPage | Promise<SearchPage>;
+
+/** The export written to a new file (mode 0600; EEXIST when it is there already): the CLI's. */
+export async function exportPersonToFile(db: Database, person: Person, file: string, options: ExportOptions): Promise<ExportResult> {
   const out = createWriteStream(file, { mode: 0o600, flags: 'wx' });
+  await new Promise<void>((resolve, reject) => {
+    out.once('open', () => resolve());
+    out.once('error', reject);
+  });
+  return exportPerson(db, person, out, (f) => search(db, f), options);
+}
+
+/** The export as a ZIP written to `out` (ended when done). */
+export async function exportPerson(
+  db: Database,
+  person: Person,
+  out: Writable,
+  lookupSearch: LookupSearch,
+  options: ExportOptions,
+): Promise<ExportResult> {
+  const now = options.now ?? Date.now();
   const done = new Promise<void>((resolve, reject) => {
     out.on('error', reject);
     out.on('finish', resolve);
@@ -71,7 +92,14 @@ export async function exportPerson(db: Database, person: Person, file: string, o
   let count = 0;
   let before: number | undefined;
   for (;;) {
-    const page = search(db, { from: 0, to: now + 1, personId: person.id, checks: 'include', limit: 10_000, ...(before ? { before } : {}) });
+    const page = await lookupSearch({
+      from: 0,
+      to: now + 1,
+      personId: person.id,
+      checks: 'include',
+      limit: 10_000,
+      ...(before ? { before } : {}),
+    });
     for (const r of page.rows) lookups.write(csvRow({ ...r, name: shownName(r.name) }, options.categoryName));
     count += page.rows.length;
     if (page.next === undefined) break;
@@ -236,5 +264,5 @@ export async function exportPerson(db: Database, person: Person, file: string, o
   readme.end();
   zip.end();
   await done;
-  return { file, lookups: count, alerts: alerts.length, requests: requests.length };
+  return { lookups: count, alerts: alerts.length, requests: requests.length };
 }

@@ -7,6 +7,7 @@ import { dashboardRoutes } from './dashboard.js';
 import { listRoutes } from './lists.js';
 import { metricsRoutes } from './metrics.js';
 import { peopleRoutes } from './people.js';
+import { personDataRoutes } from './person-data.js';
 import { identityRoutes } from './identity.js';
 import { querylogRoutes } from './querylog.js';
 import { settingsRoutes } from './settings.js';
@@ -16,6 +17,7 @@ export const contentRoutes: AdminRoutePlugin[] = [
   querylogRoutes,
   alertRoutes,
   peopleRoutes,
+  personDataRoutes,
   identityRoutes,
   checkRoutes,
   listRoutes,

@@ -153,6 +153,9 @@ export const peopleRoutes: AdminRoutePlugin = async (app, { ctx }) => {
         and ${activity.addresses.length} address${activity.addresses.length === 1 ? '' : 'es'}.
         <a href="/querylog?${logQuery.toString()}">All their lookups in the query log</a> ·
         <a id="person-csv" href="/people/${person.id}/activity.csv?${range}">Download CSV</a></p>
+      <p id="person-data">Personal data: <a id="person-export" href="/people/${person.id}/export.zip">everything held about them (subject access, ZIP)</a>${
+        request.auth?.user.role === 'admin' ? html` · <a id="person-erase" href="/people/${person.id}/erase">erase this person…</a>` : ''
+      }</p>
       <div class="cols">
         <section><h2>Blocked lookups by category</h2>${countTable(
           'person-categories',
