@@ -31,6 +31,7 @@ interface DeviceRow {
   serial?: string | null;
   directory_id?: string | null;
   named: number;
+  host_name: string | null;
 }
 
 interface AddressRow {
@@ -73,6 +74,7 @@ export function deviceOf(r: DeviceRow): Device {
     serial: r.serial ?? undefined,
     directoryId: r.directory_id ?? undefined,
     named: r.named === 1,
+    hostName: r.host_name ?? undefined,
   };
 }
 

@@ -91,4 +91,6 @@ export interface Device {
   directoryId?: string;
   /** The school named it (devices import / the admin UI), rather than it being only seen. */
   named: boolean;
+  /** The host name it last gave (DHCP, PTR): its own choice, shown as text only. */
+  hostName?: string;
 }

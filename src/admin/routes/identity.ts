@@ -146,12 +146,12 @@ export const identityRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       ${
         devices.length === 0
           ? html`<p class="muted" id="devices-empty">No devices yet.</p>`
-          : html`<table class="responsive" id="devices"><thead><tr><th>#</th><th>MAC or address</th><th>Name</th><th>Asset tag</th><th>Owner</th><th></th></tr></thead>
+          : html`<table class="responsive" id="devices"><thead><tr><th>#</th><th>MAC or address</th><th>Name</th><th>Host name</th><th>Asset tag</th><th>Owner</th><th></th></tr></thead>
           <tbody>${devices.map(
             (
               d,
             ) => html`<tr><td data-label="#">${d.id}</td><td data-label="MAC or address"><code>${macOf(d) || addressOf(d) || d.key}</code></td>
-              <td data-label="Name">${d.named ? (d.name ?? '') : html`<span class="muted">not named</span>`}</td><td data-label="Asset tag">${d.assetTag ?? ''}</td><td data-label="Owner">${d.owner ?? ''}</td>
+              <td data-label="Name">${d.named ? (d.name ?? '') : html`<span class="muted">not named</span>`}</td><td data-label="Host name">${d.hostName ?? ''}</td><td data-label="Asset tag">${d.assetTag ?? ''}</td><td data-label="Owner">${d.owner ?? ''}</td>
               <td>${d.named ? html`<a href="/devices/${d.id}">Edit</a>` : macOf(d) ? html`<a href="/devices?${new URLSearchParams({ mac: macOf(d) })}#add-device">Name it</a>` : ''}</td></tr>`,
           )}</tbody></table>`
       }
