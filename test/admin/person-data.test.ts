@@ -6,6 +6,7 @@
 // connection) leaves the rows and counts without the name, is change-logged
 // without it, and the person page is gone.
 import { strFromU8, unzipSync } from 'fflate';
+import { createPendingRequest, requestReference } from '../../src/admin/exceptions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from './helpers.js';
 import { loggedIn, pagesHarness, type PagesHarness } from './pages-helpers.js';
@@ -84,6 +85,20 @@ describe('subject access export and erasure in the admin UI', () => {
     expect(strFromU8(files['README.txt'])).toContain('dsl (admin UI)');
     expect((await auditor.get(`/people/${left}/export.zip`)).statusCode).toBe(403);
     expect((await dsl.get('/people/999999/export.zip')).statusCode).toBe(404);
+  });
+
+  it('approving a review request never copies the pupil’s typed name into the exception or the change log', async () => {
+    const id = createPendingRequest(
+      h.db,
+      { domain: 'homework.example', group: 'pupils', clientAddress: '127.0.0.7', requesterName: 'Tom Leaver', reason: 'for science' },
+      h.clock.now,
+    );
+    const page = await admin.get('/exceptions');
+    const form = page.body.slice(page.body.indexOf(`action="/exceptions/requests/${id}/approve"`));
+    const requester = /name="requester"[^>]*value="([^"]*)"/.exec(form)![1];
+    expect(requester).toBe(`review request ${requestReference(id)}`);
+    expect(form.slice(0, form.indexOf('</form>'))).not.toContain('Tom Leaver');
+    h.db.prepare("UPDATE exception_requests SET status = 'refused' WHERE id = ?").run(id);
   });
 
   it('only an admin may erase, and only with a reason and the user name typed again', async () => {

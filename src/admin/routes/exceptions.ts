@@ -89,7 +89,12 @@ function requestRow(ctx: AdminContext, request: FastifyRequest, r: RequestRow, a
         ? html`<details><summary>Approve</summary>
           <form method="post" action="/exceptions/requests/${r.id}/approve" class="stack">${csrfField(request)}
             ${groupBoxes(ctx, r.group_name ? [r.group_name] : [], `req${r.id}`)}
-            ${recordFields({ requester: r.requester_name ?? '', reason: r.reason ?? '' })}
+            ${
+              // The exception and its change-log row cannot be edited, so they never get a pupil's
+              // name from here: the requester is the request's reference (which an erasure scrubs).
+              recordFields({ requester: `review request ${requestReference(r.id)}`, reason: r.reason ?? '' })
+            }
+            <p class="muted">The change log cannot be edited or erased: leave pupils' names out of it.</p>
             <button type="submit">Approve and allow</button>
           </form></details>
           <details><summary>Refuse</summary>
