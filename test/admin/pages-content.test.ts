@@ -210,10 +210,12 @@ describe('content pages', () => {
     expect(res.headers['content-type']).toContain('text/csv');
     expect(res.headers['content-disposition']).toMatch(/attachment; filename="gatehouse-querylog-.*\.csv"/);
     const lines = res.body.trim().split('\r\n');
-    expect(lines[0]).toBe('time,client,group,name,type,action,reason,category,list,link,result,latency_us,cached,check_traffic,transport');
+    expect(lines[0]).toBe(
+      'time,client,group,name,type,action,reason,category,list,link,result,latency_us,cached,check_traffic,transport,user,person,device,mac',
+    );
     expect(lines).toHaveLength(1 + 14);
     // Names, not codes: the type, the category's name, the result.
-    expect(lines.find((l) => l.includes('porn.example'))).toMatch(/,porn\.example,A,block,,Adult content,,,NOERROR,50,no,no,$/);
+    expect(lines.find((l) => l.includes('porn.example'))).toMatch(/,porn\.example,A,block,,Adult content,,,NOERROR,50,no,no,,,,,$/);
     expect(res.body).toContain(`"'=cmd|calc.example"`);
     expect(res.body).not.toContain(ILLEGAL_NAME);
     expect(res.body).toContain('(withheld: illegal content)');
