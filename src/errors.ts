@@ -50,7 +50,9 @@ export const ERROR_CODES = {
   GH_ERR_IDENTITY_RADIUS: 'The RADIUS accounting server cannot start (unreadable or empty secret file, port in use).',
   GH_ERR_IDENTITY_ROSTER: 'A roster file was refused whole (unreadable, missing columns, cut short, too many removals).',
   GH_ERR_IDENTITY_DEVICE: 'A device could not be saved or imported (no MAC or address, bad value, repeated row).',
-  GH_ERR_IDENTITY_NOT_FOUND: 'No such device, or no such device token.',
+  GH_ERR_IDENTITY_NOT_FOUND: 'No such device, person or device token.',
+  GH_ERR_IDENTITY_AMBIGUOUS: 'A name several people share, where one person must be named (export, erasure): give #ID.',
+  GH_ERR_IDENTITY_ERASE: 'An erasure refused: the person is still on a roster or signed in, or the reason names them.',
 
   // DNS over HTTPS and over TLS
   GH_ERR_TLS_CERT_MISSING:

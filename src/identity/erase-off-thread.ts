@@ -6,7 +6,7 @@ import { startWorker, siblingModule } from '../util/worker.js';
 import type { EraseOptions, EraseResult } from './erase.js';
 import { IdentityError, type IdentityErrorCode } from './errors.js';
 
-type Reply = { ok: true; result: EraseResult } | { ok: false; code?: string; message: string };
+type Reply = { ok: true; result: EraseResult } | { ok: false; identity: boolean; code?: string; message: string };
 
 export function eraseOffThread(path: string, personId: number, options: EraseOptions): Promise<EraseResult> {
   return new Promise((resolve, reject) => {
@@ -20,7 +20,7 @@ export function eraseOffThread(path: string, personId: number, options: EraseOpt
     worker.once('message', (msg: Reply) =>
       settle(() => {
         if (msg.ok) resolve(msg.result);
-        else if (msg.code?.startsWith('GH_ERR_IDENTITY_')) reject(new IdentityError(msg.code as IdentityErrorCode, msg.message));
+        else if (msg.identity) reject(new IdentityError(msg.code as IdentityErrorCode, msg.message));
         else reject(new Error(`erasure failed: ${msg.message}`));
       }),
     );

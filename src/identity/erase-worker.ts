@@ -20,5 +20,5 @@ try {
   }
 } catch (err) {
   const e = err as { code?: string; message: string };
-  parentPort!.postMessage({ ok: false, code: e.code, message: e.message });
+  parentPort!.postMessage({ ok: false, identity: err instanceof IdentityError, code: e.code, message: e.message });
 }
