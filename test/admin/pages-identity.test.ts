@@ -58,10 +58,28 @@ describe('identity in the admin pages', () => {
     phone = service.store.deviceFor('mac:02:00:00:00:00:0b');
     const t = h.clock.now - 10 * 60_000;
     for (let i = 0; i < 20; i++)
-      h.log.record(t + i * 1000, '127.0.0.2', GROUP.pupils, `site${i}.example`, 1, 0, -1, 0, 0, 100, false, -1, -1, false, jo, laptop);
+      h.log.record(t + i * 1000, '127.0.0.2', GROUP.pupils, `site${i}.example`, 1, 0, -1, 0, 0, 100, false, -1, -1, false, 0, jo, laptop);
     for (let i = 0; i < 5; i++)
-      h.log.record(t + 30_000 + i, '127.0.0.5', GROUP.pupils, 'porn.example', 1, 1, CAT.adult, -1, 0, 10, false, -1, -1, false, jo, phone);
-    h.log.record(t + 40_000, '127.0.0.5', GROUP.pupils, ILLEGAL, 1, 1, CAT.iwf, -1, 0, 10, false, -1, -1, false, jo, phone);
+      h.log.record(
+        t + 30_000 + i,
+        '127.0.0.5',
+        GROUP.pupils,
+        'porn.example',
+        1,
+        1,
+        CAT.adult,
+        -1,
+        0,
+        10,
+        false,
+        -1,
+        -1,
+        false,
+        0,
+        jo,
+        phone,
+      );
+    h.log.record(t + 40_000, '127.0.0.5', GROUP.pupils, ILLEGAL, 1, 1, CAT.iwf, -1, 0, 10, false, -1, -1, false, 0, jo, phone);
     h.log.record(t + 50_000, '127.0.0.9', GROUP.pupils, 'other.example', 1, 0, -1, 0, 0, 10, false);
     await h.log.flush();
     engine = new AlertEngine({ db: h.db, config: parseAlerts({}), categories: h.config.categories });

@@ -38,10 +38,10 @@ describe('subject access export and erasure in the admin UI', () => {
       .get() as number;
     const t = h.clock.now - 10 * 60_000;
     for (let i = 0; i < 12; i++)
-      h.log.record(t + i * 1000, '127.0.0.7', GROUP, `tom${i}.example`, 1, 0, -1, 0, 0, 100, false, -1, -1, false, left, device);
-    h.log.record(t + 20_000, '127.0.0.7', GROUP, ILLEGAL, 1, 1, CAT.iwf, -1, 0, 10, false, -1, -1, false, left, device);
+      h.log.record(t + i * 1000, '127.0.0.7', GROUP, `tom${i}.example`, 1, 0, -1, 0, 0, 100, false, -1, -1, false, 0, left, device);
+    h.log.record(t + 20_000, '127.0.0.7', GROUP, ILLEGAL, 1, 1, CAT.iwf, -1, 0, 10, false, -1, -1, false, 0, left, device);
     for (let i = 0; i < 3; i++)
-      h.log.record(t + 30_000 + i, '127.0.0.8', GROUP, `ann${i}.example`, 1, 0, -1, 0, 0, 10, false, -1, -1, false, onRoster, 0);
+      h.log.record(t + 30_000 + i, '127.0.0.8', GROUP, `ann${i}.example`, 1, 0, -1, 0, 0, 10, false, -1, -1, false, 0, onRoster, 0);
     await h.log.flush();
     admin = await loggedIn(h, 'itlead', 'admin');
     dsl = await loggedIn(h, 'dsl', 'dsl');

@@ -59,8 +59,8 @@ describe('gatehouse log search', () => {
     expect(want.length).toBeGreaterThan(5);
     expect(new Set(want.map((x) => x.client)).size).toBeGreaterThan(1);
     expect(lines.map((l) => l.split(',')[0])).toEqual(want.map((x) => new Date(x.ts).toISOString()));
-    expect(new Set(lines.map((l) => l.split(',').slice(14, 16).join(',')))).toEqual(new Set(['asmith,Ann Smith']));
-    expect(lines.map((l) => l.split(',')[17])).toEqual(want.map((x) => x.mac));
+    expect(new Set(lines.map((l) => l.split(',').slice(15, 17).join(',')))).toEqual(new Set(['asmith,Ann Smith']));
+    expect(lines.map((l) => l.split(',')[18])).toEqual(want.map((x) => x.mac));
     const text = await gatehouse('log', 'search', '--db', path, ...period, '--device', '02:00:00:00:00:04', '--limit', '3');
     expect(text.code).toBe(0);
     const shown = text.stdout.trimEnd().split('\n');

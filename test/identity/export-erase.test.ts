@@ -96,13 +96,14 @@ describe.skipIf(!havePrograms('strings', 'unzip'))('identity export and erase th
         -1,
         -1,
         false,
+        0,
         jo,
         ipad,
       );
     for (let i = 0; i < 30; i++)
-      pushRow(b, T0 + i * 60_000 + 500, '10.0.0.6', 0, `lib${i % 4}.example`, 1, 0, -1, 0, 0, 100, false, -1, -1, false, jo, laptop);
+      pushRow(b, T0 + i * 60_000 + 500, '10.0.0.6', 0, `lib${i % 4}.example`, 1, 0, -1, 0, 0, 100, false, -1, -1, false, 0, jo, laptop);
     for (let i = 0; i < 40; i++)
-      pushRow(b, T0 + i * 60_000 + 700, '10.0.0.7', 0, `kiosk${i % 4}.example`, 1, 0, -1, 0, 0, 100, false, -1, -1, false, other, kiosk);
+      pushRow(b, T0 + i * 60_000 + 700, '10.0.0.7', 0, `kiosk${i % 4}.example`, 1, 0, -1, 0, 0, 100, false, -1, -1, false, 0, other, kiosk);
     writer.writeBatch(b);
     const engine = new AlertEngine({ db: d, config: parseAlerts({}), categories: [{ id: 'adult', name: 'Adult content' }] });
     engine.observe({

@@ -39,12 +39,12 @@ describe('who: person and device in each query-log row', () => {
     const writer = new LogWriter(db);
     writer.setDictionaries(DICTS);
     const b = newBatch(8);
-    pushRow(b, T0, '10.0.0.5', 0, 'a.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 7, 3);
-    pushRow(b, T0 + 1000, '10.0.0.5', 0, 'porn.example', 1, 1, 0, -1, 0, 10, false, -1, -1, false, 7, 3);
-    pushRow(b, T0 + 3_600_000, '10.0.0.9', 0, 'b.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 7, 3);
-    pushRow(b, T0 + 3_600_001, '10.0.0.9', 0, 'c.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 0, 3);
+    pushRow(b, T0, '10.0.0.5', 0, 'a.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 0, 7, 3);
+    pushRow(b, T0 + 1000, '10.0.0.5', 0, 'porn.example', 1, 1, 0, -1, 0, 10, false, -1, -1, false, 0, 7, 3);
+    pushRow(b, T0 + 3_600_000, '10.0.0.9', 0, 'b.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 0, 7, 3);
+    pushRow(b, T0 + 3_600_001, '10.0.0.9', 0, 'c.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 0, 0, 3);
     pushRow(b, T0 + 3_600_002, '10.0.0.8', 0, 'd.example', 1, 0, -1, 0, 0, 10, false);
-    pushRow(b, T0 + 3_600_003, '10.0.0.5', 0, 'check.example', 1, 0, -1, 0, 0, 10, false, -1, -1, true, 7, 3);
+    pushRow(b, T0 + 3_600_003, '10.0.0.5', 0, 'check.example', 1, 0, -1, 0, 0, 10, false, -1, -1, true, 0, 7, 3);
     writer.writeBatch(b);
     const pairs = db.prepare('SELECT person, device FROM who_by_id ORDER BY id').raw().all();
     expect(pairs).toEqual([
@@ -73,7 +73,7 @@ describe('who: person and device in each query-log row', () => {
     // An erased pair is never matched again: the same person and device seen later is a new pair.
     db.prepare('UPDATE who_by_id SET person = 0, erased = 1 WHERE person = 7').run();
     const b2 = newBatch(1);
-    pushRow(b2, T0 + 7_200_000, '10.0.0.5', 0, 'e.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 7, 3);
+    pushRow(b2, T0 + 7_200_000, '10.0.0.5', 0, 'e.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 0, 7, 3);
     const fresh = new LogWriter(db);
     fresh.setDictionaries(DICTS);
     fresh.writeBatch(b2);
@@ -94,9 +94,9 @@ describe('who: person and device in each query-log row', () => {
     writer.setDictionaries(DICTS);
     const day1 = T0 - 2 * DAY_MS;
     const b = newBatch(8);
-    pushRow(b, day1, '10.0.0.5', 0, 'old.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 7, 0);
-    pushRow(b, T0 + 10 * MINUTE_MS, '10.0.0.5', 0, 'early.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 0, 3);
-    pushRow(b, T0 + 40 * MINUTE_MS, '10.0.0.5', 0, 'late.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 0, 3);
+    pushRow(b, day1, '10.0.0.5', 0, 'old.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 0, 7, 0);
+    pushRow(b, T0 + 10 * MINUTE_MS, '10.0.0.5', 0, 'early.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 0, 0, 3);
+    pushRow(b, T0 + 40 * MINUTE_MS, '10.0.0.5', 0, 'late.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 0, 0, 3);
     writer.writeBatch(b);
     const cutoff = T0 + 30 * MINUTE_MS;
     writer.purge(cutoff);
@@ -125,12 +125,12 @@ describe('who: person and device in each query-log row', () => {
       INSERT INTO ${t.rc} VALUES (1, 540, 1, 0);`);
     old.close();
     const db = openDatabase(path);
-    expect(db.pragma('user_version', { simple: true })).toBe(8);
+    expect(db.pragma('user_version', { simple: true })).toBe(10);
     people(db);
     const writer = new LogWriter(db);
     writer.setDictionaries(DICTS);
     const b = newBatch(1);
-    pushRow(b, T0 + 5000, '10.0.0.5', 0, 'after.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 7, 3);
+    pushRow(b, T0 + 5000, '10.0.0.5', 0, 'after.example', 1, 0, -1, 0, 0, 10, false, -1, -1, false, 0, 7, 3);
     writer.writeBatch(b);
     const all = search(db, { from: T0 - 1000, to: T0 + DAY_MS }).rows;
     expect(all.map((r) => [r.name, r.user, r.whoId])).toEqual([
