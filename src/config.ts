@@ -12,6 +12,7 @@ import { normaliseDomain } from './lists/names.js';
 import { BUILT_IN_HELP_SERVICES } from './resolver/help-services.js';
 import { identitySchema, checkIdentityConfig, resolveIdentityPaths } from './identity/config.js';
 import { checkEncryptedConfig, dohSchema, dotSchema, tlsSchema } from './resolver/encrypted-config.js';
+import { changeControlSchema, checkChangeControlConfig } from './changes/config.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'expected IP:PORT, for example 127.0.0.1:5353 or [::1]:5353');
 
@@ -60,7 +61,7 @@ const linkSchema = z.strictObject({
   tlsCaFile: z.string().optional(),
 });
 
-const scheduleSchema = z.strictObject({
+export const scheduleSchema = z.strictObject({
   /** Categories this window blocks in addition to the group's always-blocked ones. */
   block: z.array(z.string()).min(1),
   days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).min(1),
@@ -72,7 +73,8 @@ const scheduleSchema = z.strictObject({
   timezone: z.string().default('Europe/London'),
 });
 
-const groupSchema = z.strictObject({
+/** One group of the filtering policy; the governed policy (src/changes/) takes its groups in this shape too. */
+export const groupSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9_-]+$/, 'use lower-case letters, digits, - and _'),
   /** Client networks in CIDR notation; the most specific network across all groups wins. */
   networks: z.array(z.string()).default([]),
@@ -220,7 +222,12 @@ const configSchema = z.strictObject({
     .prefault({}),
   categories: z.array(categorySchema).default([]),
   lists: z.array(listSchema).default([]),
-  groups: z.array(groupSchema).min(1),
+  /**
+   * The groups the governed policy is seeded from at the first start (src/changes/). After
+   * that the database's policy is the one in force, changed by change requests; these are
+   * only compared with it (and `gatehouse policy import` requests the difference).
+   */
+  groups: z.array(groupSchema).default([]),
   helpServices: helpServicesSchema.prefault({}),
   store: z
     .strictObject({
@@ -246,6 +253,8 @@ const configSchema = z.strictObject({
   doh: dohSchema.optional(),
   dot: dotSchema.optional(),
   tls: tlsSchema.optional(),
+  /** Change control of the filtering policy (src/changes/): emergencies, switch-offs, who is told. */
+  changeControl: changeControlSchema.prefault({}),
   logging: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),
 });
 
@@ -341,26 +350,17 @@ function crossCheck(config: Config): { at: (string | number)[]; message: string 
     if (linkNames.has(l.name)) problems.push({ at: ['links', i, 'name'], message: `duplicate link name "${l.name}"` });
     linkNames.add(l.name);
   });
-  const groupNames = new Set<string>();
-  let defaults = 0;
-  config.groups.forEach((g, i) => {
-    if (groupNames.has(g.name)) problems.push({ at: ['groups', i, 'name'], message: `duplicate group name "${g.name}"` });
-    groupNames.add(g.name);
-    if (g.default) defaults++;
-    g.networks.forEach((n, j) => {
-      if (!isCidr(n)) problems.push({ at: ['groups', i, 'networks', j], message: `"${n}" is not a network in CIDR notation` });
-    });
-    g.block.forEach((c, j) => {
-      if (!categoryIds.has(c)) problems.push({ at: ['groups', i, 'block', j], message: `unknown category "${c}"` });
-    });
-    g.schedules.forEach((s, j) => {
-      s.block.forEach((c, k) => {
-        if (!categoryIds.has(c)) problems.push({ at: ['groups', i, 'schedules', j, 'block', k], message: `unknown category "${c}"` });
-      });
-      if (!isTimeZone(s.timezone))
-        problems.push({ at: ['groups', i, 'schedules', j, 'timezone'], message: `unknown time zone "${s.timezone}"` });
-    });
-  });
+  // Without groups (a file whose groups now live in the governed policy), names of groups are checked against that policy at start.
+  const groupNames = new Set(config.groups.map((g) => g.name));
+  if (config.groups.length > 0) {
+    problems.push(...groupProblems(config.groups, categoryIds));
+    problems.push(...checkAlertsConfig(config.alerts, config.groups, config.categories));
+    for (const name of Object.keys(config.checks.sources)) {
+      if (!groupNames.has(name)) problems.push({ at: ['checks', 'sources', name], message: `unknown group "${name}"` });
+    }
+  } else {
+    problems.push(...checkAlertsConfig(config.alerts, null, config.categories));
+  }
   config.helpServices.extra.forEach((d, i) => {
     if (normaliseDomain(d) === null || !d.includes('.'))
       problems.push({ at: ['helpServices', 'extra', i], message: `"${d}" is not a domain name (write it as childline.org.uk)` });
@@ -372,20 +372,52 @@ function crossCheck(config: Config): { at: (string | number)[]; message: string 
   });
   if (!isTimeZone(config.admin.timezone))
     problems.push({ at: ['admin', 'timezone'], message: `unknown time zone "${config.admin.timezone}"` });
-  if (defaults !== 1) problems.push({ at: ['groups'], message: `exactly one group must have "default: true" (found ${defaults})` });
-  problems.push(...checkAlertsConfig(config.alerts, config.groups, config.categories));
-  problems.push(...checkIdentityConfig(config.identity, config.groups));
+  problems.push(...checkIdentityConfig(config.identity, config.groups.length > 0 ? config.groups : null));
   problems.push(...checkEncryptedConfig(config));
   for (const id of Object.keys(config.checks.names)) {
     if (!categoryIds.has(id)) problems.push({ at: ['checks', 'names', id], message: `unknown category "${id}"` });
   }
-  for (const name of Object.keys(config.checks.sources)) {
-    if (!groupNames.has(name)) problems.push({ at: ['checks', 'sources', name], message: `unknown group "${name}"` });
-  }
+  problems.push(...checkChangeControlConfig(config.changeControl, config.alerts));
   return problems;
 }
 
-function isCidr(text: string): boolean {
+/**
+ * What is wrong with a list of groups (names, the one default group, networks,
+ * categories, time zones). The config file's groups and the governed policy's
+ * (src/changes/) are checked by this one function. `at` is where the list is.
+ */
+export function groupProblems(
+  groups: readonly GroupConfig[],
+  categoryIds: ReadonlySet<string>,
+  at: (string | number)[] = ['groups'],
+): { at: (string | number)[]; message: string }[] {
+  const problems: { at: (string | number)[]; message: string }[] = [];
+  const groupNames = new Set<string>();
+  let defaults = 0;
+  groups.forEach((g, i) => {
+    if (groupNames.has(g.name)) problems.push({ at: [...at, i, 'name'], message: `duplicate group name "${g.name}"` });
+    groupNames.add(g.name);
+    if (g.default) defaults++;
+    g.networks.forEach((n, j) => {
+      if (!isCidr(n)) problems.push({ at: [...at, i, 'networks', j], message: `"${n}" is not a network in CIDR notation` });
+    });
+    g.block.forEach((c, j) => {
+      if (!categoryIds.has(c)) problems.push({ at: [...at, i, 'block', j], message: `unknown category "${c}"` });
+    });
+    g.schedules.forEach((s, j) => {
+      s.block.forEach((c, k) => {
+        if (!categoryIds.has(c)) problems.push({ at: [...at, i, 'schedules', j, 'block', k], message: `unknown category "${c}"` });
+      });
+      if (!isTimeZone(s.timezone))
+        problems.push({ at: [...at, i, 'schedules', j, 'timezone'], message: `unknown time zone "${s.timezone}"` });
+    });
+  });
+  if (defaults !== 1) problems.push({ at, message: `exactly one group must have "default: true" (found ${defaults})` });
+  return problems;
+}
+
+/** A network in CIDR notation (10.0.0.0/8, fd00::/8). */
+export function isCidr(text: string): boolean {
   const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(text);
   if (!m) return false;
   const bits = Number(m[2]);

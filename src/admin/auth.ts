@@ -7,7 +7,7 @@ import type { AdminContext } from './context.js';
 import { html } from './html.js';
 import { cookieHeader, field, parseCookies } from './security.js';
 import { deleteSession, loadSession, type SessionRow } from './session.js';
-import { getUserById, passwordExpired, type Role, type UserRow } from './users.js';
+import { getUserById, passwordExpired, ROLES, type Role, type UserRow } from './users.js';
 import { renderPage } from './views/layout.js';
 
 export type Stage = 'mfa' | 'password' | 'ready';
@@ -113,8 +113,11 @@ export function requireRole(...roles: Role[]): preHandlerAsyncHookHandler {
   };
 }
 
-/** Any logged-in user. */
-export const requireUser = requireRole('admin', 'dsl', 'auditor');
+/** Any logged-in user, whatever the role. */
+export const requireUser = requireRole(...ROLES);
+
+/** The roles that see the running service (dashboard, alerts): everyone but an approver, whose work is change requests. */
+export const requireStaff = requireRole('admin', 'dsl', 'auditor');
 
 /** The acting user's name, for the change log. */
 export function actorOf(request: FastifyRequest): string {

@@ -49,7 +49,7 @@ export const adminConfigSchema = z.strictObject({
   /** A session ends this long after login, whatever the activity. */
   sessionAbsoluteHours: z.number().int().min(1).max(72).default(8),
   /** Roles that must use MFA (TOTP); an account of one of them without it enrols at its next login. */
-  mfaRoles: z.array(z.enum(ROLES)).default(['admin', 'dsl']),
+  mfaRoles: z.array(z.enum(ROLES)).default(['admin', 'dsl', 'approver']),
   /** A locked account unlocks by itself after this long (0: only an admin unlocks it). */
   unlockAfterMinutes: z.number().int().min(0).default(30),
   /** Passwords must be changed after this many days (0: never). */

@@ -146,6 +146,9 @@ export const operationalKinds = [
   'certificate-expiring',
   'certificate-expired',
   'certificate-reload-failed',
+  'change-test-failed',
+  'emergency-change',
+  'emergency-review-overdue',
 ] as const;
 export type OperationalKind = (typeof operationalKinds)[number];
 
@@ -221,17 +224,17 @@ export type SyslogConfig = z.infer<typeof syslogSchema>;
 export type AlertRuleConfig = z.infer<typeof ruleSchema>;
 export type Threshold = z.infer<typeof thresholdSchema>;
 
-/** Checks against the rest of the config (group names, category ids, time zone). */
+/** Checks against the rest of the config (group names, category ids, time zone); `groups` null: not checked here (the governed policy's). */
 export function checkAlertsConfig(
   alerts: AlertsConfig,
-  groups: readonly { name: string }[],
+  groups: readonly { name: string }[] | null,
   categories: readonly { id: string }[],
 ): { at: (string | number)[]; message: string }[] {
   const problems: { at: (string | number)[]; message: string }[] = [];
-  const groupNames = new Set(groups.map((g) => g.name));
+  const groupNames = groups && new Set(groups.map((g) => g.name));
   const categoryIds = new Set(categories.map((c) => c.id));
   alerts.rules.forEach((r, i) => {
-    if (r.group !== undefined && !groupNames.has(r.group))
+    if (r.group !== undefined && groupNames && !groupNames.has(r.group))
       problems.push({ at: ['alerts', 'rules', i, 'group'], message: `unknown group "${r.group}"` });
     if (r.category !== undefined && !categoryIds.has(r.category)) {
       problems.push({ at: ['alerts', 'rules', i, 'category'], message: `unknown category "${r.category}"` });

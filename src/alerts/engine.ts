@@ -15,7 +15,8 @@ import { Rules } from './rules.js';
 import { AlertStore, type ListFilter, type NewAlert } from './store.js';
 import { Tracker, type PendingAlert } from './tracker.js';
 import { AlertWriter } from './writer.js';
-import type { Alert, AlertEvent, AlertHistoryEntry, Channel, DeliveryAttempt, OperationalEvent, OutgoingMessage } from './types.js';
+import type { Alert, AlertEvent, AlertHistoryEntry, Channel, DeliveryAttempt, Notice, OperationalEvent, OutgoingMessage } from './types.js';
+import { NoticeStore, renderNotice } from './notices.js';
 import { silentLogger, type Logger } from '../log.js';
 import { hasTables } from '../store/db.js';
 import { describeIds, type WhoView } from '../store/who.js';
@@ -46,6 +47,9 @@ const operationalSeverity: Record<OperationalEvent['kind'], AlertingSeverity> = 
   'certificate-expired': 'high',
   // The certificate in use stays.
   'certificate-reload-failed': 'medium',
+  'change-test-failed': 'high',
+  'emergency-change': 'high',
+  'emergency-review-overdue': 'high',
 };
 
 /**
@@ -80,6 +84,7 @@ export class AlertEngine {
   private readonly opRoute: ChannelName[];
   private readonly digestSeverities: Set<AlertingSeverity>;
   private readonly writer: AlertWriter;
+  private readonly notices: NoticeStore;
   private readonly digestTx: (now: number) => number;
   /** Who an alert is about, read from the identity tables when it is sent (so an erased person is never sent). */
   private readonly who: (a: Alert) => WhoView;
@@ -132,6 +137,21 @@ export class AlertEngine {
     );
     this.digestTx = db.transaction((now: number) => this.queueDigest(now));
     this.who = (a) => describeIds(db, a.personId, a.deviceId);
+    this.notices = new NoticeStore(db, this.outbox);
+  }
+
+  /**
+   * Queue a change-control notice on the channels it names that are configured
+   * (e-mail, webhook). Written at once, inside the caller's transaction when
+   * there is one, so it is kept with the step it is about. Returns its id, or
+   * null when none of its channels is configured.
+   */
+  notice(n: Notice): number | null {
+    const channels = n.channels.filter((c) => this.channels.has(c) && c !== 'syslog');
+    if (channels.length === 0) return null;
+    const id = this.notices.add({ ...n, channels }, n.at ?? Date.now());
+    setImmediate(() => this.dispatcher.kick());
+    return id;
   }
 
   /** Reload open throttle windows from SQLite, start delivering and schedule the digest. */
@@ -309,6 +329,10 @@ export class AlertEngine {
   }
 
   private renderRow(row: OutboxRow, key: string): OutgoingMessage | null {
+    if (row.kind === 'notice') {
+      const n = row.alertIds?.[0] === undefined ? undefined : this.notices.get(row.alertIds[0]);
+      return n ? renderNotice(n, key) : null;
+    }
     if (row.kind === 'alert') {
       const alert = row.alertId === null ? undefined : this.store.get(row.alertId);
       return alert ? renderAlert(alert, key, this.names, this.who) : null;

@@ -10,9 +10,9 @@ export interface OutboxRow {
   id: number;
   createdAt: number;
   channel: ChannelName;
-  kind: 'alert' | 'digest';
+  kind: 'alert' | 'digest' | 'notice';
   alertId: number | null;
-  /** Digest: the alert ids it covers. */
+  /** Digest: the alert ids it covers; notice: the notice's id. */
   alertIds: number[] | null;
   attempts: number;
 }
@@ -70,7 +70,7 @@ export class Outbox {
   }
 
   /** Queue a message. Call inside the transaction that creates what it carries. */
-  enqueue(channel: ChannelName, kind: 'alert' | 'digest', alertId: number | null, alertIds: number[] | null, now: number): number {
+  enqueue(channel: ChannelName, kind: OutboxRow['kind'], alertId: number | null, alertIds: number[] | null, now: number): number {
     const payload = alertIds === null ? null : JSON.stringify(alertIds);
     return Number(this.insertStmt.run(now, channel, kind, alertId, payload, now).lastInsertRowid);
   }
@@ -80,7 +80,7 @@ export class Outbox {
       id: r.id as number,
       createdAt: r.created_at as number,
       channel: r.channel as ChannelName,
-      kind: r.kind as 'alert' | 'digest',
+      kind: r.kind as OutboxRow['kind'],
       alertId: r.alert_id as number | null,
       alertIds: r.payload === null ? null : (JSON.parse(r.payload as string) as number[]),
       attempts: r.attempts as number,

@@ -21,6 +21,9 @@ const operationalTitles: Record<string, string> = {
   'client-rate-limited': 'A device went over the DNS rate limit',
   'system-resolvers-missing': 'No usable nameserver in /etc/resolv.conf',
   'account-locked': 'An admin UI account was locked',
+  'change-test-failed': 'A filtering change did not pass its test',
+  'emergency-change': 'An emergency filtering change was applied',
+  'emergency-review-overdue': 'An emergency change is overdue for review',
 };
 
 export function toPublic(a: Alert, names: CategoryNames, whoOf: WhoOf = () => NOBODY): PublicAlert {

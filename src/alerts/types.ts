@@ -100,10 +100,12 @@ export interface DeliveryAttempt {
 export interface OutgoingMessage {
   /** Idempotency key: the same for every attempt at one outbox row, so a resend is recognisable. */
   key: string;
-  kind: 'alert' | 'operational' | 'digest';
+  kind: 'alert' | 'operational' | 'digest' | 'notice';
   severity: AlertingSeverity;
   subject: string;
   text: string;
+  /** E-mail recipients instead of the channel's own (a change-control notice to the approvers). */
+  to?: string[];
   /** Structured form for webhooks and syslog structured data. */
   alerts: PublicAlert[];
 }
@@ -130,6 +132,23 @@ export interface PublicAlert {
   count: number;
   message: string | null;
   details: Record<string, unknown> | null;
+}
+
+/**
+ * A message about a change (src/changes/): to the approvers, the DSL or the
+ * trust's ICT director. Kept in `notices`, delivered through the outbox.
+ */
+export interface Notice {
+  /** change-waiting, emergency-change, category-change, emergency-overdue, … */
+  kind: string;
+  subject: string;
+  text: string;
+  /** E-mail addresses; omitted: the e-mail channel's own recipients. */
+  email?: string[];
+  /** Channels to send it on (those configured). */
+  channels: ChannelName[];
+  changeId?: number;
+  at?: number;
 }
 
 export interface Channel {

@@ -80,6 +80,11 @@ export interface SelfTestOptions {
    * raises no alert for it. Without it the queries count as real lookups.
    */
   checkToken?: Buffer;
+  /**
+   * Whether filtering is switched off for a group, or for the source address,
+   * by a temporary change (src/changes/): then only illegal categories must be blocked.
+   */
+  unfiltered?: (group: string, source: string) => boolean;
 }
 
 /** Run the self-test. Never throws for a DNS problem: that is a failed case. */
@@ -94,7 +99,7 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<CheckResult> {
   const sources = chooseSources(config, family, opts.localAddresses ?? localAddresses());
 
   const skipped: SkippedGroup[] = [];
-  const plans: Omit<CheckCase, 'actual' | 'ok' | 'detail'>[] = [];
+  const plans: CheckPlan[] = [];
   const categoryIds = config.categories.map((c) => c.id);
   for (const group of wanted) {
     const source = sources.get(group.name);
@@ -108,7 +113,8 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<CheckResult> {
       });
       continue;
     }
-    const blocked = expectedBlocks(config, group.name, now());
+    const off = opts.unfiltered?.(group.name, source) ?? false;
+    const blocked = off ? illegalBlocks(config) : expectedBlocks(config, group.name, now());
     for (const [category, names] of Object.entries(config.checks.names)) {
       if (!categoryIds.includes(category)) continue; // the config loader reports it
       const why = blocked.get(category);
@@ -119,7 +125,7 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<CheckResult> {
           category,
           name,
           expected: why ? 'blocked' : 'allowed',
-          why: why ?? 'not blocked for this group',
+          why: why ?? (off ? 'filtering is switched off here for now (change control)' : 'not blocked for this group'),
         });
       }
     }
@@ -129,6 +135,29 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<CheckResult> {
     plans.push({ group: group.name, source, category: 'canary', name: CANARY_NAME, expected: 'blocked', why: 'Firefox DoH canary' });
   }
 
+  return runPlans({ config, server, plans, skipped, timeoutMs, startedAt, concurrency: opts.concurrency, checkToken: opts.checkToken });
+}
+
+/** A planned case: a name to ask from a source, and what the answer must be. */
+export type CheckPlan = Omit<CheckCase, 'actual' | 'ok' | 'detail'>;
+
+/**
+ * Send the planned queries (a few at a time) and judge the answers. The
+ * self-test and the test of a change (src/changes/verify.ts) both end here.
+ */
+export async function runPlans(opts: {
+  config: Config;
+  server: HostPort;
+  plans: readonly CheckPlan[];
+  skipped: SkippedGroup[];
+  timeoutMs: number;
+  startedAt?: Date;
+  concurrency?: number;
+  /** Marks the queries as check traffic (see SelfTestOptions.checkToken). */
+  checkToken?: Buffer;
+}): Promise<CheckResult> {
+  const { config, server, plans, skipped, timeoutMs } = opts;
+  const startedAt = opts.startedAt ?? new Date();
   const cases: CheckCase[] = new Array(plans.length);
   let next = 0;
   const worker = async () => {
@@ -155,12 +184,17 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<CheckResult> {
   return { ok, startedAt, finishedAt: new Date(), server: serverText, cases, skipped, passed, failed, summary };
 }
 
+/** Only the illegal categories: what stays blocked where filtering is switched off. */
+export function illegalBlocks(config: Config): Map<string, string> {
+  return new Map(config.categories.filter((c) => c.illegal).map((c) => [c.id, 'illegal: blocked for everyone']));
+}
+
 /** Category id → why the group has it blocked now (absent: allowed). */
 export function expectedBlocks(config: Config, groupName: string, nowMs: number): Map<string, string> {
   const out = new Map<string, string>();
   const group = config.groups.find((g) => g.name === groupName);
   if (!group) return out;
-  for (const c of config.categories) if (c.illegal) out.set(c.id, 'illegal: blocked for everyone');
+  for (const [id, why] of illegalBlocks(config)) out.set(id, why);
   for (const id of group.block) if (!out.has(id)) out.set(id, 'the group blocks it');
   const ids = config.categories.map((c) => c.id);
   const schedules = new Schedules(group.schedules, (list) => list.reduce((m, id) => m | (1 << ids.indexOf(id)), 0));
@@ -184,16 +218,8 @@ export function chooseSources(config: Config, family: 'ipv4' | 'ipv6', locals: r
   };
   for (const g of config.groups) {
     for (const cidr of g.networks) {
-      const [net, bits] = ipaddr.parseCIDR(cidr);
-      if (net.range() !== 'loopback') continue;
-      if (net.kind() === 'ipv4') {
-        // A /32 is the address itself; in a wider network, the first address after the network's own.
-        const base = ipaddr.IPv4.networkAddressFromCIDR(cidr).toByteArray();
-        if (bits < 31) base[3] += 1;
-        add(ipaddr.fromByteArray(base).toString());
-      } else {
-        add(net.toString());
-      }
+      const address = loopbackAddressIn(cidr);
+      if (address) add(address);
     }
   }
   for (const a of locals) add(a);
@@ -214,6 +240,20 @@ export function chooseSources(config: Config, family: 'ipv4' | 'ipv6', locals: r
     if (!chosen.has(group)) chosen.set(group, a);
   }
   return chosen;
+}
+
+/**
+ * For a loopback network (tests, a lab machine), the address in it to send
+ * from: a /32 is the address itself; in a wider network, the first address
+ * after the network's own. Undefined for any other network.
+ */
+export function loopbackAddressIn(cidr: string): string | undefined {
+  const [net, bits] = ipaddr.parseCIDR(cidr);
+  if (net.range() !== 'loopback') return undefined;
+  if (net.kind() !== 'ipv4') return net.toString();
+  const base = ipaddr.IPv4.networkAddressFromCIDR(cidr).toByteArray();
+  if (bits < 31) base[3] += 1;
+  return ipaddr.fromByteArray(base).toString();
 }
 
 /** This machine's addresses, loopback first (link-local IPv6 left out: it needs a scope). */

@@ -122,15 +122,15 @@ export type ReverseDnsConfig = z.infer<typeof reverseDnsSchema>;
 export type RosterConfig = z.infer<typeof rosterSchema>;
 export type GroupMapping = z.infer<typeof groupMapSchema>;
 
-/** References from `identity` to the rest of the config. */
+/** References from `identity` to the rest of the config; `groups` null: group names not checked here (the governed policy's). */
 export function checkIdentityConfig(
   identity: IdentityConfig,
-  groups: readonly { name: string }[],
+  groups: readonly { name: string }[] | null,
 ): { at: (string | number)[]; message: string }[] {
   const problems: { at: (string | number)[]; message: string }[] = [];
-  const names = new Set(groups.map((g) => g.name));
+  const names = groups && new Set(groups.map((g) => g.name));
   identity.groups.forEach((m, i) => {
-    if (!names.has(m.group)) problems.push({ at: ['identity', 'groups', i, 'group'], message: `unknown group "${m.group}"` });
+    if (names && !names.has(m.group)) problems.push({ at: ['identity', 'groups', i, 'group'], message: `unknown group "${m.group}"` });
   });
   identity.dhcp.forEach((d, i) => {
     try {

@@ -15,11 +15,18 @@ import { adminSchemaSql, recoveryCodesSql } from '../admin/schema.js';
 import { identitySchemaSql } from '../identity/schema.js';
 import { deviceTokensSql } from '../identity/token-schema.js';
 import { createWhoRollup, dayTables, listDays } from './partitions.js';
+import { changeControlMigration } from '../changes/schema.js';
 
 export interface Migration {
   version: number;
   name: string;
   up: string | ((db: Database) => void);
+  /**
+   * 'off' for a migration that rebuilds a table others point at (rebuild-table.ts):
+   * foreign keys are off while it runs (SQLite ignores the switch inside a
+   * transaction, so it is set around it) and every one is checked before the commit.
+   */
+  foreignKeys?: 'off';
 }
 
 export const migrations: Migration[] = [
@@ -344,6 +351,12 @@ export const migrations: Migration[] = [
       }
     },
   },
+  {
+    version: 11,
+    name: 'change control: the approver role, governed policy versions, change requests, notices in the outbox, change tests in the checks record',
+    up: changeControlMigration,
+    foreignKeys: 'off',
+  },
 ];
 
 /** The newest schema version this build knows. */
@@ -363,12 +376,20 @@ export function migrate(db: Database, list: readonly Migration[] = migrations): 
   const applied: number[] = [];
   for (const m of list) {
     if (m.version <= current) continue;
-    db.transaction(() => {
-      if (typeof m.up === 'string') db.exec(m.up);
-      else m.up(db);
-      // user_version cannot take a bound parameter; the value is our own integer.
-      db.pragma(`user_version = ${m.version | 0}`);
-    })();
+    const keysWereOn = db.pragma('foreign_keys', { simple: true }) === 1;
+    if (m.foreignKeys === 'off') db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        if (typeof m.up === 'string') db.exec(m.up);
+        else m.up(db);
+        if (m.foreignKeys === 'off' && (db.pragma('foreign_key_check') as unknown[]).length > 0)
+          throw new Error(`migration "${m.name}" left rows whose foreign keys point nowhere`);
+        // user_version cannot take a bound parameter; the value is our own integer.
+        db.pragma(`user_version = ${m.version | 0}`);
+      })();
+    } finally {
+      if (m.foreignKeys === 'off' && keysWereOn) db.pragma('foreign_keys = ON');
+    }
     applied.push(m.version);
   }
   return applied;

@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AlertError } from '../../alerts/store.js';
 import { alertSummary } from '../../alerts/summary.js';
 import type { Alert, AlertKind, AlertStatus } from '../../alerts/types.js';
-import { actorOf, requireRole, requireUser } from '../auth.js';
+import { actorOf, requireRole, requireStaff } from '../auth.js';
 import type { AdminRoutePlugin } from '../context.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatTime } from '../views/time.js';
@@ -180,7 +180,7 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       .send(renderPage(request, { title: 'Alerts', body }));
   }
 
-  app.get('/alerts', { preHandler: requireUser }, async (request, reply) => page(request, reply));
+  app.get('/alerts', { preHandler: requireStaff }, async (request, reply) => page(request, reply));
 
   // One alert names a pupil's device and a domain: for the DSL and IT only.
   app.get('/alerts/:id', { preHandler: requireHandler }, async (request, reply) => {
@@ -309,7 +309,7 @@ export const alertRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get(
     '/api/alerts/summary',
     {
-      preHandler: requireUser,
+      preHandler: requireStaff,
       schema: {
         summary: 'Alert counts for a period by category, severity and outcome (every role; never an alert itself)',
         querystring: {

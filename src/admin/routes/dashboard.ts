@@ -4,7 +4,7 @@
 // store's per-minute rollups. Names in an illegal category are never shown,
 // only the category. Blocked lookups by category add up to the blocked total.
 import type { FastifyRequest } from 'fastify';
-import { requireUser } from '../auth.js';
+import { requireStaff } from '../auth.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatTime, localInput } from '../views/time.js';
@@ -253,7 +253,7 @@ function requestsSection(ctx: AdminContext): SafeHtml {
 }
 
 export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
-  app.get('/dashboard', { preHandler: requireUser }, async (request: FastifyRequest, reply) => {
+  app.get('/dashboard', { preHandler: requireStaff }, async (request: FastifyRequest, reply) => {
     const period = periodOf(request.query);
     const zone = ctx.config.admin.timezone;
     const data = await dashboardData(ctx, period, seesPeople(request));
@@ -373,7 +373,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get(
     '/api/dashboard',
     {
-      preHandler: requireUser,
+      preHandler: requireStaff,
       schema: {
         summary: 'Dashboard figures for the last hour, day or week (illegal-category names withheld)',
         querystring: { type: 'object', properties: { period: { type: 'string', enum: ['hour', 'day', 'week'], default: 'hour' } } },

@@ -3,7 +3,7 @@
 // when and from where each locked account was locked, recovery codes left, and
 // the auth audit trail (logins, failures, lockouts, unlocks, recovery codes used).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { actorOf, requireRole } from '../auth.js';
+import { actorOf, requireRole, requireUser } from '../auth.js';
 import { latestAuthEvents, recentAuthEvents, recordAuthEvent } from '../audit.js';
 import type { AdminRoutePlugin } from '../context.js';
 import { html } from '../html.js';
@@ -187,7 +187,7 @@ export const userRoutes: AdminRoutePlugin = async (app, { ctx }) => {
   app.get(
     '/api/me',
     {
-      preHandler: requireRole('admin', 'dsl', 'auditor'),
+      preHandler: requireUser,
       schema: {
         summary: 'The logged-in user and the CSRF token for X-CSRF-Token',
         response: {

@@ -10,13 +10,14 @@ export interface NavItem {
 
 export const navItems: NavItem[] = [
   { href: '/dashboard', label: 'Dashboard', roles: ['admin', 'dsl', 'auditor'] },
-  { href: '/exceptions', label: 'Exceptions', roles: ['admin', 'dsl', 'auditor'] },
+  { href: '/changes', label: 'Change requests', roles: ['admin', 'dsl', 'auditor', 'approver'] },
+  { href: '/exceptions', label: 'Exceptions', roles: ['admin', 'dsl', 'auditor', 'approver'] },
   { href: '/querylog', label: 'Query log', roles: ['admin', 'dsl'] },
   { href: '/alerts', label: 'Alerts', roles: ['admin', 'dsl', 'auditor'] },
   { href: '/people', label: 'People', roles: ['admin', 'dsl'] },
-  { href: '/changelog', label: 'Change log', roles: ['admin', 'dsl', 'auditor'] },
-  { href: '/checks', label: 'Checks', roles: ['admin', 'dsl', 'auditor'] },
-  { href: '/lists', label: 'Lists', roles: ['admin', 'dsl', 'auditor'] },
+  { href: '/changelog', label: 'Change log', roles: ['admin', 'dsl', 'auditor', 'approver'] },
+  { href: '/checks', label: 'Checks', roles: ['admin', 'dsl', 'auditor', 'approver'] },
+  { href: '/lists', label: 'Lists', roles: ['admin', 'dsl', 'auditor', 'approver'] },
   { href: '/identity', label: 'Identity', roles: ['admin', 'dsl'] },
   { href: '/users', label: 'Users', roles: ['admin'] },
   { href: '/settings', label: 'Settings', roles: ['admin', 'auditor'] },

@@ -43,7 +43,7 @@ export class EmailChannel implements Channel {
   async send(m: OutgoingMessage): Promise<void> {
     await this.transport.sendMail({
       from: this.config.from,
-      to: this.config.to,
+      to: m.to && m.to.length > 0 ? m.to : this.config.to,
       subject: m.subject,
       text: m.text,
       // The same Message-ID on every attempt: a resend after a crash is a recognisable duplicate.

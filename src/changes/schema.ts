@@ -1,0 +1,155 @@
+// The change-control tables (store migration 10, src/store/migrations.ts): the
+// governed policy's versions, the change requests that move it from one
+// version to the next, and the notices they send. The same migration widens
+// three CHECK constraints (the approver role, the outbox's notice kind, a check
+// run for a change) and keeps the exception tables of older versions under
+// new names: their rows move into the governed policy at the first start
+// (seed.ts), recorded in the change log. Never edit once shipped.
+import type { Database } from 'better-sqlite3';
+import { rebuildTable } from '../store/rebuild-table.js';
+
+const changeTablesSql = `
+-- One row per version of the filtering policy (groups, exceptions, switch-offs),
+-- written in the transaction of the change that made it. Never changed.
+CREATE TABLE governed_policy (
+  version   INTEGER PRIMARY KEY,
+  at        INTEGER NOT NULL,
+  change_id INTEGER NOT NULL REFERENCES change_requests (id),
+  doc_json  TEXT    NOT NULL
+);
+CREATE TRIGGER governed_policy_no_update BEFORE UPDATE ON governed_policy
+BEGIN SELECT RAISE(ABORT, 'policy versions cannot be changed'); END;
+CREATE TRIGGER governed_policy_no_delete BEFORE DELETE ON governed_policy
+BEGIN SELECT RAISE(ABORT, 'policy versions cannot be deleted'); END;
+
+-- A change request: what changes (operations against the policy), who asked and
+-- why, and each step of its life. Every step also writes a change-log row.
+CREATE TABLE change_requests (
+  id               INTEGER PRIMARY KEY,
+  kind             TEXT    NOT NULL CHECK (kind IN ('change', 'revert', 'seed', 'migration', 'import')),
+  status           TEXT    NOT NULL CHECK (status IN ('draft', 'submitted', 'approved', 'refused', 'withdrawn', 'applied', 'ended', 'reverted', 'failed')),
+  -- Where it came from: ui, api, cli, block-page, config, migration.
+  source           TEXT    NOT NULL,
+  ops_json         TEXT    NOT NULL,
+  -- The operations that undo it, worked out when it applied.
+  inverse_json     TEXT,
+  summary          TEXT    NOT NULL,
+  -- Per group (or network, person): before and after in plain words.
+  description_json TEXT    NOT NULL,
+  groups_json      TEXT    NOT NULL,
+  -- The member of staff (or pupil) who asked, and the record they gave.
+  requester        TEXT,
+  subject_area     TEXT,
+  reason           TEXT,
+  risk             TEXT    CHECK (risk IS NULL OR risk IN ('low', 'medium', 'high')),
+  backout          TEXT,
+  -- When it should apply (NULL: once approved) and end (NULL: it stays).
+  starts_at        INTEGER,
+  ends_at          INTEGER,
+  created_by       TEXT    NOT NULL,
+  created_by_id    INTEGER,
+  created_at       INTEGER NOT NULL,
+  submitted_by     TEXT,
+  submitted_by_id  INTEGER,
+  submitted_at     INTEGER,
+  -- An approver's decision: before it applies, or after, for an emergency change.
+  decision         TEXT    CHECK (decision IS NULL OR decision IN ('approved', 'refused')),
+  decided_by       TEXT,
+  decided_by_id    INTEGER,
+  decided_at       INTEGER,
+  decision_note    TEXT,
+  emergency        INTEGER NOT NULL DEFAULT 0,
+  review_due_at    INTEGER,
+  applied_at       INTEGER,
+  applied_by       TEXT,
+  policy_version   INTEGER,
+  ended_at         INTEGER,
+  ended_by         TEXT,
+  end_note         TEXT,
+  revert_of        INTEGER REFERENCES change_requests (id),
+  reverted_by      INTEGER REFERENCES change_requests (id),
+  test_ok          INTEGER,
+  test_summary     TEXT,
+  test_json        TEXT,
+  tested_at        INTEGER,
+  check_id         INTEGER,
+  -- Review requests from the block page: the device that asked and the category it hit.
+  client_address   TEXT,
+  category         TEXT,
+  overdue_alerted_at INTEGER
+);
+CREATE INDEX change_requests_status ON change_requests (status, id);
+CREATE INDEX change_requests_applied ON change_requests (applied_at);
+
+-- Messages about changes (to approvers, the DSL, the trust's ICT director),
+-- delivered through the alert outbox so a mail server that is down delays them
+-- and loses nothing.
+CREATE TABLE notices (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_at INTEGER NOT NULL,
+  kind       TEXT    NOT NULL,
+  subject    TEXT    NOT NULL,
+  text       TEXT    NOT NULL,
+  -- JSON list of e-mail addresses; NULL: the e-mail channel's own recipients.
+  email_to   TEXT,
+  change_id  INTEGER
+);
+`;
+
+const adminUsersSql = `CREATE TABLE admin_users (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'dsl', 'auditor', 'approver')),
+  password_hash TEXT NOT NULL,
+  password_changed_at INTEGER NOT NULL,
+  must_change_password INTEGER NOT NULL DEFAULT 1,
+  failed_attempts INTEGER NOT NULL DEFAULT 0,
+  locked_at INTEGER,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  totp_secret TEXT,
+  totp_enabled INTEGER NOT NULL DEFAULT 0,
+  totp_last_step INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  last_login_at INTEGER
+)`;
+
+const alertOutboxSql = `CREATE TABLE alert_outbox (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_at      INTEGER NOT NULL,
+  channel         TEXT    NOT NULL CHECK (channel IN ('email', 'webhook', 'syslog')),
+  kind            TEXT    NOT NULL CHECK (kind IN ('alert', 'digest', 'notice')),
+  alert_id        INTEGER REFERENCES alerts (id),
+  -- digest: JSON array of alert ids; notice: JSON array holding the notice id
+  payload         TEXT,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  last_error      TEXT
+)`;
+
+const checksSql = `CREATE TABLE checks (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  started_at  INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  run_by      TEXT    NOT NULL,
+  trigger     TEXT    NOT NULL CHECK (trigger IN ('manual', 'schedule', 'cli', 'change')),
+  server      TEXT    NOT NULL,
+  ok          INTEGER NOT NULL,
+  passed      INTEGER NOT NULL,
+  failed      INTEGER NOT NULL,
+  summary     TEXT    NOT NULL,
+  cases_json  TEXT    NOT NULL,
+  skipped_json TEXT   NOT NULL
+)`;
+
+/** Store migration 10. */
+export function changeControlMigration(db: Database): void {
+  rebuildTable(db, 'admin_users', adminUsersSql);
+  rebuildTable(db, 'alert_outbox', alertOutboxSql);
+  // The checks record refuses UPDATE and DELETE; DROP TABLE fires no trigger, and its triggers come back.
+  rebuildTable(db, 'checks', checksSql);
+  db.exec(changeTablesSql);
+  // Their rows become the governed policy's exceptions and draft requests at the first start (seed.ts).
+  db.exec('ALTER TABLE exceptions RENAME TO exceptions_before_change_control');
+  db.exec('ALTER TABLE exception_requests RENAME TO exception_requests_before_change_control');
+}
