@@ -39,12 +39,17 @@ import { buildAdminApp } from './admin/app.js';
 import { startAdminServer } from './admin/server.js';
 import { recordConfigChanges } from './admin/config-changes.js';
 import { BlockCounter } from './admin/metrics.js';
-import { liveDeps } from './admin/wire.js';
+import { liveDeps, selfTestServer } from './admin/wire.js';
 import type { ConfigRejection } from './admin/live.js';
 import { buildBlockPageApp, startBlockPageServer } from './admin/block-page.js';
 import { SelfTestSchedule } from './checks/schedule.js';
 import { IdentityService } from './identity/service.js';
 import { EncryptedDns } from './resolver/encrypted.js';
+import { ChangeControl } from './changes/service.js';
+import { changeTester } from './changes/tester.js';
+import { effectiveConfig, unfilteredGroups, unfilteredNetworks, unfilteredPeople, type PolicyDocument } from './changes/document.js';
+import { documentProblems } from './changes/validate.js';
+import { ChangeError } from './changes/errors.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -82,6 +87,13 @@ export class Gatehouse {
   readonly blocks = new BlockCounter();
   /** The last config a reload refused, shown on the dashboard until a reload succeeds. */
   configRejected: ConfigRejection | undefined;
+  /**
+   * The governed filtering policy and its change requests (src/changes/). The
+   * groups in `config` are its groups; `fileConfig` is the file as loaded.
+   */
+  readonly changes: ChangeControl;
+  /** The config file as loaded; `config` is it with the governed groups in place of the file's. */
+  fileConfig: Config;
   private selfTests: SelfTestSchedule | undefined;
   /** Query-log searches and reports for the admin UI, in their own thread. */
   private reader: StoreReader | undefined;
@@ -94,18 +106,28 @@ export class Gatehouse {
   private readonly now: () => number;
   private started = false;
 
+  /** The config the service runs with: the file's technical settings and the governed policy's groups. */
+  config: Config;
+
   constructor(
-    public config: Config,
+    file: Config,
     private readonly options: AppOptions = {},
   ) {
-    this.logger = options.logger ?? createLogger(config.logging.level);
+    this.fileConfig = file;
+    this.logger = options.logger ?? createLogger(file.logging.level);
     const now = (this.now = options.now ?? Date.now);
-    const dataDir = dirname(config.store.path);
+    const dataDir = dirname(file.store.path);
 
     // The database opens first: a corrupt or unwritable file stops start-up with a clear error.
-    this.db = openDatabase(config.store.path);
-    this.hider = loadNameHider(config.store.path);
-    this.checkToken = loadCheckToken(config.store.path);
+    this.db = openDatabase(file.store.path);
+    this.hider = loadNameHider(file.store.path);
+    this.checkToken = loadCheckToken(file.store.path);
+    // Then the governed policy (seeded from the file's groups at the first start): the groups everything below uses.
+    this.changes = new ChangeControl({ db: this.db, config: () => this.fileConfig, logger: this.logger, now });
+    const governed = this.changes.load();
+    this.refuseUnknownCategories(file, governed.doc);
+    const config = (this.config = effectiveConfig(file, governed.doc));
+    this.warnUnknownGroups(file);
     this.queryLog = new QueryLog({
       path: config.store.path,
       hider: this.hider,
@@ -124,9 +146,10 @@ export class Gatehouse {
     this.alerts = this.newAlertEngine(config);
 
     this.identity = new IdentityService({ db: this.db, config, logger: this.logger, now });
-    this.groups = new GroupIdentifier(config);
+    this.groups = new GroupIdentifier(config, unfilteredNetworks(governed.doc), unfilteredPeople(governed.doc));
     this.lists = new ListManager(config, { dataDir, logger: this.logger });
     this.policy = new PolicyHandler({ config, matcher: () => this.lists.matcher, logger: this.logger, now: () => new Date(now()) });
+    this.policy.setPolicy(config, governed.doc.exceptions, { unfilteredGroups: unfilteredGroups(governed.doc) });
     this.cache = new CacheHandler(config, now);
     this.rebinding = new RebindingHandler(config, this.logger.child({ part: 'rebinding' }), now);
     this.links = new LinkManager(config, this.logger.child({ part: 'links' }), now);
@@ -158,6 +181,21 @@ export class Gatehouse {
     this.server.addObserver(this.blocks);
     // Reverse DNS learns of client addresses after their answers are sent.
     this.server.addObserver({ onAnswer: (q) => this.identity.noticeAddress(q.client.address) });
+
+    this.changes.live = {
+      check: (doc) => this.compilePolicy(doc),
+      apply: (doc) => this.applyPolicy(doc),
+      isIllegal: (name) => this.isIllegal(name),
+      alerts: () => this.alerts,
+      test: changeTester({
+        db: this.db,
+        config: () => this.fileConfig,
+        server: () => selfTestServer(this),
+        categoriesOf: (name) => this.policy.categoriesOf(name),
+        alerts: () => this.alerts,
+        now,
+      }),
+    };
 
     this.links.on('switch', (s: LinkSwitch) => this.onLinkSwitch(s));
     this.links.on('nameservers', (c: NameserversChange) => this.onNameservers(c));
@@ -241,6 +279,54 @@ export class Gatehouse {
       this.logger.info({ categories: done.categories, names: done.names }, 'illegal-category names hidden in the query log');
   }
 
+  /** A governed policy naming a category the config file does not have cannot be compiled: say so, and what to do. */
+  private refuseUnknownCategories(file: Config, doc: PolicyDocument): void {
+    const problems = documentProblems(doc, { categories: file.categories, maxSwitchOffHours: 24 }).filter((p) => /categor/.test(p));
+    if (problems.length > 0)
+      throw new ChangeError(
+        'GH_ERR_POLICY_CATEGORY',
+        `the config file lacks categories the governed policy uses: ${problems.join('; ')}. Keep them in the file, ` +
+          'and remove them from the policy with a change request first.',
+        problems,
+      );
+  }
+
+  /** Names of groups in the file's technical settings (alert rules, checks.sources) that the governed policy does not have. */
+  private warnUnknownGroups(file: Config): void {
+    const known = new Set(this.config.groups.map((g) => g.name));
+    const named = [...file.alerts.rules.flatMap((r) => (r.group ? [r.group] : [])), ...Object.keys(file.checks.sources)];
+    const unknown = [...new Set(named.filter((g) => !known.has(g)))];
+    if (unknown.length > 0)
+      this.logger.warn(
+        { groups: unknown },
+        'alerts.rules or checks.sources name groups the governed policy does not have; they match nothing',
+      );
+  }
+
+  /** The parts a governed policy compiles into, without using them: throws what applying would. */
+  private compilePolicy(doc: PolicyDocument): void {
+    const config = effectiveConfig(this.fileConfig, doc);
+    PolicyHandler.compile(config, doc.exceptions, { unfilteredGroups: unfilteredGroups(doc) });
+    new GroupIdentifier(config, unfilteredNetworks(doc), unfilteredPeople(doc));
+  }
+
+  /**
+   * Swap in a governed policy (an applied change, or its end): compiled once,
+   * then the policy and the client → group map are replaced, as a reload does.
+   */
+  private applyPolicy(doc: PolicyDocument): void {
+    const previous = this.config;
+    const config = effectiveConfig(this.fileConfig, doc);
+    this.policy.setPolicy(config, doc.exceptions, { unfilteredGroups: unfilteredGroups(doc) });
+    this.groups.configure(config, unfilteredNetworks(doc), unfilteredPeople(doc));
+    // The allow-list's default takes every group's networks; its rate-limit records start again, so only when they changed.
+    const nets = (c: Config) => JSON.stringify(c.groups.map((g) => g.networks));
+    if (nets(config) !== nets(previous)) this.admission.configure(config);
+    this.queryLog.setDictionaries(this.dictionaries(config));
+    this.admin?.reloadAdminConfig(config);
+    this.config = config;
+  }
+
   /**
    * Whether the policy blocks a name as illegal content (IWF, CTIRU). Asked of
    * the policy itself, so look-alike and punycode spellings count as they do
@@ -319,6 +405,8 @@ export class Gatehouse {
     await this.encrypted?.start();
     this.admission.start();
     this.links.startProbes();
+    // Changes due while the service was stopped apply or end now (and are tested against the listening resolver).
+    await this.changes.start();
     const live = liveDeps(this, this.blocks, this.now);
     if (this.options.admin !== false) {
       this.reader = new StoreReader(this.config.store.path);
@@ -330,6 +418,7 @@ export class Gatehouse {
         db: this.db,
         logger: this.logger,
         policy: this.policy,
+        changes: this.changes,
         isIllegal: (name) => this.isIllegal(name),
         now: this.now,
         live,
@@ -356,9 +445,18 @@ export class Gatehouse {
     this.started = true;
   }
 
-  /** Apply a new, already validated config without dropping queries (SIGHUP). */
-  async reload(config: Config): Promise<void> {
+  /**
+   * Apply a new, already validated config file without dropping queries
+   * (SIGHUP). Its technical settings apply; its groups do not (the governed
+   * policy's stay in force, and a difference is reported).
+   */
+  async reload(file: Config): Promise<void> {
+    // Checked first, so a refused file changes nothing.
+    this.refuseUnknownCategories(file, this.changes.doc);
+    const previousFile = this.fileConfig;
     const previous = this.config;
+    this.fileConfig = file;
+    const config = effectiveConfig(file, this.changes.doc);
     // Category bits are positions in config.categories, shared by the matcher and
     // the policy. When lists or categories change, the new matcher is built first
     // (the old matcher and policy keep serving together meanwhile) and the policy
@@ -368,7 +466,7 @@ export class Gatehouse {
       JSON.stringify(config.categories) !== JSON.stringify(previous.categories);
     if (listsChanged && this.started) await this.lists.reload(config);
     this.policy.reload(config);
-    this.groups.configure(config);
+    this.groups.configure(config, unfilteredNetworks(this.changes.doc), unfilteredPeople(this.changes.doc));
     await this.identity.reload(config);
     this.cache.configure(config);
     this.rebinding.configure(config);
@@ -398,8 +496,10 @@ export class Gatehouse {
     this.config = config;
     // The swap (if any) came before this.config changed: which categories are illegal may differ.
     this.sendIllegalNames();
-    // A change to filtering made in the config file is a change too: one change-log row per section.
-    recordConfigChanges(this.db, previous, config, 'config file (reload)', this.now());
+    // Technical settings changed in the file are logged too: one change-log row per section, key by key.
+    recordConfigChanges(this.db, previousFile, file, 'config file (reload)', this.now());
+    this.changes.warnIfFileDiffers(file);
+    this.warnUnknownGroups(file);
     if (this.started) await this.server.relisten(config.dns.listen);
     // Every SIGHUP reads the DoH/DoT certificate again, so a renewal needs no restart.
     if (this.started) await this.encrypted?.reload(config);
@@ -432,6 +532,8 @@ export class Gatehouse {
   /** Drain in-flight queries, flush the query log and alerts, close everything (SIGTERM). */
   async stop(): Promise<void> {
     this.selfTests?.stop();
+    this.changes.stop();
+    await this.changes.idle();
     this.admission.stop();
     await this.encrypted?.stop();
     await this.server.stop();

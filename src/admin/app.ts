@@ -9,7 +9,10 @@ import { requestWithoutQuery } from '../log.js';
 import { inlineReports } from '../store/reader.js';
 import { installAuth, sessionLimits } from './auth.js';
 import type { AdminContext, AdminDeps, AdminRoutePlugin } from './context.js';
-import { loadExceptionsIntoPolicy } from './exceptions.js';
+import { ChangeControl } from '../changes/service.js';
+import { effectiveConfig } from '../changes/document.js';
+import { changeRoutes } from './routes/changes.js';
+import { navCounts } from './views/nav.js';
 import { installOpenApi } from './openapi.js';
 import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
@@ -37,13 +40,53 @@ declare module 'fastify' {
   }
 }
 
-const coreRoutes: AdminRoutePlugin[] = [authRoutes, accountRoutes, exceptionRoutes, changelogRoutes, userRoutes];
+const coreRoutes: AdminRoutePlugin[] = [authRoutes, accountRoutes, changeRoutes, exceptionRoutes, changelogRoutes, userRoutes];
+
+/**
+ * Change control for an admin app used on its own (tests, tools): on the same
+ * database, pushing the governed exceptions to `deps.policy` after each applied
+ * change. The service passes its own (src/app.ts), which drives the resolver.
+ */
+function ownChangeControl(deps: AdminDeps, ctx: () => AdminContext, file: () => Config): ChangeControl {
+  const changes = new ChangeControl({
+    db: deps.db,
+    config: file,
+    logger: deps.logger,
+    ...(deps.now ? { now: deps.now } : {}),
+    live: {
+      ...(deps.isIllegal ? { isIllegal: deps.isIllegal } : {}),
+      apply: (doc) => {
+        ctx().config = effectiveConfig(file(), doc);
+        try {
+          deps.policy?.setExceptions(doc.exceptions.map((e) => ({ id: e.id, domain: e.domain, action: e.action, groups: e.groups })));
+        } catch (err) {
+          deps.logger.error({ err }, 'admin: the policy refused the exception list');
+        }
+      },
+      alerts: () => {
+        const a = deps.live?.alerts;
+        return a?.operational && a.notice ? { operational: a.operational, notice: a.notice } : undefined;
+      },
+    },
+  });
+  return changes;
+}
 
 export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   const admin = deps.config.admin;
   const tls = admin.tls ? loadTls(admin.tls, deps.config.store.path, deps.logger) : undefined;
+  let fileConfig = deps.config;
+  const own = deps.changes === undefined;
+  const changes =
+    deps.changes ??
+    ownChangeControl(
+      deps,
+      () => ctx,
+      () => fileConfig,
+    );
   const ctx: AdminContext = {
-    config: deps.config,
+    config: own ? effectiveConfig(deps.config, changes.load().doc) : deps.config,
+    changes,
     db: deps.db,
     logger: deps.logger,
     policy: deps.policy,
@@ -79,6 +122,11 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     metrics: admin.metrics,
   });
   installAuth(app, ctx);
+  // The menu's counts (requests waiting for an approver, drafts waiting for IT), read once per page.
+  app.addHook('preHandler', async (request) => {
+    if (request.auth?.stage === 'ready' && request.method === 'GET' && !request.url.startsWith('/api/'))
+      request.navCounts = navCounts(ctx.db, request.auth.user.role);
+  });
   installOpenApi(app);
   // Unexpected errors: logged in full, answered without detail (nothing was changed: changes are transactions).
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
@@ -98,7 +146,11 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   // SIGHUP: groups and the account/session settings apply at once; listen, TLS
   // and the network lists are fixed at build time (restart to change them).
   app.decorate('reloadAdminConfig', (next: Config) => {
-    ctx.config = next;
+    // With its own change control the admin app gets a config file, whose groups are not applied; from the service, the config it runs with.
+    if (own) {
+      fileConfig = next;
+      ctx.config = effectiveConfig(next, changes.doc);
+    } else ctx.config = next;
   });
 
   // Expired sessions are refused on lookup anyway; this keeps the table small.
@@ -106,7 +158,13 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   purge.unref();
   app.addHook('onClose', async () => clearInterval(purge));
 
-  // The resolver starts with the exceptions saved in the database.
-  loadExceptionsIntoPolicy(ctx);
+  if (own) {
+    // The resolver (deps.policy) starts with the governed exceptions; the timer applies and ends changes on time.
+    await changes.start();
+    app.addHook('onClose', async () => {
+      changes.stop();
+      await changes.idle();
+    });
+  }
   return app;
 }

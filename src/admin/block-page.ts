@@ -1,7 +1,7 @@
 // The block page: a small HTTP server on the block address (dns.block.a). A
 // blocked name resolves there, so it answers ANY Host with a page saying the
 // site is blocked, the category and the client's group, and a form to ask for
-// a review, which becomes a pending request on the Exceptions page.
+// a review, which becomes a draft change request for IT to confirm (src/changes/).
 //
 // Illegal content (IWF, CTIRU) gets the IWF's standard wording and nothing
 // else: no name, no category detail, no review form (it cannot be excepted).
@@ -15,8 +15,9 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { GroupIdentifier } from '../resolver/identify.js';
 import { normaliseDomain } from '../lists/names.js';
-import { createPendingRequest, requestReference } from './exceptions.js';
+import { createReviewRequest } from '../changes/review-request.js';
 import { recordRequester } from '../identity/review-requests.js';
+import { requestReference } from './exceptions.js';
 import { html, type SafeHtml } from './html.js';
 import type { BlockExplanation } from './live.js';
 import { RateLimiter } from './ratelimit.js';
@@ -219,33 +220,25 @@ export async function buildBlockPageApp(deps: BlockPageDeps): Promise<FastifyIns
           page('Site blocked', blockedPage(request, host, e, html`<p class="muted" role="alert">Please say why you need the site.</p>`)),
         );
     }
-    const duplicate = deps.db
-      .prepare("SELECT id FROM exception_requests WHERE domain = ? AND client_address = ? AND status = 'pending'")
-      .pluck()
-      .get(host, address) as number | undefined;
-    let id = duplicate;
-    if (id === undefined) {
-      const who = deps.identity?.lookup(address);
-      id = deps.db.transaction(() => {
-        const created = createPendingRequest(
-          deps.db,
-          {
-            domain: host,
-            category: e.category ?? null,
-            group: e.group,
-            clientAddress: address,
-            requesterName: field(request.body, 'name'),
-            reason,
-          },
-          t,
-        );
-        // The person and device at the address when they asked (identity/review-requests.ts).
-        recordRequester(deps.db, created, who);
-        return created;
-      })();
-      // The Exceptions page shows the request; the log says only that one came (never the host: it may be illegal).
-      request.log.info({ group: e.group, request: id }, 'block page: review requested');
-    }
+    // A repeat from the same device for the same site gives the same draft (and reference).
+    const id = createReviewRequest(
+      deps.db,
+      deps.config,
+      {
+        domain: host,
+        category: e.category ?? null,
+        group: e.group,
+        clientAddress: address,
+        requesterName: field(request.body, 'name'),
+        reason,
+      },
+      t,
+      deps.isIllegal,
+    );
+    // The person and device at the address when they asked (identity/review-requests.ts).
+    recordRequester(deps.db, id, deps.identity?.lookup(address));
+    // The Change requests page shows it; the log says only that one came (never the host: it may be illegal).
+    request.log.info({ group: e.group, request: id }, 'block page: review requested');
     return reply
       .code(200)
       .type('text/html; charset=utf-8')

@@ -129,6 +129,13 @@ export function listChanges(db: Database, filter: ChangeFilter = {}): ChangeRow[
     .all(filter.from ?? 0, filter.to ?? Number.MAX_SAFE_INTEGER, Math.min(filter.limit ?? 500, 10_000), filter.offset ?? 0) as ChangeRow[];
 }
 
+/** The rows about one thing (a change request's steps), oldest first. */
+export function changesOf(db: Database, entity: string, entityId: string | number): ChangeRow[] {
+  return db
+    .prepare('SELECT * FROM change_log WHERE entity = ? AND entity_id = ? ORDER BY id LIMIT 1000')
+    .all(entity, String(entityId)) as ChangeRow[];
+}
+
 /** A CSV cell, quoted, and defused against spreadsheet formula injection (=, +, -, @). */
 function csvCell(value: unknown): string {
   let text = value == null ? '' : String(value);

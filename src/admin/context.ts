@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Reports } from '../store/reader.js';
+import type { ChangeControl } from '../changes/service.js';
 import type { LiveDeps } from './live.js';
 
 /** One exception as the resolver's policy takes it. */
@@ -18,8 +19,13 @@ export interface AdminDeps {
   config: Config;
   db: Database;
   logger: Logger;
-  /** The live policy: exceptions are pushed to it after every change (and at start). */
+  /**
+   * Without `changes`: the live policy the admin app's own change control pushes
+   * the governed exceptions to after every applied change (and at start).
+   */
   policy?: { setExceptions(list: PolicyException[]): void };
+  /** The service's change control (src/changes/); the admin app makes its own on `db` when absent. */
+  changes?: ChangeControl;
   /** Whether the current matcher puts a name in an illegal category (IWF, CTIRU). */
   isIllegal?: (name: string) => boolean;
   /** Clock in milliseconds; tests inject one. */
@@ -34,6 +40,7 @@ export interface AdminDeps {
 
 /** The deps with defaults filled in, handed to every route plugin as `opts.ctx`. */
 export interface AdminContext extends Required<Omit<AdminDeps, 'policy' | 'isIllegal' | 'extraRoutes' | 'live'>> {
+  changes: ChangeControl;
   live: LiveDeps;
   policy?: AdminDeps['policy'];
   isIllegal?: AdminDeps['isIllegal'];

@@ -1,7 +1,7 @@
 // What the content pages (dashboard, lists, checks, alerts, /metrics) need of
 // the running service. src/app.ts passes these as `AdminDeps.live`; every
 // field is optional and a page without it says the data is not available.
-import type { Alert, AlertHistoryEntry, DeliveryAttempt, OperationalEvent } from '../alerts/types.js';
+import type { Alert, AlertHistoryEntry, DeliveryAttempt, Notice, OperationalEvent } from '../alerts/types.js';
 import type { ListFilter } from '../alerts/store.js';
 import type { CheckResult } from '../checks/self-test.js';
 import type { ListStatus } from '../lists/manager.js';
@@ -33,6 +33,8 @@ export interface LiveAlerts {
   pendingDeliveries(): number;
   /** Raise an operational alert (a failed check raises 'check-failed'). */
   operational?(e: OperationalEvent): void;
+  /** Queue a change-control notice (AlertEngine.notice). */
+  notice?(n: Notice): number | null;
 }
 
 /** Why the block page's client got the block answer for a host. */

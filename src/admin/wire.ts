@@ -14,6 +14,7 @@ import type { QueryLog } from '../store/query-log.js';
 import type { PolicyHandler } from '../resolver/policy.js';
 import type { GroupIdentifier } from '../resolver/identify.js';
 import type { BlockExplanation, ConfigRejection, LiveDeps, LiveIdentity } from './live.js';
+import { isSwitchedOff, type PolicyDocument } from '../changes/document.js';
 import type { BlockCounter } from './metrics.js';
 
 /** The parts of a running Gatehouse the admin UI reads (the Gatehouse class in app.ts has them all). */
@@ -34,6 +35,8 @@ export interface RunningParts {
   configRejected: ConfigRejection | undefined;
   /** The identity service (src/identity/service.ts). */
   identity?: LiveIdentity;
+  /** The governed policy (for the switch-offs the self-test must expect). */
+  changes?: { doc: PolicyDocument };
 }
 
 /**
@@ -77,9 +80,17 @@ export function liveDeps(g: RunningParts, blocks?: BlockCounter, now: () => numb
       close: (id, user, outcome) => g.alerts.close(id, user, outcome),
       pendingDeliveries: () => g.alerts.pendingDeliveries(),
       operational: (e) => g.alerts.operational(e),
+      notice: (n) => g.alerts.notice(n),
     },
     selfTest: ({ groups }) =>
-      runSelfTest({ config: g.config, server: selfTestServer(g), ...(groups ? { groups } : {}), now, checkToken: g.checkToken }),
+      runSelfTest({
+        config: g.config,
+        server: selfTestServer(g),
+        ...(groups ? { groups } : {}),
+        now,
+        checkToken: g.checkToken,
+        ...(g.changes ? { unfiltered: (group: string, source: string) => isSwitchedOff(g.changes!.doc, group, source) } : {}),
+      }),
     explain: blockExplainer(g.policy, g.groups),
     ...(blocks ? { blocksByCategory: () => blocks.snapshot() } : {}),
     configRejected: () => g.configRejected,

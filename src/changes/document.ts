@@ -4,6 +4,7 @@
 // and changes only through change requests; the live policy is compiled from
 // it. Illegal categories are outside it: they are blocked for every group by
 // the config file's categories, and no document can name them.
+import ipaddr from 'ipaddr.js';
 import type { Config, GroupConfig } from '../config.js';
 
 /** An allow or deny exception, with the record of the change that made it. */
@@ -79,7 +80,10 @@ export function governedGroup(g: GroupConfig, illegal: ReadonlySet<string>): Gro
 export function fileGroupsDiffer(file: readonly GroupConfig[], doc: PolicyDocument, categories: Config['categories']): boolean {
   if (file.length === 0) return false;
   const illegal = illegalIds(categories);
-  return JSON.stringify(file.map((g) => governedGroup(g, illegal))) !== JSON.stringify(doc.groups);
+  // The order of a block list means nothing; the order of groups and schedules is kept as written.
+  const canonical = (groups: readonly GroupConfig[]) =>
+    JSON.stringify(groups.map((g) => ({ ...governedGroup(g, illegal), block: [...g.block].filter((c) => !illegal.has(c)).sort() })));
+  return canonical(file) !== canonical(doc.groups);
 }
 
 /** The config the resolver runs with: the file's technical settings, the governed groups. */
@@ -109,4 +113,22 @@ export function sameTarget(a: SwitchTarget, b: SwitchTarget): boolean {
 /** A target in words: "group pupils", "network 10.1.5.0/24", "person jsmith". */
 export function targetName(t: SwitchTarget): string {
   return t.kind === 'group' ? `group ${t.group}` : t.kind === 'network' ? `network ${t.network}` : `person ${t.person}`;
+}
+
+/** Whether an address is in a network (CIDR); false for anything unreadable. */
+export function inNetwork(address: string, network: string): boolean {
+  try {
+    const ip = ipaddr.process(address);
+    const range = ipaddr.parseCIDR(network);
+    return ip.kind() === range[0].kind() && ip.match(range);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether filtering is switched off for a client of a group at an address (its group, or its network). */
+export function isSwitchedOff(doc: PolicyDocument, group: string, address: string): boolean {
+  return doc.switchOffs.some(
+    (s) => (s.target.kind === 'group' && s.target.group === group) || (s.target.kind === 'network' && inNetwork(address, s.target.network)),
+  );
 }

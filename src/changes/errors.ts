@@ -21,7 +21,9 @@ export type ChangeErrorCode =
   /** No governed policy yet, and nothing to seed it from. */
   | 'GH_ERR_POLICY_SEED'
   /** A policy file (import) that cannot be read or is not valid. */
-  | 'GH_ERR_POLICY_FILE';
+  | 'GH_ERR_POLICY_FILE'
+  /** The config file lacks a category the governed policy uses (at start, or in a reload, which is refused). */
+  | 'GH_ERR_POLICY_CATEGORY';
 
 export class ChangeError extends Error {
   constructor(
@@ -35,7 +37,7 @@ export class ChangeError extends Error {
 }
 
 /** HTTP status for a change-control error. */
-export function changeErrorStatus(code: ChangeErrorCode): number {
+export function changeErrorStatus(code: ChangeErrorCode): 400 | 403 | 404 | 409 | 422 {
   switch (code) {
     case 'GH_ERR_CHANGE_NOT_FOUND':
       return 404;

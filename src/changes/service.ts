@@ -102,6 +102,11 @@ export class ChangeControl {
     return this.opts.config();
   }
 
+  /** The config file as loaded (its groups are compared with the policy, never applied). */
+  fileConfig(): Config {
+    return this.opts.config();
+  }
+
   /** Seed the policy if this is the first start, and load the version in force (without the timer). */
   load(): PolicyVersion {
     if (ensureSeeded(this.db, this.config, this.now()))

@@ -5,11 +5,10 @@
 // says. The expectation is worked out here from the policy document, the
 // config's categories and the lists' categories for the name, never from the
 // resolver's compiled policy, so a fault in compiling shows as a failure.
-import ipaddr from 'ipaddr.js';
 import type { Config, GroupConfig } from '../config.js';
 import { chooseSources, expectedBlocks, loopbackAddressIn, type CheckPlan, type SkippedGroup } from '../checks/self-test.js';
 import { GroupIdentifier } from '../resolver/identify.js';
-import { effectiveConfig, illegalIds, type PolicyDocument } from './document.js';
+import { effectiveConfig, illegalIds, inNetwork, isSwitchedOff, type PolicyDocument } from './document.js';
 import type { ChangeOp } from './operations.js';
 
 export interface VerifyInput {
@@ -41,16 +40,6 @@ function loopbackOf(network: string): string | undefined {
   }
 }
 
-function inNetwork(address: string, network: string): boolean {
-  try {
-    const ip = ipaddr.process(address);
-    const range = ipaddr.parseCIDR(network);
-    return ip.kind() === range[0].kind() && ip.match(range);
-  } catch {
-    return false;
-  }
-}
-
 /** What the policy says a name gets from a source in a group, and why. */
 export function expectFor(
   doc: PolicyDocument,
@@ -63,10 +52,7 @@ export function expectFor(
 ): { expected: 'blocked' | 'allowed'; why: string } {
   const illegal = illegalIds(config.categories);
   if (categories.some((c) => illegal.has(c))) return { expected: 'blocked', why: 'illegal: blocked for everyone' };
-  const off = doc.switchOffs.some(
-    (s) => (s.target.kind === 'group' && s.target.group === group) || (s.target.kind === 'network' && inNetwork(source, s.target.network)),
-  );
-  if (off) return { expected: 'allowed', why: 'filtering is switched off here for now' };
+  if (isSwitchedOff(doc, group, source)) return { expected: 'allowed', why: 'filtering is switched off here for now' };
   const covers = (d: string) => name === d || name.endsWith('.' + d);
   const mine = doc.exceptions.filter((e) => e.groups.includes(group) && covers(e.domain));
   if (mine.some((e) => e.action === 'deny')) return { expected: 'blocked', why: 'a deny exception' };

@@ -5,7 +5,8 @@
 import type { Database } from 'better-sqlite3';
 import type { CheckCase, CheckResult, SkippedGroup } from './self-test.js';
 
-export type CheckTrigger = 'manual' | 'schedule' | 'cli';
+/** What started a run: a person, the schedule, the command line, or a change that applied (src/changes/). */
+export type CheckTrigger = 'manual' | 'schedule' | 'cli' | 'change';
 
 export interface CheckRecord {
   id: number;

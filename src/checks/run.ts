@@ -14,6 +14,8 @@ export interface RunAndRecordOptions {
   runBy: string;
   trigger: CheckTrigger;
   now?: () => number;
+  /** The alert a failure raises (default: check-failed). */
+  alert?: (result: CheckResult) => OperationalEvent;
 }
 
 export async function runAndRecord(opts: RunAndRecordOptions): Promise<{ id: number; result: CheckResult }> {
@@ -21,12 +23,13 @@ export async function runAndRecord(opts: RunAndRecordOptions): Promise<{ id: num
   const actions: string[] = [];
   if (!result.ok) {
     if (opts.alerts?.operational) {
-      opts.alerts.operational({
+      const alert = opts.alert?.(result) ?? {
         kind: 'check-failed',
         message: `Filtering check failed: ${result.summary}`,
         details: { failed: result.failed, runBy: opts.runBy },
-      });
-      actions.push('Operational alert raised (check-failed) to the configured alert channels.');
+      };
+      opts.alerts.operational(alert);
+      actions.push(`Operational alert raised (${alert.kind}) to the configured alert channels.`);
     } else {
       actions.push('No alert engine connected: nobody was alerted automatically.');
     }

@@ -136,10 +136,10 @@ export function erasePerson(db: Database, person: Person, options: EraseOptions)
           .pluck()
           .all(person.id) as number[];
         for (const id of requests) {
-          const r = db.prepare('SELECT reason, decision_note FROM exception_requests WHERE id = ?').raw().get(id) as
+          const r = db.prepare('SELECT reason, decision_note FROM change_requests WHERE id = ?').raw().get(id) as
             [string | null, string | null] | undefined;
           if (r)
-            db.prepare('UPDATE exception_requests SET requester_name = NULL, reason = ?, decision_note = ? WHERE id = ?').run(
+            db.prepare('UPDATE change_requests SET requester = NULL, reason = ?, decision_note = ? WHERE id = ?').run(
               withoutNames(r[0], names),
               withoutNames(r[1], names),
               id,
@@ -162,7 +162,7 @@ export function erasePerson(db: Database, person: Person, options: EraseOptions)
         return { personId: person.id, ...counts, walTruncated: false };
       })
       .immediate();
-    for (const table of ['identity_people', 'identity_devices', 'identity_addresses', 'alerts', 'alert_history', 'exception_requests'])
+    for (const table of ['identity_people', 'identity_devices', 'identity_addresses', 'alerts', 'alert_history', 'change_requests'])
       rebuildTable(db, table);
     zeroFreePages(db);
     return { ...result, walTruncated: truncateWal(db) };

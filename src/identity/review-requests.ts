@@ -1,7 +1,7 @@
 // Who asked for a review on the block page: the person and device at the
-// client's address at that moment (review_request_identity, migration 8),
-// kept beside the request rather than in exception_requests, which change
-// control owns. Names are read when shown (store/who.ts), so an erased person
+// client's address at that moment (review_request_identity, migration 10),
+// kept beside the request (a change request from the block page, in
+// change_requests) rather than in it, which change control owns. Names are read when shown (store/who.ts), so an erased person
 // is gone from the Exceptions page and their person page alike.
 import type { Database } from 'better-sqlite3';
 import { describeIds, type WhoView } from '../store/who.js';
@@ -48,10 +48,11 @@ export interface PersonRequest {
 export function requestsOf(db: Database, personId: number, from = 0, to = Number.MAX_SAFE_INTEGER): PersonRequest[] {
   return db
     .prepare(
-      `SELECT r.id, r.domain, r.category, r.group_name AS groupName, r.client_address AS clientAddress,
-              r.requester_name AS requesterName, r.reason, r.created_at AS createdAt, r.status, r.decided_by AS decidedBy,
+      `SELECT r.id, json_extract(r.ops_json, '$[0].domain') AS domain, r.category,
+              json_extract(r.ops_json, '$[0].groups[0]') AS groupName, r.client_address AS clientAddress,
+              r.requester AS requesterName, r.reason, r.created_at AS createdAt, r.status, r.decided_by AS decidedBy,
               r.decided_at AS decidedAt, r.decision_note AS decisionNote, i.device_id AS deviceId
-         FROM review_request_identity AS i JOIN exception_requests AS r ON r.id = i.request_id
+         FROM review_request_identity AS i JOIN change_requests AS r ON r.id = i.request_id
         WHERE i.person_id = ? AND r.created_at >= ? AND r.created_at < ?
         ORDER BY r.id DESC`,
     )

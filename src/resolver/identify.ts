@@ -1,6 +1,9 @@
 // Client address → group. The most specific network across all groups wins;
 // the default group catches the rest. Results are memoised per address, since
-// a school has a few thousand devices asking again and again.
+// a school has a few thousand devices asking again and again. An address in a
+// network whose filtering a temporary change switched off gets its group's
+// unfiltered form (Group.unfiltered), found on the same memoised look-up; so
+// does a person identity puts at the address, when their filtering is off.
 import ipaddr from 'ipaddr.js';
 import type { Config } from '../config.js';
 import type { Answer, Group, Handler, Next, Query } from './types.js';
@@ -19,15 +22,27 @@ export class GroupIdentifier {
   private defaultGroup!: Group;
   private groups: Group[] = [];
   private named = new Map<string, Group>();
+  /** The same groups, unfiltered (same index and name). */
+  private offGroups: Group[] = [];
+  private offNetworks: Network['range'][] = [];
+  /** User names (lower case) whose filtering is switched off, wherever identity finds them. */
+  private offPeople: ReadonlySet<string> = new Set();
   private memo = new Map<string, Group>();
 
-  constructor(config: Config) {
-    this.configure(config);
+  constructor(config: Config, unfilteredNetworks: readonly string[] = [], unfilteredPeople: readonly string[] = []) {
+    this.configure(config, unfilteredNetworks, unfilteredPeople);
   }
 
-  configure(config: Config): void {
-    this.groups = config.groups.map((g, index) => ({ index, name: g.name }));
+  /**
+   * `unfilteredNetworks`: networks (CIDR) whose clients have filtering switched off for now;
+   * `unfilteredPeople`: user names, the same for a person identity puts at an address.
+   */
+  configure(config: Config, unfilteredNetworks: readonly string[] = [], unfilteredPeople: readonly string[] = []): void {
+    this.groups = config.groups.map((g, index) => ({ index, name: g.name, unfiltered: false }));
     this.named = new Map(this.groups.map((g) => [g.name, g]));
+    this.offGroups = config.groups.map((g, index) => ({ index, name: g.name, unfiltered: true }));
+    this.offNetworks = unfilteredNetworks.map((n) => ipaddr.parseCIDR(n));
+    this.offPeople = new Set(unfilteredPeople.map((p) => p.toLowerCase()));
     this.defaultGroup = this.groups[config.groups.findIndex((g) => g.default)];
     this.networks = config.groups.flatMap((g, i) =>
       g.networks.map((cidr) => {
@@ -48,6 +63,16 @@ export class GroupIdentifier {
     return this.named.get(name);
   }
 
+  /** A group's unfiltered form (itself when it is one). */
+  unfilteredOf(group: Group): Group {
+    return group.unfiltered === true ? group : (this.offGroups[group.index] ?? group);
+  }
+
+  /** Whether a temporary change switched filtering off for this user name. */
+  isPersonOff(user: string): boolean {
+    return this.offPeople.size > 0 && this.offPeople.has(user.toLowerCase());
+  }
+
   groupOf(address: string): Group {
     let group = this.memo.get(address);
     if (group === undefined) {
@@ -66,10 +91,17 @@ export class GroupIdentifier {
       return this.defaultGroup;
     }
     const kind = ip.kind();
+    let group = this.defaultGroup;
     for (const n of this.networks) {
-      if (n.kind === kind && ip.match(n.range)) return n.group;
+      if (n.kind === kind && ip.match(n.range)) {
+        group = n.group;
+        break;
+      }
     }
-    return this.defaultGroup;
+    for (const range of this.offNetworks) {
+      if (range[0].kind() === kind && ip.match(range)) return this.offGroups[group.index];
+    }
+    return group;
   }
 }
 
@@ -93,7 +125,12 @@ export class IdentifyHandler implements Handler {
     const who = client.identity ?? this.identities?.lookup(client.address);
     client.identity = who;
     const byIdentity = who?.group !== undefined && (client.remote === true || this.identities?.personFirst === true);
-    client.group = byIdentity ? (this.groups.byName(who.group!) ?? network) : network;
+    let group = byIdentity ? (this.groups.byName(who.group!) ?? network) : network;
+    // A switch-off (src/changes/) of the client's network, or of the person identity puts there,
+    // gives the group's unfiltered form: illegal content stays blocked.
+    if (network.unfiltered === true || (who?.user !== undefined && this.groups.isPersonOff(who.user)))
+      group = this.groups.unfilteredOf(group);
+    client.group = group;
     return next(q);
   }
 }

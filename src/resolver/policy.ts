@@ -29,7 +29,7 @@ import { HELP_SERVICE } from './help-services.js';
 import { SuffixMap } from './suffix-map.js';
 import { isPromise } from './maybe-async.js';
 import { NameFactsMemo } from './name-facts.js';
-import { PolicyState, type GroupPolicy } from './policy-state.js';
+import { PolicyState, type GroupPolicy, type StateOptions } from './policy-state.js';
 import { safeSearchAnswer } from './safe-search.js';
 import type { Answer, Decision, Handler, Next, Query } from './types.js';
 
@@ -84,6 +84,7 @@ const ALLOWED_AS_HELP: Decision = Object.freeze({ action: 'allow', reason: 'help
 export class PolicyHandler implements Handler {
   private state: PolicyState;
   private exceptions: readonly Exception[] = [];
+  private stateOptions: StateOptions = {};
   private readonly matcher: () => PolicyMatcher;
   private readonly nowMs: () => number;
   private readonly logger: Logger;
@@ -101,10 +102,40 @@ export class PolicyHandler implements Handler {
 
   /** Apply a new config (SIGHUP). Throws, keeping the old policy, if it cannot be compiled. */
   reload(config: Config): void {
-    const state = new PolicyState(config);
+    const state = new PolicyState(config, this.stateOptions);
     this.applyExceptions(state, this.exceptions);
     this.state = state;
     this.logger.info({ groups: state.groups.length, categories: config.categories.length }, 'policy reloaded');
+  }
+
+  /**
+   * A new governed policy (src/changes/): its groups (in `config`), its
+   * exceptions and the groups switched off, compiled aside and swapped in one
+   * assignment, so the next query sees all of it or none. Throws, keeping the
+   * old policy, if it cannot be compiled (`check` first does the same dry).
+   */
+  setPolicy(config: Config, exceptions: readonly Exception[], options: StateOptions): void {
+    const state = PolicyHandler.compile(config, exceptions, options, this.logger);
+    this.exceptions = exceptions.slice();
+    this.stateOptions = { ...options };
+    this.state = state;
+    this.logger.info({ groups: state.groups.length, exceptions: exceptions.length, off: options.unfilteredGroups ?? [] }, 'policy applied');
+  }
+
+  /** Compile without using it: throws what setPolicy would. */
+  static compile(config: Config, exceptions: readonly Exception[], options: StateOptions, logger?: Logger): PolicyState {
+    const state = new PolicyState(config, options);
+    PolicyHandler.attachExceptions(state, exceptions, logger);
+    return state;
+  }
+
+  /** The categories the lists (or keyword rules) put a name in, whatever any group does with them. */
+  categoriesOf(name: string): string[] {
+    const state = this.state;
+    const host = normaliseDomain(name) ?? name.toLowerCase();
+    const facts = this.facts.of(host, this.matcher(), state.keywords);
+    const mask = facts.lists | facts.keywords;
+    return state.categories.ids.filter((_, bit) => (mask & (1 << bit)) !== 0);
   }
 
   /** Replace every exception at once; takes effect on the next query. */
@@ -114,17 +145,27 @@ export class PolicyHandler implements Handler {
   }
 
   private applyExceptions(state: PolicyState, list: readonly Exception[]): void {
+    PolicyHandler.attachExceptions(state, list, this.logger);
+  }
+
+  private static attachExceptions(state: PolicyState, list: readonly Exception[], logger?: Logger): void {
     const { byGroup, skipped } = compileExceptions(
       list,
       state.groups.map((g) => g.name),
     );
+    // Help services in every group's map; a group with filtering off has no exceptions besides:
+    // there is nothing to allow, and nothing but illegal content to deny.
+    const help = new SuffixMap();
+    for (const d of state.helpDomains) help.add(d, HELP_SERVICE);
     for (const g of state.groups) {
+      if (g.unfiltered) continue;
       const names = byGroup.get(g.name) ?? new SuffixMap();
       for (const d of state.helpDomains) names.add(d, HELP_SERVICE);
       g.exceptions = names;
     }
-    for (const s of skipped) this.logger.warn({ id: s.exception.id, domain: s.exception.domain, problem: s.problem }, 'exception ignored');
-    this.logger.info({ exceptions: list.length - skipped.length }, 'exceptions applied');
+    for (const g of state.unfilteredGroups) g.exceptions = help;
+    for (const s of skipped) logger?.warn({ id: s.exception.id, domain: s.exception.domain, problem: s.problem }, 'exception ignored');
+    logger?.info({ exceptions: list.length - skipped.length }, 'exceptions applied');
   }
 
   /**

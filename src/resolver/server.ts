@@ -68,7 +68,7 @@ export class DnsServer {
   private readonly connections: TcpConnections;
   private draining = false;
   private observers: QueryObserver[] = [];
-  private placeholderGroup: Group = { index: -1, name: '' };
+  private placeholderGroup: Group = { index: -1, name: '', unfiltered: false };
   readonly stats: ServerStats = {
     queries: 0,
     udp: 0,

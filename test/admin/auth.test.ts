@@ -177,13 +177,26 @@ describe('request protection', () => {
     await addUser(h, 'boss', 'admin');
     const c = new Client(h);
     await c.login('boss');
-    const form = { domain: 'example.org', action: 'allow', groups: 'pupils', requester: 'r', subjectArea: 's', reason: 'x', approver: 'a' };
-    expect((await c.post('/exceptions', form, { csrf: false })).statusCode).toBe(403);
-    const wrong = await c.post('/exceptions', { ...form, _csrf: 'x'.repeat(43) }, { csrf: false });
+    const form = {
+      what: 'exception',
+      domain: 'example.org',
+      action: 'allow',
+      groups: 'pupils',
+      requester: 'r',
+      subjectArea: 's',
+      reason: 'x',
+      risk: 'low',
+      backout: 'b',
+      submit: 'submit',
+    };
+    const requests = () => h.db.prepare("SELECT count(*) AS n FROM change_requests WHERE kind = 'change'").get();
+    expect((await c.post('/changes', form, { csrf: false })).statusCode).toBe(403);
+    const wrong = await c.post('/changes', { ...form, _csrf: 'x'.repeat(43) }, { csrf: false });
     expect(wrong.statusCode).toBe(403);
     expect((await c.api('POST', '/api/exceptions', { ...form, groups: ['pupils'] }, { csrf: false })).statusCode).toBe(403);
-    expect(h.db.prepare('SELECT count(*) AS n FROM exceptions').get()).toEqual({ n: 0 });
-    expect((await c.post('/exceptions', form)).statusCode).toBe(302);
+    expect(requests()).toEqual({ n: 0 });
+    expect((await c.post('/changes', form)).statusCode).toBe(302);
+    expect(requests()).toEqual({ n: 1 });
   });
 
   it('refuses a login form post without its token', async () => {

@@ -8,7 +8,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { TOTP, Secret } from 'otpauth';
 import { buildAdminApp } from '../../src/admin/app.js';
 import type { AdminDeps, PolicyException } from '../../src/admin/context.js';
-import { createUser, getUserByName } from '../../src/admin/users.js';
+import { createUser, getUserByName, type Role } from '../../src/admin/users.js';
 import { loadSecretKey, openSecret } from '../../src/admin/secret-box.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
@@ -75,7 +75,7 @@ export async function harness(
 export const PASSWORD = 'Initial-Pass1';
 export const NEW_PASSWORD = 'Changed-Pass2';
 
-export async function addUser(h: Harness, name: string, role: 'admin' | 'dsl' | 'auditor', password = PASSWORD) {
+export async function addUser(h: Harness, name: string, role: Role, password = PASSWORD) {
   return createUser(h.db, { name, role, password, actor: 'test', now: h.clock.now });
 }
 
@@ -83,7 +83,7 @@ export async function addUser(h: Harness, name: string, role: 'admin' | 'dsl' | 
  * An account past its first-login password change (it logs in with PASSWORD):
  * tests about other things skip the hashing a password change costs.
  */
-export async function addReadyUser(h: Harness, name: string, role: 'admin' | 'dsl' | 'auditor') {
+export async function addReadyUser(h: Harness, name: string, role: Role) {
   const user = await addUser(h, name, role);
   h.db.prepare('UPDATE admin_users SET must_change_password = 0 WHERE id = ?').run(user.id);
   return user;

@@ -26,9 +26,9 @@ async function toCodeStep(h: Harness, name: string): Promise<Client> {
 }
 
 describe('MFA for the DSL', () => {
-  it('asks a DSL without MFA to enrol at the next login (admin.mfaRoles defaults to admin and dsl)', async () => {
+  it('asks a DSL without MFA to enrol at the next login (admin.mfaRoles defaults to admin, dsl and approver)', async () => {
     h = await harness();
-    expect(h.config.admin.mfaRoles).toEqual(['admin', 'dsl']);
+    expect(h.config.admin.mfaRoles).toEqual(['admin', 'dsl', 'approver']);
     await addReadyUser(h, 'dsl1', 'dsl');
     const c = new Client(h);
     expect((await c.submitLogin('dsl1', PASSWORD)).headers.location).toBe('/login/mfa');

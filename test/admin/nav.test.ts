@@ -6,6 +6,10 @@ describe('navigation', () => {
     expect(homeFor(role)).toBe('/dashboard');
   });
 
+  it('lands an approver on the change requests', () => {
+    expect(homeFor('approver')).toBe('/changes');
+  });
+
   it('shows Users to admins only', () => {
     expect(navItems.find((i) => i.href === '/users')?.roles).toEqual(['admin']);
   });

@@ -1,7 +1,7 @@
 // The block page over inject and over a real socket: any Host, the category
 // and group from the policy's own decision (over a real list matcher), the IWF wording and
 // nothing else for illegal content, the signed review form that becomes a
-// pending request on the Exceptions page, and its rate limit.
+// draft change request for IT (on the Exceptions page), and its rate limit.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,8 @@ import { buildBlockPageApp, hostOf, IWF_TEXT, startBlockPageServer } from '../..
 import { blockExplainer } from '../../src/admin/wire.js';
 import { PolicyHandler } from '../../src/resolver/policy.js';
 import { GroupIdentifier } from '../../src/resolver/identify.js';
-import { listRequests } from '../../src/admin/exceptions.js';
+import { ensureSeeded } from '../../src/changes/seed.js';
+import { listRequests } from '../../src/changes/store.js';
 import type { Config } from '../../src/config.js';
 import { MatcherBuilder } from '../../src/lists/builder.js';
 import { PARSERS } from '../../src/lists/formats/index.js';
@@ -34,6 +35,23 @@ function matcher(config: Config, lists: Record<string, string>): CompactMatcher 
     for (const e of PARSERS.domains(linesOf(lists[m.category]))) if (e.type === 'entry') builder.add(i, e.name, e.flags);
   });
   return new CompactMatcher(builder.build(), meta);
+}
+
+/** The block page's drafts, as the Exceptions page lists them. */
+function pendingOf(db: Database) {
+  return listRequests(db, { status: ['draft'] })
+    .filter((c) => c.source === 'block-page')
+    .map((c) => {
+      const op = c.ops[0] as { domain: string; groups: string[] };
+      return {
+        domain: op.domain,
+        group: op.groups[0],
+        category: c.category,
+        client: c.clientAddress,
+        requester: c.requester,
+        reason: c.reason,
+      };
+    });
 }
 
 describe('block page', () => {
@@ -63,6 +81,8 @@ describe('block page', () => {
     config = pagesConfig(dir);
     config.admin.blockPage = { ...config.admin.blockPage, contact: 'IT office (room 4)', requestsPerHour: 3 };
     db = openDatabase(config.store.path);
+    // The service seeds its governed policy before the block page starts.
+    ensureSeeded(db, config, clock.now);
     const m = matcher(config, { adult: 'porn.example\n', iwf: 'abuse-site.example\n', social: 'chat.example\n' });
     app = await buildBlockPageApp({
       config,
@@ -119,10 +139,10 @@ describe('block page', () => {
     const other = formOf((await get('porn.example', '127.0.0.2')).body);
     const forged = await post({ host: 'abuse-site.example', token: other.token, reason: 'please' }, '127.0.0.2');
     expect(forged.statusCode).toBe(403);
-    expect(listRequests(db, 'pending')).toHaveLength(0);
+    expect(pendingOf(db)).toHaveLength(0);
   });
 
-  it('turns a review request into one pending request on the Exceptions page', async () => {
+  it('turns a review request into one draft change request on the Exceptions page', async () => {
     const form = formOf((await get('porn.example', '127.0.0.2')).body);
     const res = await post({ ...form, name: 'Sam <Year 9>', reason: 'Biology homework on <reproduction>' }, '127.0.0.2');
     expect(res.statusCode).toBe(200);
@@ -132,21 +152,24 @@ describe('block page', () => {
     expect(res.body).toContain('<h1 class="sent">Request sent</h1>');
     const again = await post({ ...form, reason: 'still need it' }, '127.0.0.2');
     expect(again.statusCode).toBe(200);
-    const pending = listRequests(db, 'pending');
-    expect(pending).toHaveLength(1);
-    const reference = `R-${String(pending[0].id).padStart(6, '0')}`;
+    const pending = pendingOf(db);
+    expect(pending).toEqual([
+      {
+        domain: 'porn.example',
+        category: 'adult',
+        group: 'pupils',
+        client: '127.0.0.2',
+        requester: 'Sam <Year 9>',
+        reason: 'Biology homework on <reproduction>',
+      },
+    ]);
+    // The reference is the draft change request's number; a repeat gives the same one.
+    const id = listRequests(db, { status: ['draft'] })[0].id;
+    const reference = `R-${String(id).padStart(6, '0')}`;
     expect(res.body).toContain(`id="review-reference">${reference}<`);
-    expect(again.body).toContain(`id="review-reference">${reference}<`); // the same request, the same reference
+    expect(again.body).toContain(`id="review-reference">${reference}<`);
     const css = await app.inject({ url: '/__gatehouse/block.css', headers: { host: 'x' } });
     expect(css.body).toMatch(/h1\.sent\{color:#1a7f37\}/);
-    expect(pending[0]).toMatchObject({
-      domain: 'porn.example',
-      category: 'adult',
-      group_name: 'pupils',
-      client_address: '127.0.0.2',
-      requester_name: 'Sam <Year 9>',
-      reason: 'Biology homework on <reproduction>',
-    });
   });
 
   it('refuses a form without a valid token: missing, tampered, for another host or address, or expired', async () => {
@@ -157,7 +180,7 @@ describe('block page', () => {
     expect((await post({ ...form, reason: 'x' }, '127.0.0.5')).statusCode).toBe(403);
     clock.now += 3 * 3_600_000;
     expect((await post({ ...form, reason: 'x' }, '127.0.0.4')).statusCode).toBe(403);
-    expect(listRequests(db, 'pending').filter((r) => r.domain === 'chat.example')).toHaveLength(0);
+    expect(pendingOf(db).filter((r) => r.domain === 'chat.example')).toHaveLength(0);
   });
 
   it('rate limits requests per client address', async () => {
@@ -168,7 +191,7 @@ describe('block page', () => {
       codes.push((await post({ ...form, reason: `need ${i}` }, address)).statusCode);
     }
     expect(codes).toEqual([200, 200, 200, 429, 429]);
-    expect(listRequests(db, 'pending').filter((r) => r.client_address === address)).toHaveLength(3);
+    expect(pendingOf(db).filter((r) => r.client === address)).toHaveLength(3);
   });
 
   it('listens on a real socket', async () => {

@@ -1,22 +1,34 @@
 // Role checks: an auditor changes nothing, a DSL cannot manage exceptions or
-// users; hostile strings from the network or the database are shown escaped.
+// users, an approver decides change requests and changes nothing else;
+// hostile strings from the network or the database are shown escaped.
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendChange } from '../../src/admin/changelog.js';
-import { createPendingRequest } from '../../src/admin/exceptions.js';
+import { createReviewRequest } from '../../src/changes/review-request.js';
 import { addUser, Client, harness, type Harness } from './helpers.js';
 
 let h: Harness;
 afterEach(async () => h?.close());
 
-const form = { domain: 'example.org', action: 'allow', groups: 'pupils', requester: 'r', subjectArea: 's', reason: 'x', approver: 'a' };
+const form = {
+  what: 'exception',
+  domain: 'example.org',
+  action: 'allow',
+  groups: 'pupils',
+  requester: 'r',
+  subjectArea: 's',
+  reason: 'x',
+  risk: 'low',
+  backout: 'b',
+  submit: 'submit',
+};
 
-/** Every state-changing route, with a body that would succeed for an admin. */
+/** Every state-changing route an admin may use, with a body that would succeed for an admin. */
 function changes(userId: number, requestId: number) {
   return [
-    ['POST', '/exceptions', form],
-    ['POST', '/exceptions/1/delete', { reason: 'r' }],
-    ['POST', `/exceptions/requests/${requestId}/approve`, { ...form, domain: undefined }],
-    ['POST', `/exceptions/requests/${requestId}/refuse`, { note: 'n' }],
+    ['POST', '/changes', form],
+    ['POST', `/changes/${requestId}/edit`, { ...form, submit: 'draft' }],
+    ['POST', `/changes/${requestId}/withdraw`, { note: 'n' }],
+    ['POST', `/changes/${requestId}/emergency`, {}],
     ['POST', '/users', { name: 'newbie', role: 'admin', password: 'Newbie-Pass1x' }],
     ['POST', `/users/${userId}/role`, { role: 'dsl' }],
     ['POST', `/users/${userId}/unlock`, {}],
@@ -30,29 +42,39 @@ function changes(userId: number, requestId: number) {
 const apiChanges = (requestId: number) =>
   [
     ['POST', '/api/exceptions', { ...form, groups: ['pupils'] }],
-    ['DELETE', '/api/exceptions/1', undefined],
-    [
-      'POST',
-      `/api/exception-requests/${requestId}/approve`,
-      { groups: ['pupils'], requester: 'r', subjectArea: 's', reason: 'x', approver: 'a' },
-    ],
-    ['POST', `/api/exception-requests/${requestId}/refuse`, { note: 'n' }],
+    ['POST', '/api/changes', { ops: [{ op: 'category-block', group: 'pupils', category: 'x' }] }],
+    ['POST', `/api/changes/${requestId}/submit`, undefined],
+    ['POST', `/api/changes/${requestId}/emergency`, undefined],
   ] as const;
 
-describe.each(['auditor', 'dsl'] as const)('a %s', (role) => {
-  it('cannot change anything', async () => {
+/** The steps only an approver may take. */
+const approverSteps = (requestId: number) =>
+  [
+    ['POST', `/changes/${requestId}/approve`, { note: 'n' }],
+    ['POST', `/changes/${requestId}/refuse`, { note: 'n' }],
+    ['POST', `/changes/${requestId}/review`, { decision: 'approve' }],
+  ] as const;
+
+describe.each(['auditor', 'dsl', 'approver'] as const)('a %s', (role) => {
+  it('cannot change what is not theirs to change', async () => {
     h = await harness();
     const boss = await addUser(h, 'boss', 'admin');
     await addUser(h, 'someone', role);
     const admin = new Client(h);
     await admin.login('boss');
-    await admin.post('/exceptions', form);
-    const requestId = createPendingRequest(h.db, { domain: 'req.example.org', group: 'pupils' });
+    await admin.post('/changes', form);
+    const requestId = createReviewRequest(
+      h.db,
+      h.config,
+      { domain: 'req.example.org', group: 'pupils', clientAddress: '10.0.0.9', reason: 'r' },
+      h.clock.now,
+    );
     const c = new Client(h);
     await c.login('someone');
     const before = h.db.prepare('SELECT count(*) AS n FROM change_log').get();
-    for (const [method, url, body] of changes(boss.id, requestId)) {
-      const res = await c.post(url, Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as Record<string, string>);
+    const steps = [...changes(boss.id, requestId), ...(role === 'approver' ? [] : approverSteps(1))];
+    for (const [method, url, body] of steps) {
+      const res = await c.post(url, body as Record<string, string>);
       expect([method, url, res.statusCode]).toEqual([method, url, 403]);
     }
     for (const [method, url, body] of apiChanges(requestId)) {
@@ -62,10 +84,16 @@ describe.each(['auditor', 'dsl'] as const)('a %s', (role) => {
     expect(h.db.prepare('SELECT count(*) AS n FROM change_log').get()).toEqual(before);
     // Reading is allowed; the users page is not.
     expect((await c.get('/changelog')).statusCode).toBe(200);
+    expect((await c.get('/changes')).statusCode).toBe(200);
     expect((await c.get('/exceptions')).statusCode).toBe(200);
-    expect((await c.get('/exceptions')).body).not.toContain('Add an exception');
+    expect((await c.get('/exceptions')).body).not.toContain('id="add-exception"');
     expect((await c.get('/users')).statusCode).toBe(403);
     expect((await c.api('GET', '/api/users')).statusCode).toBe(403);
+    // The running service's pages (pupils' addresses, alerts) are not an approver's.
+    if (role === 'approver') {
+      expect((await c.get('/dashboard')).statusCode).toBe(403);
+      expect((await c.get('/alerts')).statusCode).toBe(403);
+    }
   });
 });
 
@@ -77,13 +105,19 @@ describe('escaping', () => {
     await addUser(h, 'boss', 'admin');
     const c = new Client(h);
     await c.login('boss');
-    createPendingRequest(h.db, {
-      domain: 'x.example.org',
-      category: hostile,
-      group: `"><script>alert(2)</script>`,
-      requesterName: hostile,
-      reason: hostile,
-    });
+    createReviewRequest(
+      h.db,
+      h.config,
+      {
+        domain: 'x.example.org',
+        category: hostile,
+        group: `"><script>alert(2)</script>`,
+        clientAddress: '10.0.0.9',
+        requesterName: hostile,
+        reason: hostile,
+      },
+      h.clock.now,
+    );
     appendChange(h.db, {
       actor: hostile,
       entity: 'setting',
@@ -92,7 +126,7 @@ describe('escaping', () => {
       reason: `'"><svg onload=alert(3)>`,
       at: h.clock.now,
     });
-    for (const url of ['/exceptions', '/changelog', '/changelog/extract']) {
+    for (const url of ['/exceptions', '/changes', '/changes/2', '/changelog', '/changelog/extract']) {
       const body = (await c.get(url)).body;
       expect(body).not.toContain('<img src=x');
       expect(body).not.toContain('<script>alert');
@@ -100,7 +134,7 @@ describe('escaping', () => {
       expect(body).toContain('&lt;img src=x onerror=alert(1)&gt;');
     }
     // A hostile value typed into the form comes back escaped too.
-    const res = await c.post('/exceptions', { ...form, domain: hostile, requester: hostile });
+    const res = await c.post('/changes', { ...form, domain: hostile, requester: hostile });
     expect(res.statusCode).toBe(400);
     expect(res.body).not.toContain('<img src=x');
     expect(res.body).toContain('value="&lt;img src=x onerror=alert(1)&gt;"');

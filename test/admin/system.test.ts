@@ -1,12 +1,15 @@
-// The whole system on loopback: an admin adds an allow exception for pupils in
-// the admin UI, and real DNS queries (dig -b) see it at once: the name resolves
-// for a pupil address and stays blocked for a guest address. An illegal name
-// cannot be excepted. The change log shows the row.
+// The whole system on loopback: an admin asks for an allow exception for
+// pupils in the admin UI; real DNS queries (dig -b) see no change until an
+// approver approves it, then the name resolves for a pupil address and stays
+// blocked for a guest address. The change is tested against the running
+// resolver and the result stored on it. An illegal name cannot be excepted.
+// The change log shows the steps.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../src/admin/users.js';
+import { getRequest } from '../../src/changes/store.js';
 import { dig } from '../helpers/dig.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { startGatehouse, type Running } from '../helpers/gatehouse.js';
@@ -60,23 +63,43 @@ describe.skipIf(!ready)('exceptions reach the resolver', () => {
 
     const db = gh.app.db;
     await createUser(db, { name: 'itlead', role: 'admin', password: 'Install-Day1', actor: 'test', now: Date.now() });
+    await createUser(db, { name: 'head', role: 'approver', password: 'Install-Day1', actor: 'test', now: Date.now() });
     // The running app's admin UI, driven through inject with the real clock.
-    const c = new Client({ app: gh.app.admin!, db, clock: { now: Date.now() } } as unknown as Harness);
+    const fake = { app: gh.app.admin!, db, clock: { now: Date.now() }, config: gh.config } as unknown as Harness;
+    const c = new Client(fake);
     await c.login('itlead', 'Install-Day1', 'Term-Starts2');
+    const head = new Client(fake);
+    await head.login('head', 'Install-Day1', 'Senior-Leader3');
 
     const record = {
+      what: 'exception',
       action: 'allow',
       groups: ['pupils'],
       requester: 'Ms Khan',
       subjectArea: 'Media studies',
       reason: 'Platform analysis',
-      approver: 'Mr Jones',
+      risk: 'low',
+      backout: 'Revert it',
+      submit: 'submit',
     };
-    expect((await c.post('/exceptions', { ...record, domain: 'social.test' })).headers.location).toBe('/exceptions?done=added');
+    const asked = await c.post('/changes', { ...record, domain: 'social.test' });
+    const id = Number(/\/changes\/(\d+)\?done=submitted/.exec(String(asked.headers.location))![1]);
+    // Submitted, not approved: nothing changes.
+    expect(await ask('127.0.0.2', 'www.social.test')).toBe('10.0.0.1');
+    expect((await head.post(`/changes/${id}/approve`, {})).headers.location).toBe(`/changes/${id}?done=approved`);
     expect(await ask('127.0.0.2', 'www.social.test')).toBe('192.0.2.77');
     expect(await ask('127.0.0.4', 'www.social.test')).toBe('10.0.0.1');
+    // Tested from a pupil address against the running resolver: success, and in the checks record.
+    await gh.app.changes.idle();
+    const tested = getRequest(db, id)!.test!;
+    expect(tested).toMatchObject({ ok: true, summary: expect.stringContaining('1 of 1 checks passed') });
+    expect(db.prepare('SELECT trigger, run_by, ok FROM checks WHERE id = ?').get(tested.checkId)).toEqual({
+      trigger: 'change',
+      run_by: `change #${id}`,
+      ok: 1,
+    });
 
-    const illegal = await c.post('/exceptions', { ...record, domain: 'www.abuse.test' });
+    const illegal = await c.post('/changes', { ...record, domain: 'www.abuse.test' });
     expect(illegal.statusCode).toBe(422);
     expect(illegal.body).not.toContain('iwf-list');
     expect(await ask('127.0.0.2', 'www.abuse.test')).toBe('10.0.0.1');

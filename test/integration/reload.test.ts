@@ -1,6 +1,8 @@
 // A reload that reorders categories and adds a list: the matcher is rebuilt
 // and the policy follows it, so the right names are blocked afterwards and
-// answers keep coming throughout.
+// answers keep coming throughout. The file's groups are not applied (the
+// governed policy is): blocking the new category takes an approved change.
+// A reload that drops a category the policy uses is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,7 +74,40 @@ describe('reload with new categories and lists', () => {
     await load;
     expect(failures).toBe(0);
     expect((await ask(gh.port, 'www.casino.test')).rcode).toBe('NXDOMAIN');
+    // The file now says "block social" too, but its groups are not the policy: not applied, and said so.
+    expect((await ask(gh.port, 'www.social.test')).addresses).toEqual(['192.0.2.2']);
+    expect(gh.app.changes.fileDiffers()).toBe(true);
+    const c = gh.app.changes.create(
+      {
+        ops: [{ op: 'category-block', group: 'everyone', category: 'social' }],
+        requester: 'Head of IT',
+        subjectArea: 'whole school',
+        reason: 'Social media off the school network',
+        risk: 'low',
+        backout: 'revert',
+        source: 'test',
+        submit: true,
+      },
+      { name: 'itlead', id: 1, role: 'admin' },
+    );
+    gh.app.changes.approve(c.id, { name: 'head', id: 2, role: 'approver', mfa: true });
     expect((await ask(gh.port, 'www.social.test')).rcode).toBe('NXDOMAIN');
+    expect((await ask(gh.port, 'www.casino.test')).rcode).toBe('NXDOMAIN');
     expect((await ask(gh.port, 'www.school.test')).addresses).toEqual(['192.0.2.3']);
+    expect(gh.app.changes.fileDiffers()).toBe(false);
+  });
+
+  it('refuses a reload that drops a category the governed policy uses, and keeps everything as it was', async () => {
+    const without = parseConfig(
+      text(
+        ['{ id: social, name: Social }'],
+        [`{ id: s, category: social, source: "file:${join(dir, 'social.txt')}", format: domains }`],
+        'social',
+      ),
+      join(dir, 'gh.yaml'),
+    );
+    await expect(gh.app.reload(without)).rejects.toMatchObject({ code: 'GH_ERR_POLICY_CATEGORY' });
+    expect((await ask(gh.port, 'www.casino.test')).rcode).toBe('NXDOMAIN');
+    expect(gh.app.fileConfig.categories.map((c) => c.id)).toEqual(['social', 'gambling']);
   });
 });

@@ -1,6 +1,8 @@
 // The change log: browse by date, chain verification, CSV export, and the
-// printable safeguarding board extract (last two months). Read-only: there
-// are no routes that edit or delete rows.
+// printable safeguarding board extract (last two months), which reads the
+// change requests: each filtering change in plain words with its requester,
+// reason, approver, test result and emergency and overdue flags. Read-only:
+// there are no routes that edit or delete rows.
 import type { FastifyRequest } from 'fastify';
 import { requireUser } from '../auth.js';
 import { changesCsv, listChanges, verifyChain, type ChainStatus, type ChangeRow } from '../changelog.js';
@@ -9,6 +11,7 @@ import { html, type SafeHtml } from '../html.js';
 import { formatTime } from '../views/time.js';
 import { renderPage } from '../views/layout.js';
 import { dayRange } from '../views/widgets.js';
+import { changesBetween, type BoardRow } from '../../changes/board.js';
 
 function chainBanner(status: ChainStatus): SafeHtml {
   return status.ok
@@ -16,13 +19,22 @@ function chainBanner(status: ChainStatus): SafeHtml {
     : html`<p class="chain broken" id="chain-status" role="alert">Chain broken at row ${status.brokenAt}: the log has been altered outside Gatehouse at or before this row.</p>`;
 }
 
-function json(text: string | null): string {
+/** A row's before and after in words: the lines a change or a reload stored, else the JSON, indented. */
+function words(text: string | null): SafeHtml | string {
   if (text === null) return '';
+  let value: unknown;
   try {
-    return JSON.stringify(JSON.parse(text), null, 1);
+    value = JSON.parse(text);
   } catch {
     return text;
   }
+  const v = value as { changes?: unknown; summary?: unknown; note?: unknown; why?: unknown };
+  const lines = Array.isArray(v?.changes) ? v.changes.filter((l): l is string => typeof l === 'string') : [];
+  if (lines.length > 0 || typeof v?.summary === 'string') {
+    const extra = [v.note, ...(Array.isArray(v.why) ? v.why : [v.why])].filter((x): x is string => typeof x === 'string' && x !== '');
+    return html`${typeof v.summary === 'string' && lines.length === 0 ? html`<p>${v.summary}</p>` : ''}<ul class="words">${lines.map((l) => html`<li>${l}</li>`)}</ul>${extra.map((x) => html`<p>${x}</p>`)}`;
+  }
+  return html`<pre>${JSON.stringify(value, null, 1)}</pre>`;
 }
 
 function table(rows: ChangeRow[], zone: string): SafeHtml {
@@ -33,12 +45,36 @@ function table(rows: ChangeRow[], zone: string): SafeHtml {
         <td data-label="#">${r.id}</td>
         <td data-label="When">${formatTime(r.at, zone)}</td>
         <td data-label="Who">${r.actor}</td>
-        <td data-label="What">${r.entity} ${r.entity_id ?? ''}: <strong>${r.action}</strong></td>
-        <td data-label="Before"><pre>${json(r.before_json)}</pre></td>
-        <td data-label="After"><pre>${json(r.after_json)}</pre></td>
+        <td data-label="What">${r.entity === 'change' ? html`<a href="/changes/${r.entity_id}">change #${r.entity_id}</a>` : `${r.entity} ${r.entity_id ?? ''}`}: <strong>${r.action}</strong></td>
+        <td data-label="Before">${words(r.before_json)}</td>
+        <td data-label="After">${words(r.after_json)}</td>
         <td data-label="Requester">${r.requester ?? ''}</td>
         <td data-label="Reason">${r.reason ?? ''}</td>
         <td data-label="Approver">${r.approver ?? ''}</td>
+      </tr>`,
+    )}</tbody></table>`;
+}
+
+/** The board's table: one row per filtering change, in plain words. */
+function boardTable(rows: BoardRow[], zone: string): SafeHtml {
+  if (rows.length === 0) return html`<p class="muted" id="board">No filtering changes in this period.</p>`;
+  return html`<table class="responsive changes" id="board"><thead><tr><th>#</th><th>When</th><th>What changed</th><th>Asked for by</th><th>Reason</th><th>Approver</th><th>Test</th><th>Flags</th></tr></thead>
+    <tbody>${rows.map(
+      (r) => html`<tr id="board-${r.id}">
+        <td data-label="#">${r.id}</td>
+        <td data-label="When">${formatTime(r.at, zone)}</td>
+        <td data-label="What changed"><ul class="words">${r.changes.map((c) => html`<li>${c}</li>`)}</ul>${
+          r.endsAt !== null
+            ? html`<p>Temporary: until ${formatTime(r.endsAt, zone)}${r.endedAt !== null ? `, ended ${formatTime(r.endedAt, zone)}` : ''}.</p>`
+            : ''
+        }${r.revertOf !== null ? html`<p>Reverts #${r.revertOf}.</p>` : ''}${r.revertedBy !== null ? html`<p>Reverted by #${r.revertedBy}.</p>` : ''}</td>
+        <td data-label="Asked for by">${r.requester ?? ''}${r.subjectArea ? ` (${r.subjectArea})` : ''}; entered by ${r.enteredBy}</td>
+        <td data-label="Reason">${r.reason ?? ''}</td>
+        <td data-label="Approver">${r.approver ?? (r.emergency ? 'not yet reviewed' : '')}</td>
+        <td data-label="Test">${r.test ?? ''}</td>
+        <td data-label="Flags">${r.emergency ? html`<span class="flag emergency">emergency</span> ` : ''}${
+          r.overdue ? html`<span class="flag overdue">review overdue</span> ` : ''
+        }${r.status === 'refused' ? 'refused ' : ''}${r.status === 'failed' ? 'could not apply ' : ''}${r.testOk === false ? html`<span class="flag failed">test failed</span>` : ''}</td>
       </tr>`,
     )}</tbody></table>`;
 }
@@ -78,12 +114,18 @@ export const changelogRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const zone = ctx.config.admin.timezone;
     const from = new Date(now);
     from.setUTCMonth(from.getUTCMonth() - 2);
-    const rows = listChanges(ctx.db, { from: from.getTime(), to: now, limit: 10_000 });
-    const body = html`<p>Changes to filtering, accounts and settings from ${formatTime(from.getTime(), zone)} to ${formatTime(now, zone)}:
-        ${rows.length} rows. Produced by ${request.auth!.user.name} on ${formatTime(now, zone)}.</p>
+    const board = changesBetween(ctx.db, from.getTime(), now, now);
+    const others = listChanges(ctx.db, { from: from.getTime(), to: now, limit: 10_000 }).filter((r) => r.entity !== 'change');
+    const count = (f: (r: BoardRow) => boolean) => board.filter(f).length;
+    const body = html`<p>Filtering changes from ${formatTime(from.getTime(), zone)} to ${formatTime(now, zone)}: ${board.length}
+        (<span id="board-emergencies">${count((r) => r.emergency)} emergency</span>, <span id="board-overdue">${count((r) => r.overdue)} overdue for review</span>,
+        ${count((r) => r.testOk === false)} failed their test). Produced by ${request.auth!.user.name} on ${formatTime(now, zone)}.</p>
       ${chainBanner(verifyChain(ctx.db))}
       <p class="no-print"><button type="button" data-print>Print</button></p>
-      ${table(rows, ctx.config.admin.timezone)}
+      <h2>Changes to what is filtered</h2>
+      ${boardTable(board, zone)}
+      <h2>Other recorded changes (accounts, settings)</h2>
+      ${table(others, zone)}
       <p class="signature">Reviewed by: ____________________ &nbsp; Date: ____________</p>`;
     return reply.type('text/html').send(renderPage(request, { title: 'Safeguarding board extract', body, bodyClass: 'extract' }));
   });

@@ -5,6 +5,7 @@
 // only the category. Blocked lookups by category add up to the blocked total.
 import type { FastifyRequest } from 'fastify';
 import { requireStaff } from '../auth.js';
+import { changeNotices } from '../views/change-notices.js';
 import type { AdminContext, AdminRoutePlugin } from '../context.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatTime, localInput } from '../views/time.js';
@@ -281,7 +282,7 @@ export const dashboardRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       <div class="tile"><span class="value">${cache && cache.hits + cache.misses > 0 ? formatPercent(cache.hits, cache.hits + cache.misses) : '–'}</span><span class="label">cache hit rate since start</span></div>
       <div class="tile"><span class="value" id="help-lookups">${data ? formatCount(data.helpLookups) : '–'}</span><span class="label">help-service lookups (never blocked)</span></div>
     </div>`;
-    const body = html`${pageAssets()}<div data-autorefresh="60">${configRejectedNotice(ctx.live.configRejected?.(), zone)}${tabs}${tiles}
+    const body = html`${pageAssets()}${changeNotices(ctx)}<div data-autorefresh="60">${configRejectedNotice(ctx.live.configRejected?.(), zone)}${tabs}${tiles}
       ${
         data
           ? html`${barChart(data.series, {

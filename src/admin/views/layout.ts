@@ -24,9 +24,10 @@ export function renderPage(request: FastifyRequest, opts: PageOptions): string {
   const path = request.url.split('?')[0];
   const frame = ready ? request.server.pageFrame?.() : undefined;
   const count = (href: string) => {
-    const c = frame?.counts[href];
+    // The page frame's counts (the same for everyone), or the role's (change requests waiting, views/nav.ts).
+    const c = request.navCounts?.[href] ?? frame?.counts[href];
     return c && c.count > 0
-      ? html` <span class="count" title="${c.count} ${c.label}">${c.count}<span class="visually-hidden"> ${c.label}</span></span>`
+      ? html` <span class="count" title="${c.count} ${c.label}" id="nav-count-${href.slice(1)}">${c.count}<span class="visually-hidden"> ${c.label}</span></span>`
       : '';
   };
   const nav = ready

@@ -1,6 +1,16 @@
 // The navigation bar. Each page adds one line here; an item shows only to the
 // roles that may open it. The first item a role can see is its home page.
+import type { Database } from 'better-sqlite3';
+import { countRequests } from '../../changes/store.js';
 import type { Role } from '../users.js';
+import type { MenuCount } from './frame.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Counts shown beside menu items (href → count), set for logged-in page views. */
+    navCounts?: Record<string, MenuCount>;
+  }
+}
 
 export interface NavItem {
   href: string;
@@ -25,4 +35,18 @@ export const navItems: NavItem[] = [
 
 export function homeFor(role: Role): string {
   return navItems.find((i) => i.roles.includes(role))?.href ?? '/account';
+}
+
+/** The menu's counts for a role: change requests waiting for an approver; for IT, drafts waiting to be confirmed too. */
+export function navCounts(db: Database, role: Role): Record<string, MenuCount> {
+  if (role === 'approver')
+    return { '/changes': { count: countRequests(db, 'submitted'), label: 'change requests waiting for a decision' } };
+  if (role === 'admin')
+    return {
+      '/changes': {
+        count: countRequests(db, 'submitted') + countRequests(db, 'draft'),
+        label: 'change requests waiting to be confirmed or decided',
+      },
+    };
+  return {};
 }
