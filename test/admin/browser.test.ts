@@ -1,6 +1,7 @@
 // End to end in real headless Chromium over HTTPS (self-signed, generated at
 // start): log in with password + TOTP enrolment, change the first-login
-// password, add an allow exception for pupils, and find it in the change log.
+// password, ask for an allow exception for pupils (a change request, which
+// changes nothing until approved), and find it in the change log.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,7 +62,7 @@ describe.skipIf(!run)('admin UI in Chromium', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('logs in with TOTP, changes the password, adds an exception and sees it in the change log', async () => {
+  it('logs in with TOTP, changes the password, asks for an exception and sees the request in the change log', async () => {
     expect(base).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
@@ -101,18 +102,19 @@ describe.skipIf(!run)('admin UI in Chromium', () => {
     await form.locator('input[name=requester]').fill('Ms Khan');
     await form.locator('input[name=subjectArea]').fill('Geography');
     await form.locator('textarea[name=reason]').fill('Fieldwork maps <b>not bold</b>');
-    await form.locator('input[name=approver]').fill('Mr Jones');
-    await Promise.all([page.waitForURL(/\/exceptions\?done=added$/), form.locator('button[type=submit]').click()]);
-    await expect(page.locator('.notice').textContent()).resolves.toContain('Exception saved');
-    await expect(page.locator('#exceptions').textContent()).resolves.toContain('maps.example.org');
-    expect(policyCalls.at(-1)).toEqual([{ id: 1, domain: 'maps.example.org', action: 'allow', groups: ['pupils'] }]);
+    await Promise.all([page.waitForURL(/\/changes\/\d+\?done=submitted$/), form.locator('button[value=submit]').click()]);
+    await expect(page.locator('.notice').textContent()).resolves.toContain('waits for an approver');
+    await expect(page.locator('#described').textContent()).resolves.toContain('maps.example.org');
+    // Nothing reaches the resolver before an approver approves it.
+    expect(policyCalls).toEqual([[]]);
 
     await page.click('nav a[href="/changelog"]');
     await page.waitForURL(`${base}/changelog`);
     await expect(page.locator('#chain-status').textContent()).resolves.toContain('Chain verified');
     const row = page.locator('#changes tbody tr', { hasText: 'maps.example.org' });
-    await expect(row.textContent()).resolves.toContain('Mr Jones');
+    await expect(row.textContent()).resolves.toContain('submit');
     await expect(row.textContent()).resolves.toContain('itlead');
+    await expect(row.textContent()).resolves.toContain('Ms Khan');
     // The reason's markup is shown as text, not rendered.
     await expect(row.locator('b').count()).resolves.toBe(0);
     await expect(row.textContent()).resolves.toContain('<b>not bold</b>');
@@ -203,7 +205,6 @@ describe.skipIf(!run)('admin UI in Chromium', () => {
         requester: 'r',
         subjectArea: 's',
         reason: 'r',
-        approver: 'a',
       });
       const send = (headers: Record<string, string>) =>
         fetch('/api/exceptions', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then(
@@ -212,7 +213,7 @@ describe.skipIf(!run)('admin UI in Chromium', () => {
       return [await send({ 'x-csrf-token': token }), await send({})];
     });
     expect(statuses).toEqual([403, 403]);
-    const count = db.prepare("SELECT count(*) AS n FROM exceptions WHERE domain = 'x.example.org'").get();
+    const count = db.prepare("SELECT count(*) AS n FROM change_requests WHERE ops_json LIKE '%x.example.org%'").get();
     expect(count).toEqual({ n: 0 });
     await page.close();
   });

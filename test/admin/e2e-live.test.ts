@@ -88,7 +88,14 @@ logging: { level: silent }
     await gh.start();
     dnsPort = gh.server.addresses().udp[0].port;
     const live = liveDeps(gh, blocks);
-    admin = await buildAdminApp({ config, db: gh.db, logger: silentLogger(), policy: gh.policy, isIllegal: (n) => gh.isIllegal(n), live });
+    admin = await buildAdminApp({
+      config: gh.config,
+      db: gh.db,
+      logger: silentLogger(),
+      changes: gh.changes,
+      isIllegal: (n) => gh.isIllegal(n),
+      live,
+    });
     base = await admin.listen({ host: '127.0.0.1', port: 0 });
     blockPage = await buildBlockPageApp({ config, db: gh.db, logger: silentLogger(), explain: live.explain });
     blockBase = await blockPage.listen({ host: '127.0.0.1', port: 0 });

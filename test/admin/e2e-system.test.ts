@@ -1,9 +1,12 @@
 // End to end against the whole system (src/app.ts: DNS with lists, policy,
 // query log and alerts, and the admin UI), in real headless Chromium, with the
 // real dig sending queries from pupil and guest addresses:
-// - log in with TOTP; add an allow exception for pupils; `dig -b 127.0.0.2`
-//   now resolves the name while `dig -b 127.0.0.4` (a guest) is still blocked;
-//   the change log shows the row;
+// - change control: a technician asks for "allow a site for pupils until
+//   T" as one account and cannot approve it; an approver (another account,
+//   with MFA) approves it; `dig -b 127.0.0.2` shows the change only after the
+//   approval (a guest, 127.0.0.4, still blocked), and blocked again once the
+//   end time has passed (the service's clock moved on); a permanent change is
+//   reverted with one action; the change log's hash chain verifies;
 // - the account locks after 3 bad passwords;
 // - a query whose label holds <img src=x onerror=alert(1)> shows as text in
 //   the query log and runs nothing;
@@ -29,6 +32,10 @@ import { totpSecretOf } from './helpers.js';
 
 const run = havePrograms('chromium', 'dig');
 const ALLOWED_ADDRESS = '192.0.2.80';
+const FILM_ADDRESS = '192.0.2.82';
+const HOUR = 3_600_000;
+/** The service's clock: real time plus this offset, so a test can move past an end time. */
+let offset = 0;
 const XSS_LABEL = '<img src=x onerror=alert(1)>';
 
 describe.skipIf(!run)('whole system in Chromium', () => {
@@ -52,8 +59,12 @@ describe.skipIf(!run)('whole system in Chromium', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-e2e-'));
-    upstream = await startFakeUpstream({ 'homework-help.example': ALLOWED_ADDRESS, 'news.example': '192.0.2.81' });
-    writeFileSync(join(dir, 'adult.txt'), 'homework-help.example\nporn.example\n');
+    upstream = await startFakeUpstream({
+      'homework-help.example': ALLOWED_ADDRESS,
+      'news.example': '192.0.2.81',
+      'film-studies.example': FILM_ADDRESS,
+    });
+    writeFileSync(join(dir, 'adult.txt'), 'homework-help.example\nporn.example\nfilm-studies.example\n');
     writeFileSync(join(dir, 'iwf.txt'), 'abuse-site.example\n');
     const config = parseConfig(
       `dns: { listen: ["127.0.0.1:0"] }
@@ -75,7 +86,7 @@ logging: { level: silent }
 `,
       join(dir, 'gatehouse.yaml'),
     );
-    gh = buildApp(config, { logger: silentLogger() });
+    gh = buildApp(config, { logger: silentLogger(), now: () => Date.now() + offset });
     await gh.start();
     base = gh.adminUrl!;
     dnsPort = gh.server.addresses().udp[0].port;
@@ -83,6 +94,7 @@ logging: { level: silent }
     await createUser(gh.db, { name: 'itlead', role: 'admin', password: 'Install-Day1', actor: 'test', now });
     await createUser(gh.db, { name: 'teacher1', role: 'dsl', password: 'Install-Day1', actor: 'test', now });
     await createUser(gh.db, { name: 'governor', role: 'auditor', password: 'Install-Day1', actor: 'test', now });
+    await createUser(gh.db, { name: 'head', role: 'approver', password: 'Install-Day1', actor: 'test', now });
     browser = await launchBrowser();
   }, 60_000);
 
@@ -93,81 +105,137 @@ logging: { level: silent }
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('an allow exception for pupils takes effect for a pupil address and not for a guest, and is in the change log', async () => {
-    const answer = async (from: string) =>
-      (await dig('127.0.0.1', dnsPort, 'homework-help.example', 'A', ['-b', from])).answers.map((a) => a.data);
-    expect(await answer('127.0.0.2')).not.toContain(ALLOWED_ADDRESS);
-    expect(await answer('127.0.0.4')).not.toContain(ALLOWED_ADDRESS);
-
+  const answer = async (name: string, from: string) =>
+    (await dig('127.0.0.1', dnsPort, name, 'A', ['-b', from])).answers.map((a) => a.data);
+  const secrets: Record<string, string> = {};
+  async function loginAs(name: string, password: string, newPassword: string): Promise<Page> {
+    await browser.context.clearCookies();
     const page = await newPage();
-    const secret = await loginInBrowser(page, base, { name: 'itlead', password: 'Install-Day1', newPassword: 'Term-Starts2' });
-    expect(secret).toMatch(/^[A-Z2-7]+$/);
+    const secret = await loginInBrowser(page, base, {
+      name,
+      password,
+      newPassword,
+      ...(secrets[name] ? { secret: secrets[name] } : {}),
+    }).catch(async (e: Error) => {
+      throw new Error(`${e.message}: ${page.url()} ${await page.locator('main').textContent()}`);
+    });
+    if (secret) secrets[name] = secret;
+    return page;
+  }
+  const idOf = (url: string) => Number(/\/changes\/(\d+)/.exec(url)![1]);
+
+  it('a temporary allow for pupils applies only once another account, an approver with MFA, approves it, and ends by itself', async () => {
+    expect(await answer('homework-help.example', '127.0.0.2')).toEqual(['127.0.0.1']);
+    // The technician asks: "allow homework-help.example for pupils until T".
+    let page = await loginAs('itlead', 'Install-Day1', 'Term-Starts2');
     await page.goto(`${base}/exceptions`);
+    const until = new Date(Date.now() + 2 * HOUR).toISOString().slice(0, 16);
     const form = page.locator('#add-exception');
     await form.locator('input[name=domain]').fill('homework-help.example');
     await form.locator('input[name=groups][value=pupils]').check();
     await form.locator('input[name=requester]').fill('Ms Khan');
     await form.locator('input[name=subjectArea]').fill('PSHE');
     await form.locator('textarea[name=reason]').fill('Sex education resources for Year 10');
-    await form.locator('input[name=approver]').fill('Mr Jones (DSL)');
-    await Promise.all([page.waitForURL(/\/exceptions\?done=added$/), form.locator('button[type=submit]').click()]);
+    await form.locator('input[name=endsAt]').fill(until);
+    await Promise.all([page.waitForURL(/\/changes\/\d+\?done=submitted$/), form.locator('button[value=submit]').click()]);
+    const id = idOf(page.url());
+    await expect(page.locator('#described').textContent()).resolves.toMatch(
+      /pupils[\s\S]*Exception for homework-help\.example[\s\S]*no exception[\s\S]*allowed/,
+    );
+    // Submitted is not approved: a pupil is still blocked. And the requester cannot approve it, by any route.
+    expect(await answer('homework-help.example', '127.0.0.2')).toEqual(['127.0.0.1']);
+    await expect(page.locator('#approve-form').count()).resolves.toBe(0);
+    const own = await page.evaluate(async (changeId) => {
+      const token = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!;
+      const r = await fetch(`/api/changes/${changeId}/approve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': token },
+        body: '{}',
+      });
+      return r.status;
+    }, id);
+    expect(own).toBe(403);
+    await page.close();
 
+    // The approver (head teacher), with MFA, sees it waiting and approves it.
+    page = await loginAs('head', 'Install-Day1', 'Senior-Leader3');
+    expect(new URL(page.url()).pathname).toBe('/changes');
+    await expect(page.locator('#nav-count-changes').textContent()).resolves.toBe('1');
+    await page.click(`#waiting a[href="/changes/${id}"]`);
+    await expect(page.locator('#change-record').textContent()).resolves.toContain('Sex education resources for Year 10');
+    await Promise.all([page.waitForURL(/done=approved$/), page.click('#approve-form button[type=submit]')]);
+    await expect(page.locator('#change-state').textContent()).resolves.toContain('in force');
     // Pupils now get the real answer; guests are still blocked.
     expect(
       await eventually(
-        () => answer('127.0.0.2'),
+        () => answer('homework-help.example', '127.0.0.2'),
         (a) => a.includes(ALLOWED_ADDRESS),
       ),
     ).toEqual([ALLOWED_ADDRESS]);
-    expect(await answer('127.0.0.4')).not.toContain(ALLOWED_ADDRESS);
-    expect(await answer('127.0.0.4')).toEqual(['127.0.0.1']); // the block page address
+    expect(await answer('homework-help.example', '127.0.0.4')).toEqual(['127.0.0.1']);
+    // The test of the change ran from a pupil address and passed; its result is on the change.
+    await gh.changes.idle();
+    await page.reload();
+    await expect(page.locator('#change-test').textContent()).resolves.toMatch(/success: 1 of 1 checks passed/);
+    await expect(page.locator('#change-approver').textContent()).resolves.toContain('head (approved)');
+    await page.close();
+
+    // The end time passes (the service's clock moves on): the change ends by itself, and pupils are blocked again.
+    offset = 2 * HOUR + 60_000;
+    await gh.changes.runDue();
+    expect(await answer('homework-help.example', '127.0.0.2')).toEqual(['127.0.0.1']);
+    const ended = gh.db.prepare('SELECT status, ended_by FROM change_requests WHERE id = ?').get(id);
+    expect(ended).toEqual({ status: 'ended', ended_by: 'gatehouse (scheduled)' });
+    offset = 0;
+  }, 150_000); // several logins: each TOTP code must come from a step not used before
+
+  it('reverts an applied change with one action, itself a change, and the chain still verifies', async () => {
+    let page = await loginAs('itlead', 'Term-Starts2', 'Term-Starts2');
+    await page.goto(`${base}/changes/new`);
+    const form = page.locator('#new-exception');
+    await form.locator('input[name=domain]').fill('film-studies.example');
+    await form.locator('input[name=groups][value=pupils]').check();
+    await form.locator('input[name=requester]').fill('Mr Ali');
+    await form.locator('input[name=subjectArea]').fill('Media studies');
+    await form.locator('textarea[name=reason]').fill('Film analysis');
+    await form.locator('button[value=submit]').click();
+    await page.waitForLoadState('load');
+    if (!/done=submitted$/.test(page.url())) throw new Error(`not submitted: ${page.url()} ${await page.locator('main').textContent()}`);
+    const id = idOf(page.url());
+    await page.close();
+    page = await loginAs('head', 'Senior-Leader3', 'Senior-Leader3');
+    await page.goto(`${base}/changes/${id}`);
+    await Promise.all([page.waitForURL(/done=approved$/), page.click('#approve-form button[type=submit]')]);
+    expect(
+      await eventually(
+        () => answer('film-studies.example', '127.0.0.2'),
+        (a) => a.includes(FILM_ADDRESS),
+      ),
+    ).toEqual([FILM_ADDRESS]);
+    await page.close();
+
+    page = await loginAs('itlead', 'Term-Starts2', 'Term-Starts2');
+    await page.goto(`${base}/changes/${id}`);
+    await page.fill('#revert-form input[name=reason]', 'Pupils used it for other films');
+    await Promise.all([page.waitForURL(/done=reverted$/), page.click('#revert-form button[type=submit]')]);
+    await expect(page.locator('#change-summary').textContent()).resolves.toContain(`Revert of #${id}`);
+    await expect(page.locator('#described').textContent()).resolves.toMatch(
+      /Exception for film-studies\.example[\s\S]*allowed[\s\S]*no exception/,
+    );
+    expect(await answer('film-studies.example', '127.0.0.2')).toEqual(['127.0.0.1']);
+    await page.goto(`${base}/changes/${id}`);
+    await expect(page.locator('#change-state').textContent()).resolves.toContain('reverted');
 
     await page.click('nav a[href="/changelog"]');
     await page.waitForURL(`${base}/changelog`);
-    const row = page.locator('#changes tbody tr', { hasText: 'homework-help.example' });
-    await expect(row.textContent()).resolves.toContain('Mr Jones (DSL)');
-    await expect(row.textContent()).resolves.toContain('itlead');
     await expect(page.locator('#chain-status').textContent()).resolves.toContain('Chain verified');
+    await expect(page.locator('#changes').textContent()).resolves.toContain('Pupils used it for other films');
+    await page.goto(`${base}/changelog/extract`);
+    const board = page.locator(`#board-${id}`);
+    await expect(board.textContent()).resolves.toContain('head (approved)');
+    await expect(board.textContent()).resolves.toContain('Reverted by');
     await page.close();
-  });
-
-  it("changing that exception's groups in the browser lets guests through too, and the change log shows the update", async () => {
-    const answer = async (from: string) =>
-      (await dig('127.0.0.1', dnsPort, 'homework-help.example', 'A', ['-b', from])).answers.map((a) => a.data);
-    expect(await answer('127.0.0.4')).toEqual(['127.0.0.1']);
-    await browser.context.clearCookies();
-    const page = await newPage();
-    await loginInBrowser(page, base, {
-      name: 'itlead',
-      password: 'Term-Starts2',
-      secret: totpSecretOf(gh.db, gh.config.store.path, 'itlead'),
-    });
-    await page.goto(`${base}/exceptions`);
-    const row = page.locator('#exceptions tbody tr', { hasText: 'homework-help.example' });
-    await row.locator('summary', { hasText: 'Change' }).click();
-    const form = row.locator('form[id^=edit-exception-]');
-    await expect(form.locator('input[name=groups][value=pupils]').isChecked()).resolves.toBe(true);
-    await form.locator('input[name=groups][value=guests]').check();
-    await form.locator('textarea[name=reason]').fill('Parents evening: guests need it too');
-    await Promise.all([page.waitForURL(/\/exceptions\?done=updated$/), form.locator('button[type=submit]').click()]);
-    await expect(page.locator('#exceptions tbody tr', { hasText: 'homework-help.example' }).textContent()).resolves.toContain(
-      'pupils, guests',
-    );
-
-    expect(
-      await eventually(
-        () => answer('127.0.0.4'),
-        (a) => a.includes(ALLOWED_ADDRESS),
-      ),
-    ).toEqual([ALLOWED_ADDRESS]);
-    expect(await answer('127.0.0.2')).toEqual([ALLOWED_ADDRESS]);
-
-    await page.goto(`${base}/changelog`);
-    const change = page.locator('#changes tbody tr', { hasText: 'Parents evening' });
-    await expect(change.textContent()).resolves.toContain('update');
-    await expect(page.locator('#chain-status').textContent()).resolves.toContain('Chain verified');
-    await page.close();
-  });
+  }, 150_000);
 
   it('locks an account after 3 bad passwords, even for the right one after', async () => {
     await browser.context.clearCookies();
@@ -257,7 +325,7 @@ logging: { level: silent }
     });
     expect(statuses).toEqual([403, 403, 403]);
     const list = await page.evaluate(async () => (await (await fetch('/api/exceptions')).json()) as { domain: string }[]);
-    expect(list.map((e) => e.domain)).toEqual(['homework-help.example']);
+    expect(list.map((e) => e.domain)).toEqual([]);
     const guest = await dig('127.0.0.1', dnsPort, 'porn.example', 'A', ['-b', '127.0.0.4']);
     expect(guest.answers.map((a) => a.data)).toEqual(['127.0.0.1']);
     await page.close();
@@ -268,8 +336,11 @@ logging: { level: silent }
     const page = await newPage();
     await loginInBrowser(page, base, { name: 'governor', password: 'Install-Day1', newPassword: 'Board-Review3' });
     await page.goto(`${base}/exceptions`);
-    await expect(page.locator('#exceptions').textContent()).resolves.toContain('homework-help.example');
+    await expect(page.locator('main').textContent()).resolves.toContain('Exceptions in force (0)');
     await expect(page.locator('#add-exception').count()).resolves.toBe(0);
+    await page.goto(`${base}/changes`);
+    await expect(page.locator('#recent').textContent()).resolves.toContain('film-studies.example');
+    await expect(page.locator('form[action$="/revert"]').count()).resolves.toBe(0);
     await expect(page.locator('nav a[href="/users"]').count()).resolves.toBe(0);
     await page.goto(`${base}/checks`);
     await expect(page.locator('#run-check').count()).resolves.toBe(0);
@@ -292,7 +363,7 @@ logging: { level: silent }
           approver: 'x',
         }),
       });
-      const del = await fetch('/api/exceptions/1?reason=x', { method: 'DELETE', headers: { 'x-csrf-token': token } });
+      const del = await fetch('/api/changes/1/revert', { method: 'POST', headers, body: JSON.stringify({ reason: 'x' }) });
       const user = await fetch('/users', {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -304,7 +375,7 @@ logging: { level: silent }
     expect(statuses).toEqual([403, 403, 403, 403]);
     const count = gh.db.prepare("SELECT count(*) FROM admin_users WHERE name = 'mallory'").pluck().get();
     expect(count).toBe(0);
-    expect(gh.db.prepare('SELECT count(*) FROM exceptions').pluck().get()).toBe(1);
+    expect(gh.db.prepare("SELECT count(*) FROM change_requests WHERE ops_json LIKE '%porn.example%'").pluck().get()).toBe(0);
     expect(dialogs).toEqual([]);
     await page.close();
   });
