@@ -14,6 +14,8 @@ const commands: Record<string, () => Promise<Command>> = {
   backup: async () => (await import('./commands/backup.js')).command,
   identity: async () => (await import('./commands/identity.js')).command,
   device: async () => (await import('./commands/device.js')).command,
+  policy: async () => (await import('./commands/policy.js')).command,
+  change: async () => (await import('./commands/change.js')).command,
 };
 
 async function main(argv: string[]): Promise<number> {

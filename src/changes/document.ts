@@ -80,10 +80,13 @@ export function governedGroup(g: GroupConfig, illegal: ReadonlySet<string>): Gro
 export function fileGroupsDiffer(file: readonly GroupConfig[], doc: PolicyDocument, categories: Config['categories']): boolean {
   if (file.length === 0) return false;
   const illegal = illegalIds(categories);
-  // The order of a block list means nothing; the order of groups and schedules is kept as written.
-  const canonical = (groups: readonly GroupConfig[]) =>
-    JSON.stringify(groups.map((g) => ({ ...governedGroup(g, illegal), block: [...g.block].filter((c) => !illegal.has(c)).sort() })));
-  return canonical(file) !== canonical(doc.groups);
+  return file.length !== doc.groups.length || file.some((g, i) => !sameGroup(governedGroup(g, illegal), doc.groups[i]));
+}
+
+/** Whether two governed groups say the same (the order of a block list means nothing; that of schedules is kept). */
+export function sameGroup(a: GroupConfig, b: GroupConfig): boolean {
+  const canonical = (g: GroupConfig) => JSON.stringify({ ...g, block: [...g.block].sort() });
+  return canonical(a) === canonical(b);
 }
 
 /** The config the resolver runs with: the file's technical settings, the governed groups. */

@@ -76,7 +76,9 @@ CREATE TABLE change_requests (
   -- Review requests from the block page: the device that asked and the category it hit.
   client_address   TEXT,
   category         TEXT,
-  overdue_alerted_at INTEGER
+  overdue_alerted_at INTEGER,
+  -- When the approvers were told it waits (a request made by the CLI is told by the service's scheduler).
+  waiting_notified_at INTEGER
 );
 CREATE INDEX change_requests_status ON change_requests (status, id);
 CREATE INDEX change_requests_applied ON change_requests (applied_at);

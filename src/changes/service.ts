@@ -33,6 +33,7 @@ import {
   mustGetRequest,
   nextDueAt,
   overdueEmergencies,
+  unannounced,
   updateRequest,
   type ChangeRequest,
 } from './store.js';
@@ -206,10 +207,16 @@ export class ChangeControl {
 
   private check = (doc: PolicyDocument) => this.live.check?.(doc);
 
+  /** Tell the approvers a request waits for them, and note that they were told (inside the step's transaction). */
+  private announce(c: ChangeRequest): void {
+    this.notify(waitingNotice(c, this.config));
+    updateRequest(this.db, c.id, { waiting_notified_at: this.now() });
+  }
+
   create(input: NewRequest, actor: Actor): ChangeRequest {
     return this.step(() => {
       const c = createRequest(this.db, this.doc, this.env(), input, actor, this.now());
-      if (c.status === 'submitted') this.notify(waitingNotice(c, this.config));
+      if (c.status === 'submitted') this.announce(c);
       return c;
     });
   }
@@ -217,7 +224,7 @@ export class ChangeControl {
   update(id: number, input: RequestFields & { ops: ChangeOp[]; submit: boolean }, actor: Actor): ChangeRequest {
     return this.step(() => {
       const c = updateDraft(this.db, this.doc, this.env(), id, input, actor, this.now());
-      if (c.status === 'submitted') this.notify(waitingNotice(c, this.config));
+      if (c.status === 'submitted') this.announce(c);
       return c;
     });
   }
@@ -225,7 +232,7 @@ export class ChangeControl {
   submit(id: number, actor: Actor): ChangeRequest {
     return this.step(() => {
       const c = submitRequest(this.db, this.doc, this.env(), id, actor, this.now());
-      this.notify(waitingNotice(c, this.config));
+      this.announce(c);
       return c;
     });
   }
@@ -321,6 +328,7 @@ export class ChangeControl {
 
   private runDueNow(): void {
     const now = this.now();
+    for (const c of unannounced(this.db)) this.step(() => this.announce(c));
     for (const c of dueToApply(this.db, now)) {
       if (c.endsAt !== null && c.endsAt <= now) {
         this.step(() => expireChange(this.db, c.id, SCHEDULER, now));

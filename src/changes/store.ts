@@ -225,6 +225,11 @@ export function overdueEmergencies(db: Database, now: number): ChangeRequest[] {
   return selectWhere(db, 'emergency = 1 AND decision IS NULL AND review_due_at < ?', now);
 }
 
+/** Submitted requests the approvers have not been told about (made by the command line). */
+export function unannounced(db: Database): ChangeRequest[] {
+  return selectWhere(db, "status = 'submitted' AND waiting_notified_at IS NULL");
+}
+
 /** Emergency changes waiting for review (overdue or not). */
 export function unreviewedEmergencies(db: Database): ChangeRequest[] {
   return selectWhere(db, 'emergency = 1 AND decision IS NULL');

@@ -14,7 +14,24 @@ import { recordCheck } from '../checks/record.js';
 import { formatTable, runSelfTest, type CheckResult } from '../checks/self-test.js';
 import { readCheckToken } from '../checks/check-token.js';
 import { hasTables, openDatabase } from '../store/db.js';
+import { effectiveConfig, isSwitchedOff, type PolicyDocument } from '../changes/document.js';
+import { currentVersion } from '../changes/store.js';
 import { commandConfig, defineCommand, sayDatabase, type ConfigSource } from './command.js';
+
+/** The governed policy in the config's database, if there is one yet (read-only; never seeds). */
+function governedPolicy(config: Config): PolicyDocument | undefined {
+  if (!existsSync(config.store.path)) return undefined;
+  try {
+    const db = openDatabase(config.store.path, { readonly: true });
+    try {
+      return hasTables(db, 'governed_policy') ? currentVersion(db)?.doc : undefined;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
 
 /** Add the run to the checks record; returns a line saying what happened. Never throws. */
 function record(config: Config, source: ConfigSource, result: CheckResult): string {
@@ -55,7 +72,11 @@ export const command = defineCommand(
     notes: 'Exit code 0 when every test passed, 1 when one failed or nothing could be tested, 2 for a usage mistake.',
   },
   async (values) => {
-    const { config, source } = commandConfig(values);
+    const loaded = commandConfig(values);
+    const { source } = loaded;
+    // What is expected comes from the governed policy in force (its groups and switch-offs), not the file's groups.
+    const governed = governedPolicy(loaded.config);
+    const config = governed ? effectiveConfig(loaded.config, governed) : loaded.config;
     const groups = values.group as string[] | undefined;
     const unknown = (groups ?? []).filter((g) => !config.groups.some((c) => c.name === g));
     if (unknown.length > 0) {
@@ -81,7 +102,14 @@ export const command = defineCommand(
         return 2;
       }
     }
-    const result = await runSelfTest({ config, server, groups, timeoutMs, checkToken });
+    const result = await runSelfTest({
+      config,
+      server,
+      groups,
+      timeoutMs,
+      checkToken,
+      ...(governed ? { unfiltered: (group: string, from: string) => isSwitchedOff(governed, group, from) } : {}),
+    });
     if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else process.stdout.write(formatTable(result));
     if (!values['no-record']) process.stderr.write(record(config, source, result) + '\n');
