@@ -1,0 +1,93 @@
+// Filtering switched off by a temporary change (src/changes/): for a whole
+// group, the group's policy is its unfiltered form; for a network or person,
+// identify hands the policy the group marked unfiltered. Either way only the
+// illegal categories (and their keywords) are blocked: no categories,
+// schedules, safe search or exceptions. A stub `next`, table-driven.
+import { describe, expect, it } from 'vitest';
+import { GroupIdentifier } from '../../src/resolver/identify.js';
+import { decide, makePolicy, type GroupName, type QueryOptions } from './policy-fixtures.js';
+import type { Query } from '../../src/resolver/types.js';
+import { makeQuery, fakeNext } from './policy-fixtures.js';
+
+const off = (group: GroupName) => ({ group, unfiltered: true });
+
+describe('a group with filtering switched off', () => {
+  const h = makePolicy();
+  h.policy.setPolicy(
+    h.config,
+    [
+      { domain: 'adult.example', action: 'allow', groups: ['staff'] },
+      { domain: 'news.example', action: 'deny', groups: ['pupils'] },
+    ],
+    {
+      unfilteredGroups: ['pupils'],
+    },
+  );
+
+  it.each([
+    ['abuse.example', 'pupils', 'illegal:iwf'],
+    ['terror.example', 'pupils', 'illegal:ctiru'],
+    ['adult.example', 'pupils', 'pass'],
+    ['casino.example', 'pupils', 'pass'],
+    ['free-porn-videos.example', 'pupils', 'pass'], // keyword of a blocked category: not now
+    ['news.example', 'pupils', 'pass'], // its deny exception is off too
+    ['www.google.com', 'pupils', 'pass'], // no safe search
+    ['adult.example', 'guests', 'category:adult'], // other groups unchanged
+    ['adult.example', 'staff', 'allow-exception'],
+  ] as const)('%s for %s → %s', async (name, group, expected) => {
+    expect(await decide(h.policy, name, { group })).toBe(expected);
+  });
+
+  it('keeps the canaries (Firefox DoH stays off), so the device stays visible', async () => {
+    expect(await decide(h.policy, 'use-application-dns.net', { group: 'pupils' })).toBe('canary');
+  });
+});
+
+describe('a client marked unfiltered (its network or person switched off)', () => {
+  const h = makePolicy();
+  const ask = async (name: string, o: QueryOptions & { unfiltered?: boolean }) => {
+    const q: Query = makeQuery(name, o);
+    q.client.group = { ...q.client.group, unfiltered: o.unfiltered ?? false };
+    const answer = await h.policy.resolve(q, fakeNext());
+    return answer.decision ? `${answer.decision.reason}${answer.decision.category ? ':' + answer.decision.category : ''}` : 'pass';
+  };
+
+  it.each([
+    ['abuse.example', off('pupils'), 'illegal:iwf'],
+    ['game.example', off('pupils'), 'pass'],
+    ['game.example', { group: 'pupils' as const }, 'category:games'],
+    ['social.example', off('guests'), 'pass'],
+  ])('%s %j → %s', async (name, o, expected) => {
+    expect(await ask(name, o)).toBe(expected);
+  });
+});
+
+describe('identify with switched-off networks', () => {
+  const h = makePolicy();
+  const identify = new GroupIdentifier(h.config, ['127.0.0.5/32', 'fd00:5::/64']);
+
+  it('marks clients in those networks unfiltered, in the group their address belongs to', () => {
+    expect(identify.groupOf('127.0.0.2')).toEqual({ index: 0, name: 'pupils', unfiltered: false });
+    expect(identify.groupOf('127.0.0.5')).toEqual({ index: 2, name: 'guests', unfiltered: true });
+    expect(identify.groupOf('fd00:5::9')).toEqual({ index: 2, name: 'guests', unfiltered: true });
+    expect(identify.groupOf('::ffff:127.0.0.5')).toEqual({ index: 2, name: 'guests', unfiltered: true });
+    identify.configure(h.config);
+    expect(identify.groupOf('127.0.0.5')).toEqual({ index: 2, name: 'guests', unfiltered: false });
+  });
+});
+
+describe('the policy compiled from a governed document', () => {
+  it('refuses what it cannot compile, keeping the policy in force', async () => {
+    const h = makePolicy();
+    const bad = { ...h.config, groups: [{ ...h.config.groups[0], block: ['nosuch'] }, ...h.config.groups.slice(1)] };
+    expect(() => h.policy.setPolicy(bad, [], {})).toThrow(/pupils/);
+    expect(await decide(h.policy, 'adult.example', { group: 'pupils' })).toBe('category:adult');
+  });
+
+  it('says which categories a name is in, lists and keywords, whatever the group does', () => {
+    const h = makePolicy();
+    expect(h.policy.categoriesOf('adult.example')).toEqual(['adult']);
+    expect(h.policy.categoriesOf('WWW.Free-Casino.example.')).toEqual(['gambling']);
+    expect(h.policy.categoriesOf('fine.example')).toEqual([]);
+  });
+});
