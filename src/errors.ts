@@ -28,17 +28,24 @@ export const ERROR_CODES = {
   // Admin accounts
   GH_ERR_USER_NAME: 'A user name is not 2 to 64 letters, digits, ".", "_", "@" or "-".',
   GH_ERR_USER_EXISTS: 'A user with that name already exists.',
-  GH_ERR_USER_ROLE: 'Not one of the roles (admin, dsl, auditor).',
+  GH_ERR_USER_ROLE: 'Not one of the roles (admin, dsl, auditor, approver).',
   GH_ERR_USER_NOT_FOUND: 'No such user.',
   GH_ERR_PASSWORD: 'The password is refused: too short, too guessable, or on the common-password deny-list.',
   GH_ERR_LAST_ADMIN: 'The last active admin cannot be disabled or lose the admin role.',
 
-  // Exceptions and review requests
-  GH_ERR_EXCEPTION_INVALID: 'An exception is invalid (not a domain name, unknown group, bad dates).',
-  GH_ERR_EXCEPTION_ILLEGAL: 'A name on an illegal list (IWF, CTIRU) can never be allowed; the name is not stored.',
-  GH_ERR_EXCEPTION_HELP_SERVICE: 'A help and support service can never be blocked.',
-  GH_ERR_EXCEPTION_NOT_FOUND: 'No such exception or pending request.',
-  GH_ERR_EXCEPTION_DUPLICATE: 'There is already an exception of that kind for the domain.',
+  // Change control of the filtering policy (src/changes/): exceptions, groups and switch-offs change only by change requests
+  GH_ERR_CHANGE_INVALID: 'A change request is invalid (a field missing, an unknown group, not a domain name, a switch-off without an end).',
+  GH_ERR_CHANGE_ILLEGAL: 'A change would touch illegal content (IWF, CTIRU lists or categories), which no change can; the name is not stored.',
+  GH_ERR_CHANGE_NOT_FOUND: 'No such change request.',
+  GH_ERR_CHANGE_STATE: 'The change request cannot take that step from its state (approving one already applied, …); HTTP 409.',
+  GH_ERR_CHANGE_FOUR_EYES: 'Four eyes: the account that asked for a change can never approve it.',
+  GH_ERR_CHANGE_MFA: 'Approving a change needs an approver whose session passed MFA.',
+  GH_ERR_CHANGE_ROLE: "The account's role may not take this step (only an approver decides; only named admins make emergency changes).",
+  GH_ERR_CHANGE_CONFLICT: 'The change no longer fits the policy in force (the exception it removes has gone); HTTP 409.',
+  GH_ERR_CHANGE_NOTHING: 'The change request would change nothing.',
+  GH_ERR_POLICY_SEED: 'There is no governed policy yet, and the config file has no groups to seed it from.',
+  GH_ERR_POLICY_FILE: 'A policy file (gatehouse policy import) cannot be read or is not valid; nothing was written.',
+  GH_ERR_POLICY_CATEGORY: 'The config file lacks a category the governed policy uses: the start (or the reload) is refused.',
 
   // Alerts and checks
   GH_ERR_ALERT_NOT_FOUND: 'No such alert.',
