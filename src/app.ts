@@ -182,6 +182,7 @@ export class Gatehouse {
     // Reverse DNS learns of client addresses after their answers are sent.
     this.server.addObserver({ onAnswer: (q) => this.identity.noticeAddress(q.client.address) });
 
+    const people = () => this.fileConfig.identity.radius !== undefined || this.fileConfig.identity.dhcp.length > 0;
     this.changes.live = {
       check: (doc) => this.compilePolicy(doc),
       apply: (doc) => this.applyPolicy(doc),
@@ -194,7 +195,12 @@ export class Gatehouse {
         categoriesOf: (name) => this.policy.categoriesOf(name),
         alerts: () => this.alerts,
         now,
+        checkToken: this.checkToken,
       }),
+      // A person can be switched off only where identity sources can put a person at an address.
+      get people() {
+        return people();
+      },
     };
 
     this.links.on('switch', (s: LinkSwitch) => this.onLinkSwitch(s));

@@ -1,18 +1,12 @@
 // Allow/deny exceptions are part of the governed policy (src/changes/): they
 // are made and removed by change requests, never written directly. What the
 // admin UI still needs of its own: the exceptions in force and the block
-// page's review requests as the pages read them, the reference a pupil is
-// given, and the wording for what can never be excepted.
+// page's review requests as the pages read them, and the reference a pupil
+// is given.
 import type { Database } from 'better-sqlite3';
 import type { GovernedException } from '../changes/document.js';
 import { currentVersion, listRequests } from '../changes/store.js';
 import type { AdminContext } from './context.js';
-
-export const ILLEGAL_MESSAGE =
-  'This name is in a category of illegal content (for example the IWF or CTIRU lists). It is blocked for everyone and cannot be excepted.';
-
-export const HELP_SERVICE_MESSAGE =
-  'This name is a help and support service (such as Childline or Samaritans). Help services are never blocked, so it cannot be denied; see helpServices in the README.';
 
 /** An exception in force (the governed policy's). */
 export type ExceptionRow = GovernedException;

@@ -5,6 +5,7 @@
 // changes on time. The admin UI and the scheduler call this; the CLI uses
 // the step functions underneath (requests.ts, apply.ts) directly.
 import type { Database } from 'better-sqlite3';
+import { HelpServices } from '../resolver/help-services.js';
 import type { Notice, OperationalEvent } from '../alerts/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -175,6 +176,7 @@ export class ChangeControl {
       ...(this.live.isIllegal ? { isIllegal: this.live.isIllegal } : {}),
       maxSwitchOffHours: c.changeControl.maxSwitchOffHours,
       people: this.live.people ?? false,
+      isHelpService: (name) => new HelpServices(c.helpServices).covers(name),
     };
   }
 

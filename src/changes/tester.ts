@@ -22,6 +22,8 @@ export interface TesterDeps {
   now: () => number;
   /** This machine's addresses (tests give their own). */
   localAddresses?: () => readonly string[];
+  /** The self-test's check token (checks/check-token.ts): the test's queries are check traffic, kept out of the query log's people and alerts. */
+  checkToken?: Buffer;
 }
 
 export function changeTester(deps: TesterDeps): NonNullable<ChangeLive['test']> {
@@ -43,7 +45,15 @@ export function changeTester(deps: TesterDeps): NonNullable<ChangeLive['test']> 
     const aside = [...plan.untestable, ...plan.skipped.map((s) => `${s.group}: not tested: ${s.reason}`)];
     if (plan.plans.length === 0) return { ok: null, summary: `not tested: ${aside.join('; ') || 'nothing in it can be asked of DNS'}` };
     const { id, result } = await runAndRecord({
-      run: () => runPlans({ config, server, plans: plan.plans, skipped: plan.skipped, timeoutMs: config.checks.timeoutMs }),
+      run: () =>
+        runPlans({
+          config,
+          server,
+          plans: plan.plans,
+          skipped: plan.skipped,
+          timeoutMs: config.checks.timeoutMs,
+          checkToken: deps.checkToken,
+        }),
       db: deps.db,
       alerts: deps.alerts(),
       runBy: `change #${request.id}`,

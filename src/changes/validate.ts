@@ -17,10 +17,15 @@ export interface PolicyEnv {
   maxSwitchOffHours: number;
   /** Whether a person can be recognised (identity sources), so a person can be switched off. */
   people?: boolean;
+  /** Whether a name is a help and support service (helpServices): never blocked, so never denied. */
+  isHelpService?: (name: string) => boolean;
 }
 
 export const ILLEGAL_CHANGE =
   'This name is in a category of illegal content (for example the IWF or CTIRU lists). It is blocked for everyone and no change can touch it.';
+
+export const HELP_SERVICE_MESSAGE =
+  'This name is a help and support service (such as Childline or Samaritans). Help services are never blocked, so it cannot be denied; see helpServices in the README.';
 
 /** Problems with a whole document (after a change), as sentences. */
 export function documentProblems(doc: PolicyDocument, env: PolicyEnv): string[] {
@@ -68,6 +73,8 @@ export function checkRequest(r: RequestShape, doc: PolicyDocument, env: PolicyEn
       if (normaliseDomain(op.domain) !== op.domain) problems.push(`Domain: "${op.domain}" is not a domain name such as www.example.org.`);
       // A name on an illegal list is never excepted, and never stored: the message never says which list.
       else if (op.op !== 'exception-remove' && env.isIllegal?.(op.domain)) touchesIllegal = true;
+      // The policy lets help services through whatever a deny exception says: refuse one that would do nothing.
+      else if (op.op === 'exception-add' && op.action === 'deny' && env.isHelpService?.(op.domain)) problems.push(HELP_SERVICE_MESSAGE);
     }
     if (op.op === 'category-block' || op.op === 'category-unblock') {
       if (illegal.has(op.category)) touchesIllegal = true;

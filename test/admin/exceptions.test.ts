@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/admin/changelog.js';
 import { normaliseDomain } from '../../src/lists/names.js';
+import { compileExceptions } from '../../src/resolver/exceptions.js';
 import { createReviewRequest } from '../../src/changes/review-request.js';
 import { getRequest } from '../../src/changes/store.js';
 import { addReadyUser, addUser, Client, harness, type Harness } from './helpers.js';

@@ -7,6 +7,7 @@ import { blockedWhen, formatDays, policyTable } from '../../src/admin/views/poli
 import { loadConfig } from '../../src/config.js';
 import type { Client } from './helpers.js';
 import { loggedIn, pagesHarness, type PagesHarness } from './pages-helpers.js';
+import { currentVersion, writeVersion } from '../../src/changes/store.js';
 
 const SECRETS = ['smtp-Password-123', 'webhook-secret-0123456789', 'T000/B000/XXXXSECRET', 'metrics-token-0123456789', 'listkey=abc'];
 
@@ -57,12 +58,21 @@ lists:
   });
 
   it('shows what each group blocks, and when, before the raw YAML', async () => {
-    h.db
-      .prepare(
-        `INSERT INTO exceptions (domain, action, groups_json, requester, subject_area, reason, approver, created_by, created_at)
-         VALUES ('maps.example.org', 'allow', '["pupils"]', 'r', 's', 'r', 'a', 'test', 0)`,
-      )
-      .run();
+    // An exception in force: a version of the governed policy with it (as an applied change writes one).
+    const v = currentVersion(h.db)!;
+    const exception = {
+      id: 1,
+      domain: 'maps.example.org',
+      action: 'allow' as const,
+      groups: ['pupils'],
+      requester: 'r',
+      subjectArea: 's',
+      reason: 'r',
+      approver: 'a',
+      changeId: v.changeId,
+      createdAt: 0,
+    };
+    writeVersion(h.db, { ...v.doc, exceptions: [exception], nextExceptionId: 2 }, v.changeId, 1);
     const body = (await auditor.get('/settings')).body;
     const table = body.indexOf('id="policy-table"');
     expect(table).toBeGreaterThan(0);

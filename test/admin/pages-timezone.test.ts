@@ -4,7 +4,7 @@
 // log and the Exceptions page show local time, the query log's time inputs are
 // read as local time, and the header says which zone and offset apply.
 import { describe, expect, it } from 'vitest';
-import { createPendingRequest } from '../../src/admin/exceptions.js';
+import { createReviewRequest } from '../../src/changes/review-request.js';
 import { parseConfig } from '../../src/config.js';
 import { formatClock, formatDay, formatTime, localInput, parseLocalInput, zoneLabel, zoneOffsetMs } from '../../src/admin/views/time.js';
 import { loggedIn, pagesHarness } from './pages-helpers.js';
@@ -72,7 +72,12 @@ describe.each<[string, string, string, string]>([
       const at = now - 3_600_000; // an hour before "now": 11:00 UTC
       h.log.record(at, '127.0.0.2', 0, 'homework.example', 1, 0, -1, 0, 0, 500, false);
       await h.log.flush();
-      createPendingRequest(h.db, { domain: 'maps.example.org', group: 'pupils', reason: 'geography' }, at);
+      createReviewRequest(
+        h.db,
+        h.config,
+        { domain: 'maps.example.org', group: 'pupils', clientAddress: '127.0.0.2', reason: 'geography' },
+        at,
+      );
       const dsl = await loggedIn(h, 'dsl', 'dsl');
       for (const path of ['/querylog', '/exceptions', '/dashboard', '/changelog', '/alerts', '/checks']) {
         const body = (await dsl.get(path)).body;

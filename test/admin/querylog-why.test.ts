@@ -71,6 +71,7 @@ logging: { level: silent }
       policy: gh.policy,
       isIllegal: (n) => gh.isIllegal(n),
       live: liveDeps(gh),
+      changes: gh.changes,
       now: () => Date.now(),
     });
     base = await admin.listen({ host: '127.0.0.1', port: 0 });
@@ -92,19 +93,17 @@ logging: { level: silent }
     const page = await browser.context.newPage();
     page.setDefaultTimeout(15_000);
     await loginInBrowser(page, base, { name: 'itlead', password: 'Install-Day1', newPassword: 'Filter-Lead-2026' });
-    // A deny exception for pupils, through the Exceptions page.
+    // A deny exception for pupils: asked for on the Exceptions page, then approved by an approver (four eyes).
     await page.goto(`${base}/exceptions`);
     await page.fill('#add-exception input[name=domain]', 'blocked-by-hand.example');
     await page.check('#add-exception input[name=action][value=deny]');
     await page.check('#add-pupils');
-    for (const [field, value] of [
-      ['requester', 'Head of Year 9'],
-      ['subjectArea', 'Pastoral'],
-      ['approver', 'Deputy Head'],
-    ])
-      await page.fill(`#add-exception input[name=${field}]`, value);
+    await page.fill('#add-exception input[name=requester]', 'Head of Year 9');
+    await page.fill('#add-exception input[name=subjectArea]', 'Pastoral');
     await page.fill('#add-exception textarea[name=reason]', 'Distracting in lessons');
-    await Promise.all([page.waitForURL(/done=added/), page.click('#add-exception button[type=submit]')]);
+    await Promise.all([page.waitForURL(/done=submitted/), page.click('#add-exception button[value=submit]')]);
+    const id = Number(/\/changes\/(\d+)/.exec(page.url())![1]);
+    gh.changes.approve(id, { name: 'head', id: 99, role: 'approver', mfa: true });
 
     for (const name of [
       'porn.example',
@@ -149,7 +148,8 @@ logging: { level: silent }
     await page.goto(`${base}/querylog?client=127.0.0.2`);
     await page.selectOption('select[name=checks]', 'only');
     await Promise.all([page.waitForURL(/checks=only/), page.click('#querylog-search button[type=submit]')]);
-    await expect(page.locator('#querylog tbody tr.check-traffic').count()).resolves.toBe(3); // porn.example, fine.example, the canary
+    // The self-test's porn.example, fine.example and the canary, and the approved change's own test (blocked-by-hand.example).
+    await expect(page.locator('#querylog tbody tr.check-traffic').count()).resolves.toBe(4);
     await expect(page.locator('#querylog tbody tr:not(.check-traffic)').count()).resolves.toBe(0);
     await page.close();
   });

@@ -39,7 +39,7 @@ describe('a group with filtering switched off', () => {
   });
 
   it('keeps the canaries (Firefox DoH stays off), so the device stays visible', async () => {
-    expect(await decide(h.policy, 'use-application-dns.net', { group: 'pupils' })).toBe('canary');
+    expect(await decide(h.policy, 'use-application-dns.net', { group: 'pupils' })).toBe('canary:circumvention-canary');
   });
 });
 
