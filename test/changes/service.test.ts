@@ -155,6 +155,22 @@ changeControl: { notify: { approvers: { email: [head@school.example] } } }`,
     expect(ask(off, { endsAt: T0 + 2 * HOUR })).toBeUndefined();
     expect(listRequests(h.db, { status: ['submitted'] })).toHaveLength(1);
   });
+
+  it('refuses to deny a help and support service, which the policy never blocks; allowing one is harmless', async () => {
+    h = changeHarness();
+    await h.changes.start();
+    const ask = (action: 'allow' | 'deny', domain: string) =>
+      code(() =>
+        h.changes.create(
+          { ops: [{ op: 'exception-add', domain, action, groups: ['pupils'] }], source: 'ui', submit: true, ...record },
+          technician,
+        ),
+      );
+    expect(ask('deny', 'www.childline.org.uk')).toBe('GH_ERR_CHANGE_INVALID');
+    expect(ask('deny', 'samaritans.org')).toBe('GH_ERR_CHANGE_INVALID');
+    expect(listRequests(h.db, { status: ['submitted'] })).toHaveLength(0);
+    expect(ask('allow', 'childline.org.uk')).toBeUndefined();
+  });
 });
 
 describe('time', () => {

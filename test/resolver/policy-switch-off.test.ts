@@ -4,7 +4,8 @@
 // illegal categories (and their keywords) are blocked: no categories,
 // schedules, safe search or exceptions. A stub `next`, table-driven.
 import { describe, expect, it } from 'vitest';
-import { GroupIdentifier } from '../../src/resolver/identify.js';
+import { GroupIdentifier, IdentifyHandler } from '../../src/resolver/identify.js';
+import type { ClientIdentity } from '../../src/identity/types.js';
 import { decide, makePolicy, type GroupName, type QueryOptions } from './policy-fixtures.js';
 import type { Query } from '../../src/resolver/types.js';
 import { makeQuery, fakeNext } from './policy-fixtures.js';
@@ -73,6 +74,45 @@ describe('identify with switched-off networks', () => {
     expect(identify.groupOf('::ffff:127.0.0.5')).toEqual({ index: 2, name: 'guests', unfiltered: true });
     identify.configure(h.config);
     expect(identify.groupOf('127.0.0.5')).toEqual({ index: 2, name: 'guests', unfiltered: false });
+  });
+});
+
+describe('identify with a person switched off', () => {
+  const h = makePolicy();
+  // Identity (src/identity/) puts jsmith at 127.0.0.2 and asmith at 127.0.0.3, both roster pupils.
+  const people: Record<string, ClientIdentity> = {
+    '127.0.0.2': { user: 'jsmith', group: 'pupils', from: { person: 'radius' } },
+    '127.0.0.3': { user: 'asmith', group: 'pupils', from: { person: 'radius' } },
+  };
+  const groupOf = (identify: GroupIdentifier, address: string) => {
+    const q = makeQuery('adult.example', { group: 'pupils' });
+    q.client.address = address;
+    let seen: Query | undefined;
+    void new IdentifyHandler(identify, { lookup: (a) => people[a], personFirst: true }).resolve(q, (x) => {
+      seen = x;
+      return fakeNext()(x);
+    });
+    return seen!.client.group;
+  };
+
+  it.each([
+    ['127.0.0.2', true], // jsmith: switched off (the name in any case)
+    ['127.0.0.3', false], // asmith: filtered as before
+    ['127.0.0.9', false], // nobody identity knows
+  ] as const)('%s unfiltered: %s', (address, unfiltered) => {
+    const identify = new GroupIdentifier(h.config, [], ['JSmith']);
+    expect(groupOf(identify, address).unfiltered).toBe(unfiltered);
+  });
+
+  it('gives the unfiltered form of the person’s group when the network is switched off, and ends with the change', async () => {
+    const identify = new GroupIdentifier(h.config, ['127.0.0.3/32'], []);
+    expect(groupOf(identify, '127.0.0.3')).toMatchObject({ name: 'pupils', unfiltered: true });
+    identify.configure(h.config, [], []);
+    expect(groupOf(identify, '127.0.0.3')).toMatchObject({ name: 'pupils', unfiltered: false });
+    // And the policy then blocks only illegal content for that client.
+    const q = makeQuery('adult.example', { group: 'pupils' });
+    q.client.group = { ...q.client.group, unfiltered: true };
+    expect((await h.policy.resolve(q, fakeNext())).decision).toBeUndefined();
   });
 });
 
