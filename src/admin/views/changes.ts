@@ -6,6 +6,7 @@ import type { Described } from '../../changes/describe.js';
 import type { ChangeRequest } from '../../changes/store.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatTime, localInput } from './time.js';
+import { requestReference } from '../exceptions.js';
 
 export const STATUS_WORDS: Record<ChangeRequest['status'], string> = {
   draft: 'draft: waiting for IT to confirm and submit it',
@@ -59,7 +60,7 @@ export function requestTable(id: string, rows: readonly ChangeRequest[], now: nu
   return html`<table class="responsive changes" id="${id}"><thead><tr><th>#</th><th>Received</th><th>What</th><th>Asked for by</th><th>Reason</th><th>State</th><th>Applies</th><th>Ends</th></tr></thead>
     <tbody>${rows.map(
       (c) => html`<tr>
-        <td data-label="#"><a href="/changes/${c.id}">#${c.id}</a></td>
+        <td data-label="#"><a href="/changes/${c.id}">#${c.id}</a>${c.source === 'block-page' ? html` <strong class="reference">${requestReference(c.id)}</strong>` : ''}</td>
         <td data-label="Received">${formatTime(c.createdAt, zone)}</td>
         <td data-label="What">${c.summary}${flags(c, now)}</td>
         <td data-label="Asked for by">${c.requester ?? ''} <span class="muted">${c.submittedBy ?? c.createdBy}</span></td>
