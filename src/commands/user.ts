@@ -91,7 +91,7 @@ export const command = defineGroup(
       spec: {
         name: 'user add',
         summary: 'create an account (the first admin too); the password must be changed at first login',
-        usage: ['user add --config FILE --name NAME --role admin|dsl|auditor [--password-file FILE]'],
+        usage: ['user add --config FILE --name NAME --role admin|dsl|auditor|approver [--password-file FILE]'],
         options: {
           name: { type: 'string', value: 'NAME', help: 'user name: 2 to 64 letters, digits, ".", "_", "@" or "-"' },
           role: { type: 'string', value: 'ROLE', help: `one of ${ROLES.join(', ')}` },
