@@ -35,7 +35,8 @@ export const ERROR_CODES = {
 
   // Change control of the filtering policy (src/changes/): exceptions, groups and switch-offs change only by change requests
   GH_ERR_CHANGE_INVALID: 'A change request is invalid (a field missing, an unknown group, not a domain name, a switch-off without an end).',
-  GH_ERR_CHANGE_ILLEGAL: 'A change would touch illegal content (IWF, CTIRU lists or categories), which no change can; the name is not stored.',
+  GH_ERR_CHANGE_ILLEGAL:
+    'A change would touch illegal content (IWF, CTIRU lists or categories), which no change can; the name is not stored.',
   GH_ERR_CHANGE_NOT_FOUND: 'No such change request.',
   GH_ERR_CHANGE_STATE: 'The change request cannot take that step from its state (approving one already applied, …); HTTP 409.',
   GH_ERR_CHANGE_FOUR_EYES: 'Four eyes: the account that asked for a change can never approve it.',
