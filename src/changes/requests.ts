@@ -6,6 +6,7 @@
 // this is checked here, so no route, API call or command can skip it.
 import type { Database } from 'better-sqlite3';
 import { withChange } from '../admin/changelog.js';
+import { requestReference } from '../admin/exceptions.js';
 import type { Role } from '../admin/roles.js';
 import { describeChange, describedGroups, sentences, summaryOf } from './describe.js';
 import type { PolicyDocument } from './document.js';
@@ -131,8 +132,11 @@ export function requestStep<T>(
         entityId: c.id,
         action,
         after: after(r),
-        requester: c.requester,
-        reason: c.reason,
+        // The change log cannot be edited or erased: a block-page request is named there by its
+        // reference, never by the name or reason a pupil typed (those stay in the request, where
+        // an erasure reaches them: identity/erase.ts).
+        requester: c.source === 'block-page' ? `block page (${requestReference(c.id)})` : c.requester,
+        reason: c.source === 'block-page' ? null : c.reason,
         approver: c.decidedBy,
         at: now,
       };

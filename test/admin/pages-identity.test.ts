@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertEngine } from '../../src/alerts/engine.js';
 import { parseAlerts } from '../alerts/helpers/setup.js';
-import { createPendingRequest } from '../../src/admin/exceptions.js';
+import { createReviewRequest } from '../../src/changes/review-request.js';
 import { recordRequester } from '../../src/identity/review-requests.js';
 import { IdentityService } from '../../src/identity/service.js';
 import { parseConfig } from '../../src/config.js';
@@ -98,8 +98,9 @@ describe('identity in the admin pages', () => {
     engine.flush();
     alertId = engine.list().items[0].id;
     live.alerts = engine;
-    const request = createPendingRequest(
+    const request = createReviewRequest(
       h.db,
+      h.config,
       { domain: 'games.example', group: 'pupils', clientAddress: '127.0.0.5', reason: 'homework' },
       t,
     );

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { unzipSync, strFromU8 } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPendingRequest } from '../../src/admin/exceptions.js';
+import { createReviewRequest } from '../../src/changes/review-request.js';
+import { ensureSeeded } from '../../src/changes/seed.js';
+import { loadConfig } from '../../src/config.js';
 import { verifyChain } from '../../src/admin/changelog.js';
 import { AlertEngine } from '../../src/alerts/engine.js';
 import { recordRequester } from '../../src/identity/review-requests.js';
@@ -123,8 +125,10 @@ describe.skipIf(!havePrograms('strings', 'unzip'))('identity export and erase th
     engine.acknowledge(alertId, 'dsl');
     engine.close(alertId, 'dsl', 'Spoke with the pupil: Josephine Quartermaine said it was a mistake');
     await engine.stop();
-    const request = createPendingRequest(
+    ensureSeeded(d, loadConfig(config), T0);
+    const request = createReviewRequest(
       d,
+      loadConfig(config),
       {
         domain: 'games.example',
         group: 'pupils',
@@ -174,7 +178,7 @@ describe.skipIf(!havePrograms('strings', 'unzip'))('identity export and erase th
     );
     expect(text('alert-history.csv').trimEnd().split('\r\n')).toHaveLength(3);
     expect(text('review-requests.csv')).toMatch(
-      /R-0000\d\d,[^,]+,games\.example,,pupils,10\.0\.0\.5,Josephine Quartermaine,jquartermaine needs it for homework,pending/,
+      /R-0000\d\d,[^,]+,games\.example,,pupils,10\.0\.0\.5,Josephine Quartermaine,jquartermaine needs it for homework,draft/,
     );
     expect(text('README.txt')).toContain('data protection officer');
     // Never overwritten.

@@ -13,6 +13,9 @@ import { groupBoxes, recordFields, requestButtons, requestTable } from '../views
 import { actorFrom, opsFromJson, timeFromJson } from '../change-forms.js';
 import { exceptionForm, mayEmergency, prefill, visible } from './changes.js';
 import { ChangeError, changeErrorStatus } from '../../changes/errors.js';
+import { requesters } from '../../identity/review-requests.js';
+import { NOBODY } from '../../store/who.js';
+import { whoHtml } from '../views/who.js';
 import { DEFAULT_BACKOUT } from '../../changes/requests.js';
 import { listRequests } from '../../changes/store.js';
 
@@ -29,6 +32,11 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     const groups = ctx.config.groups.map((g) => g.name);
     const exceptions = [...ctx.changes.doc.exceptions].sort((a, b) => a.domain.localeCompare(b.domain) || a.id - b.id);
     const pending = reviewRequests();
+    // Who asked, as far as identity knew then (read at render time: an erased person is gone).
+    const askedBy = requesters(
+      ctx.db,
+      pending.map((c) => c.id),
+    );
     const asking = listRequests(ctx.db, { status: ['submitted', 'approved'], limit: 200 }).filter(
       (c) => visible(ctx, c) && c.ops.some((o) => o.op.startsWith('exception')),
     );
@@ -41,7 +49,7 @@ export const exceptionRoutes: AdminRoutePlugin = async (app, { ctx }) => {
     }
       <section><h2>Review requests from the block page (${pending.length})</h2>
       <p class="muted">IT confirms the site and its record, then submits it for approval.</p>
-      ${requestTable('review-requests', pending, now, 'No requests waiting.', ctx.config.admin.timezone)}</section>
+      ${requestTable('review-requests', pending, now, 'No requests waiting.', ctx.config.admin.timezone, (c) => whoHtml(request, askedBy.get(c.id) ?? NOBODY))}</section>
       <section><h2>Exception requests waiting for approval or their start (${asking.length})</h2>
       ${requestTable('exception-requests', asking, now, 'None.', ctx.config.admin.timezone)}</section>
       <section><h2>Exceptions in force (${exceptions.length})</h2>

@@ -55,15 +55,23 @@ export function testWords(c: ChangeRequest): string {
 }
 
 /** Several requests in a table (the list page, the dashboard). */
-export function requestTable(id: string, rows: readonly ChangeRequest[], now: number, empty: string, zone: string): SafeHtml {
+/** `who`: the person and device behind a block-page request, for those who may see people (identity/review-requests.ts). */
+export function requestTable(
+  id: string,
+  rows: readonly ChangeRequest[],
+  now: number,
+  empty: string,
+  zone: string,
+  who?: (c: ChangeRequest) => SafeHtml,
+): SafeHtml {
   if (rows.length === 0) return html`<p class="muted" id="${id}">${empty}</p>`;
   return html`<table class="responsive changes" id="${id}"><thead><tr><th>#</th><th>Received</th><th>What</th><th>Asked for by</th><th>Reason</th><th>State</th><th>Applies</th><th>Ends</th></tr></thead>
     <tbody>${rows.map(
-      (c) => html`<tr>
+      (c) => html`<tr id="request-${c.id}">
         <td data-label="#"><a href="/changes/${c.id}">#${c.id}</a>${c.source === 'block-page' ? html` <strong class="reference">${requestReference(c.id)}</strong>` : ''}</td>
         <td data-label="Received">${formatTime(c.createdAt, zone)}</td>
         <td data-label="What">${c.summary}${flags(c, now)}</td>
-        <td data-label="Asked for by">${c.requester ?? ''} <span class="muted">${c.submittedBy ?? c.createdBy}</span></td>
+        <td data-label="Asked for by">${c.requester ?? ''} <span class="muted">${c.submittedBy ?? c.createdBy}</span>${who ? who(c) : ''}</td>
         <td data-label="Reason">${c.reason ?? ''}</td>
         <td data-label="State">${STATUS_WORDS[c.status]}</td>
         <td data-label="Applies">${c.appliedAt !== null ? formatTime(c.appliedAt, zone) : c.startsAt !== null ? formatTime(c.startsAt, zone) : 'once approved'}</td>
