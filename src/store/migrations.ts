@@ -16,6 +16,8 @@ import { identitySchemaSql } from '../identity/schema.js';
 import { deviceTokensSql } from '../identity/token-schema.js';
 import { createWhoRollup, dayTables, listDays } from './partitions.js';
 import { changeControlMigration } from '../changes/schema.js';
+import { dailySchemaSql } from './daily.js';
+import { reportsMigration } from '../reports/schema.js';
 
 export interface Migration {
   version: number;
@@ -355,6 +357,17 @@ export const migrations: Migration[] = [
     version: 11,
     name: 'change control: the approver role, governed policy versions, change requests, notices in the outbox, change tests in the checks record',
     up: changeControlMigration,
+    foreignKeys: 'off',
+  },
+  {
+    version: 12,
+    name: 'daily rollups of the query log (by group, category, action; per client for safeguarding-relevant lookups; top names)',
+    up: dailySchemaSql,
+  },
+  {
+    version: 13,
+    name: 'reports: their sendings (through the alert outbox, new row kind "report")',
+    up: reportsMigration,
     foreignKeys: 'off',
   },
 ];

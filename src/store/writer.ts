@@ -17,6 +17,7 @@ import {
   NAME_BUCKET_MINUTES,
   NAME_BUCKETS,
 } from './partitions.js';
+import { purgeDaily } from './daily.js';
 
 interface DayStatements {
   /** One row, skipped if its id is taken (the slow path for late rows). */
@@ -300,6 +301,8 @@ export class LogWriter {
       this.db.prepare('DELETE FROM check_query WHERE id < ?').run(cutoff * KEY_SLOTS);
       this.db.prepare('DELETE FROM link_switch WHERE at < ?').run(cutoff);
       this.db.prepare('DELETE FROM list_refresh WHERE at < ?').run(cutoff);
+      // The daily rollups of the days purged (and of the day the cutoff falls in, rolled up again later).
+      purgeDaily(this.db, cutoff);
       // Names and addresses last seen on a purged day are personal data too.
       this.db.prepare('DELETE FROM name_by_id WHERE last_day < ?').run(cutoffDay);
       this.db.prepare('DELETE FROM client_by_id WHERE last_day < ?').run(cutoffDay);

@@ -1,0 +1,51 @@
+// The reports' tables (store migration 13, src/store/migrations.ts): one row per
+// sending of a report (on its schedule, or asked for), delivered through the
+// alert outbox as rows of a new kind, "report", whose payload holds the
+// sending's id, so a mail server that is down delays a report and loses none;
+// and how far each schedule has been checked, so a slot missed while the
+// service was down is sent once when it starts again. Never edit once shipped.
+import type { Database } from 'better-sqlite3';
+import { rebuildTable } from '../store/rebuild-table.js';
+
+const reportTablesSql = `
+CREATE TABLE report_sendings (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  report        TEXT    NOT NULL CHECK (report IN ('weekly', 'board', 'annual')),
+  period_from   INTEGER NOT NULL,
+  period_to     INTEGER NOT NULL,
+  -- The scheduled time it stands for; NULL when someone sent it by hand.
+  slot          INTEGER,
+  created_at    INTEGER NOT NULL,
+  -- 'schedule', an admin UI user, or 'cli (osuser)'.
+  requested_by  TEXT    NOT NULL,
+  channels_json TEXT    NOT NULL,
+  -- E-mail addresses the report goes to (the e-mail channel's own when empty).
+  recipients_json TEXT  NOT NULL,
+  UNIQUE (report, slot)
+);
+CREATE INDEX report_sendings_by_time ON report_sendings (created_at);
+-- Each schedule's slots are looked for up to this time (ms).
+CREATE TABLE report_schedule (
+  report        TEXT    PRIMARY KEY,
+  checked_until INTEGER NOT NULL
+);
+`;
+
+/**
+ * The outbox's kind constraint gains 'report'. Built from the table's own
+ * statement, so kinds other parts added before this runs (change-control
+ * notices) stay allowed.
+ */
+function allowReportRows(db: Database): void {
+  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'alert_outbox'").pluck().get() as string;
+  const check = /CHECK\s*\(\s*kind\s+IN\s*\(([^)]*)\)\s*\)/i.exec(sql);
+  if (!check) throw new Error('alert_outbox has no kind constraint to widen');
+  if (/'report'/.test(check[1])) return;
+  rebuildTable(db, 'alert_outbox', sql.replace(check[0], `CHECK (kind IN (${check[1].trim()}, 'report'))`));
+}
+
+/** Store migration 13 (runs with foreign keys off: alert_deliveries points at the outbox). */
+export function reportsMigration(db: Database): void {
+  allowReportRows(db);
+  db.exec(reportTablesSql);
+}
