@@ -13,6 +13,7 @@ import { BUILT_IN_HELP_SERVICES } from './resolver/help-services.js';
 import { identitySchema, checkIdentityConfig, resolveIdentityPaths } from './identity/config.js';
 import { checkEncryptedConfig, dohSchema, dotSchema, tlsSchema } from './resolver/encrypted-config.js';
 import { changeControlSchema, checkChangeControlConfig } from './changes/config.js';
+import { checkReportsConfig, reportsSchema, resolveReportPaths } from './reports/config.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'expected IP:PORT, for example 127.0.0.1:5353 or [::1]:5353');
 
@@ -255,6 +256,8 @@ const configSchema = z.strictObject({
   tls: tlsSchema.optional(),
   /** Change control of the filtering policy (src/changes/): emergencies, switch-offs, who is told. */
   changeControl: changeControlSchema.prefault({}),
+  /** Weekly, board and annual reports: pages, PDF/CSV, and their schedules (src/reports/). */
+  reports: reportsSchema.prefault({}),
   logging: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),
 });
 
@@ -374,6 +377,7 @@ function crossCheck(config: Config): { at: (string | number)[]; message: string 
     problems.push({ at: ['admin', 'timezone'], message: `unknown time zone "${config.admin.timezone}"` });
   problems.push(...checkIdentityConfig(config.identity, config.groups.length > 0 ? config.groups : null));
   problems.push(...checkEncryptedConfig(config));
+  problems.push(...checkReportsConfig(config.reports, config.alerts.channels));
   for (const id of Object.keys(config.checks.names)) {
     if (!categoryIds.has(id)) problems.push({ at: ['checks', 'names', id], message: `unknown category "${id}"` });
   }
@@ -449,4 +453,5 @@ function resolvePaths(config: Config, base: string): void {
     config.tls.certFile = resolve(base, config.tls.certFile);
     config.tls.keyFile = resolve(base, config.tls.keyFile);
   }
+  resolveReportPaths(config.reports, base);
 }

@@ -3,6 +3,7 @@
 // delivery attempts. Auditors (governors) get counts by category, severity and
 // outcome for a period instead, never an alert (views/alert-counts.ts).
 // Illegal categories never carry a domain (the alert store refuses one).
+import { OUTCOMES } from '../../alerts/outcomes.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AlertError } from '../../alerts/store.js';
 import { alertSummary } from '../../alerts/summary.js';
@@ -26,17 +27,8 @@ const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 const KINDS: AlertKind[] = ['safeguarding', 'operational'];
 const PAGE = 50;
 
-/** Outcomes offered when closing; the note adds the detail. */
-export const OUTCOMES = [
-  'No further action needed',
-  'Spoke with the pupil or member of staff',
-  'Recorded in the safeguarding system',
-  'Referred under safeguarding procedures',
-  'Parents or carers contacted',
-  'Reported to police or CEOP',
-  'False positive: filtering to be reviewed',
-  'Technical issue resolved',
-];
+/** Outcomes offered when closing; the note adds the detail (alerts/outcomes.ts, shared with the reports). */
+export { OUTCOMES };
 
 const NOTICES: Record<string, string> = { acknowledged: 'Alert acknowledged.', closed: 'Alert closed with its outcome recorded.' };
 
