@@ -35,6 +35,7 @@ import { loadCheckToken } from './checks/check-token.js';
 import { Retention } from './store/retention.js';
 import { StoreReader } from './store/reader.js';
 import { AlertEngine } from './alerts/engine.js';
+import { ReportService } from './reports/service.js';
 import { buildAdminApp } from './admin/app.js';
 import { startAdminServer } from './admin/server.js';
 import { recordConfigChanges } from './admin/config-changes.js';
@@ -78,6 +79,8 @@ export class Gatehouse {
   /** DNS over HTTPS and over TLS (doh, dot, tls), when configured. */
   readonly encrypted: EncryptedDns | undefined;
   alerts: AlertEngine;
+  /** Daily rollups, the report thread and the reports' schedules (src/reports/). */
+  readonly reports: ReportService;
   admin: FastifyInstance | undefined;
   /** Where the admin UI listens, once started. */
   adminUrl: string | undefined;
@@ -144,6 +147,13 @@ export class Gatehouse {
       now,
     });
     this.alerts = this.newAlertEngine(config);
+    this.reports = new ReportService({
+      config,
+      alerts: () => this.alerts,
+      lists: () => this.lists.status(),
+      logger: this.logger.child({ part: 'reports' }),
+      now,
+    });
 
     this.identity = new IdentityService({ db: this.db, config, logger: this.logger, now });
     this.groups = new GroupIdentifier(config, unfilteredNetworks(governed.doc), unfilteredPeople(governed.doc));
@@ -406,6 +416,7 @@ export class Gatehouse {
     this.queryLog.setDictionaries(this.dictionaries(this.config));
     this.retention.start();
     this.alerts.start();
+    this.reports.start();
     // Identity before DNS: people signed in before a restart keep their group from the first query.
     await this.identity.start();
     // Lists before DNS: a filter must not answer unfiltered while it loads.
@@ -502,6 +513,7 @@ export class Gatehouse {
       this.logger.warn('admin listen address or TLS changed: they take effect at the next restart');
     }
     this.admin?.reloadAdminConfig(config);
+    this.reports.configure(config);
     this.config = config;
     // The swap (if any) came before this.config changed: which categories are illegal may differ.
     this.sendIllegalNames();
@@ -552,6 +564,7 @@ export class Gatehouse {
     await this.admin?.close();
     await this.blockPage?.close();
     await this.reader?.close();
+    await this.reports.stop();
     await this.alerts.stop();
     await this.identity.stop();
     await this.queryLog.close();

@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   device: async () => (await import('./commands/device.js')).command,
   policy: async () => (await import('./commands/policy.js')).command,
   change: async () => (await import('./commands/change.js')).command,
+  report: async () => (await import('./commands/report.js')).command,
 };
 
 async function main(argv: string[]): Promise<number> {

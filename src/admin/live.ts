@@ -22,6 +22,7 @@ export interface LiveIdentity {
   /** Who and what is at an address now (memory only). */
   lookup(address: string): ClientIdentity | undefined;
 }
+import type { ReportService } from '../reports/service.js';
 
 /** The alert engine's inbox API (src/alerts/engine.ts AlertEngine has all of it). */
 export interface LiveAlerts {
@@ -75,6 +76,8 @@ export interface LiveDeps {
   alerts?: LiveAlerts;
   /** Run the filtering self-test against the running resolver (default: runSelfTest with the config's checks.server / first dns.listen). */
   selfTest?(opts: { groups?: string[] }): Promise<CheckResult>;
+  /** The reports (src/reports/service.ts ReportService): made in the report thread, sent through the outbox. */
+  reports?: Pick<ReportService, 'make' | 'send' | 'period'>;
   /** The policy's decision for a host and client address, for the block page. */
   explain?(host: string, clientAddress: string): BlockExplanation;
   /** Blocks per category id since start (QueryMetrics.observer counts them); /metrics reads it. */

@@ -4,6 +4,7 @@
 import { runSelfTest } from '../checks/self-test.js';
 import type { Config } from '../config.js';
 import type { AlertEngine } from '../alerts/engine.js';
+import type { ReportService } from '../reports/service.js';
 import type { ListManager } from '../lists/manager.js';
 import type { CacheHandler } from '../resolver/cache.js';
 import type { LinkManager } from '../resolver/links.js';
@@ -28,6 +29,7 @@ export interface RunningParts {
   lists: ListManager;
   queryLog: QueryLog;
   alerts: AlertEngine;
+  reports: ReportService;
   policy: PolicyHandler;
   groups: GroupIdentifier;
   /** The self-test's check token (checks/check-token.ts), so its queries are kept apart as check traffic. */
@@ -92,6 +94,7 @@ export function liveDeps(g: RunningParts, blocks?: BlockCounter, now: () => numb
         ...(g.changes ? { unfiltered: (group: string, source: string) => isSwitchedOff(g.changes!.doc, group, source) } : {}),
       }),
     explain: blockExplainer(g.policy, g.groups),
+    reports: g.reports,
     ...(blocks ? { blocksByCategory: () => blocks.snapshot() } : {}),
     configRejected: () => g.configRejected,
     ...(g.identity

@@ -20,6 +20,7 @@ import { NoticeStore, renderNotice } from './notices.js';
 import { silentLogger, type Logger } from '../log.js';
 import { hasTables } from '../store/db.js';
 import { describeIds, type WhoView } from '../store/who.js';
+import { recordSending, sendingMessage, type NewSending } from '../reports/sendings.js';
 
 export interface AlertEngineOptions {
   /** The main database, opened (and so migrated) by store/db.ts openDatabase; the engine never closes it. */
@@ -333,6 +334,7 @@ export class AlertEngine {
       const n = row.alertIds?.[0] === undefined ? undefined : this.notices.get(row.alertIds[0]);
       return n ? renderNotice(n, key) : null;
     }
+    if (row.kind === 'report') return row.sendingId === null ? null : sendingMessage(this.options.db, row.sendingId, row.channel, key);
     if (row.kind === 'alert') {
       const alert = row.alertId === null ? undefined : this.store.get(row.alertId);
       return alert ? renderAlert(alert, key, this.names, this.who) : null;
@@ -404,6 +406,26 @@ export class AlertEngine {
       id,
     );
     return alert;
+  }
+
+  /**
+   * Record a report's sending and queue it on its channels (those configured
+   * here), then start delivering. Returns the sending's id.
+   */
+  queueReport(sending: NewSending, now: number): number {
+    const id = recordSending(
+      this.options.db,
+      this.outbox,
+      { ...sending, channels: sending.channels.filter((c) => this.channels.has(c)) },
+      now,
+    );
+    this.dispatcher.kick();
+    return id;
+  }
+
+  /** Look for due outbox rows now (rows another process queued: `gatehouse report --send`). */
+  kick(): void {
+    this.dispatcher.kick();
   }
 
   /** Outbox rows not yet delivered, on every channel. */

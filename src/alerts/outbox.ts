@@ -6,14 +6,18 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ChannelName } from './config.js';
 
+export type OutboxKind = 'alert' | 'digest' | 'notice' | 'report';
+
 export interface OutboxRow {
   id: number;
   createdAt: number;
   channel: ChannelName;
-  kind: 'alert' | 'digest' | 'notice';
+  kind: OutboxKind;
   alertId: number | null;
   /** Digest: the alert ids it covers; notice: the notice's id. */
   alertIds: number[] | null;
+  /** Report: its sending (report_sendings, src/reports/schema.ts). */
+  sendingId: number | null;
   attempts: number;
 }
 
@@ -75,14 +79,20 @@ export class Outbox {
     return Number(this.insertStmt.run(now, channel, kind, alertId, payload, now).lastInsertRowid);
   }
 
+  /** Queue a report's sending. Call inside the transaction that records the sending. */
+  enqueueReport(channel: ChannelName, sendingId: number, now: number): number {
+    return Number(this.insertStmt.run(now, channel, 'report', null, JSON.stringify({ sending: sendingId }), now).lastInsertRowid);
+  }
+
   due(channel: ChannelName, now: number, limit: number): OutboxRow[] {
     return (this.dueStmt.all(channel, now, limit) as Record<string, unknown>[]).map((r) => ({
       id: r.id as number,
       createdAt: r.created_at as number,
       channel: r.channel as ChannelName,
-      kind: r.kind as OutboxRow['kind'],
+      kind: r.kind as OutboxKind,
       alertId: r.alert_id as number | null,
-      alertIds: r.payload === null ? null : (JSON.parse(r.payload as string) as number[]),
+      alertIds: r.kind === 'report' || r.payload === null ? null : (JSON.parse(r.payload as string) as number[]),
+      sendingId: r.kind === 'report' ? (JSON.parse(r.payload as string) as { sending: number }).sending : null,
       attempts: r.attempts as number,
     }));
   }

@@ -100,7 +100,7 @@ export interface DeliveryAttempt {
 export interface OutgoingMessage {
   /** Idempotency key: the same for every attempt at one outbox row, so a resend is recognisable. */
   key: string;
-  kind: 'alert' | 'operational' | 'digest' | 'notice';
+  kind: 'alert' | 'operational' | 'digest' | 'notice' | 'report';
   severity: AlertingSeverity;
   subject: string;
   text: string;
@@ -108,6 +108,21 @@ export interface OutgoingMessage {
   to?: string[];
   /** Structured form for webhooks and syslog structured data. */
   alerts: PublicAlert[];
+  /** Reports: an HTML body (e-mail), files attached (the PDF; inline images by Content-ID). */
+  html?: string;
+  attachments?: MessageAttachment[];
+  /** Reports: where the report is in the admin UI (webhooks send this rather than the report). */
+  link?: string;
+  /** Reports: recipients instead of the e-mail channel's own. */
+  to?: string[];
+}
+
+export interface MessageAttachment {
+  filename: string;
+  content: Buffer;
+  contentType: string;
+  /** Set for an image the HTML body shows inline (src="cid:…"). */
+  cid?: string;
 }
 
 /** The fields of an alert that leave the building. Never a domain for illegal categories. */

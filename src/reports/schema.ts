@@ -1,9 +1,10 @@
 // The reports' tables (store migration 13, src/store/migrations.ts): one row per
 // sending of a report (on its schedule, or asked for), delivered through the
 // alert outbox as rows of a new kind, "report", whose payload holds the
-// sending's id, so a mail server that is down delays a report and loses none;
-// and how far each schedule has been checked, so a slot missed while the
-// service was down is sent once when it starts again. Never edit once shipped.
+// sending's id, so a mail server that is down delays a report and loses none.
+// The sending keeps what was made at its time (subject, bodies, PDF, chart
+// images), so a report delivered days late still says what it said then, and
+// the admin UI can show every sending and its PDF. Never edit once shipped.
 import type { Database } from 'better-sqlite3';
 import { rebuildTable } from '../store/rebuild-table.js';
 
@@ -21,14 +22,17 @@ CREATE TABLE report_sendings (
   channels_json TEXT    NOT NULL,
   -- E-mail addresses the report goes to (the e-mail channel's own when empty).
   recipients_json TEXT  NOT NULL,
+  -- What was made: the e-mail's subject, plain text and HTML bodies, the PDF,
+  -- the charts' PNGs ([{cid, filename, png (base64)}]) and the admin UI link.
+  subject       TEXT    NOT NULL,
+  body_text     TEXT    NOT NULL,
+  body_html     TEXT    NOT NULL,
+  pdf           BLOB    NOT NULL,
+  images_json   TEXT    NOT NULL,
+  link          TEXT,
   UNIQUE (report, slot)
 );
 CREATE INDEX report_sendings_by_time ON report_sendings (created_at);
--- Each schedule's slots are looked for up to this time (ms).
-CREATE TABLE report_schedule (
-  report        TEXT    PRIMARY KEY,
-  checked_until INTEGER NOT NULL
-);
 `;
 
 /**

@@ -16,9 +16,9 @@ export const WEEK_FROM = Date.UTC(2026, 10, 2);
 export const WEEK_TO = Date.UTC(2026, 10, 9);
 export const DAY = 86_400_000;
 
-export function testConfig(dir: string, extra = ''): Config {
-  return parseConfig(
-    `
+/** The config file of the known school; `extra` adds top-level YAML (alerts, more reports keys). */
+export function testConfigYaml(dir: string, extra = '', reports = ''): string {
+  return `
 dns: { listen: ["127.0.0.1:0"] }
 links:
   - { name: fibre, upstreams: ["udp://127.0.0.1:53"] }
@@ -32,12 +32,16 @@ groups:
   - { name: pupils, networks: ["10.1.0.0/16"], block: [adult, social, vpn] }
   - { name: staff, networks: ["10.2.0.0/16"], default: true, block: [adult] }
 store: { path: ${JSON.stringify(dir + '/gh.db')} }
+admin: { listen: "127.0.0.1:0", timezone: ${ZONE} }
 reports:
   site: "St Åidan’s Academy"
+${reports}
 ${extra}
-`,
-    dir + '/gatehouse.yaml',
-  );
+`;
+}
+
+export function testConfig(dir: string, extra = '', reports = ''): Config {
+  return parseConfig(testConfigYaml(dir, extra, reports), dir + '/gatehouse.yaml');
 }
 
 /** What the known week adds up to. */

@@ -43,9 +43,13 @@ export class EmailChannel implements Channel {
   async send(m: OutgoingMessage): Promise<void> {
     await this.transport.sendMail({
       from: this.config.from,
-      to: m.to && m.to.length > 0 ? m.to : this.config.to,
+      to: m.to?.length ? m.to : this.config.to,
       subject: m.subject,
       text: m.text,
+      ...(m.html ? { html: m.html } : {}),
+      ...(m.attachments
+        ? { attachments: m.attachments.map((a) => ({ ...a, ...(a.cid ? { contentDisposition: 'inline' as const } : {}) })) }
+        : {}),
       // The same Message-ID on every attempt: a resend after a crash is a recognisable duplicate.
       messageId: `<${m.key}@${this.domain}>`,
       priority: m.severity === 'critical' || m.severity === 'high' ? 'high' : 'normal',

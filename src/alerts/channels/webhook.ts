@@ -51,6 +51,7 @@ export function webhookBody(format: WebhookConfig['format'], m: OutgoingMessage)
         text: m.text,
         sentAt: new Date().toISOString(),
         alerts: m.alerts,
+        ...(m.link ? { link: m.link } : {}),
       };
     case 'slack':
       return {

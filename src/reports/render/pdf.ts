@@ -183,7 +183,11 @@ function table(doc: PDFKit.PDFDocument, t: Table, f: Fonts): void {
     return;
   }
   // Column widths by the longest text in each (capped), so short numbers take little room.
-  const lengths = t.columns.map((c, i) => Math.min(40, Math.max(c.length * 0.8, ...t.rows.map((r) => String(r[i] ?? '').length)) + 3));
+  // At least the header's longest word, so no heading breaks mid-word.
+  const word = (text: string) => Math.max(...text.split(/\s+/).map((w) => w.length));
+  const lengths = t.columns.map(
+    (c, i) => Math.max(word(c) * 1.1, Math.min(40, Math.max(c.length * 0.8, ...t.rows.map((r) => String(r[i] ?? '').length)))) + 3,
+  );
   const sum = lengths.reduce((a, b) => a + b, 0);
   const numeric = t.columns.map((_, i) => t.rows.every((r) => typeof r[i] === 'number'));
   doc.font(f.body).fontSize(8);
