@@ -10,6 +10,7 @@ import { peopleRoutes } from './people.js';
 import { personDataRoutes } from './person-data.js';
 import { identityRoutes } from './identity.js';
 import { querylogRoutes } from './querylog.js';
+import { reportRoutes } from './reports.js';
 import { settingsRoutes } from './settings.js';
 
 export const contentRoutes: AdminRoutePlugin[] = [
@@ -20,6 +21,7 @@ export const contentRoutes: AdminRoutePlugin[] = [
   personDataRoutes,
   identityRoutes,
   checkRoutes,
+  reportRoutes,
   listRoutes,
   settingsRoutes,
   metricsRoutes,

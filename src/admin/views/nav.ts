@@ -27,6 +27,7 @@ export const navItems: NavItem[] = [
   { href: '/people', label: 'People', roles: ['admin', 'dsl'] },
   { href: '/changelog', label: 'Change log', roles: ['admin', 'dsl', 'auditor', 'approver'] },
   { href: '/checks', label: 'Checks', roles: ['admin', 'dsl', 'auditor', 'approver'] },
+  { href: '/reports', label: 'Reports', roles: ['admin', 'dsl', 'auditor'] },
   { href: '/lists', label: 'Lists', roles: ['admin', 'dsl', 'auditor', 'approver'] },
   { href: '/identity', label: 'Identity', roles: ['admin', 'dsl'] },
   { href: '/users', label: 'Users', roles: ['admin'] },
