@@ -1,7 +1,7 @@
 // Build a report and render it in one format. Synchronous work on a
 // connection: the report thread (worker.ts) runs it for the service; the
 // command line runs it in its own process.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
 import { html } from '../admin/html.js';
@@ -36,7 +36,11 @@ function pngImages(r: Report, font: string | null): Map<string, Buffer> {
   return out;
 }
 
-const css = () => readFileSync(fileURLToPath(new URL('../admin/public/reports.css', import.meta.url)), 'utf8');
+/** The reports' stylesheet: beside the module under src/, the source's copy when built into dist/ (as admin/app.ts finds public/). */
+function css(): string {
+  const beside = fileURLToPath(new URL('../admin/public/reports.css', import.meta.url));
+  return readFileSync(existsSync(beside) ? beside : fileURLToPath(new URL('../../src/admin/public/reports.css', import.meta.url)), 'utf8');
+}
 
 /** A report file on its own (the command line's --out FILE.html): the stylesheet inline. */
 function standalone(r: Report): string {
