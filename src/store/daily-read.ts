@@ -132,7 +132,8 @@ export function readPeriod(db: Database, from: number, to: number, zone: string,
     }
   }
 
-  const storedJson = JSON.stringify(stored);
+  // The range as well as the list: with only `IN (json_each)` SQLite may scan a whole table of a year's days.
+  const storedRange = [stored[0] ?? 0, stored[stored.length - 1] ?? -1, JSON.stringify(stored)] as const;
   const traffic: PeriodTraffic[] = [];
   const addTraffic = (day: number, grp: number, cat: number, link: number, action: number, n: number, cached: number, lat: number) =>
     traffic.push({
@@ -146,9 +147,11 @@ export function readPeriod(db: Database, from: number, to: number, zone: string,
       latencyUs: lat,
     });
   for (const [day, grp, cat, link, action, n, cached, lat] of db
-    .prepare('SELECT day, grp, cat, link, action, n, cached, lat FROM daily_traffic WHERE day IN (SELECT value FROM json_each(?))')
+    .prepare(
+      'SELECT day, grp, cat, link, action, n, cached, lat FROM daily_traffic WHERE day BETWEEN ? AND ? AND day IN (SELECT value FROM json_each(?))',
+    )
     .raw()
-    .iterate(storedJson) as Iterable<number[]>)
+    .iterate(...storedRange) as Iterable<number[]>)
     addTraffic(day, grp, cat, link, action, n, cached, lat);
   live.forEach((r, i) => {
     for (const t of r.traffic) addTraffic(liveDays[i], t.grp, t.cat, t.link, t.action, t.n, t.cached, t.lat);
@@ -164,11 +167,11 @@ export function readPeriod(db: Database, from: number, to: number, zone: string,
   };
   for (const r of db
     .prepare(
-      `SELECT client, person, device, grp, cat, action, sum(n) FROM daily_clients WHERE day IN (SELECT value FROM json_each(?))
+      `SELECT client, person, device, grp, cat, action, sum(n) FROM daily_clients WHERE day BETWEEN ? AND ? AND day IN (SELECT value FROM json_each(?))
        GROUP BY client, person, device, grp, cat, action`,
     )
     .raw()
-    .iterate(storedJson) as Iterable<[number, number, number, number, number, number, number]>)
+    .iterate(...storedRange) as Iterable<[number, number, number, number, number, number, number]>)
     addClient(...r);
   for (const r of live) for (const c of r.clients) addClient(c.client, c.person, c.device, c.grp, c.cat, c.action, c.n);
   const address = db.prepare('SELECT address FROM client_by_id WHERE id = ?').pluck();
@@ -192,9 +195,11 @@ export function readPeriod(db: Database, from: number, to: number, zone: string,
     } else names.set(id, [n, b]);
   };
   for (const [id, n, b] of db
-    .prepare('SELECT name, sum(n), sum(blocked) FROM daily_names WHERE day IN (SELECT value FROM json_each(?)) GROUP BY name')
+    .prepare(
+      'SELECT name, sum(n), sum(blocked) FROM daily_names WHERE day BETWEEN ? AND ? AND day IN (SELECT value FROM json_each(?)) GROUP BY name',
+    )
     .raw()
-    .iterate(storedJson) as Iterable<[number, number, number]>)
+    .iterate(...storedRange) as Iterable<[number, number, number]>)
     addName(id, n, b);
   for (const r of live) for (const n of r.names) addName(n.name, n.n, n.blocked);
   const bound = { queries: 0, blocked: 0 };
