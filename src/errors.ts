@@ -70,6 +70,11 @@ export const ERROR_CODES = {
   GH_ERR_TLS_CERT_EXPIRED:
     'The DoH/DoT certificate has expired or is not valid yet: the service does not start (on SIGHUP the one in use stays).',
 
+  // Reports
+  GH_ERR_REPORT_PERIOD: 'A report period is not valid: a date not in YYYY-MM-DD, an end before the start, or more than 366 days.',
+  GH_ERR_REPORT_SENT: 'That scheduled report (report and scheduled time) was already recorded as sent; nothing was queued again.',
+  GH_ERR_REPORT_FAILED: 'The report thread could not make a report (the message says why); nothing was sent.',
+
   // The admin API
   GH_ERR_VALIDATION: "An admin API request body or query does not match the route's schema (HTTP 400).",
 } as const;
