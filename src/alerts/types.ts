@@ -104,7 +104,7 @@ export interface OutgoingMessage {
   severity: AlertingSeverity;
   subject: string;
   text: string;
-  /** E-mail recipients instead of the channel's own (a change-control notice to the approvers). */
+  /** E-mail recipients instead of the channel's own (a change-control notice to the approvers, a report's recipients). */
   to?: string[];
   /** Structured form for webhooks and syslog structured data. */
   alerts: PublicAlert[];
@@ -113,8 +113,6 @@ export interface OutgoingMessage {
   attachments?: MessageAttachment[];
   /** Reports: where the report is in the admin UI (webhooks send this rather than the report). */
   link?: string;
-  /** Reports: recipients instead of the e-mail channel's own. */
-  to?: string[];
 }
 
 export interface MessageAttachment {

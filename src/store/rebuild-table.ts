@@ -17,7 +17,8 @@ export function rebuildTable(db: Database, table: string, createSql: string): vo
   // With foreign keys on, DROP TABLE would count every row pointing here as broken until the commit, and fail it.
   if (db.pragma('foreign_keys', { simple: true }) !== 0) throw new Error("rebuildTable needs a migration with foreignKeys: 'off'");
   const temp = `${table}__rebuild`;
-  const named = new RegExp(`^(\\s*CREATE TABLE\\s+)${table}\\b`, 'i');
+  // A table once renamed is stored as CREATE TABLE "name"(…): its statement may come back quoted.
+  const named = new RegExp(`^(\\s*CREATE TABLE\\s+)(?:${table}\\b|"${table}")`, 'i');
   if (!named.test(createSql)) throw new Error(`rebuildTable: the statement does not create ${table}`);
   const extras = db
     .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name")

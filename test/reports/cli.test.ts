@@ -61,7 +61,7 @@ describe('gatehouse report', () => {
     const text = readFileSync(csv, 'utf8');
     expect(text).toMatch(/^report,board,/);
     expect(text).toContain('table,changes,Filtering changes');
-    expect(text).toContain('Allow bbc.co.uk for pupils: added');
+    expect(text).toContain('Allow bbc.co.uk for pupils');
     expect(text).not.toContain('Zoë Brontë');
     const page = join(dir, 'weekly.html');
     expect((await runCli(['report', 'weekly', '--config', configFile, ...week, '--out', page])).code).toBe(0);

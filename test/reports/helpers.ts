@@ -5,7 +5,6 @@ import { parseConfig, type Config } from '../../src/config.js';
 import { LogWriter } from '../../src/store/writer.js';
 import { newBatch, pushRow } from '../../src/store/batch.js';
 import { loggedCategoryIds } from '../../src/resolver/categories.js';
-import { appendChange } from '../../src/admin/changelog.js';
 import { localDayOf, localDayStart, rollupSpan, storeDay } from '../../src/store/daily.js';
 import { safeguardingCategories } from '../../src/reports/input.js';
 import { loadNameHider } from '../../src/store/hidden-names.js';
@@ -164,28 +163,49 @@ export function writeKnownEvents(db: Database): void {
     1,
     '1 case failed: pupils adult',
   );
-  appendChange(db, {
-    actor: 'it-tech',
-    entity: 'exception',
-    entityId: 1,
-    action: 'create',
-    after: { domain: 'bbc.co.uk', action: 'allow', groups: ['pupils'] },
-    requester: 'Mr Ngũgĩ (history)',
-    reason: 'Year 9 history project',
-    approver: 'head',
-    at: WEEK_FROM + 4 * DAY + 3_600_000 * 14,
-  });
-  appendChange(db, {
-    actor: 'it-tech',
-    entity: 'exception-request',
-    entityId: 7,
-    action: 'refuse',
-    before: { domain: 'games.example', group: 'pupils', category: 'social' },
-    requester: 'Zoë Brontë',
-    reason: 'not for school',
-    approver: 'it-tech',
-    at: WEEK_FROM + 4 * DAY + 3_600_000 * 15,
-  });
+  // Two filtering changes as change control records them (src/changes/): one applied after
+  // approval and tested, one block-page review request refused.
+  const change = db.prepare(
+    `INSERT INTO change_requests (kind, status, source, ops_json, summary, description_json, groups_json, requester, reason,
+       created_by, created_at, decision, decided_by, decided_at, applied_at, applied_by, test_ok, test_summary, client_address)
+     VALUES ('change', ?, ?, ?, ?, '[]', '["pupils"]', ?, ?, 'it-tech', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const applied = WEEK_FROM + 4 * DAY + 3_600_000 * 14;
+  change.run(
+    'applied',
+    'ui',
+    JSON.stringify([{ op: 'exception-add', domain: 'bbc.co.uk', action: 'allow', groups: ['pupils'] }]),
+    'Allow bbc.co.uk for pupils',
+    'Mr Ngũgĩ (history)',
+    'Year 9 history project',
+    applied - 3_600_000,
+    'approved',
+    'head',
+    applied - 60_000,
+    applied,
+    'it-tech',
+    1,
+    'bbc.co.uk answers for pupils',
+    null,
+  );
+  const refused = WEEK_FROM + 4 * DAY + 3_600_000 * 15;
+  change.run(
+    'refused',
+    'block-page',
+    JSON.stringify([{ op: 'exception-add', domain: 'games.example', action: 'allow', groups: ['pupils'] }]),
+    'Allow games.example for pupils',
+    'Zoë Brontë',
+    'not for school',
+    refused - 3_600_000,
+    'refused',
+    'it-tech',
+    refused,
+    null,
+    null,
+    null,
+    null,
+    '10.1.0.7',
+  );
   const sw = db.prepare('INSERT INTO link_switch (at, from_link, to_link, reason) VALUES (?, ?, ?, ?)');
   sw.run(WEEK_FROM + 5 * DAY + 3_600_000 * 10, 'fibre', 'satellite', '3 consecutive failures');
   sw.run(WEEK_FROM + 5 * DAY + 3_600_000 * 12, 'satellite', 'fibre', 'primary healthy again');

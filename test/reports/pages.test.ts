@@ -80,8 +80,12 @@ describe('report pages', () => {
       for (const p of [...PUPIL, WEEK.illegalName]) expect(res.body).not.toContain(p);
     }
     const board = await clients.governor.get('/reports/board?from=2026-11-01&to=2026-11-30');
-    expect(board.body).toContain('Allow bbc.co.uk for pupils: added');
+    expect(board.body).toContain('Allow bbc.co.uk for pupils');
     expect(board.body).toContain('a review request from the block page');
+    // From change control's record: the approver, the test of the applied change, the refusal.
+    expect(board.body).toContain('passed: bbc.co.uk answers for pupils');
+    expect(board.body).toContain('Allow games.example for pupils (refused)');
+    expect(board.body).not.toContain('not for school');
     expect(board.body).toContain('Signature');
   });
 

@@ -13,10 +13,13 @@ afterEach(() => {
   tmp = undefined;
 });
 
-function version9(): Database.Database {
+// Change control's migration, wherever it sits in the list (later migrations come after it).
+const CC = migrations.findIndex((m) => m.name.startsWith('change control')) + 1;
+
+function beforeChangeControl(): Database.Database {
   tmp = tempDir();
   const db = new Database(tmp.path('gh.db'));
-  migrate(db, migrations.slice(0, 9));
+  migrate(db, migrations.slice(0, CC - 1));
   const now = 1_700_000_000_000;
   db.prepare(
     `INSERT INTO admin_users (id, name, role, password_hash, password_changed_at, created_at) VALUES (1, 'boss', 'admin', 'h', ?, ?)`,
@@ -51,10 +54,10 @@ function version9(): Database.Database {
   return db;
 }
 
-describe('migration 10 (change control)', () => {
+describe('the change-control migration', () => {
   it('keeps every row and link of the rebuilt tables, and their triggers', () => {
-    const db = version9();
-    expect(migrate(db)).toEqual([10]);
+    const db = beforeChangeControl();
+    expect(migrate(db, migrations.slice(0, CC))).toEqual([CC]);
     expect(db.prepare('SELECT name, role FROM admin_users').all()).toEqual([{ name: 'boss', role: 'admin' }]);
     expect(db.prepare('SELECT count(*) FROM admin_sessions WHERE user_id = 1').pluck().get()).toBe(1);
     expect(db.prepare('SELECT count(*) FROM admin_recovery_codes WHERE user_id = 1').pluck().get()).toBe(1);
@@ -91,7 +94,7 @@ describe('migration 10 (change control)', () => {
   });
 
   it('rebuildTable refuses to run outside a transaction, with foreign keys on, or on the wrong statement', () => {
-    const db = version9();
+    const db = beforeChangeControl();
     expect(() => rebuildTable(db, 'checks', 'CREATE TABLE checks (id INTEGER)')).toThrow(/inside a migration transaction/);
     expect(() => db.transaction(() => rebuildTable(db, 'checks', 'CREATE TABLE checks (id INTEGER)'))()).toThrow(/foreignKeys: 'off'/);
     db.pragma('foreign_keys = OFF');
@@ -100,15 +103,15 @@ describe('migration 10 (change control)', () => {
   });
 
   it('a migration with foreign keys off that leaves a broken link is rolled back, and the keys come back on', () => {
-    const db = version9();
+    const db = beforeChangeControl();
     const bad = {
-      version: 10,
+      version: CC,
       name: 'orphan',
       foreignKeys: 'off' as const,
       up: "INSERT INTO admin_sessions (id_hash, user_id, csrf_token, created_at, last_seen_at) VALUES ('x', 99, 'c', 1, 1)",
     };
-    expect(() => migrate(db, [...migrations.slice(0, 9), bad])).toThrow(/foreign keys point nowhere/);
-    expect(db.pragma('user_version', { simple: true })).toBe(9);
+    expect(() => migrate(db, [...migrations.slice(0, CC - 1), bad])).toThrow(/foreign keys point nowhere/);
+    expect(db.pragma('user_version', { simple: true })).toBe(CC - 1);
     expect(db.prepare("SELECT count(*) FROM admin_sessions WHERE id_hash = 'x'").pluck().get()).toBe(0);
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     db.close();

@@ -294,6 +294,7 @@ const FILTERING_SETTINGS = new Set(['groups', 'categories', 'lists', 'dns']);
  * withholds requesters typed on the block page, who may be pupils.
  */
 export function filteringChanges(db: Database, from: number, to: number, withRequesters: boolean): { source: string; rows: ChangeEntry[] } {
+  if (hasTables(db, 'change_requests')) return governedChanges(db, from, to, withRequesters);
   if (!hasTables(db, 'change_log')) return { source: 'the change log (not available in this database)', rows: [] };
   const rows = db
     .prepare(
@@ -318,6 +319,54 @@ export function filteringChanges(db: Database, from: number, to: number, withReq
         test: notRecorded,
       };
     }),
+  };
+}
+
+/**
+ * Under change control (src/changes/) every filtering change is a change request:
+ * those applied in the period, and those refused in it, with their record (the
+ * policy recorded at installation, or moved over from the exceptions tables, is not a change).
+ */
+function governedChanges(db: Database, from: number, to: number, withRequesters: boolean): { source: string; rows: ChangeEntry[] } {
+  const rows = db
+    .prepare(
+      `SELECT id, kind, status, source, summary, requester, reason, decided_by, decision, emergency, review_due_at,
+              applied_at, decided_at, test_ok, test_summary
+         FROM change_requests
+        WHERE kind NOT IN ('seed', 'migration')
+          AND ((applied_at >= ? AND applied_at < ?) OR (decision = 'refused' AND decided_at >= ? AND decided_at < ?))
+        ORDER BY coalesce(applied_at, decided_at), id`,
+    )
+    .all(from, to, from, to) as {
+    id: number;
+    kind: string;
+    status: string;
+    source: string;
+    summary: string;
+    requester: string | null;
+    reason: string | null;
+    decided_by: string | null;
+    decision: string | null;
+    emergency: number;
+    review_due_at: number | null;
+    applied_at: number | null;
+    decided_at: number | null;
+    test_ok: number | null;
+    test_summary: string | null;
+  }[];
+  return {
+    source: 'the change requests (change control)',
+    rows: rows.map((r) => ({
+      at: r.applied_at ?? r.decided_at ?? 0,
+      what: `#${r.id} ${r.summary}${r.decision === 'refused' ? ' (refused)' : ''}${r.status === 'reverted' ? ' (since reverted)' : ''}`,
+      requester: r.source === 'block-page' && !withRequesters ? 'a review request from the block page' : (r.requester ?? ''),
+      // A pupil's own words may name them: the board and the annual pack do not show them.
+      reason: r.source === 'block-page' && !withRequesters ? '(given on the block page)' : (r.reason ?? ''),
+      approver: r.decided_by ?? (r.kind === 'seed' || r.kind === 'migration' ? 'recorded at installation' : r.emergency ? 'none yet' : ''),
+      emergency: r.emergency ? 'yes' : 'no',
+      overdue: r.emergency && r.decision === null && r.review_due_at !== null && r.review_due_at < to ? 'yes: review overdue' : 'no',
+      test: r.test_ok === null ? 'not tested' : `${r.test_ok ? 'passed' : 'failed'}${r.test_summary ? `: ${r.test_summary}` : ''}`,
+    })),
   };
 }
 
