@@ -123,7 +123,7 @@ CREATE INDEX IF NOT EXISTS admin_recovery_codes_user ON admin_recovery_codes(use
 /**
  * Create the admin tables on a database opened without the migrations (safe to
  * run on every start). A migrated database has them already, in their newer
- * shape (migration 10 renamed the exception tables), so it is left alone.
+ * shape (migration 11 renamed the exception tables), so it is left alone.
  */
 export function ensureAdminSchema(db: Database): void {
   if ((db.pragma('user_version', { simple: true }) as number) >= 3) return;

@@ -1,4 +1,4 @@
-// The change-control tables (store migration 10, src/store/migrations.ts): the
+// The change-control tables (store migration 11, src/store/migrations.ts): the
 // governed policy's versions, the change requests that move it from one
 // version to the next, and the notices they send. The same migration widens
 // three CHECK constraints (the approver role, the outbox's notice kind, a check
@@ -144,7 +144,7 @@ const checksSql = `CREATE TABLE checks (
   skipped_json TEXT   NOT NULL
 )`;
 
-/** Store migration 10. */
+/** Store migration 11. */
 export function changeControlMigration(db: Database): void {
   rebuildTable(db, 'admin_users', adminUsersSql);
   rebuildTable(db, 'alert_outbox', alertOutboxSql);

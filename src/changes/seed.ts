@@ -144,7 +144,7 @@ export function ensureSeeded(db: Database, config: Config, now: number): boolean
     .immediate();
 }
 
-/** Exceptions and pending requests from the tables of an older version (renamed by migration 10). */
+/** Exceptions and pending requests from the tables of an older version (renamed by migration 11). */
 function migrateLegacy(db: Database, config: Config, seeded: PolicyDocument, now: number): void {
   let doc = seeded;
   const groups = new Set(doc.groups.map((g) => g.name));

@@ -89,7 +89,7 @@ export function createDay(db: Database, day: number): DayTables {
   return t;
 }
 
-/** The day's rw table (also made by migration 8 for days logged before it). */
+/** The day's rw table (also made by migration 10 for days logged before it). */
 export function createWhoRollup(db: Database, t: DayTables): void {
   db.exec(`CREATE TABLE IF NOT EXISTS ${t.rw} (
       who INTEGER NOT NULL, hour INTEGER NOT NULL, client INTEGER NOT NULL, cat INTEGER NOT NULL,

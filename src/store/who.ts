@@ -1,5 +1,5 @@
 // Who was behind a query-log row: the (person, device) pair its `who` column
-// points at (who_by_id, migration 8), read back with the person's and the
+// points at (who_by_id, migration 10), read back with the person's and the
 // device's names from the identity tables (src/identity/schema.ts). Names are
 // read when a row is shown, never copied into the log, so a person erased
 // later (identity/erase.ts) is gone from every later page, CSV and export.

@@ -37,8 +37,9 @@ describe('a failing disk under the query log', () => {
   it('a disk that fills: rows are dropped and counted, record keeps returning, the event names the error', async () => {
     tmp = tempDir();
     const path = tmp.path('gh.db');
-    // 120 pages of 4 KiB: room for a few thousand rows, then SQLITE_FULL, as on a full disk.
-    const log = new QueryLog({ path, queueMax: 1_000_000, logger: silentLogger(), batchRows: 1000, flushMs: 20, maxPages: 120 });
+    // 250 pages of 4 KiB: the schema takes about 85 of them, the rest is room for a few
+    // thousand rows, then SQLITE_FULL, as on a full disk.
+    const log = new QueryLog({ path, queueMax: 1_000_000, logger: silentLogger(), batchRows: 1000, flushMs: 20, maxPages: 250 });
     log.setDictionaries({ groups: ['pupils'], categories: [], links: ['fibre'] });
     await log.start();
     const events: DroppedEvent[] = [];
