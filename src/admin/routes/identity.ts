@@ -2,7 +2,8 @@
 // bad lines by line number, the RADIUS counters, reverse DNS, the last roster
 // imports) for admin and DSL, and the Devices page (admin): the devices the
 // school names (MAC or address → name, asset tag, owner): list, add, edit,
-// unname, and import a CSV from an MDM export. Every save is a change-log row
+// unname, and import a CSV from an MDM export (each device's encrypted DNS
+// tokens: device-tokens.ts). Every save is a change-log row
 // (identity/devices.ts) and reaches the running service at once
 // (live.identity.pollDevices()).
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -152,7 +153,8 @@ export const identityRoutes: AdminRoutePlugin = async (app, { ctx }) => {
               d,
             ) => html`<tr><td data-label="#">${d.id}</td><td data-label="MAC or address"><code>${macOf(d) || addressOf(d) || d.key}</code></td>
               <td data-label="Name">${d.named ? (d.name ?? '') : html`<span class="muted">not named</span>`}</td><td data-label="Host name">${d.hostName ?? ''}</td><td data-label="Asset tag">${d.assetTag ?? ''}</td><td data-label="Owner">${d.owner ?? ''}</td>
-              <td>${d.named ? html`<a href="/devices/${d.id}">Edit</a>` : macOf(d) ? html`<a href="/devices?${new URLSearchParams({ mac: macOf(d) })}#add-device">Name it</a>` : ''}</td></tr>`,
+              <td>${d.named ? html`<a href="/devices/${d.id}">Edit</a>` : macOf(d) ? html`<a href="/devices?${new URLSearchParams({ mac: macOf(d) })}#add-device">Name it</a>` : ''}
+                <a href="/devices/${d.id}/tokens">Tokens</a></td></tr>`,
           )}</tbody></table>`
       }
       <div class="cols">
@@ -263,6 +265,7 @@ export const identityRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       <form method="post" action="/devices/${d.id}/unname" class="inline" id="unname-device">${csrfField(request)}
         <button type="submit" class="danger">Remove the school's name</button></form>
       <p class="muted">The device stays known by its MAC or address, so the query log's old rows still say which device it was.</p>
+      <p><a href="/devices/${d.id}/tokens" id="device-tokens-link">Encrypted DNS tokens</a> (DoH URL, Android Private DNS, Apple profile)</p>
       <p><a href="/devices">Back to the devices</a></p>`;
     return reply
       .code(errors.length ? 400 : 200)

@@ -9,6 +9,7 @@ import { metricsRoutes } from './metrics.js';
 import { peopleRoutes } from './people.js';
 import { personDataRoutes } from './person-data.js';
 import { identityRoutes } from './identity.js';
+import { deviceTokenRoutes } from './device-tokens.js';
 import { querylogRoutes } from './querylog.js';
 import { reportRoutes } from './reports.js';
 import { settingsRoutes } from './settings.js';
@@ -20,6 +21,7 @@ export const contentRoutes: AdminRoutePlugin[] = [
   peopleRoutes,
   personDataRoutes,
   identityRoutes,
+  deviceTokenRoutes,
   checkRoutes,
   reportRoutes,
   listRoutes,
