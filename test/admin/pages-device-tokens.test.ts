@@ -35,6 +35,7 @@ describe.runIf(havePrograms('python3'))('device tokens on the Devices page', () 
   let h: PagesHarness;
   let admin: Client;
   let dsl: Client;
+  let auditor: Client;
   let ipad: number;
   let hostile: number;
 
@@ -46,6 +47,7 @@ describe.runIf(havePrograms('python3'))('device tokens on the Devices page', () 
     hostile = saveDevice(h.db, { mac: 'aa:bb:cc:00:02:02', name: HOSTILE }, 'test').id;
     admin = await loggedIn(h, 'itlead', 'admin');
     dsl = await loggedIn(h, 'dsl', 'dsl');
+    auditor = await loggedIn(h, 'governor', 'auditor');
   });
 
   afterAll(async () => {
@@ -119,11 +121,13 @@ describe.runIf(havePrograms('python3'))('device tokens on the Devices page', () 
     expect(actions).toEqual(['create', 'create', 'revoke']);
   });
 
-  it('only an admin sees or issues tokens; a form without the CSRF field is refused', async () => {
+  it('only an admin sees, issues or revokes tokens (a DSL and an auditor get 403); a form without the CSRF field is refused', async () => {
     const count = () => h.db.prepare('SELECT count(*) FROM device_tokens').pluck().get();
     const n = count();
-    expect((await dsl.get(`/devices/${ipad}/tokens`)).statusCode).toBe(403);
-    expect((await dsl.post(`/devices/${ipad}/tokens`, { label: 'dsl' })).statusCode).toBe(403);
+    for (const c of [dsl, auditor]) {
+      expect((await c.get(`/devices/${ipad}/tokens`)).statusCode).toBe(403);
+      expect((await c.post(`/devices/${ipad}/tokens`, { label: 'not admin' })).statusCode).toBe(403);
+    }
     const tokenId = h.db.prepare('SELECT id FROM device_tokens WHERE revoked_at IS NULL').pluck().get();
     expect((await dsl.post(`/devices/${ipad}/tokens/${tokenId}/revoke`, {})).statusCode).toBe(403);
     const noCsrf = await admin.post(`/devices/${ipad}/tokens`, { label: 'x' }, { csrf: false });
