@@ -22,7 +22,7 @@
 import type { Database } from 'better-sqlite3';
 import { appendChange } from '../admin/changelog.js';
 import { dayTables, listDays } from '../store/partitions.js';
-import { rebuildTable, truncateWal, zeroFreePages } from '../store/scrub.js';
+import { rewriteTable, truncateWal, zeroFreePages } from '../store/scrub.js';
 import { IdentityError } from './errors.js';
 import { namesOf } from './person.js';
 import type { Person } from './types.js';
@@ -163,7 +163,7 @@ export function erasePerson(db: Database, person: Person, options: EraseOptions)
       })
       .immediate();
     for (const table of ['identity_people', 'identity_devices', 'identity_addresses', 'alerts', 'alert_history', 'change_requests'])
-      rebuildTable(db, table);
+      rewriteTable(db, table);
     zeroFreePages(db);
     return { ...result, walTruncated: truncateWal(db) };
   } finally {

@@ -14,7 +14,7 @@
 import type { Database } from 'better-sqlite3';
 import { isHiddenName, type NameHider } from './hidden-names.js';
 import { dayTables, listDays, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES } from './partitions.js';
-import { rebuildTable, truncateWal, zeroFreePages } from './scrub.js';
+import { rewriteTable, truncateWal, zeroFreePages } from './scrub.js';
 
 export interface HideResult {
   /** Categories newly marked as hidden. */
@@ -56,7 +56,7 @@ export function hideIllegalNames(db: Database, illegalCategories: readonly strin
       mark();
     })();
     if (result.names > 0) {
-      rebuildTable(db, 'name_by_id');
+      rewriteTable(db, 'name_by_id');
       zeroFreePages(db);
     }
   } finally {

@@ -16,9 +16,11 @@ import type { Database } from 'better-sqlite3';
 /**
  * Copy a table into a fresh one (its pages newly written), drop the old one
  * (its pages zeroed under secure_delete), and put back its indexes, triggers
- * and AUTOINCREMENT counter, so no id is ever given out twice.
+ * and AUTOINCREMENT counter, so no id is ever given out twice. The statement
+ * stays as it was (store/rebuild-table.ts is the migrations' kind, which
+ * changes it).
  */
-export function rebuildTable(db: Database, table: string): void {
+export function rewriteTable(db: Database, table: string): void {
   const schema = db.prepare('SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL').all(table) as {
     type: string;
     name: string;
