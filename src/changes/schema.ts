@@ -6,7 +6,7 @@
 // new names: their rows move into the governed policy at the first start
 // (seed.ts), recorded in the change log. Never edit once shipped.
 import type { Database } from 'better-sqlite3';
-import { rebuildTable } from '../store/rebuild-table.js';
+import { widenCheck } from '../store/rebuild-table.js';
 
 const changeTablesSql = `
 -- One row per version of the filtering policy (groups, exceptions, switch-offs),
@@ -98,58 +98,13 @@ CREATE TABLE notices (
 );
 `;
 
-const adminUsersSql = `CREATE TABLE admin_users (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-  role TEXT NOT NULL CHECK (role IN ('admin', 'dsl', 'auditor', 'approver')),
-  password_hash TEXT NOT NULL,
-  password_changed_at INTEGER NOT NULL,
-  must_change_password INTEGER NOT NULL DEFAULT 1,
-  failed_attempts INTEGER NOT NULL DEFAULT 0,
-  locked_at INTEGER,
-  disabled INTEGER NOT NULL DEFAULT 0,
-  totp_secret TEXT,
-  totp_enabled INTEGER NOT NULL DEFAULT 0,
-  totp_last_step INTEGER NOT NULL DEFAULT 0,
-  created_at INTEGER NOT NULL,
-  last_login_at INTEGER
-)`;
-
-const alertOutboxSql = `CREATE TABLE alert_outbox (
-  id              INTEGER PRIMARY KEY AUTOINCREMENT,
-  created_at      INTEGER NOT NULL,
-  channel         TEXT    NOT NULL CHECK (channel IN ('email', 'webhook', 'syslog')),
-  kind            TEXT    NOT NULL CHECK (kind IN ('alert', 'digest', 'notice')),
-  alert_id        INTEGER REFERENCES alerts (id),
-  -- digest: JSON array of alert ids; notice: JSON array holding the notice id
-  payload         TEXT,
-  attempts        INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at INTEGER NOT NULL,
-  delivered_at    INTEGER,
-  last_error      TEXT
-)`;
-
-const checksSql = `CREATE TABLE checks (
-  id          INTEGER PRIMARY KEY AUTOINCREMENT,
-  started_at  INTEGER NOT NULL,
-  finished_at INTEGER NOT NULL,
-  run_by      TEXT    NOT NULL,
-  trigger     TEXT    NOT NULL CHECK (trigger IN ('manual', 'schedule', 'cli', 'change')),
-  server      TEXT    NOT NULL,
-  ok          INTEGER NOT NULL,
-  passed      INTEGER NOT NULL,
-  failed      INTEGER NOT NULL,
-  summary     TEXT    NOT NULL,
-  cases_json  TEXT    NOT NULL,
-  skipped_json TEXT   NOT NULL
-)`;
-
 /** Store migration 11. */
 export function changeControlMigration(db: Database): void {
-  rebuildTable(db, 'admin_users', adminUsersSql);
-  rebuildTable(db, 'alert_outbox', alertOutboxSql);
+  widenCheck(db, 'admin_users', 'role', 'approver');
+  // Notices go through the outbox; their payload is a JSON array holding the notice id.
+  widenCheck(db, 'alert_outbox', 'kind', 'notice');
   // The checks record refuses UPDATE and DELETE; DROP TABLE fires no trigger, and its triggers come back.
-  rebuildTable(db, 'checks', checksSql);
+  widenCheck(db, 'checks', 'trigger', 'change');
   db.exec(changeTablesSql);
   // Their rows become the governed policy's exceptions and draft requests at the first start (seed.ts).
   db.exec('ALTER TABLE exceptions RENAME TO exceptions_before_change_control');

@@ -6,7 +6,7 @@
 // images), so a report delivered days late still says what it said then, and
 // the admin UI can show every sending and its PDF. Never edit once shipped.
 import type { Database } from 'better-sqlite3';
-import { rebuildTable } from '../store/rebuild-table.js';
+import { widenCheck } from '../store/rebuild-table.js';
 
 const reportTablesSql = `
 CREATE TABLE report_sendings (
@@ -35,21 +35,9 @@ CREATE TABLE report_sendings (
 CREATE INDEX report_sendings_by_time ON report_sendings (created_at);
 `;
 
-/**
- * The outbox's kind constraint gains 'report'. Built from the table's own
- * statement, so kinds other parts added before this runs (change-control
- * notices) stay allowed.
- */
-function allowReportRows(db: Database): void {
-  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'alert_outbox'").pluck().get() as string;
-  const check = /CHECK\s*\(\s*kind\s+IN\s*\(([^)]*)\)\s*\)/i.exec(sql);
-  if (!check) throw new Error('alert_outbox has no kind constraint to widen');
-  if (/'report'/.test(check[1])) return;
-  rebuildTable(db, 'alert_outbox', sql.replace(check[0], `CHECK (kind IN (${check[1].trim()}, 'report'))`));
-}
-
 /** Store migration 13 (runs with foreign keys off: alert_deliveries points at the outbox). */
 export function reportsMigration(db: Database): void {
-  allowReportRows(db);
+  // The outbox's kind constraint gains 'report' (change control's 'notice' stays allowed).
+  widenCheck(db, 'alert_outbox', 'kind', 'report');
   db.exec(reportTablesSql);
 }

@@ -39,3 +39,18 @@ export function rebuildTable(db: Database, table: string, createSql: string): vo
 function columnsOf(db: Database, table: string): string[] {
   return (db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[]).slice();
 }
+
+/**
+ * Add `value` to the `CHECK (column IN (…))` list of `table` (a new role, a new
+ * outbox kind), rebuilding the table from its own statement, so whatever other
+ * migrations allowed before stays allowed. Runs where rebuildTable does.
+ */
+export function widenCheck(db: Database, table: string, column: string, value: string): void {
+  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table) as string | undefined;
+  if (!sql) throw new Error(`widenCheck: no table ${table}`);
+  const check = new RegExp(`CHECK\\s*\\(\\s*${column}\\s+IN\\s*\\(([^)]*)\\)\\s*\\)`, 'i').exec(sql);
+  if (!check) throw new Error(`widenCheck: ${table}.${column} has no CHECK (… IN (…)) to widen`);
+  const quoted = `'${value.replaceAll("'", "''")}'`;
+  if (check[1].split(',').some((v) => v.trim() === quoted)) return;
+  rebuildTable(db, table, sql.replace(check[0], `CHECK (${column} IN (${check[1].trim()}, ${quoted}))`));
+}
