@@ -18,7 +18,7 @@ import { startUnbound } from '../test/helpers/unbound.js';
 import { findProgram } from '../test/helpers/programs.js';
 import { measureLatency } from './loadgen.js';
 import { measureAdmission } from './admission.js';
-import { startDnsmasq, stopAllPeers } from './peers.js';
+import { startDnsmasq, stopAllPeers, waitForAnswer } from './peers.js';
 
 const { values } = parseArgs({
   options: {
@@ -63,20 +63,6 @@ function dnsperf(port: number, file: string, secs: number, extra: string[] = [])
     avgMs: Number(/Average Latency \(s\):\s+([\d.]+)/.exec(out)?.[1] ?? 0) * 1000,
     lost: Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0),
   };
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const { ask } = await import('../test/helpers/client.js');
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    try {
-      await ask(port, names[0], 'A', { timeoutMs: 300 });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`nothing answers on ${port}`);
 }
 
 async function main(): Promise<void> {
@@ -147,7 +133,7 @@ async function main(): Promise<void> {
   ];
   // Throughput only (not latency), to price the rate limiter.
   const noLimit = { name: 'gh-nolimit', port: ghNoLimitPort };
-  for (const s of [...servers, noLimit]) await waitForPort(s.port);
+  for (const s of [...servers, noLimit]) await waitForAnswer(s.port, names[0], 15_000);
 
   // Latency first, on services that have only been warmed at the fixed rate
   // (3 s: the cache fills and a Node heap grows to its working size): the

@@ -22,6 +22,7 @@ import type { Query } from '../src/resolver/types.js';
 import { cpuMs } from './proc.js';
 import { seedIdentities, startGatehouse } from './school.js';
 import { dnsperf } from './dnsperf.js';
+import { waitForAnswer } from './peers.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '7' } } });
 const seconds = Number(values.seconds);
@@ -44,20 +45,6 @@ const fullSpeed = (port: number, file: string, secs: number) => dnsperf({ port, 
 
 /** Queries answered by a run at a fixed rate. */
 const completed = (port: number, file: string, secs: number, rate: number) => dnsperf({ port, file, seconds: secs, rate }).completed;
-
-async function waitForPort(port: number): Promise<void> {
-  const { ask } = await import('../test/helpers/client.js');
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      await ask(port, names[0], 'A', { timeoutMs: 300 });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`nothing answers on ${port}`);
-}
 
 async function main(): Promise<void> {
   const nsd = await startNsd({
@@ -107,7 +94,7 @@ async function main(): Promise<void> {
     children.push(g.child);
     servers.push({ name: identity ? `identity on (${IDENTITIES})` : 'identity off', port: g.port, pid: g.pid });
   }
-  for (const s of servers) await waitForPort(s.port);
+  for (const s of servers) await waitForAnswer(s.port, names[0], 30_000);
   // Let the lease file be read (20,000 leases, in slices) before measuring.
   await new Promise((r) => setTimeout(r, 3000));
   // Both must filter 127.0.0.1 as a pupil (off: by network; on: by the signed-in person on a staff network).

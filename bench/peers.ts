@@ -16,6 +16,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findProgram } from '../test/helpers/programs.js';
+import { ask } from '../test/helpers/client.js';
 import { waitForPorts, type BoundPorts } from '../test/helpers/ports.js';
 import { startUnbound } from '../test/helpers/unbound.js';
 
@@ -188,4 +189,18 @@ export async function unusedPort(): Promise<number> {
   if (free) await new Promise((r) => tcp.close(r));
   await new Promise<void>((r) => udp.close(() => r()));
   return free ? port : unusedPort();
+}
+
+/** Wait until a server on `port` answers `name` (it has loaded what it needs), for at most `timeoutMs`. */
+export async function waitForAnswer(port: number, name: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      await ask(port, name, 'A', { timeoutMs: 300 });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`nothing answers on ${port}`);
 }
