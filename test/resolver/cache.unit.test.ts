@@ -2,6 +2,7 @@
 // CoreDNS's TestCacheInsertion): keys, lifetimes, flags, serve-stale,
 // prefetch and ANY, table by table. cache.test.ts runs it in the real server.
 import dnsPacket from 'dns-packet';
+import { decodeReply, type DecodedReply } from '../helpers/client.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { CacheHandler, cacheKey } from '../../src/resolver/cache.js';
@@ -18,9 +19,9 @@ function cache(extra = ''): CacheHandler {
 }
 
 /** What the client receives: the answer after the server's last step. */
-function received(q: Query, answer: Answer): dnsPacket.DecodedPacket & { rcode: string } {
+function received(q: Query, answer: Answer): DecodedReply {
   finishResponse(answer.wire, q);
-  return dnsPacket.decode(answer.wire) as dnsPacket.DecodedPacket & { rcode: string };
+  return decodeReply(answer.wire);
 }
 
 const a = (name: string, ttl: number, data = '192.0.2.1'): dnsPacket.Answer => ({ type: 'A', name, ttl, data });

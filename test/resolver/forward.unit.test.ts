@@ -1,6 +1,7 @@
 // The forward link alone, over a stub link manager: it owns its failure, as
 // CoreDNS's forward plugin does (ErrNoHealthy → SERVFAIL).
 import dnsPacket from 'dns-packet';
+import { decodeReply } from '../helpers/client.js';
 import { describe, expect, it } from 'vitest';
 import { ForwardHandler } from '../../src/resolver/forward.js';
 import { AllLinksFailedError } from '../../src/resolver/links.js';
@@ -38,7 +39,7 @@ describe('ForwardHandler', () => {
     // Also on the Answer, for the cache to give clients in flight their own copies.
     expect(answer.ede).toEqual({ code: EDE.NO_REACHABLE_AUTHORITY, text: 'no internet link answered' });
     finishResponse(answer.wire, q);
-    const reply = dnsPacket.decode(answer.wire) as dnsPacket.DecodedPacket & { rcode: string };
+    const reply = decodeReply(answer.wire);
     expect(reply).toMatchObject({ id: 77, rcode: 'SERVFAIL', questions: [{ name: 'www.school.test', type: 'A' }] });
     const opt = reply.additionals?.find((r) => r.type === 'OPT') as dnsPacket.OptAnswer | undefined;
     expect(opt !== undefined).toBe(edns);

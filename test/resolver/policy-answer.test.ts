@@ -1,4 +1,5 @@
 import dnsPacket from 'dns-packet';
+import { decodeReply } from '../helpers/client.js';
 import { describe, expect, it } from 'vitest';
 import type { Answer } from '../../src/resolver/types.js';
 import { finishResponse } from '../../src/resolver/wire.js';
@@ -54,7 +55,7 @@ describe('PolicyHandler: block answers on the wire', () => {
     ['nxdomain', 'AAAA', 'AAAA', 3, []],
   ])('mode %s, %s', (mode, _label, type, rcode, records) => {
     const answer = blockFor('adult.example', { type }, CONFIG_YAML.replace('mode: address', `mode: "${mode}"`));
-    const packet = dnsPacket.decode(answer.wire) as dnsPacket.DecodedPacket & { rcode: string };
+    const packet = decodeReply(answer.wire);
     expect(answer.rcode).toBe(rcode);
     expect(packet.rcode).toBe(rcode === 3 ? 'NXDOMAIN' : 'NOERROR');
     expect(packet.answers?.map((a) => [a.type, (a as dnsPacket.StringAnswer).data])).toEqual(records);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import dnsPacket from 'dns-packet';
+import { decodeReply } from '../helpers/client.js';
 import {
   errorResponse,
   finishResponse,
@@ -120,7 +121,7 @@ describe('parseFailureResponse', () => {
   it.each(cases)('%s', (_what, packet, failure, rcode, echoed, edns) => {
     expect(parseQuery(packet)).toBe(failure);
     const reply = parseFailureResponse(packet, failure, 1232);
-    const decoded = dnsPacket.decode(reply) as dnsPacket.DecodedPacket & { rcode: string };
+    const decoded = decodeReply(reply);
     expect(decoded.id).toBe(4242);
     expect(decoded.rcode).toBe(rcode);
     expect(decoded.questions).toEqual(echoed ? [{ name: 'example.com', type: 'A', class: 'IN' }] : []);
