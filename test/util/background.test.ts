@@ -7,12 +7,15 @@ import { QueryLog } from '../../src/store/query-log.js';
 import { silentLogger } from '../../src/log.js';
 import { BACKGROUND_NICE } from '../../src/util/background.js';
 
-/** Nice values of this process's threads, from /proc (field 19 of stat). */
+/** A thread's nice value, from /proc (field 19 of stat). */
+function niceOf(tid: string | number): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+/** Nice values of this process's threads. */
 function threadNices(): number[] {
-  return readdirSync('/proc/self/task').map((tid) => {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  });
+  return readdirSync('/proc/self/task').map(niceOf);
 }
 
 describe.skipIf(!existsSync('/proc/self/task'))('background threads', () => {
@@ -23,7 +26,8 @@ describe.skipIf(!existsSync('/proc/self/task'))('background threads', () => {
     await log.start();
     try {
       expect(threadNices().filter((n) => n === BACKGROUND_NICE).length).toBe(before + 1);
-      expect(threadNices()[0]).toBe(0); // the first task is the main thread
+      // The main thread's id is the process id (the directory's order is not the threads' age).
+      expect(niceOf(process.pid)).toBe(0);
     } finally {
       await log.close();
       rmSync(dir, { recursive: true, force: true });
