@@ -1,12 +1,13 @@
 // Builds a whole Gatehouse from a config without listening (as fastify's
 // testing guide does for HTTP): tests start it on port 0, `serve` on the
 // configured addresses. This is the one place where the parts meet.
+import { isDeepStrictEqual } from 'node:util';
 import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
-import { DnsServer } from './resolver/server.js';
+import { DnsServer, serverOptions } from './resolver/server.js';
 import { Admission, type LimitedSource } from './resolver/admission.js';
 import { buildChain } from './resolver/chain.js';
 import { GroupIdentifier, IdentifyHandler } from './resolver/identify.js';
@@ -163,7 +164,7 @@ export class Gatehouse {
     this.cache = new CacheHandler(config, now);
     this.rebinding = new RebindingHandler(config, this.logger.child({ part: 'rebinding' }), now);
     this.links = new LinkManager(config, this.logger.child({ part: 'links' }), now);
-    this.server = new DnsServer(this.serverOptions(config), this.chain());
+    this.server = new DnsServer(serverOptions(config, this.logger.child({ part: 'dns' })), this.chain());
     this.admission = new Admission(config, (limited) => this.onRateLimited(limited));
     this.server.setAdmission(this.admission);
     this.encrypted =
@@ -242,19 +243,6 @@ export class Gatehouse {
     });
   }
 
-  private serverOptions(config: Config) {
-    const { listen, udpSize, tcpIdleTimeoutMs, tcpMaxConnections, tcpMaxPerClient, drainTimeoutMs } = config.dns;
-    return {
-      listen,
-      udpSize,
-      tcpIdleTimeoutMs,
-      tcpMaxConnections,
-      tcpMaxPerClient,
-      drainTimeoutMs,
-      logger: this.logger.child({ part: 'dns' }),
-    };
-  }
-
   private newAlertEngine(config: Config): AlertEngine {
     return new AlertEngine({ db: this.db, config: config.alerts, categories: config.categories, logger: this.logger });
   }
@@ -322,6 +310,70 @@ export class Gatehouse {
       );
   }
 
+  /**
+   * Every part that reads the config at run time, in the order a new config
+   * file reaches them (SIGHUP). Each takes it through `configure(config)` and
+   * works out itself what changed, so a part that reads nothing new does
+   * nothing. The order matters twice: category bits are positions in
+   * `config.categories`, shared by the matcher and the policy, so when lists
+   * or categories change the new matcher is built first (the old matcher and
+   * policy keep serving together meanwhile) and the policy follows in the same
+   * tick as the swap; and a category newly marked illegal has its logged names
+   * hidden only after the query log has taken the new dictionaries.
+   */
+  private readonly configurables: readonly { part: string; configure(config: Config, previous: Config): void | Promise<void> }[] = [
+    { part: 'lists', configure: (c) => (this.started ? this.lists.configure(c) : undefined) },
+    { part: 'policy', configure: (c) => this.policy.configure(c) },
+    {
+      part: 'groups',
+      configure: (c) => this.groups.configure(c, unfilteredNetworks(this.changes.doc), unfilteredPeople(this.changes.doc)),
+    },
+    { part: 'identity', configure: (c) => this.identity.configure(c) },
+    { part: 'cache', configure: (c) => this.cache.configure(c) },
+    { part: 'rebinding', configure: (c) => this.rebinding.configure(c) },
+    { part: 'links', configure: (c) => this.links.configure(c) },
+    { part: 'log indexes', configure: (c) => this.logIndexes.configure(c) },
+    { part: 'alert observer', configure: (c) => this.alertObserver.configure(c) },
+    { part: 'dns', configure: (c) => this.configureDns(c) },
+    { part: 'admission', configure: (c) => this.admission.configure(c) },
+    { part: 'query log', configure: (c) => this.queryLog.setDictionaries(this.dictionaries(c)) },
+    { part: 'illegal names', configure: (c, previous) => this.hideNewlyIllegal(c, previous) },
+    { part: 'alerts', configure: (c, previous) => this.configureAlerts(c, previous) },
+    { part: 'admin', configure: (c, previous) => this.configureAdmin(c, previous) },
+    { part: 'reports', configure: (c) => this.reports.configure(c) },
+    // Every SIGHUP reads the DoH/DoT certificate again, so a renewal needs no restart.
+    { part: 'encrypted dns', configure: (c) => (this.started ? this.encrypted?.configure(c) : undefined) },
+  ];
+
+  /** The `dns` settings; listeners opened and closed for a changed `dns.listen`. */
+  private async configureDns(config: Config): Promise<void> {
+    this.server.configure(config);
+    if (this.started) await this.server.relisten(config.dns.listen);
+  }
+
+  /** A category newly marked illegal: its rows so far hold names in the clear. */
+  private async hideNewlyIllegal(config: Config, previous: Config): Promise<void> {
+    if (this.started && config.categories.some((c) => c.illegal && !previous.categories.some((p) => p.id === c.id && p.illegal))) {
+      await this.queryLog.flush();
+      this.hideIllegalNames(config);
+    }
+  }
+
+  /** New alert settings: a new engine, the old one stopped after its outbox work is done. */
+  private async configureAlerts(config: Config, previous: Config): Promise<void> {
+    if (isDeepStrictEqual(config.alerts, previous.alerts)) return;
+    const old = this.alerts;
+    this.alerts = this.newAlertEngine(config);
+    await old.stop();
+    this.alerts.start();
+  }
+
+  private configureAdmin(config: Config, previous: Config): void {
+    if (config.admin.listen !== previous.admin.listen || !isDeepStrictEqual(config.admin.tls, previous.admin.tls))
+      this.logger.warn('admin listen address or TLS changed: they take effect at the next restart');
+    this.admin?.configure(config);
+  }
+
   /** The parts a governed policy compiles into, without using them: throws what applying would. */
   private compilePolicy(doc: PolicyDocument): void {
     const config = effectiveConfig(this.fileConfig, doc);
@@ -339,10 +391,10 @@ export class Gatehouse {
     this.policy.setPolicy(config, doc.exceptions, { unfilteredGroups: unfilteredGroups(doc) });
     this.groups.configure(config, unfilteredNetworks(doc), unfilteredPeople(doc));
     // The allow-list's default takes every group's networks; its rate-limit records start again, so only when they changed.
-    const nets = (c: Config) => JSON.stringify(c.groups.map((g) => g.networks));
-    if (nets(config) !== nets(previous)) this.admission.configure(config);
+    const nets = (c: Config) => c.groups.map((g) => g.networks);
+    if (!isDeepStrictEqual(nets(config), nets(previous))) this.admission.configure(config);
     this.queryLog.setDictionaries(this.dictionaries(config));
-    this.admin?.reloadAdminConfig(config);
+    this.admin?.configure(config);
     this.config = config;
   }
 
@@ -477,43 +529,7 @@ export class Gatehouse {
     const previous = this.config;
     this.fileConfig = file;
     const config = effectiveConfig(file, this.changes.doc);
-    // Category bits are positions in config.categories, shared by the matcher and
-    // the policy. When lists or categories change, the new matcher is built first
-    // (the old matcher and policy keep serving together meanwhile) and the policy
-    // follows in the same tick as the swap.
-    const listsChanged =
-      JSON.stringify(config.lists) !== JSON.stringify(previous.lists) ||
-      JSON.stringify(config.categories) !== JSON.stringify(previous.categories);
-    if (listsChanged && this.started) await this.lists.reload(config);
-    this.policy.reload(config);
-    this.groups.configure(config, unfilteredNetworks(this.changes.doc), unfilteredPeople(this.changes.doc));
-    await this.identity.reload(config);
-    this.cache.configure(config);
-    this.rebinding.configure(config);
-    // Cached answers were filtered under the old rules.
-    if (JSON.stringify(config.dns.rebindProtection) !== JSON.stringify(previous.dns.rebindProtection)) this.cache.clear();
-    this.links.configure(config);
-    this.logIndexes.configure(config);
-    this.alertObserver.configure(config);
-    this.server.setOptions(this.serverOptions(config));
-    this.admission.configure(config);
-    this.queryLog.setDictionaries(this.dictionaries(config));
-    if (this.started && config.categories.some((c) => c.illegal && !previous.categories.some((p) => p.id === c.id && p.illegal))) {
-      // A category newly marked illegal: its rows so far hold names in the clear.
-      await this.queryLog.flush();
-      this.hideIllegalNames(config);
-    }
-    if (JSON.stringify(config.alerts) !== JSON.stringify(this.config.alerts)) {
-      const old = this.alerts;
-      this.alerts = this.newAlertEngine(config);
-      await old.stop();
-      this.alerts.start();
-    }
-    if (config.admin.listen !== this.config.admin.listen || JSON.stringify(config.admin.tls) !== JSON.stringify(this.config.admin.tls)) {
-      this.logger.warn('admin listen address or TLS changed: they take effect at the next restart');
-    }
-    this.admin?.reloadAdminConfig(config);
-    this.reports.configure(config);
+    for (const part of this.configurables) await part.configure(config, previous);
     this.config = config;
     // The swap (if any) came before this.config changed: which categories are illegal may differ.
     this.sendIllegalNames();
@@ -521,9 +537,6 @@ export class Gatehouse {
     recordConfigChanges(this.db, previousFile, file, 'config file (reload)', this.now());
     this.changes.warnIfFileDiffers(file);
     this.warnUnknownGroups(file);
-    if (this.started) await this.server.relisten(config.dns.listen);
-    // Every SIGHUP reads the DoH/DoT certificate again, so a renewal needs no restart.
-    if (this.started) await this.encrypted?.reload(config);
     this.configRejected = undefined;
     this.logger.info('configuration reloaded');
   }

@@ -35,8 +35,8 @@ function publicDir(): string {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Use a reloaded config (new groups, password and session settings) without a restart. */
-    reloadAdminConfig(next: Config): void;
+    /** Use a new config (new groups, password and session settings) without a restart: the admin app's part of the one configure contract (src/app.ts). */
+    configure(next: Config): void;
   }
 }
 
@@ -145,7 +145,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
 
   // SIGHUP: groups and the account/session settings apply at once; listen, TLS
   // and the network lists are fixed at build time (restart to change them).
-  app.decorate('reloadAdminConfig', (next: Config) => {
+  app.decorate('configure', (next: Config) => {
     // With its own change control the admin app gets a config file, whose groups are not applied; from the service, the config it runs with.
     if (own) {
       fileConfig = next;

@@ -110,7 +110,7 @@ export class Credentials {
   }
 
   /** A new config (SIGHUP): the salt or the roster's group mapping may have changed. */
-  reload(config: Config): void {
+  configure(config: Config): void {
     this.config = config;
     this.refresh();
   }

@@ -5,6 +5,7 @@
 // after answers are sent, the roster is imported on its schedule, and the
 // store is flushed once a second. The identify link only calls lookup().
 import { readFile, stat } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Database } from 'better-sqlite3';
 import type { Config } from '../config.js';
@@ -165,8 +166,8 @@ export class IdentityService implements IdentityLookup {
   }
 
   /** A new config (SIGHUP): sources restart from the stored state when their section changed. */
-  async reload(config: Config): Promise<void> {
-    const changed = JSON.stringify(config.identity) !== JSON.stringify(this.config);
+  async configure(config: Config): Promise<void> {
+    const changed = !isDeepStrictEqual(config.identity, this.config);
     this.config = config.identity;
     this.retentionDays = config.store.retentionDays;
     this.personFirst = this.config.precedence === 'person';

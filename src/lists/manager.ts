@@ -3,6 +3,7 @@
 // a worker, swaps it in with one assignment, refreshes on each list's cron
 // schedule, and reports status. DNS never waits for any of it: `matcher` always
 // holds a complete matcher, the old one until the new one is ready.
+import { isDeepStrictEqual } from 'node:util';
 import { EventEmitter } from 'node:events';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Config, ListConfig } from '../config.js';
@@ -67,6 +68,8 @@ interface ListState {
 export class ListManager extends EventEmitter {
   private current: DomainMatcher = emptyMatcher();
   private config: Config;
+  /** The config last given to `configure` (the one in `config` may still be queued behind a refresh). Only its lists and categories are read. */
+  private requested: Config;
   private readonly store: LastGoodStore;
   private readonly logger: Logger;
   private readonly states = new Map<string, ListState>();
@@ -80,6 +83,7 @@ export class ListManager extends EventEmitter {
   constructor(config: Config, opts: { dataDir: string; logger: Logger }) {
     super();
     this.config = config;
+    this.requested = config;
     this.store = new LastGoodStore(opts.dataDir);
     this.logger = opts.logger.child({ part: 'lists' });
   }
@@ -109,7 +113,11 @@ export class ListManager extends EventEmitter {
    * changed are fetched; the others are rebuilt from their last good copy, as
    * category bits may have moved.
    */
-  reload(config: Config): Promise<void> {
+  configure(config: Config): Promise<void> {
+    // Category bits are positions in config.categories, so a change there rebuilds every list too.
+    const same = isDeepStrictEqual(config.lists, this.requested.lists) && isDeepStrictEqual(config.categories, this.requested.categories);
+    this.requested = config;
+    if (same) return Promise.resolve();
     return this.enqueue(async () => {
       const old = new Map(this.config.lists.map((l) => [l.id, l]));
       this.config = config;

@@ -13,6 +13,7 @@
 // expired entries are kept a while longer and served, marked with EDE 3, when
 // no link answers (serve-stale, RFC 8767). ANY over UDP gets one RRset
 // (minimal-any.ts).
+import { isDeepStrictEqual } from 'node:util';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.js';
 import type { Answer, AnswerSource, Handler, Next, Query } from './types.js';
@@ -78,6 +79,7 @@ export class CacheHandler implements Handler {
   private lru: LRUCache<string, CacheEntry> | undefined;
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
   private settings!: CacheConfig;
+  private rebindProtection?: Config['dns']['rebindProtection'];
   private udpSize = 1232;
   readonly stats: CacheStats = { entries: 0, hits: 0, misses: 0, stale: 0, prefetches: 0 };
 
@@ -88,10 +90,12 @@ export class CacheHandler implements Handler {
     this.configure(config);
   }
 
-  /** New settings (SIGHUP). The entries survive unless the size changes. */
+  /** New settings (SIGHUP). The entries survive unless the size or the rebinding rules change (they were filtered under the old ones). */
   configure(config: Config): void {
     const size = config.cache.maxEntries;
     if (!this.lru || this.settings.maxEntries !== size) this.lru = size > 0 ? new LRUCache({ max: size }) : undefined;
+    else if (!isDeepStrictEqual(config.dns.rebindProtection, this.rebindProtection)) this.lru.clear();
+    this.rebindProtection = config.dns.rebindProtection;
     this.settings = config.cache;
     this.udpSize = config.dns.udpSize;
   }

@@ -118,7 +118,7 @@ export class EncryptedDns {
    * bad pair is refused and the old one kept, with an IT alert), apply new
    * limits and listen addresses. Turning DoH or DoT on or off needs a restart.
    */
-  async reload(config: Config): Promise<void> {
+  async configure(config: Config): Promise<void> {
     const before = this.config;
     this.config = config;
     if (!config.tls || !!config.doh !== !!before.doh || !!config.dot !== !!before.dot) {
@@ -126,7 +126,7 @@ export class EncryptedDns {
       this.config = { ...config, doh: before.doh, dot: before.dot, tls: config.tls ?? before.tls };
     }
     this.certificates?.reload(this.tls);
-    this.credentials.reload(this.config);
+    this.credentials.configure(this.config);
     if (this.doh && this.config.doh) {
       this.doh.front.setLimits(limits(this.config.doh), this.tls.handshakeTimeoutMs);
       this.doh.server.reconfigure();

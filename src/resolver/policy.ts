@@ -100,8 +100,8 @@ export class PolicyHandler implements Handler {
     this.applyExceptions(this.state, []);
   }
 
-  /** Apply a new config (SIGHUP). Throws, keeping the old policy, if it cannot be compiled. */
-  reload(config: Config): void {
+  /** A new config (SIGHUP), with the governed exceptions and switch-offs kept. Throws, keeping the old policy, if it cannot be compiled. */
+  configure(config: Config): void {
     const state = new PolicyState(config, this.stateOptions);
     this.applyExceptions(state, this.exceptions);
     this.state = state;

@@ -5,6 +5,7 @@
 // observers (query log, alerts) are called after the answer has been sent.
 import net from 'node:net';
 import { once } from 'node:events';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Answer, Group, Next, Query } from './types.js';
 import {
@@ -37,6 +38,12 @@ export interface ServerOptions {
   tcpMaxPerClient: number;
   drainTimeoutMs: number;
   logger: Logger;
+}
+
+/** The server's options from a config's `dns` section. */
+export function serverOptions(config: Config, logger: Logger): ServerOptions {
+  const { listen, udpSize, tcpIdleTimeoutMs, tcpMaxConnections, tcpMaxPerClient, drainTimeoutMs } = config.dns;
+  return { listen, udpSize, tcpIdleTimeoutMs, tcpMaxConnections, tcpMaxPerClient, drainTimeoutMs, logger };
 }
 
 export interface ServerStats {
@@ -108,9 +115,10 @@ export class DnsServer {
     this.chain = chain;
   }
 
-  setOptions(options: ServerOptions): void {
-    this.options = options;
-    this.connections.setLimits(tcpLimits(options));
+  /** New `dns` settings (SIGHUP): TCP limits apply at once; `listen` when `relisten` is called. */
+  configure(config: Config): void {
+    this.options = serverOptions(config, this.options.logger);
+    this.connections.setLimits(tcpLimits(this.options));
   }
 
   addObserver(observer: QueryObserver): void {

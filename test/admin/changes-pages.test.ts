@@ -147,7 +147,7 @@ describe('the change request pages', () => {
     expect((await boss.get('/dashboard')).body).not.toContain('id="notice-file-groups"');
     const next = structuredClone(h.config);
     next.groups[0].block = ['social'];
-    h.app.reloadAdminConfig(next);
+    h.app.configure(next);
     const page = await boss.get('/dashboard');
     expect(page.body).toContain('id="notice-file-groups"');
     expect(page.body).toContain('not applied');

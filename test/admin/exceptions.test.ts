@@ -280,7 +280,7 @@ describe('exceptions as change requests', () => {
     const { admin } = await setUp();
     const next = structuredClone(h.config);
     next.groups.push({ ...next.groups[0], name: 'sixthform', networks: ['127.0.0.9/32'], default: false });
-    h.app.reloadAdminConfig(next);
+    h.app.configure(next);
     const res = await admin.post('/changes', { ...form, groups: ['sixthform'] });
     expect(res.statusCode).toBe(400);
     expect(res.body).toContain('unknown group');

@@ -46,7 +46,7 @@ describe('MFA for the DSL', () => {
     const c = new Client(h);
     expect(await c.login('dsl1')).toBeNull();
     expect((await c.get('/changelog')).statusCode).toBe(200);
-    h.app.reloadAdminConfig({ ...h.config, admin: { ...h.config.admin, mfaRoles: ['admin', 'dsl'] } });
+    h.app.configure({ ...h.config, admin: { ...h.config.admin, mfaRoles: ['admin', 'dsl'] } });
     expect((await new Client(h).submitLogin('dsl1', PASSWORD)).headers.location).toBe('/login/mfa');
   });
 

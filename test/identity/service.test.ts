@@ -130,7 +130,9 @@ describe('IdentityService', () => {
     const s = await start('{}');
     expect(s.personFirst).toBe(true);
     expect(s.radiusPort).toBeUndefined();
-    await s.reload(config('{ precedence: network, radius: { listen: "127.0.0.1:0", clients: [{ network: 127.0.0.1/32, secret: x }] } }'));
+    await s.configure(
+      config('{ precedence: network, radius: { listen: "127.0.0.1:0", clients: [{ network: 127.0.0.1/32, secret: x }] } }'),
+    );
     expect(s.personFirst).toBe(false);
     expect(s.radiusPort).toBeGreaterThan(0);
   });

@@ -91,10 +91,24 @@ describe('rebuild and swap', () => {
     await lists.start();
     expect(lists.matcher.lookup('a.example')).toBe(1);
     const second = configWithLists([{ id: 'a', category: 'adult', source: `file:${a}`, format: 'domains' }], ['iwf', 'adult']);
-    await lists.reload(second);
+    await lists.configure(second);
     lists.stop();
     expect(lists.matcher.lookup('a.example')).toBe(2);
     expect(lists.matcher.lookup('b.example')).toBe(0);
     expect(lists.status().map((s) => s.id)).toEqual(['a']);
+  });
+
+  it('does nothing for a new config whose lists and categories are the same (a SIGHUP for another section)', async () => {
+    const a = join(dir, 'same-a.txt');
+    writeFileSync(a, 'a.example\n');
+    const config = configWithLists([{ id: 'a', category: 'adult', source: `file:${a}`, format: 'domains' }]);
+    const lists = new ListManager(config, { dataDir: join(dir, 'same'), logger: silentLogger() });
+    await lists.start();
+    const before = lists.matcher;
+    writeFileSync(a, 'a.example\nb.example\n'); // would show up in a rebuild
+    await lists.configure({ ...config, lists: config.lists.map((l) => ({ ...l })) });
+    lists.stop();
+    expect(lists.matcher).toBe(before);
+    expect(lists.matcher.lookup('b.example')).toBe(0);
   });
 });

@@ -387,3 +387,27 @@ describe('ANY (RFC 8482)', () => {
     expect(received(q, await handler.resolve(q, next)).answers).toHaveLength(2);
   });
 });
+
+describe('configure (a new config)', () => {
+  const config = (extra: string) => parseConfig(baseConfig([{ name: 'primary', upstreams: ['udp://127.0.0.1:53'] }], extra));
+  const fill = async (handler: CacheHandler) => {
+    const next = stubNext((q) => upstream(responseTo(q, { answers: [a('kept.example', 300)] })));
+    await handler.resolve(wireQuery({ labels: labels('kept.example') }), next);
+  };
+
+  it('keeps the entries when nothing the cache reads changed', async () => {
+    const handler = new CacheHandler(config(''), now);
+    await fill(handler);
+    handler.configure(config(''));
+    expect(handler.size).toBe(1);
+  });
+
+  it('empties itself when the rebinding rules change: its answers were filtered under the old ones', async () => {
+    const handler = new CacheHandler(config(''), now);
+    await fill(handler);
+    const changed = config('');
+    changed.dns.rebindProtection = { ...changed.dns.rebindProtection, allowDomains: ['school.internal'] };
+    handler.configure(changed);
+    expect(handler.size).toBe(0);
+  });
+});

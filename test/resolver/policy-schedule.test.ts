@@ -56,7 +56,7 @@ describe('PolicyHandler: schedules follow the injected clock', () => {
     const yaml = config.categories.find((c) => c.id === 'social');
     expect(yaml).toBeDefined();
     yaml!.keywords = ['chatroom'];
-    policy.reload(config);
+    policy.configure(config);
     expect(await decide(policy, 'chatroom.example')).toBe('keyword:social');
     clock.now = new Date('2026-01-12T12:30:00Z');
     expect(await decide(policy, 'chatroom.example')).toBe('pass');

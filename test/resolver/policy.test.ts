@@ -75,7 +75,7 @@ describe('PolicyHandler: groups and categories', () => {
   it('applies a reloaded config to the next query', async () => {
     const { policy } = makePolicy();
     expect(await decide(policy, 'game.example', { group: 'staff' })).toBe('pass');
-    policy.reload(testConfig(CONFIG_YAML.replace('block: [adult, vpn-proxy]', 'block: [adult, vpn-proxy, games]')));
+    policy.configure(testConfig(CONFIG_YAML.replace('block: [adult, vpn-proxy]', 'block: [adult, vpn-proxy, games]')));
     expect(await decide(policy, 'game.example', { group: 'staff' })).toBe('category:games');
   });
 
@@ -83,7 +83,7 @@ describe('PolicyHandler: groups and categories', () => {
     const { policy } = makePolicy();
     const broken = testConfig();
     broken.groups[0].schedules[0].times = ['08:30-25:00']; // as a config built in code could be
-    expect(() => policy.reload(broken)).toThrow(/group "pupils".*25:00/);
+    expect(() => policy.configure(broken)).toThrow(/group "pupils".*25:00/);
     expect(await decide(policy, 'adult.example', { group: 'staff' })).toBe('category:adult');
   });
 
@@ -147,7 +147,7 @@ describe('PolicyHandler: exceptions', () => {
   it('keeps exceptions across a reload and skips ones that are not domains', async () => {
     const { policy, config } = makePolicy();
     policy.setExceptions([ex('game.example', 'allow', ['pupils']), ex('not a domain', 'deny', ['*']), ex('x.example', 'deny', ['nobody'])]);
-    policy.reload(config);
+    policy.configure(config);
     expect(await decide(policy, 'game.example')).toBe('allow-exception');
   });
 });
