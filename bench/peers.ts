@@ -34,6 +34,8 @@ export interface PeerOptions {
   local?: { names: string[]; address: string };
   /** Name in the tables (default: the program's). */
   name?: string;
+  /** dnsdist only: more lines for its Lua config (another frontend, say). */
+  extra?: string[];
 }
 
 /** Every peer started and not stopped yet, so a failed run can stop them (by PID, ours only). */
@@ -99,6 +101,7 @@ export async function startDnsdist(o: PeerOptions): Promise<Peer> {
             `addAction(SuffixMatchNodeRule(smn), SpoofAction("${o.local.address}"))`,
           ]
         : []),
+      ...(o.extra ?? []),
       '',
     ].join('\n');
   return onUnusedPort(o.name ?? 'dnsdist', dir, (port) => {
