@@ -35,7 +35,7 @@ import { findProgram } from '../test/helpers/programs.js';
 import { writeQueryFile } from './dnsperf.js';
 import { startDnsdist, stopAllPeers, unusedPort, type Peer } from './peers.js';
 import { cpuMs, splitThreads, threadCpuMs } from './proc.js';
-import { schoolConfig, seedIdentities, startGatehouse, stopGatehouse, type RunningGatehouse } from './school.js';
+import { schoolConfig, seedIdentities, startGatehouse, stopGatehouse } from './school.js';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, 'cpu-prof': { type: 'string' } },
