@@ -56,8 +56,6 @@ export const monthlySchemaSql = `
     built_at INTEGER NOT NULL,
     build_ms INTEGER NOT NULL
   );
-  -- Per-day traffic by category and action (the reports' charts by day and month) in key order, without a sort.
-  CREATE INDEX daily_traffic_by_category ON daily_traffic (day, cat, action, n);
 `;
 
 /** The first day of the month a day is in. */

@@ -373,7 +373,7 @@ export const migrations: Migration[] = [
   },
   {
     version: 14,
-    name: 'monthly sums of the daily rollups, and the daily traffic by category in key order (reports over a year)',
+    name: 'monthly sums of the daily rollups (reports over a year)',
     up: monthlySchemaSql,
   },
 ];
