@@ -39,6 +39,8 @@ export interface Chart {
   series: ChartSeries[];
   /** The y axis, e.g. "lookups". */
   unit: string;
+  /** The categories are consecutive days, weeks or months: when there are many, only every few is labelled. */
+  periods?: boolean;
 }
 
 /** A box for people to fill in: a label and room to write. */

@@ -4,7 +4,8 @@
 // query-log writer. Requests are handled one at a time, in order.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from './db.js';
-import { daysToBuild, rollupSpan, storeDay } from './daily.js';
+import { DAILY_VERSION, daysToBuild, rollupSpan, storeDay } from './daily.js';
+import { buildMonths } from './daily-months.js';
 import { listDays } from './partitions.js';
 import { runInBackground } from '../util/background.js';
 import type { DailyReply, DailyRequest } from './daily-job.js';
@@ -29,6 +30,8 @@ port.on('message', (msg: DailyRequest) => {
       storeDay(db, d.day, msg.zone, r, ms, Date.now());
       built.push({ day: d.day, ms: Math.round(ms), queries: r.queries });
     }
+    // Then the months all of whose days are built (after an upgrade, every such month at once).
+    buildMonths(db, msg.zone, DAILY_VERSION, Date.now());
     port.postMessage({ id: msg.id, built } satisfies DailyReply);
   } catch (err) {
     const e = err as Error & { code?: string };

@@ -19,10 +19,12 @@
 //                  when the query log has them (identity), else 0
 //   daily_summary  (L): totals, minutes with traffic, link switches, list refresh
 //                  failures, the top-list cut values, and how it was built
+// and, once all of a month's days are built, their sums by month (daily-months.ts).
 // The self-test's own queries are in check_query, not q_D, so in none of these.
 import type { Database } from 'better-sqlite3';
 import { localParts, wallToInstant } from '../admin/views/time.js';
 import { dayOf, dayTables, DAY_MS, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES } from './partitions.js';
+import { deleteMonths, ROLLUP_TABLES } from './daily-months.js';
 
 /** Bump when what a day's summary holds changes: days built by an older version are built again. */
 export const DAILY_VERSION = 1;
@@ -309,10 +311,11 @@ export function storeDay(db: Database, day: number, zone: string, r: SpanRollup,
   })();
 }
 
-/** Delete the rollups of local days first..last (inclusive). */
+/** Delete the rollups of local days first..last (inclusive), and the monthly sums that held them. */
 export function deleteDays(db: Database, first: number, last: number): void {
-  for (const table of ['daily_traffic', 'daily_names', 'daily_clients', 'daily_summary'])
+  for (const table of [...ROLLUP_TABLES.map((t) => t.daily), 'daily_summary'])
     db.prepare(`DELETE FROM ${table} WHERE day >= ? AND day <= ?`).run(first, last);
+  deleteMonths(db, first, last);
 }
 
 /**

@@ -18,6 +18,7 @@ import { createWhoRollup, dayTables, listDays } from './partitions.js';
 import { changeControlMigration } from '../changes/schema.js';
 import { dailySchemaSql } from './daily.js';
 import { reportsMigration } from '../reports/schema.js';
+import { monthlySchemaSql } from './daily-months.js';
 
 export interface Migration {
   version: number;
@@ -369,6 +370,11 @@ export const migrations: Migration[] = [
     name: 'reports: their sendings (through the alert outbox, new row kind "report")',
     up: reportsMigration,
     foreignKeys: 'off',
+  },
+  {
+    version: 14,
+    name: 'monthly sums of the daily rollups (reports over a year)',
+    up: monthlySchemaSql,
   },
 ];
 

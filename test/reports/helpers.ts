@@ -5,7 +5,8 @@ import { parseConfig, type Config } from '../../src/config.js';
 import { LogWriter } from '../../src/store/writer.js';
 import { newBatch, pushRow } from '../../src/store/batch.js';
 import { loggedCategoryIds } from '../../src/resolver/categories.js';
-import { localDayOf, localDayStart, rollupSpan, storeDay } from '../../src/store/daily.js';
+import { DAILY_VERSION, localDayOf, localDayStart, rollupSpan, storeDay } from '../../src/store/daily.js';
+import { buildMonths } from '../../src/store/daily-months.js';
 import { safeguardingCategories } from '../../src/reports/input.js';
 import { loadNameHider } from '../../src/store/hidden-names.js';
 
@@ -93,6 +94,7 @@ export function writeKnownWeeks(db: Database, config: Config): void {
   const opts = { clientCategories: safeguardingCategories(config) };
   for (let day = localDayOf(WEEK_FROM - 28 * DAY, ZONE); day < localDayOf(WEEK_TO, ZONE); day++)
     storeDay(db, day, ZONE, rollupSpan(db, localDayStart(day, ZONE), localDayStart(day + 1, ZONE), opts), 1, 0);
+  buildMonths(db, ZONE, DAILY_VERSION, 0);
 }
 
 /** Alerts, checks, a change, a link failover and a failed list refresh in the known week. */

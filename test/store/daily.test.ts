@@ -169,6 +169,9 @@ describe('daily rollups', () => {
       expect(r.error).toBeUndefined();
       expect(r.built.map((x) => x.queries)).toContain(100);
       expect(d2.prepare('SELECT sum(n) FROM daily_clients').pluck().get()).toBe(25);
+      // Then it sums the month of the days it built (store/daily-months.ts).
+      expect(d2.prepare('SELECT sum(n) FROM monthly_clients').pluck().get()).toBe(25);
+      expect(d2.prepare('SELECT count(*) FROM monthly_summary').pluck().get()).toBeGreaterThan(0);
     } finally {
       await job.stop();
       d2.close();

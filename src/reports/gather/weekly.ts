@@ -37,12 +37,15 @@ import {
 const PREVIOUS_WEEKS = 4;
 const TOP_PEOPLE = 20;
 const TOP_CATEGORIES = 6;
+const TOP_NAMES = 15;
+/** Longer periods (the command line's --from/--to) are charted by week: a bar a day for a year is no chart. */
+const MAX_DAILY_BARS = 31;
 
 export function weeklyReport(db: Database, input: ReportInput): Report {
   const { from, to, zone } = input;
   const labels = new Labels(input);
   const opts = { clientCategories: input.clientCategories };
-  const week = readPeriod(db, from, to, zone, opts);
+  const week = readPeriod(db, from, to, zone, { ...opts, byDay: true, clients: true, topNames: { by: 'blocked', limit: TOP_NAMES } });
   const firstDay = localDayOf(from, zone);
   const previous = Array.from({ length: PREVIOUS_WEEKS }, (_, i) => {
     const f = localDayStart(firstDay - 7 * (i + 1), zone);
@@ -173,30 +176,55 @@ function alertsSection(
     ]),
     empty: 'None: every alert has an outcome.',
   };
-  const days = dayLabels(input);
+  const bars = chartBars(input);
+  const perBar = SEVERITIES.map(() => bars.list.map(() => 0));
+  for (const a of raised) {
+    const i = bars.list.findIndex((b) => a.createdAt >= b.from && a.createdAt < b.to);
+    const s = SEVERITIES.indexOf(a.severity as (typeof SEVERITIES)[number]);
+    if (i >= 0 && s >= 0) perBar[s][i]++;
+  }
   const chart: Chart = {
     id: 'alerts-per-day',
-    title: 'Alerts raised per day, by severity',
+    title: `Alerts raised per ${bars.unit}, by severity`,
     type: 'stacked',
+    periods: true,
     unit: 'alerts',
-    categories: days.map((d) => d.label),
-    series: SEVERITIES.map((s) => ({
-      name: s,
-      values: days.map((d) => raised.filter((a) => a.severity === s && a.createdAt >= d.from && a.createdAt < d.to).length),
-    })),
+    categories: bars.list.map((b) => b.label),
+    series: SEVERITIES.map((s, i) => ({ name: s, values: perBar[i] })),
   };
   return { id: 'alerts', title: 'Safeguarding alerts', charts: [chart], tables: [bySeverity, byOutcome, openTable] };
 }
 
-function dayLabels(input: Pick<ReportInput, 'from' | 'to' | 'zone'>): { label: string; from: number; to: number }[] {
-  const out: { label: string; from: number; to: number }[] = [];
-  for (let day = localDayOf(input.from, input.zone); localDayStart(day, input.zone) < input.to; day++)
-    out.push({
-      label: formatDay(localDayStart(day, input.zone), input.zone),
-      from: localDayStart(day, input.zone),
-      to: localDayStart(day + 1, input.zone),
-    });
-  return out;
+interface Bars {
+  unit: 'day' | 'week';
+  list: { label: string; from: number; to: number }[];
+  /** The bar a local day is in (-1 outside the period). */
+  of(day: number): number;
+}
+
+/** The bars of a chart over the period: a day each, or a week each (from the period's first day) when that is too many. */
+function chartBars(input: Pick<ReportInput, 'from' | 'to' | 'zone'>): Bars {
+  const first = localDayOf(input.from, input.zone);
+  let end = first;
+  while (localDayStart(end, input.zone) < input.to) end++;
+  const width = end - first > MAX_DAILY_BARS ? 7 : 1;
+  const list: Bars['list'] = [];
+  for (let day = first; day < end; day += width) {
+    const start = localDayStart(day, input.zone);
+    const label = formatDay(start, input.zone);
+    list.push({ label: width === 1 ? label : `w/c ${label}`, from: start, to: localDayStart(Math.min(end, day + width), input.zone) });
+  }
+  return { unit: width === 1 ? 'day' : 'week', list, of: (day) => (day < first || day >= end ? -1 : Math.floor((day - first) / width)) };
+}
+
+/** A series' values per bar: the queries of the day rows that pass `test`, added up by the bar their day is in. */
+function perBar(bars: Bars, rows: PeriodRollup['byDay'], test: (r: PeriodRollup['byDay'][number]) => boolean): number[] {
+  const values = bars.list.map(() => 0);
+  for (const r of rows) {
+    const i = bars.of(r.day);
+    if (i >= 0 && test(r)) values[i] += r.queries;
+  }
+  return values;
 }
 
 function blockedSection(
@@ -241,33 +269,19 @@ function blockedSection(
     empty: 'No lookups were logged.',
   };
   const top = cats.slice(0, TOP_CATEGORIES);
-  const days = dayLabels(input);
+  const bars = chartBars(input);
+  const blockedDays = week.byDay.filter((t) => t.action === 'block');
   const perDay: Chart = {
     id: 'blocked-per-day',
-    title: 'Blocked lookups per day, by category',
+    title: `Blocked lookups per ${bars.unit}, by category`,
     type: 'stacked',
+    periods: true,
     unit: 'blocked lookups',
-    categories: days.map((d) => d.label),
+    categories: bars.list.map((b) => b.label),
     series: [
-      ...top.map((c) => ({
-        name: labels.category(c),
-        values: days.map((d) =>
-          blocks(week)
-            .filter((t) => t.category === c && localDayStart(t.day, input.zone) === d.from)
-            .reduce((s, t) => s + t.queries, 0),
-        ),
-      })),
+      ...top.map((c) => ({ name: labels.category(c), values: perBar(bars, blockedDays, (t) => t.category === c) })),
       ...(cats.length > top.length
-        ? [
-            {
-              name: 'Other categories',
-              values: days.map((d) =>
-                blocks(week)
-                  .filter((t) => !top.includes(t.category) && localDayStart(t.day, input.zone) === d.from)
-                  .reduce((s, t) => s + t.queries, 0),
-              ),
-            },
-          ]
+        ? [{ name: 'Other categories', values: perBar(bars, blockedDays, (t) => !top.includes(t.category)) }]
         : []),
     ],
   };
@@ -276,6 +290,7 @@ function blockedSection(
     id: 'blocked-per-week',
     title: 'Blocked lookups per week, against the weeks before',
     type: 'bar',
+    periods: true,
     unit: 'blocked lookups',
     categories: weeks.map((w) => `w/c ${formatDay(w.from, input.zone)}`),
     series: [{ name: 'Blocked lookups', values: weeks.map((w) => w.rollup.days.reduce((s, d) => s + d.blocked, 0)) }],
@@ -379,7 +394,7 @@ function helpSection(week: PeriodRollup, input: ReportInput, who: ReturnType<typ
   const help = week.traffic.filter((t) => t.category === HELP_SERVICES_CATEGORY);
   const groups = new Map<string, number>();
   for (const t of help) groups.set(t.group ?? '(none)', (groups.get(t.group ?? '(none)') ?? 0) + t.queries);
-  const days = dayLabels(input);
+  const bars = chartBars(input);
   const tables: Table[] = [
     {
       id: 'help-by-group',
@@ -411,16 +426,12 @@ function helpSection(week: PeriodRollup, input: ReportInput, who: ReturnType<typ
     charts: [
       {
         id: 'help-per-day',
-        title: 'Help-and-support lookups per day',
+        title: `Help-and-support lookups per ${bars.unit}`,
         type: 'bar',
+        periods: true,
         unit: 'lookups',
-        categories: days.map((d) => d.label),
-        series: [
-          {
-            name: 'Lookups',
-            values: days.map((d) => help.filter((t) => localDayStart(t.day, input.zone) === d.from).reduce((s, t) => s + t.queries, 0)),
-          },
-        ],
+        categories: bars.list.map((b) => b.label),
+        series: [{ name: 'Lookups', values: perBar(bars, week.byDay, (t) => t.category === HELP_SERVICES_CATEGORY) }],
       },
     ],
     tables,
@@ -428,10 +439,8 @@ function helpSection(week: PeriodRollup, input: ReportInput, who: ReturnType<typ
 }
 
 function topNamesSection(week: PeriodRollup): Section {
-  const top = week.names
-    .filter((n) => n.blocked > 0)
-    .sort((a, b) => b.blocked - a.blocked || a.name.localeCompare(b.name))
-    .slice(0, 15);
+  // Ranked by SQL (readPeriod's topNames): the most blocked first, hidden names left out.
+  const top = week.names;
   return {
     id: 'top-blocked-names',
     title: 'Most blocked names',

@@ -16,6 +16,8 @@ echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, SVGR
 
 export const CHART_WIDTH = 720;
 export const CHART_HEIGHT = 300;
+/** Period labels on an x axis at most (they are rotated 35° beyond 8). */
+const MAX_PERIOD_LABELS = 14;
 /** Colour-blind-friendly (Okabe–Ito), in the order series are given. */
 const COLOURS = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#999999'];
 const SEVERITY_COLOURS: Record<string, string> = { critical: '#B00020', high: '#D55E00', medium: '#E69F00', low: '#56B4E9' };
@@ -45,6 +47,9 @@ function option(c: Chart): echarts.EChartsCoreOption {
     };
   }
   const many = c.categories.length > 8;
+  // A label for every period up to 14, then every second, third, ... (a year of weeks: every fourth);
+  // category names (not periods) are all labelled.
+  const every = c.periods ? Math.ceil(c.categories.length / MAX_PERIOD_LABELS) : 1;
   return {
     animation: false,
     color: colours,
@@ -54,7 +59,7 @@ function option(c: Chart): echarts.EChartsCoreOption {
     xAxis: {
       type: 'category',
       data: c.categories,
-      axisLabel: { ...text, interval: 0, rotate: many ? 35 : 0 },
+      axisLabel: { ...text, interval: every - 1, rotate: many ? 35 : 0 },
       axisTick: { alignWithLabel: true },
     },
     yAxis: {
