@@ -229,7 +229,9 @@ function applyOne(
       const i = doc.identityGroups.findIndex((m) => mappingKey(m) === mappingKey(wanted));
       const before = i >= 0 ? doc.identityGroups[i] : undefined;
       if ((before?.group ?? null) === op.group) {
-        notes.push(`roster mapping for ${mappingWords(wanted)}: already ${op.group === null ? 'none' : `to ${op.group}`}`);
+        notes.push(
+          `roster mapping for ${mappingWords(wanted)}: ${op.group === null ? 'there is none to remove' : `already filtered as ${op.group}`}`,
+        );
         return undefined;
       }
       if (op.group === null) doc.identityGroups.splice(i, 1);
