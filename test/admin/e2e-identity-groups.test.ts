@@ -8,9 +8,10 @@
 // the technician cannot approve it; an approver (another account, with MFA)
 // approves it; the next `dig -b 127.0.0.50` gets year9's answers without a
 // restart, `gatehouse identity show` says year9, the change records that it
-// could not be tested from this machine, and the dashboard says the config
-// file's identity.groups (still /Students → pupils) are not applied.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// could not be tested from this machine, the dashboard says the config file's
+// identity.groups (still /Students → pupils) are not applied, and a reload of
+// the file with other identity.groups applies none of them either.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -177,6 +178,18 @@ identity:
     const shown = await runCli(['identity', 'show', PUPIL, '--json', '--config', configFile]);
     expect(shown.code, shown.err).toBe(0);
     expect(JSON.parse(shown.out)).toMatchObject({ personGroup: 'year9', identity: { user: 'jsmith' } });
+
+    // A reload of a file whose identity.groups say otherwise again applies nothing of them, and restarts no source.
+    writeFileSync(
+      configFile,
+      readFileSync(configFile, 'utf8').replace('{ orgUnit: /Students, group: pupils }', '{ orgUnit: /Students, group: staff }'),
+    );
+    const port = gh.identity.radiusPort;
+    await gh.reload(loadConfig(configFile));
+    expect(gh.identity.radiusPort).toBe(port);
+    expect(gh.identity.lookup(PUPIL)).toMatchObject({ user: 'jsmith', group: 'year9' });
+    expect(await answer('games.example')).toEqual(BLOCKED);
+    expect(gh.changes.fileDifferences()).toEqual(['identity.groups']);
     expect(verifyChain(gh.db).ok).toBe(true);
   }, 150_000);
 });
