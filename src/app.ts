@@ -390,6 +390,9 @@ export class Gatehouse {
     const config = effectiveConfig(this.fileConfig, doc);
     this.policy.setPolicy(config, doc.exceptions, { unfilteredGroups: unfilteredGroups(doc) });
     this.groups.configure(config, unfilteredNetworks(doc), unfilteredPeople(doc));
+    // People's groups follow the roster group mappings at once (DoH and DoT identities too).
+    this.identity.setMappings(doc.identityGroups);
+    this.encrypted?.credentials.setMappings(doc.identityGroups);
     // The allow-list's default takes every group's networks; its rate-limit records start again, so only when they changed.
     const nets = (c: Config) => c.groups.map((g) => g.networks);
     if (!isDeepStrictEqual(nets(config), nets(previous))) this.admission.configure(config);

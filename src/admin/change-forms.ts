@@ -1,6 +1,7 @@
 // From a form or a JSON body to a change request: the operations the form asks
 // for ("allow this site for these groups", "unblock this category", "filtering
-// off for this network for two hours") and the record fields. Every value is
+// off for this network for two hours", "people in org unit /Students/Year 9
+// are filtered as year9") and the record fields. Every value is
 // checked again by src/changes/ (validate.ts); this only reads the fields.
 import type { FastifyRequest } from 'fastify';
 import { normaliseDomain } from '../lists/names.js';
@@ -9,6 +10,7 @@ import { parseLocalInput } from './views/time.js';
 import type { Actor, RequestFields } from '../changes/requests.js';
 import { ChangeError } from '../changes/errors.js';
 import { parseOps, type ChangeOp, type SwitchTarget } from '../changes/operations.js';
+import { MAPPING_ATTRIBUTES, type MappingAttribute } from '../identity/groups.js';
 
 /** The acting account as change control sees it (MFA: the session passed its second step). */
 export function actorFrom(request: FastifyRequest): Actor {
@@ -18,7 +20,15 @@ export function actorFrom(request: FastifyRequest): Actor {
 }
 
 /** What a form asks for. */
-export const FORM_KINDS = ['exception', 'exception-remove', 'exception-groups', 'category', 'safe-search', 'switch-off'] as const;
+export const FORM_KINDS = [
+  'exception',
+  'exception-remove',
+  'exception-groups',
+  'category',
+  'safe-search',
+  'switch-off',
+  'mapping',
+] as const;
 export type FormKind = (typeof FORM_KINDS)[number];
 
 const HOUR = 3_600_000;
@@ -108,6 +118,15 @@ export function opsFromForm(body: unknown): ChangeOp[] {
     }
     case 'switch-off':
       return [{ op: 'filtering-off', target: targetOf(body) }];
+    case 'mapping': {
+      const attribute = field(body, 'attribute');
+      if (!(MAPPING_ATTRIBUTES as readonly string[]).includes(attribute))
+        throw new ChangeError('GH_ERR_CHANGE_INVALID', 'Roster attribute: choose org unit, role or year group.');
+      const value = field(body, 'value').trim();
+      if (!value) throw new ChangeError('GH_ERR_CHANGE_INVALID', 'Value: give the org unit, role or year group as the roster has it.');
+      const group = field(body, 'group');
+      return [{ op: 'mapping-set', attribute: attribute as MappingAttribute, value, group: group === '' ? null : group }];
+    }
     default:
       throw new ChangeError('GH_ERR_CHANGE_INVALID', 'Choose what to change.');
   }

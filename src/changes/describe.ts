@@ -1,9 +1,13 @@
-// A change in plain words: for each group (or network, or person) it touches,
-// what was so before and what is so after ("Blocked categories: Adult content
-// → Adult content, Social media"), worked out by comparing the policy before
-// and after, so every kind of operation reads the same way. Shown on the
+// A change in plain words: for each group (or network, or person, or roster
+// group mapping) it touches, what was so before and what is so after
+// ("Blocked categories: Adult content → Adult content, Social media"; "People
+// in org unit /Students: Filtered as: pupils → year9"), worked out by
+// comparing the policy before and after, so every kind of operation reads the
+// same way. Shown on the
 // change request, in the change log and in the safeguarding board extract.
 import type { Config, GroupConfig } from '../config.js';
+import type { GroupMapping } from '../identity/config.js';
+import { mappingKey, mappingMatch, mappingWords } from '../identity/groups.js';
 import { targetName, type GovernedException, type PolicyDocument, type SwitchOff } from './document.js';
 
 export interface Aspect {
@@ -66,7 +70,15 @@ function push(out: Aspect[], aspect: string, before: string, after: string): voi
   if (before !== after) out.push({ aspect, before, after });
 }
 
-/** Every difference between two policies, per group, then per network and person switched off or on. */
+/** Who a mapping is about: "People in org unit /Students", "People with role Teacher", "People in year group 9". */
+export function mappingTarget(m: Omit<GroupMapping, 'group'>): string {
+  return `People ${mappingMatch(m).attribute === 'role' ? 'with' : 'in'} ${mappingWords(m)}`;
+}
+
+const MAPPED = 'Filtered as';
+const NO_MAPPING = 'the group of their network (no roster mapping)';
+
+/** Every difference between two policies, per group, then per network and person switched off or on, then per roster mapping. */
 export function describeChange(before: PolicyDocument, after: PolicyDocument, categories: Config['categories']): Described[] {
   const names: Names = new Map(categories.map((c) => [c.id, c.name]));
   const out: Described[] = [];
@@ -105,6 +117,20 @@ export function describeChange(before: PolicyDocument, after: PolicyDocument, ca
     push(aspects, 'Filtering', filtering(of(before)), filtering(of(after)));
     if (aspects.length > 0) out.push({ target: t, groups: [], aspects });
   }
+  const mappings = (doc: PolicyDocument) => new Map(doc.identityGroups.map((m) => [mappingKey(m), m]));
+  const mb = mappings(before);
+  const ma = mappings(after);
+  for (const key of new Set([...mb.keys(), ...ma.keys()])) {
+    const b = mb.get(key);
+    const a = ma.get(key);
+    if (b?.group === a?.group) continue;
+    const groups = [...new Set([b?.group, a?.group].filter((g): g is string => g !== undefined))];
+    out.push({
+      target: mappingTarget((a ?? b)!),
+      groups,
+      aspects: [{ aspect: MAPPED, before: b?.group ?? NO_MAPPING, after: a?.group ?? NO_MAPPING }],
+    });
+  }
   return out;
 }
 
@@ -118,10 +144,13 @@ export function describedGroups(described: readonly Described[]): string[] {
   return [...new Set(described.flatMap((d) => d.groups))];
 }
 
-/** Whether the change alters which categories a group blocks (reported to changeControl.notify.categoryChanges). */
+/**
+ * Whether the change alters which categories a group blocks, or which group's
+ * blocking people get (a roster mapping): reported to changeControl.notify.categoryChanges.
+ */
 export function changesCategories(described: readonly Described[]): boolean {
   return described.some((d) =>
-    d.aspects.some((a) => a.aspect === 'Blocked categories' || a.aspect === 'Schedules' || a.aspect === 'Group'),
+    d.aspects.some((a) => a.aspect === 'Blocked categories' || a.aspect === 'Schedules' || a.aspect === 'Group' || a.aspect === MAPPED),
   );
 }
 

@@ -1,11 +1,14 @@
 // The governed filtering policy as one document: the groups (networks, blocked
-// categories, schedules, safe search), the allow/deny exceptions and the
+// categories, schedules, safe search), the roster group mappings (which group
+// a person the roster knows is filtered as), the allow/deny exceptions and the
 // temporary switch-offs. It lives in SQLite (store.ts, one row per version)
 // and changes only through change requests; the live policy is compiled from
 // it. Illegal categories are outside it: they are blocked for every group by
 // the config file's categories, and no document can name them.
 import ipaddr from 'ipaddr.js';
 import type { Config, GroupConfig } from '../config.js';
+import type { GroupMapping } from '../identity/config.js';
+import { distinctMappings, mappingKey } from '../identity/groups.js';
 
 /** An allow or deny exception, with the record of the change that made it. */
 export interface GovernedException {
@@ -37,6 +40,12 @@ export interface SwitchOff {
 
 export interface PolicyDocument {
   groups: GroupConfig[];
+  /**
+   * Roster attribute → group (identity/groups.ts), one per key. Versions
+   * written before the mappings were governed have none: the first start of
+   * this version takes the config file's identity.groups (seed.ts).
+   */
+  identityGroups: GroupMapping[];
   exceptions: GovernedException[];
   switchOffs: SwitchOff[];
   /** The id the next new exception gets. */
@@ -51,7 +60,7 @@ export interface PolicyVersion {
 }
 
 export function emptyDocument(): PolicyDocument {
-  return { groups: [], exceptions: [], switchOffs: [], nextExceptionId: 1 };
+  return { groups: [], identityGroups: [], exceptions: [], switchOffs: [], nextExceptionId: 1 };
 }
 
 /** The illegal category ids of a config (outside the governed policy). */
@@ -83,15 +92,36 @@ export function fileGroupsDiffer(file: readonly GroupConfig[], doc: PolicyDocume
   return file.length !== doc.groups.length || file.some((g, i) => !sameGroup(governedGroup(g, illegal), doc.groups[i]));
 }
 
+/** The parts of the config file the governed policy took over (seeded from them, then compared, never applied). */
+export type FilePart = 'groups' | 'identity.groups';
+
+/** "the groups", "the roster group mappings (identity.groups)", or both. */
+export function fileDifferenceWords(parts: readonly FilePart[]): string {
+  return parts.map((p) => (p === 'groups' ? 'the groups' : 'the roster group mappings (identity.groups)')).join(' and ');
+}
+
+/** Whether the config file's identity.groups say something other than the governed mappings (none in the file: nothing to say). */
+export function fileMappingsDiffer(file: readonly GroupMapping[], doc: PolicyDocument): boolean {
+  if (file.length === 0) return false;
+  return !sameMappings(distinctMappings(file).kept, doc.identityGroups);
+}
+
+/** Whether two lists of mappings map the same keys to the same groups (their order and spelling aside). */
+export function sameMappings(a: readonly GroupMapping[], b: readonly GroupMapping[]): boolean {
+  const canonical = (ms: readonly GroupMapping[]) =>
+    JSON.stringify(ms.map((m) => `${mappingKey(m)} ${m.group}`).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+  return canonical(a) === canonical(b);
+}
+
 /** Whether two governed groups say the same (the order of a block list means nothing; that of schedules is kept). */
 export function sameGroup(a: GroupConfig, b: GroupConfig): boolean {
   const canonical = (g: GroupConfig) => JSON.stringify({ ...g, block: [...g.block].sort() });
   return canonical(a) === canonical(b);
 }
 
-/** The config the resolver runs with: the file's technical settings, the governed groups. */
+/** The config the resolver runs with: the file's technical settings, the governed groups and roster group mappings. */
 export function effectiveConfig(file: Config, doc: PolicyDocument): Config {
-  return { ...file, groups: doc.groups };
+  return { ...file, groups: doc.groups, identity: { ...file.identity, groups: doc.identityGroups } };
 }
 
 /** Group names whose filtering is switched off as a whole. */

@@ -1,10 +1,12 @@
 // What a change request changes: a list of operations against the governed
 // policy document ("allow a domain for some groups", "block a category for a
-// group", "filtering off for a network until 11:00", "replace a group"). Each
+// group", "filtering off for a network until 11:00", "replace a group",
+// "people in org unit /Students/Year 9 are filtered as year9"). Each
 // operation applies to a copy of the document and yields the operation that
 // undoes it, so a change can be ended or reverted with one action.
 import { z } from 'zod';
 import { groupSchema, type GroupConfig } from '../config.js';
+import { MAPPING_ATTRIBUTES, mappingKey, mappingMatch, mappingOf, mappingWords } from '../identity/groups.js';
 import type { GovernedException, PolicyDocument, SwitchOff, SwitchTarget } from './document.js';
 import { sameTarget, targetName } from './document.js';
 import { ChangeError } from './errors.js';
@@ -48,6 +50,13 @@ export const opSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('filtering-off'), target: targetSchema, restore: switchRecord.optional() }),
   // Only as the undoing of a switch-off: the one that change made goes.
   z.strictObject({ op: z.literal('filtering-on'), target: targetSchema, changeId: z.number().int() }),
+  // A roster group mapping: people whose attribute has this value are filtered as `group`; null removes the mapping.
+  z.strictObject({
+    op: z.literal('mapping-set'),
+    attribute: z.enum(MAPPING_ATTRIBUTES),
+    value: z.string().min(1).max(256),
+    group: name.nullable(),
+  }),
 ]);
 
 export type ChangeOp = z.infer<typeof opSchema>;
@@ -215,6 +224,22 @@ function applyOne(
       const [gone] = doc.switchOffs.splice(i, 1);
       return { op: 'filtering-off', target: gone.target, restore: gone };
     }
+    case 'mapping-set': {
+      const wanted = mappingOf(op.attribute, op.value, op.group ?? '');
+      const i = doc.identityGroups.findIndex((m) => mappingKey(m) === mappingKey(wanted));
+      const before = i >= 0 ? doc.identityGroups[i] : undefined;
+      if ((before?.group ?? null) === op.group) {
+        notes.push(
+          `roster mapping for ${mappingWords(wanted)}: ${op.group === null ? 'there is none to remove' : `already filtered as ${op.group}`}`,
+        );
+        return undefined;
+      }
+      if (op.group === null) doc.identityGroups.splice(i, 1);
+      else if (before) doc.identityGroups[i] = wanted;
+      else doc.identityGroups.push(wanted);
+      const undone = before ? mappingMatch(before).value : op.value;
+      return { op: 'mapping-set', attribute: op.attribute, value: undone, group: before?.group ?? null };
+    }
   }
 }
 
@@ -236,6 +261,10 @@ export function opGroups(op: ChangeOp, doc: PolicyDocument): string[] {
     case 'filtering-off':
     case 'filtering-on':
       return op.target.kind === 'group' ? [op.target.group] : [];
+    case 'mapping-set': {
+      const had = doc.identityGroups.find((m) => mappingKey(m) === mappingKey(mappingOf(op.attribute, op.value, '')))?.group;
+      return [...new Set([had, op.group].filter((g): g is string => !!g))];
+    }
   }
 }
 

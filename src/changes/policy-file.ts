@@ -8,6 +8,8 @@
 import { parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { groupSchema, parseConfig, type GroupConfig } from '../config.js';
+import { groupMapSchema, type GroupMapping } from '../identity/config.js';
+import { distinctMappings, mappingKey, mappingMatch, mappingWords } from '../identity/groups.js';
 import { normaliseDomain } from '../lists/names.js';
 import { governedGroup, illegalIds, sameGroup, type PolicyDocument, type PolicyVersion } from './document.js';
 import { ChangeError } from './errors.js';
@@ -21,6 +23,8 @@ const fileSchema = z.strictObject({
   /** The version it was exported from (for the reader; import compares with the policy in force). */
   version: z.number().int().optional(),
   groups: z.array(groupSchema).min(1),
+  /** Roster attribute → group, as identity.groups in a config file. Absent (a file exported before they were governed): left as they are. */
+  identityGroups: z.array(groupMapSchema).optional(),
   exceptions: z
     .array(
       z.strictObject({
@@ -49,6 +53,7 @@ export function exportPolicy(v: PolicyVersion, temporary: readonly ChangeRequest
     kind: POLICY_KIND,
     version: v.version,
     groups: v.doc.groups,
+    identityGroups: v.doc.identityGroups,
     exceptions: v.doc.exceptions
       .filter((e) => e.until === undefined)
       .map((e) => ({
@@ -63,6 +68,8 @@ export function exportPolicy(v: PolicyVersion, temporary: readonly ChangeRequest
 
 export interface ImportedPolicy {
   groups: GroupConfig[];
+  /** Undefined when the file does not say (an older export, a config file without identity.groups): the policy's stay. */
+  identityGroups?: GroupMapping[];
   /** Undefined for a config file: its exceptions (it has none) leave the policy's alone. */
   exceptions?: { domain: string; action: 'allow' | 'deny'; groups: string[] }[];
   /** What was left out (illegal categories in block lists). */
@@ -97,18 +104,30 @@ export function readPolicyFile(text: string, file: string, categories: Parameter
       if (!domain) throw new ChangeError('GH_ERR_POLICY_FILE', `${file}: exceptions[${i}].domain: "${e.domain}" is not a domain name`);
       return { domain, action: e.action, groups: e.groups };
     });
-    return { groups: govern(parsed.data.groups), exceptions, notes };
+    return { groups: govern(parsed.data.groups), ...fileMappings(parsed.data.identityGroups, notes), exceptions, notes };
   }
-  // A config file: validated as one (its errors name the key and the line); only its groups count.
+  // A config file: validated as one (its errors name the key and the line); only its groups (and identity.groups, if given) count.
   const config = parseConfig(text, file);
   if (config.groups.length === 0) throw new ChangeError('GH_ERR_POLICY_FILE', `${file}: the config file has no groups to import`);
-  return { groups: govern(config.groups), notes };
+  const identity = value?.identity as Record<string, unknown> | null | undefined;
+  const given = typeof identity === 'object' && identity !== null && 'groups' in identity;
+  return { groups: govern(config.groups), ...fileMappings(given ? config.identity.groups : undefined, notes), notes };
+}
+
+/** A file's mappings, one per key (a later one of a key never counted: noted and left out). */
+function fileMappings(list: GroupMapping[] | undefined, notes: string[]): Pick<ImportedPolicy, 'identityGroups'> {
+  if (!list) return {};
+  const { kept, dropped } = distinctMappings(list);
+  for (const m of dropped)
+    notes.push(`roster mapping for ${mappingWords(m)}: given more than once; only the first counts, and only it is kept`);
+  return { identityGroups: kept };
 }
 
 /**
  * The operations that turn the policy in force into the file's: new and
- * changed groups first, then the exceptions, then groups the file no longer
- * has (after the exceptions that name them are moved off them).
+ * changed groups first, then the exceptions and the roster group mappings,
+ * then groups the file no longer has (after the exceptions and mappings that
+ * name them are moved off them).
  */
 export function importOps(doc: PolicyDocument, file: ImportedPolicy): ChangeOp[] {
   const ops: ChangeOp[] = [];
@@ -139,6 +158,13 @@ export function importOps(doc: PolicyDocument, file: ImportedPolicy): ChangeOp[]
           : { op: 'exception-groups', domain: e.domain, action: e.action, groups: kept },
       );
     }
+  }
+  if (file.identityGroups) {
+    const now = new Map(doc.identityGroups.map((m) => [mappingKey(m), m]));
+    const inFile = new Set(file.identityGroups.map(mappingKey));
+    for (const m of file.identityGroups)
+      if (now.get(mappingKey(m))?.group !== m.group) ops.push({ op: 'mapping-set', ...mappingMatch(m), group: m.group });
+    for (const m of doc.identityGroups) if (!inFile.has(mappingKey(m))) ops.push({ op: 'mapping-set', ...mappingMatch(m), group: null });
   }
   for (const g of doc.groups) if (!wanted.has(g.name)) ops.push({ op: 'group-set', name: g.name, group: null });
   return ops;

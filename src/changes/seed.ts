@@ -1,19 +1,26 @@
 // The first start under change control: the governed policy is seeded from the
-// config file's groups (change #1), then the exceptions an older version kept
-// in its own table move in with their record (change #2), and its pending
-// block-page requests become draft change requests. All in one transaction,
-// with a change-log row for each, so the history starts complete; the service
-// and the CLI can both call it and only the first seeds.
+// config file's groups and roster group mappings (identity.groups) (change
+// #1), then the exceptions an older version kept in its own table move in with
+// their record (change #2), and its pending block-page requests become draft
+// change requests. All in one transaction, with a change-log row for each, so
+// the history starts complete; only the first call seeds.
+//
+// A database an older version seeded has a policy without the roster group
+// mappings (they were read from the file then): the first start of this
+// version takes them from the file once, as a change of their own
+// (ensureMappings), and from then on the file's are not applied.
 import type { Database } from 'better-sqlite3';
 import { appendChange, withChange } from '../admin/changelog.js';
 import { normaliseDomain } from '../lists/names.js';
 import type { Config } from '../config.js';
+import type { GroupMapping } from '../identity/config.js';
+import { distinctMappings, mappingMatch, mappingWords } from '../identity/groups.js';
 import { hasTables } from '../store/db.js';
 import { describeChange, describedGroups, sentences, summaryOf } from './describe.js';
 import { emptyDocument, governedGroup, illegalIds, type PolicyDocument } from './document.js';
 import { ChangeError } from './errors.js';
 import { applyOps, type ChangeOp } from './operations.js';
-import { currentVersion, insertRequest, writeVersion } from './store.js';
+import { currentVersion, insertRequest, mappingsGoverned, writeVersion } from './store.js';
 
 const SEEDER = 'gatehouse (first start under change control)';
 
@@ -39,6 +46,23 @@ interface LegacyRequest {
   created_at: number;
 }
 
+/** The operations that add the file's mappings to a policy: one per key (a later one of a key never counted), to groups it has. */
+function mappingOps(mappings: readonly GroupMapping[], groups: ReadonlySet<string>): { ops: ChangeOp[]; notes: string[] } {
+  const { kept, dropped } = distinctMappings(mappings);
+  const notes = dropped.map(
+    (m) => `identity.groups: ${mappingWords(m)} is given more than once; only the first counted, and only it is kept`,
+  );
+  const ops: ChangeOp[] = [];
+  for (const m of kept) {
+    if (!groups.has(m.group)) {
+      notes.push(`identity.groups: ${mappingWords(m)} names group "${m.group}", which the governed policy does not have; left out`);
+      continue;
+    }
+    ops.push({ op: 'mapping-set', ...mappingMatch(m), group: m.group });
+  }
+  return { ops, notes };
+}
+
 /** Write one change that is applied as it is made (the seed, the migration). Returns the document after it. */
 function appliedChange(
   db: Database,
@@ -47,6 +71,7 @@ function appliedChange(
   ops: ChangeOp[],
   record: { kind: 'seed' | 'migration'; source: string; requester: string; subjectArea: string; reason: string; approver: string },
   now: number,
+  notes: readonly string[] = [],
 ): PolicyDocument {
   const id = insertRequest(db, {
     kind: record.kind,
@@ -97,7 +122,7 @@ function appliedChange(
     entity: 'change',
     entityId: id,
     action: record.kind,
-    after: { version, changes: sentences(described), notes: applied.notes },
+    after: { version, changes: sentences(described), notes: [...notes, ...applied.notes] },
     requester: record.requester,
     reason: record.reason,
     approver: record.approver,
@@ -121,7 +146,11 @@ export function ensureSeeded(db: Database, config: Config, now: number): boolean
           'There is no governed policy in the database yet and the config file has no groups to start it from: add `groups` to the config file for the first start.',
         );
       const illegal = illegalIds(config.categories);
-      const seedOps: ChangeOp[] = config.groups.map((g) => ({ op: 'group-set', name: g.name, group: governedGroup(g, illegal) }));
+      const mappings = mappingOps(config.identity.groups, new Set(config.groups.map((g) => g.name)));
+      const seedOps: ChangeOp[] = [
+        ...config.groups.map((g): ChangeOp => ({ op: 'group-set', name: g.name, group: governedGroup(g, illegal) })),
+        ...mappings.ops,
+      ];
       const doc = appliedChange(
         db,
         config,
@@ -133,13 +162,57 @@ export function ensureSeeded(db: Database, config: Config, now: number): boolean
           requester: 'the config file',
           subjectArea: 'the whole filtering policy',
           reason:
-            'The filtering policy as the config file had it when change control began; from now on it changes only through change requests.',
+            'The filtering policy (groups and roster group mappings) as the config file had it when change control began; from now on it changes only through change requests.',
           approver: 'none: the starting point, taken from the config file',
         },
         now,
+        mappings.notes,
       );
       migrateLegacy(db, config, doc, now);
       return true;
+    })
+    .immediate();
+}
+
+/**
+ * Take the config file's roster group mappings (identity.groups) into a policy
+ * an older version seeded without them: once, as an applied change of their
+ * own, keeping everything else the policy says. A file without mappings still
+ * marks the policy as holding them (none), so mappings added to the file later
+ * are not taken. Returns the change, or undefined when there was nothing to do.
+ */
+export function ensureMappings(
+  db: Database,
+  config: Config,
+  now: number,
+): { changeId: number; mappings: number; notes: string[] } | undefined {
+  if (mappingsGoverned(db) !== false) return undefined;
+  return db
+    .transaction(() => {
+      if (mappingsGoverned(db) !== false) return undefined;
+      const before = currentVersion(db)!;
+      const { ops, notes } = mappingOps(config.identity.groups, new Set(before.doc.groups.map((g) => g.name)));
+      const doc = appliedChange(
+        db,
+        config,
+        before.doc,
+        ops,
+        {
+          kind: 'migration',
+          source: 'config',
+          requester: 'the config file (identity.groups)',
+          subjectArea: 'roster group mappings',
+          reason:
+            (ops.length > 0
+              ? `The ${ops.length} roster group mapping(s) the config file's identity.groups had when they came under change control`
+              : 'Roster group mappings came under change control; the config file had none') +
+            '; from now on they change only through change requests, and the file’s identity.groups are not applied.',
+          approver: 'none: the starting point, taken from the config file',
+        },
+        now,
+        notes,
+      );
+      return { changeId: currentVersion(db)!.changeId, mappings: doc.identityGroups.length, notes };
     })
     .immediate();
 }

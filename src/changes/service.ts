@@ -11,7 +11,14 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { applyChange, emergencyApply, endChange, expireChange, recordTest, revertChange, reviewEmergency, type Stepped } from './apply.js';
 import { changesCategories } from './describe.js';
-import { fileGroupsDiffer, type PolicyDocument, type PolicyVersion } from './document.js';
+import {
+  fileDifferenceWords,
+  fileGroupsDiffer,
+  fileMappingsDiffer,
+  type FilePart,
+  type PolicyDocument,
+  type PolicyVersion,
+} from './document.js';
 import { ChangeError } from './errors.js';
 import { categoryNotice, emergencyNotices, overdueNotice, waitingNotice } from './notify.js';
 import {
@@ -24,7 +31,7 @@ import {
   type NewRequest,
   type RequestFields,
 } from './requests.js';
-import { ensureSeeded } from './seed.js';
+import { ensureMappings, ensureSeeded } from './seed.js';
 import {
   countRequests,
   currentVersion,
@@ -104,7 +111,7 @@ export class ChangeControl {
     return this.opts.config();
   }
 
-  /** The config file as loaded (its groups are compared with the policy, never applied). */
+  /** The config file as loaded (its groups and identity.groups are compared with the policy, never applied). */
   fileConfig(): Config {
     return this.opts.config();
   }
@@ -116,6 +123,15 @@ export class ChangeControl {
         { groups: this.config.groups.length },
         'change control: the governed policy was seeded from the config file (change #1)',
       );
+    const taken = ensureMappings(this.db, this.config, this.now());
+    if (taken) {
+      for (const note of taken.notes) this.log.warn({ change: taken.changeId }, `change control: ${note}`);
+      this.log.info(
+        { change: taken.changeId, mappings: taken.mappings },
+        'change control: the roster group mappings (identity.groups) were taken into the governed policy from the config file; ' +
+          'from now on they change only through change requests',
+      );
+    }
     this.loaded = currentVersion(this.db)!;
     return this.loaded;
   }
@@ -156,15 +172,24 @@ export class ChangeControl {
     return getVersion(this.db, version);
   }
 
-  /** The config file still has groups, and they are not the governed ones: they are not applied. */
+  /** The parts of the config file that still say something, other than the governed policy: they are not applied. */
+  fileDifferences(config: Config = this.config): FilePart[] {
+    const parts: FilePart[] = [];
+    if (fileGroupsDiffer(config.groups, this.doc, config.categories)) parts.push('groups');
+    if (fileMappingsDiffer(config.identity.groups, this.doc)) parts.push('identity.groups');
+    return parts;
+  }
+
   fileDiffers(config: Config = this.config): boolean {
-    return fileGroupsDiffer(config.groups, this.doc, config.categories);
+    return this.fileDifferences(config).length > 0;
   }
 
   warnIfFileDiffers(config: Config = this.config): void {
-    if (this.fileDiffers(config))
+    const parts = this.fileDifferences(config);
+    if (parts.length > 0)
       this.log.warn(
-        'change control: the groups in the config file differ from the governed policy and are NOT applied; ' +
+        { differs: parts },
+        `change control: ${fileDifferenceWords(parts)} in the config file differ from the governed policy and are NOT applied; ` +
           'the policy changes only through change requests (gatehouse policy import FILE turns the difference into one)',
       );
   }

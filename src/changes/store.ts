@@ -182,17 +182,46 @@ export function updateRequest(db: Database, id: number, cols: RequestColumns): v
   db.prepare(`UPDATE change_requests SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...cols, id });
 }
 
+type VersionRow = { version: number; at: number; change_id: number; doc_json: string };
+
+/** A stored version; one written before the roster group mappings were governed reads as having none. */
+function versionOf(r: VersionRow | undefined): PolicyVersion | undefined {
+  if (!r) return undefined;
+  const doc = JSON.parse(r.doc_json) as PolicyDocument;
+  return { version: r.version, at: r.at, changeId: r.change_id, doc: { ...doc, identityGroups: doc.identityGroups ?? [] } };
+}
+
 /** The policy in force: the newest version, or undefined before the first start seeded it. */
 export function currentVersion(db: Database): PolicyVersion | undefined {
-  const r = db.prepare('SELECT version, at, change_id, doc_json FROM governed_policy ORDER BY version DESC LIMIT 1').get() as
-    { version: number; at: number; change_id: number; doc_json: string } | undefined;
-  return r && { version: r.version, at: r.at, changeId: r.change_id, doc: JSON.parse(r.doc_json) as PolicyDocument };
+  return versionOf(
+    db.prepare('SELECT version, at, change_id, doc_json FROM governed_policy ORDER BY version DESC LIMIT 1').get() as
+      VersionRow | undefined,
+  );
 }
 
 export function getVersion(db: Database, version: number): PolicyVersion | undefined {
-  const r = db.prepare('SELECT version, at, change_id, doc_json FROM governed_policy WHERE version = ?').get(version) as
-    { version: number; at: number; change_id: number; doc_json: string } | undefined;
-  return r && { version: r.version, at: r.at, changeId: r.change_id, doc: JSON.parse(r.doc_json) as PolicyDocument };
+  return versionOf(
+    db.prepare('SELECT version, at, change_id, doc_json FROM governed_policy WHERE version = ?').get(version) as VersionRow | undefined,
+  );
+}
+
+/**
+ * Whether the policy in force holds the roster group mappings (undefined: there is no policy yet).
+ * False only for a database an older version seeded, until this version's first start takes them (seed.ts).
+ */
+export function mappingsGoverned(db: Database): boolean | undefined {
+  const r = db.prepare("SELECT json_type(doc_json, '$.identityGroups') AS t FROM governed_policy ORDER BY version DESC LIMIT 1").get() as
+    { t: string | null } | undefined;
+  return r && r.t !== null;
+}
+
+/**
+ * The roster group mappings in force, for a command run beside the service: the
+ * policy's, or the file's while the policy does not hold them yet (not yet
+ * seeded, or seeded by an older version: the next start takes the file's).
+ */
+export function mappingsInForce(db: Database, file: PolicyDocument['identityGroups']): PolicyDocument['identityGroups'] {
+  return mappingsGoverned(db) ? currentVersion(db)!.doc.identityGroups : file;
 }
 
 /** Write the next version (inside the change's transaction). Returns its number. */

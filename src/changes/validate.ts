@@ -1,8 +1,10 @@
 // What makes a change request, and the policy it leads to, acceptable: known
 // groups and categories, domains in the matcher's form, one default group,
+// roster group mappings that name a group of the policy (one per key),
 // switch-offs that end, and nothing that touches illegal content. One set of
 // rules for the admin UI, the API, the CLI and the policy import.
 import { groupProblems, isCidr, type Config } from '../config.js';
+import { mappingKey, mappingWords } from '../identity/groups.js';
 import { normaliseDomain } from '../lists/names.js';
 import { illegalIds, type PolicyDocument } from './document.js';
 import { ChangeError } from './errors.js';
@@ -44,7 +46,25 @@ export function documentProblems(doc: PolicyDocument, env: PolicyEnv): string[] 
   for (const s of doc.switchOffs) {
     if (s.target.kind === 'group' && !names.has(s.target.group)) problems.push(`filtering off: unknown group "${s.target.group}"`);
   }
+  const keys = new Set<string>();
+  for (const m of doc.identityGroups) {
+    if (!names.has(m.group))
+      problems.push(
+        `roster mapping for ${mappingWords(m)}: there is no group "${m.group}" in the policy ` +
+          '(a group a roster mapping uses cannot be removed: move or remove the mapping first, or in the same change)',
+      );
+    if (keys.has(mappingKey(m))) problems.push(`roster mapping for ${mappingWords(m)}: given twice`);
+    keys.add(mappingKey(m));
+  }
   return problems;
+}
+
+/** A roster value a mapping can match: no surrounding spaces or control characters; an org unit is a path. */
+export function mappingValueProblems(attribute: string, value: string): string[] {
+  if (value.trim() !== value || value === '' || /[\p{Cc}]/u.test(value))
+    return ['Roster value: give the value as the roster has it, without spaces around it.'];
+  if (attribute === 'orgUnit' && !value.startsWith('/')) return [`Org unit: "${value}" is not an org unit path such as /Students/Year 9.`];
+  return [];
 }
 
 function formatAt(at: (string | number)[]): string {
@@ -89,6 +109,7 @@ export function checkRequest(r: RequestShape, doc: PolicyDocument, env: PolicyEn
       if (op.target.kind === 'person' && !env.people)
         problems.push('Person: people are recognised only with identity sources; switch off the device’s address (a /32 network) instead.');
     }
+    if (op.op === 'mapping-set') problems.push(...mappingValueProblems(op.attribute, op.value));
   }
   if (touchesIllegal) throw new ChangeError('GH_ERR_CHANGE_ILLEGAL', ILLEGAL_CHANGE);
   if (problems.length > 0) throw new ChangeError('GH_ERR_CHANGE_INVALID', problems[0], problems);

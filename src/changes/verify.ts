@@ -10,6 +10,8 @@ import { chooseSources, expectedBlocks, loopbackAddressIn, type CheckPlan, type 
 import { GroupIdentifier } from '../resolver/identify.js';
 import { effectiveConfig, illegalIds, inNetwork, isSwitchedOff, type PolicyDocument } from './document.js';
 import type { ChangeOp } from './operations.js';
+import { mappingTarget } from './describe.js';
+import { mappingOf } from '../identity/groups.js';
 
 export interface VerifyInput {
   ops: readonly ChangeOp[];
@@ -28,7 +30,7 @@ export interface VerifyInput {
 export interface ChangeTestPlan {
   plans: CheckPlan[];
   skipped: SkippedGroup[];
-  /** Parts that cannot be tested by a DNS query (safe search, a person), said plainly. */
+  /** Parts that cannot be tested by a DNS query (safe search, a person, a roster mapping), said plainly. */
   untestable: string[];
 }
 
@@ -140,6 +142,12 @@ export function planChangeTest(input: VerifyInput): ChangeTestPlan {
         for (const c of allCategories) for (const n of namesOf(config, c).slice(0, 1)) add(group, n, c, source);
         break;
       }
+      case 'mapping-set':
+        // The queries would have to come from the people's own devices; what each group blocks is unchanged.
+        untestable.push(
+          `${mappingTarget(mappingOf(op.attribute, op.value, ''))}: the group a person is filtered as is not tested from this machine`,
+        );
+        break;
     }
   }
 

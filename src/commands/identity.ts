@@ -15,6 +15,7 @@ import { printable } from '../identity/names.js';
 import { showAddress, type AddressView } from '../identity/show.js';
 import { listRosterImports } from '../identity/roster/import.js';
 import type { Config } from '../config.js';
+import { mappingsInForce } from '../changes/store.js';
 import { CommandError, commandConfig, defineGroup, sayDatabase } from './command.js';
 
 type Values = Parameters<typeof commandConfig>[0];
@@ -77,7 +78,8 @@ nothing is known about the address.`,
         if (!address || rest.length > 0)
           throw new CommandError('GH_ERR_USAGE', 'gatehouse identity show: give one ADDRESS (see gatehouse identity show --help)');
         return withDatabase(values, (db, config) => {
-          const view = showAddress(db, address, config.identity);
+          // The roster group mappings are the governed policy's (src/changes/), not the file's.
+          const view = showAddress(db, address, { ...config.identity, groups: mappingsInForce(db, config.identity.groups) });
           if (!view) {
             process.stderr.write(`gatehouse identity show: "${printable(address)}" is not an IP address\n`);
             return 2;

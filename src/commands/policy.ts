@@ -8,7 +8,7 @@ import { userInfo } from 'node:os';
 import { ChangeError } from '../changes/errors.js';
 import { exportPolicy, importOps, readPolicyFile } from '../changes/policy-file.js';
 import { createRequest, DEFAULT_BACKOUT } from '../changes/requests.js';
-import { currentVersion, listRequests } from '../changes/store.js';
+import { currentVersion, listRequests, mappingsGoverned } from '../changes/store.js';
 import { describeChange, sentences } from '../changes/describe.js';
 import { checkRequest } from '../changes/validate.js';
 import type { Config } from '../config.js';
@@ -17,6 +17,23 @@ import { openDatabase } from '../store/db.js';
 import { CommandError, commandConfig, defineGroup, sayDatabase } from './command.js';
 
 type Values = Record<string, unknown>;
+
+/**
+ * The policy in force, or a clear refusal: none yet (the first start seeds it), or one an older
+ * version seeded without the roster group mappings (the next start takes them from the file; a
+ * command writing or reading the policy first would leave them out).
+ */
+function policyInForce(db: ReturnType<typeof openDatabase>) {
+  const v = currentVersion(db);
+  if (!v)
+    throw new ChangeError('GH_ERR_POLICY_SEED', 'there is no governed policy yet: start the service once to seed it from the config file');
+  if (!mappingsGoverned(db))
+    throw new ChangeError(
+      'GH_ERR_POLICY_SEED',
+      'the governed policy does not hold the roster group mappings yet: start (or restart) the service once; it takes them from the config file’s identity.groups',
+    );
+  return v;
+}
 
 /** Open the config's database and its governed policy; a missing policy is a clear refusal. */
 function withPolicy<T>(values: Values, work: (db: ReturnType<typeof openDatabase>, config: Config) => T): T {
@@ -47,7 +64,7 @@ export const command = defineGroup(
   {
     name: 'policy',
     summary: 'export the governed filtering policy as YAML, or import a file as a change request',
-    notes: `The filtering policy (groups, exceptions, switch-offs) lives in the database and changes only
+    notes: `The filtering policy (groups, roster group mappings, exceptions, switch-offs) lives in the database and changes only
 through change requests an approver approves in the admin UI. Approval is never done here: it needs
 the approver's own login with MFA, and never the account that asked.`,
   },
@@ -61,12 +78,11 @@ the approver's own login with MFA, and never the account that asked.`,
       },
       run: async (values) =>
         withPolicy(values, (db) => {
-          const v = currentVersion(db);
-          if (!v) {
-            process.stderr.write(
-              'gatehouse policy export: there is no governed policy yet: start the service once to seed it from the config file\n',
-            );
-            return 1;
+          let v;
+          try {
+            v = policyInForce(db);
+          } catch (err) {
+            return policyError('export', err);
           }
           const temporary = listRequests(db, { status: ['applied'] }).filter((c) => c.endsAt !== null);
           const text = exportPolicy(v, temporary, db.name, Date.now());
@@ -96,8 +112,8 @@ the approver's own login with MFA, and never the account that asked.`,
           draft: { type: 'boolean', help: 'keep it as a draft to finish in the admin UI instead of submitting it' },
           'dry-run': { type: 'boolean', help: 'print what would change, and ask for nothing' },
         },
-        notes: `POLICY.yaml is a file from \`gatehouse policy export\` (groups and exceptions), or a config file (its
-groups only; exceptions stay as they are). Prints the request's number and what it changes in plain
+        notes: `POLICY.yaml is a file from \`gatehouse policy export\` (groups, roster group mappings and exceptions),
+or a config file (its groups, and its identity.groups if it has them; exceptions stay as they are). Prints the request's number and what it changes in plain
 words; an approver then approves or refuses it on the admin UI's Change requests page.`,
       },
       run: async (values, positionals) => {
@@ -115,8 +131,7 @@ words; an approver then approves or refuses it on the admin UI's Change requests
         const endsAt = time(values.ends, 'ends');
         return withPolicy(values, (db, config) => {
           try {
-            const v = currentVersion(db);
-            if (!v) throw new ChangeError('GH_ERR_POLICY_SEED', 'there is no governed policy yet: start the service once to seed it');
+            const v = policyInForce(db);
             const imported = readPolicyFile(text, file, config.categories);
             for (const n of imported.notes) process.stderr.write(`note: ${n}\n`);
             const ops = importOps(v.doc, imported);

@@ -85,7 +85,7 @@ const rosterSchema = z.strictObject({
   maxRemovedPercent: z.number().int().min(0).max(100).default(50),
 });
 
-const groupMapSchema = z
+export const groupMapSchema = z
   .strictObject({
     /** An org unit path; it matches the unit and the units below it, the longest path winning. */
     orgUnit: z.string().regex(/^\//, 'expected an org unit path such as /Students/Year 9').optional(),
@@ -112,6 +112,10 @@ export const identitySchema = z.strictObject({
   radius: radiusSchema.optional(),
   reverseDns: reverseDnsSchema.optional(),
   roster: z.array(rosterSchema).default([]),
+  /**
+   * Roster attribute → group. Seeds the governed policy (src/changes/) at its first start, or
+   * the first start of a version that governs them; after that the policy's mappings apply.
+   */
   groups: z.array(groupMapSchema).default([]),
 });
 

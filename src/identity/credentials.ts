@@ -115,6 +115,13 @@ export class Credentials {
     this.refresh();
   }
 
+  /** The governed roster group mappings changed: the people's groups are worked out again. */
+  setMappings(groups: Config['identity']['groups']): void {
+    if (JSON.stringify(groups) === JSON.stringify(this.config.identity.groups)) return;
+    this.config = { ...this.config, identity: { ...this.config.identity, groups } };
+    this.refresh();
+  }
+
   /** Rebuild the maps from the database (tokens, people, devices). Off the query path. */
   refresh(): void {
     const tokens = new Map<string, DevicePart>();

@@ -88,7 +88,7 @@ export class IdentityService implements IdentityLookup {
     return this.map.lookup(address);
   }
 
-  /** Merging reads people and devices from the store's memory, and groups from the current config. */
+  /** Merging reads people and devices from the store's memory, and groups from the roster group mappings in force. */
   private context(): MergeContext {
     return {
       person: (id) => {
@@ -176,6 +176,17 @@ export class IdentityService implements IdentityLookup {
     this.store.setDomains(this.config.domains);
     this.map.remergeAll();
     await this.startSources();
+  }
+
+  /**
+   * The governed policy's roster group mappings changed (an applied change, its
+   * end or revert): every address is merged again, so the next query from a
+   * person gets their new group. No source restarts.
+   */
+  setMappings(mappings: IdentityConfig['groups']): void {
+    if (JSON.stringify(mappings) === JSON.stringify(this.config.groups)) return;
+    this.config = { ...this.config, groups: mappings };
+    this.map.remergeAll();
   }
 
   /** The query observer's part: a query came from this address (reverse DNS learns of it). */

@@ -2,8 +2,9 @@
 // safe search, filtering off for a network for N hours), who sees which step
 // (the emergency button only for changeControl.emergencyAdmins, review forms
 // for approvers), an emergency through the pages with its overdue banner and
-// dashboard notice, withdraw, revert by an approver, the board extract, and
-// the dashboard saying the file's groups are not applied.
+// dashboard notice, withdraw, revert by an approver, the board extract, the
+// roster group mapping form, and the dashboard saying the file's groups and
+// identity.groups are not applied.
 import { afterEach, describe, expect, it } from 'vitest';
 import { getRequest } from '../../src/changes/store.js';
 import { addUser, Client, harness, type Harness } from './helpers.js';
@@ -142,6 +143,52 @@ describe('the change request pages', () => {
     expect((await boss.get(`/changes/${r}`)).body).toContain('Staff need it for marketing');
   });
 
+  it('turn the roster mapping form into its change: add, move and remove, with the mappings in force listed', async () => {
+    const { boss, head } = await setUp('\nidentity:\n  groups: [{ orgUnit: /Students, group: pupils }]');
+    const page = await boss.get('/changes/new');
+    expect(page.body).toContain('id="new-mapping"');
+    expect(page.body).toMatch(/<td data-label="People with">org unit \/Students<\/td><td data-label="Filtered as">pupils<\/td>/);
+    expect(page.body).toContain('href="/changes/new?attribute=orgUnit&amp;value=%2FStudents#new-mapping"');
+    // The link fills the form in with the mapping and its group.
+    const prefilled = (await boss.get('/changes/new?attribute=orgUnit&value=%2FStudents')).body;
+    expect(prefilled).toContain('<option value="orgUnit" selected>');
+    expect(prefilled).toContain('value="/Students"');
+    expect(prefilled).toContain('<option value="pupils" selected>');
+
+    const move = await boss.post('/changes', { what: 'mapping', attribute: 'orgUnit', value: ' /Students ', group: 'staff', ...record });
+    expect(move.statusCode, move.body).toBe(302);
+    const c = getRequest(h.db, idIn(move.headers.location))!;
+    expect(c.ops).toEqual([{ op: 'mapping-set', attribute: 'orgUnit', value: '/Students', group: 'staff' }]);
+    expect(c.summary).toBe('People in org unit /Students: Filtered as: pupils → staff');
+    expect(c.groups).toEqual(['pupils', 'staff']);
+    expect(await head.post(`/changes/${c.id}/approve`, { note: '' })).toMatchObject({ statusCode: 302 });
+    expect((await boss.get('/changes/new')).body).toMatch(/org unit \/Students<\/td><td data-label="Filtered as">staff</);
+
+    const add = await boss.post('/changes', { what: 'mapping', attribute: 'role', value: 'Teacher', group: 'staff', ...record });
+    expect(getRequest(h.db, idIn(add.headers.location))!.summary).toBe(
+      'People with role Teacher: Filtered as: the group of their network (no roster mapping) → staff',
+    );
+    const remove = await boss.post('/changes', { what: 'mapping', attribute: 'orgUnit', value: '/students', group: '', ...record });
+    expect(getRequest(h.db, idIn(remove.headers.location))!.ops).toEqual([
+      { op: 'mapping-set', attribute: 'orgUnit', value: '/students', group: null },
+    ]);
+    for (const [body, message] of [
+      [{ attribute: 'orgUnit', value: 'Students', group: 'pupils' }, 'is not an org unit path such as /Students/Year 9'],
+      [{ attribute: 'orgUnit', value: '/Students', group: 'nosuch' }, 'there is no group &quot;nosuch&quot; in the policy'],
+      [{ attribute: 'role', value: 'Cleaner', group: '' }, 'roster mapping for role Cleaner: there is none to remove'],
+      [{ attribute: 'house', value: 'Red', group: 'pupils' }, 'Roster attribute: choose org unit, role or year group.'],
+    ] as const) {
+      const refused = await boss.post('/changes', { what: 'mapping', ...body, ...record });
+      expect([body, refused.statusCode]).toEqual([body, 400]);
+      expect(refused.body).toContain(message);
+    }
+    // Removing the group a mapping uses is refused, saying why.
+    const { submit: _submit, ...fields } = record;
+    const drop = await boss.api('POST', '/api/changes', { ops: [{ op: 'group-set', name: 'staff', group: null }], ...fields });
+    expect(drop.statusCode).toBe(400);
+    expect(drop.json()).toMatchObject({ problems: [expect.stringContaining('a group a roster mapping uses cannot be removed')] });
+  });
+
   it('say on the dashboard when the config file’s groups differ from the governed ones', async () => {
     const { boss } = await setUp();
     expect((await boss.get('/dashboard')).body).not.toContain('id="notice-file-groups"');
@@ -150,6 +197,13 @@ describe('the change request pages', () => {
     h.app.configure(next);
     const page = await boss.get('/dashboard');
     expect(page.body).toContain('id="notice-file-groups"');
-    expect(page.body).toContain('not applied');
+    expect(page.body).toContain('The groups in the config file differ from the governed policy and are <strong>not applied</strong>');
+    // And when its roster group mappings differ (the groups again the same).
+    const mapped = structuredClone(h.config);
+    mapped.identity.groups = [{ role: 'Teacher', group: 'staff' }];
+    h.app.reloadAdminConfig(mapped);
+    expect((await boss.get('/dashboard')).body).toContain(
+      'The roster group mappings (identity.groups) in the config file differ from the governed policy and are <strong>not applied</strong>',
+    );
   });
 });

@@ -24,7 +24,7 @@ import { createUser } from '../../src/admin/users.js';
 import { buildApp, type Gatehouse } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
-import { launchBrowser, loginInBrowser, type Browser } from '../helpers/browser.js';
+import { launchBrowser, loginInBrowser, loginsInTurn, postFromPage, type Browser } from '../helpers/browser.js';
 import { dig } from '../helpers/dig.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { eventually } from '../helpers/eventually.js';
@@ -46,6 +46,7 @@ describe.skipIf(!run)('whole system in Chromium', () => {
   let browser: Browser;
   let base: string;
   let dnsPort: number;
+  let loginAs: ReturnType<typeof loginsInTurn>;
   const dialogs: string[] = [];
 
   async function newPage(): Promise<Page> {
@@ -97,6 +98,7 @@ logging: { level: silent }
     await createUser(gh.db, { name: 'governor', role: 'auditor', password: 'Install-Day1', actor: 'test', now });
     await createUser(gh.db, { name: 'head', role: 'approver', password: 'Install-Day1', actor: 'test', now });
     browser = await launchBrowser();
+    loginAs = loginsInTurn(browser, base, newPage);
   }, 60_000);
 
   afterAll(async () => {
@@ -108,21 +110,6 @@ logging: { level: silent }
 
   const answer = async (name: string, from: string) =>
     (await dig('127.0.0.1', dnsPort, name, 'A', ['-b', from])).answers.map((a) => a.data);
-  const secrets: Record<string, string> = {};
-  async function loginAs(name: string, password: string, newPassword: string): Promise<Page> {
-    await browser.context.clearCookies();
-    const page = await newPage();
-    const secret = await loginInBrowser(page, base, {
-      name,
-      password,
-      newPassword,
-      ...(secrets[name] ? { secret: secrets[name] } : {}),
-    }).catch(async (e: Error) => {
-      throw new Error(`${e.message}: ${page.url()} ${await page.locator('main').textContent()}`);
-    });
-    if (secret) secrets[name] = secret;
-    return page;
-  }
   const idOf = (url: string) => Number(/\/changes\/(\d+)/.exec(url)![1]);
 
   it('a temporary allow for pupils applies only once another account, an approver with MFA, approves it, and ends by itself', async () => {
@@ -146,15 +133,7 @@ logging: { level: silent }
     // Submitted is not approved: a pupil is still blocked. And the requester cannot approve it, by any route.
     expect(await answer('homework-help.example', '127.0.0.2')).toEqual(['127.0.0.1']);
     await expect(page.locator('#approve-form').count()).resolves.toBe(0);
-    const own = await page.evaluate(async (changeId) => {
-      const token = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!;
-      const r = await fetch(`/api/changes/${changeId}/approve`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': token },
-        body: '{}',
-      });
-      return r.status;
-    }, id);
+    const own = await postFromPage(page, `/api/changes/${id}/approve`);
     expect(own).toBe(403);
     await page.close();
 

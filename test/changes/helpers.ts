@@ -8,7 +8,7 @@ import type { Notice, OperationalEvent } from '../../src/alerts/types.js';
 import type { Actor } from '../../src/changes/requests.js';
 import { ChangeControl, type ChangeLive } from '../../src/changes/service.js';
 import type { PolicyDocument } from '../../src/changes/document.js';
-import { parseConfig, type Config } from '../../src/config.js';
+import { loadConfig, parseConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { openDatabase, type Database } from '../../src/store/db.js';
 
@@ -90,3 +90,12 @@ export function changeHarness(opts: { extra?: string; live?: Partial<ChangeLive>
 export const technician: Actor = { name: 'itlead', id: 1, role: 'admin', mfa: true };
 export const head: Actor = { name: 'head', id: 2, role: 'approver', mfa: true };
 export const record = { requester: 'Ms Khan', subjectArea: 'Geography', reason: 'Fieldwork maps', risk: 'low', backout: 'Revert it' };
+
+/** Change control on a config file's database as the service opens it (seeding it the first time), for the command-line tests. */
+export function serviceOn(configFile: string) {
+  const config = loadConfig(configFile);
+  const db = openDatabase(config.store.path);
+  const changes = new ChangeControl({ db, config: () => config, logger: silentLogger() });
+  changes.load();
+  return { db, changes, close: () => db.close() };
+}

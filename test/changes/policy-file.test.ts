@@ -9,13 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { verifyChain } from '../../src/admin/changelog.js';
-import { ChangeControl } from '../../src/changes/service.js';
 import { getRequest } from '../../src/changes/store.js';
-import { loadConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
-import { openDatabase } from '../../src/store/db.js';
 import { runCli } from '../helpers/cli.js';
-import { head } from './helpers.js';
+import { head, serviceOn } from './helpers.js';
 
 let dir: string;
 let configFile: string;
@@ -23,13 +19,7 @@ const cli = (args: string[]) => runCli([...args, '--config', configFile]);
 const record = ['--requester', 'Head of IT', '--subject-area', 'Whole school', '--reason', 'Termly policy review'];
 
 /** Open change control on the database as the service would (seeding it the first time). */
-function service() {
-  const config = loadConfig(configFile);
-  const db = openDatabase(config.store.path);
-  const changes = new ChangeControl({ db, config: () => config, logger: silentLogger() });
-  changes.load();
-  return { db, changes, close: () => db.close() };
-}
+const service = () => serviceOn(configFile);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'gh-policy-file-'));

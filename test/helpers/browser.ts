@@ -105,3 +105,36 @@ export async function loginInBrowser(
   }
   return secret;
 }
+
+/**
+ * Log accounts in by turns in one browser (each login clears the cookies
+ * first), remembering each account's TOTP secret once it enrolled. The
+ * returned function opens a page with `newPage` and ends on the account's home page.
+ */
+export function loginsInTurn(browser: Browser, base: string, newPage: () => Promise<Page>) {
+  const secrets = new Map<string, string>();
+  return async (name: string, password: string, newPassword: string): Promise<Page> => {
+    await browser.context.clearCookies();
+    const page = await newPage();
+    const known = secrets.get(name);
+    const secret = await loginInBrowser(page, base, { name, password, newPassword, ...(known ? { secret: known } : {}) }).catch(
+      async (e: Error) => {
+        throw new Error(`${e.message}: ${page.url()} ${await page.locator('main').textContent()}`);
+      },
+    );
+    if (secret) secrets.set(name, secret);
+    return page;
+  };
+}
+
+/** POST JSON to the admin API from a page, with its session and CSRF token (as the UI's own scripts would); returns the status. */
+export function postFromPage(page: Page, path: string, body: unknown = {}): Promise<number> {
+  return page.evaluate(
+    async ([url, json]) => {
+      const token = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!;
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': token }, body: json });
+      return r.status;
+    },
+    [path, JSON.stringify(body)] as const,
+  );
+}

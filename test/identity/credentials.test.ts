@@ -182,6 +182,20 @@ describe('the credential map', () => {
     expect(both.identity).toMatchObject({ personId: personId('pupil1'), deviceId: cb.id, group: 'pupils' });
   });
 
+  it('gives people the group of the roster group mappings in force once change control changes them', () => {
+    const creds = new Credentials(db, config, silentLogger());
+    creds.refresh();
+    const email = opensslChromeHash(SALT, 'pupil1@school.example');
+    const generation = creds.generation;
+    creds.setMappings([{ orgUnit: '/Students/Year 9', group: 'guests' }]);
+    expect(creds.generation).toBeGreaterThan(generation);
+    expect(creds.byPath(email)?.identity.group).toBe('guests');
+    expect(creds.byPath(opensslChromeHash(SALT, 'teacher1@school.example'))?.identity.group).toBeUndefined();
+    // The same mappings again: nothing to rebuild.
+    creds.setMappings([{ orgUnit: '/Students/Year 9', group: 'guests' }]);
+    expect(creds.generation).toBe(generation + 1);
+  });
+
   it('knows nothing from unknown hashes, the not-available value, IP segments, other text, or a local part two people share', () => {
     const creds = new Credentials(db, config, silentLogger());
     creds.refresh();

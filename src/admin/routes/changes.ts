@@ -25,7 +25,14 @@ import {
 } from '../views/changes.js';
 
 /** What a request form is filled in with. */
-export type FormValues = RecordValues & { domain?: string; action?: string; groups?: string[] };
+export type FormValues = RecordValues & {
+  domain?: string;
+  action?: string;
+  groups?: string[];
+  /** A roster group mapping's attribute and value (the mapping form). */
+  attribute?: string;
+  value?: string;
+};
 import { actorFrom, opsFromForm, opsFromJson, recordFrom, timeFromJson, timesFrom } from '../change-forms.js';
 import { ChangeError, changeErrorStatus } from '../../changes/errors.js';
 import { DEFAULT_BACKOUT } from '../../changes/requests.js';
@@ -38,6 +45,8 @@ import {
   type ChangeStatus,
 } from '../../changes/store.js';
 import type { ChangeOp } from '../../changes/operations.js';
+import type { GroupMapping } from '../../identity/config.js';
+import { MAPPING_ATTRIBUTES, mappingMatch, mappingWords } from '../../identity/groups.js';
 
 const requireAdmin = requireRole('admin');
 const requireApprover = requireRole('approver');
@@ -73,7 +82,10 @@ export function prefill(ctx: AdminContext, query: unknown): FormValues {
   const q = (query ?? {}) as Record<string, unknown>;
   const str = (k: string) => (typeof q[k] === 'string' ? (q[k] as string).trim().slice(0, 253) : '');
   const group = str('group');
+  const attribute = str('attribute');
   return {
+    ...((MAPPING_ATTRIBUTES as readonly string[]).includes(attribute) ? { attribute } : {}),
+    ...(str('value') ? { value: str('value') } : {}),
     ...(str('domain') ? { domain: str('domain') } : {}),
     ...(str('action') === 'deny' || str('action') === 'allow' ? { action: str('action') } : {}),
     ...(ctx.config.groups.some((g) => g.name === group) ? { groups: [group] } : {}),
@@ -97,6 +109,51 @@ export function exceptionForm(ctx: AdminContext, request: FastifyRequest, id: st
     ${recordFields(values, { backout: DEFAULT_BACKOUT }, ctx.config.admin.timezone)}
     ${requestButtons(mayEmergency(ctx, request))}
   </form>`;
+}
+
+const ATTRIBUTE_LABELS: Record<(typeof MAPPING_ATTRIBUTES)[number], string> = {
+  orgUnit: 'org unit (and the units below it)',
+  role: 'role',
+  yearGroup: 'year group',
+};
+
+/** The roster group mappings in force, each with a link that fills the form in to change it. */
+function mappingTable(mappings: readonly GroupMapping[]): SafeHtml {
+  if (mappings.length === 0)
+    return html`<p class="muted" id="mappings">No roster group mappings: people are filtered by their network’s group.</p>`;
+  return html`<table class="responsive" id="mappings"><thead><tr><th>People with</th><th>Filtered as</th><th></th></tr></thead>
+    <tbody>${mappings.map((m) => {
+      const { attribute, value } = mappingMatch(m);
+      const query = new URLSearchParams({ attribute, value }).toString();
+      return html`<tr><td data-label="People with">${mappingWords(m)}</td><td data-label="Filtered as">${m.group}</td>
+        <td><a href="/changes/new?${query}#new-mapping">change or remove</a></td></tr>`;
+    })}</tbody></table>`;
+}
+
+/** The form that asks to add, move or remove a roster group mapping. */
+function mappingForm(ctx: AdminContext, request: FastifyRequest, values: FormValues): SafeHtml {
+  const mappings = ctx.changes.doc.identityGroups;
+  const chosen = values.attribute ?? 'orgUnit';
+  const current = mappings.find((m) => {
+    const { attribute, value } = mappingMatch(m);
+    return attribute === chosen && value === values.value;
+  })?.group;
+  return html`<section class="card"><h2>Roster group mappings</h2>
+      <p>Which group a person the roster knows is filtered as, wherever identity puts them (<code>identity.precedence</code>).
+        An org unit covers the units below it and the longest path wins; then the role, then the year group.</p>
+      ${mappingTable(mappings)}
+      <form method="post" action="/changes" class="grid-form" id="new-mapping">${csrfField(request)}
+        <input type="hidden" name="what" value="mapping">
+        <label>Roster attribute <select name="attribute">${MAPPING_ATTRIBUTES.map(
+          (a) => html`<option value="${a}"${a === chosen ? html` selected` : ''}>${ATTRIBUTE_LABELS[a]}</option>`,
+        )}</select></label>
+        <label>Value (as the roster has it) <input name="value" required maxlength="256" placeholder="/Students/Year 9" value="${values.value ?? ''}" autocapitalize="none" spellcheck="false"></label>
+        <label>Filtered as <select name="group">${ctx.changes.doc.groups.map(
+          (g) => html`<option value="${g.name}"${g.name === current ? html` selected` : ''}>${g.name}</option>`,
+        )}<option value="">no group: remove the mapping (their network’s group applies)</option></select></label>
+        ${recordFields(values, { backout: DEFAULT_BACKOUT }, ctx.config.admin.timezone)}
+        ${requestButtons(mayEmergency(ctx, request))}
+      </form></section>`;
 }
 
 function newForms(ctx: AdminContext, request: FastifyRequest, values: FormValues): SafeHtml {
@@ -130,6 +187,7 @@ function newForms(ctx: AdminContext, request: FastifyRequest, values: FormValues
         <label>YouTube <select name="youtube"><option value="off">off</option><option value="moderate">moderate</option><option value="strict">strict</option></select></label>
         ${record}${buttons}
       </form></section>
+    ${mappingForm(ctx, request, values)}
     <section class="card"><h2>Switch filtering off for a while</h2>
       <p>For a group, a network (an exam room, or one device as a /32) or a person, always until an end time, always approved first. Illegal content stays blocked.</p>
       <form method="post" action="/changes" class="grid-form" id="new-switch-off">${csrfField(request)}
@@ -314,6 +372,8 @@ export const changeRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       ...timesFrom(body, ctx.now(), ctx.config.admin.timezone),
       domain: field(body, 'domain'),
       action: field(body, 'action'),
+      attribute: field(body, 'attribute'),
+      value: field(body, 'value'),
     };
     try {
       const actor = actorFrom(request);
