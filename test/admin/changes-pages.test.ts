@@ -201,7 +201,7 @@ describe('the change request pages', () => {
     // And when its roster group mappings differ (the groups again the same).
     const mapped = structuredClone(h.config);
     mapped.identity.groups = [{ role: 'Teacher', group: 'staff' }];
-    h.app.reloadAdminConfig(mapped);
+    h.app.configure(mapped);
     expect((await boss.get('/dashboard')).body).toContain(
       'The roster group mappings (identity.groups) in the config file differ from the governed policy and are <strong>not applied</strong>',
     );
