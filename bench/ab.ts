@@ -6,6 +6,11 @@
 // steadier than two runs of bench/cpu.ts compared afterwards.
 //
 //   npm run build && npx tsx bench/ab.ts --base /path/to/other/checkout [--rounds 8] [--seconds 4] [--rate 30000]
+//                                        [--node-args "..."] [--base-node-args "..."]
+//
+// --node-args / --base-node-args: flags for node itself on one side (V8's GC
+// flags, say); with --base naming this same checkout, they compare two ways of
+// running one build.
 //
 // The other checkout needs its own `npm run build` (and build/ for the UDP addon).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +29,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '4' },
     rate: { type: 'string', default: '30000' },
     identities: { type: 'string', default: '20000' },
+    'node-args': { type: 'string', default: '' },
+    'base-node-args': { type: 'string', default: '' },
   },
 });
 if (!values.base) {
@@ -44,9 +51,18 @@ async function main(): Promise<void> {
       names.map((n, i) => `${n}. IN A 198.18.${(i >> 8) & 255}.${i & 255}`),
     ),
   });
-  const builds: { label: string; root: string | undefined }[] = [
-    { label: `base (${values.base})`, root: values.base },
-    { label: 'this checkout', root: undefined },
+  const args = (flags: string) => flags.split(' ').filter((a) => a.length > 0);
+  const builds: { label: string; root: string | undefined; nodeArgs: string[] }[] = [
+    {
+      label: `base (${values.base}${values['base-node-args'] ? ` ${values['base-node-args']}` : ''})`,
+      root: values.base,
+      nodeArgs: args(values['base-node-args']),
+    },
+    {
+      label: `this checkout${values['node-args'] ? ` (${values['node-args']})` : ''}`,
+      root: undefined,
+      nodeArgs: args(values['node-args']),
+    },
   ];
   const running: RunningGatehouse[] = [];
   try {
@@ -56,7 +72,7 @@ async function main(): Promise<void> {
       const config = schoolConfig({ dir, dataDir, upstream: nsd.port, queryLog: true, leases, fallbackBlocked: [] });
       const file = join(dir, `g${i}.yaml`);
       writeFileSync(file, config.yaml);
-      running.push(await startGatehouse(`g${i}`, file, dataDir, [], b.root));
+      running.push(await startGatehouse(`g${i}`, file, dataDir, b.nodeArgs, b.root));
     }
     const hits = writeQueryFile(join(dir, 'hits.txt'), names);
     for (const g of running) dnsperf({ port: g.port, file: hits, seconds: 3, rate: RATE }); // warm the caches

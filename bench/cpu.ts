@@ -38,7 +38,7 @@ import { ask } from '../test/helpers/client.js';
 import { measureLatency, type LatencyResult } from './loadgen.js';
 import { dnsperf, writeQueryFile } from './dnsperf.js';
 import { cpuTimes, memory, splitThreads, threadCpuMs, type Memory, type ThreadSplit } from './proc.js';
-import { startDnsdist, startDnsmasq, startKresd, startUnboundPeer, stopAllPeers, type Peer } from './peers.js';
+import { BENCH_NS, startDnsdist, startDnsmasq, startKresd, startUnboundPeer, stopAllPeers, type Peer } from './peers.js';
 import {
   BLOCK_ADDRESS,
   SHARED_LISTS,
@@ -110,11 +110,16 @@ async function main(): Promise<void> {
       .join(' ')} (2 cores)`,
   );
   const nsd = await startNsd({
-    'bench.test': zone('bench.test', [
-      // 198.18.0.0/15 (RFC 2544, for benchmarks): not private, so rebinding protection keeps them.
-      ...hitNames.map((n, i) => `${n}. IN A 198.18.${(i >> 8) & 255}.${i & 255}`),
-      '*.miss IN A 192.0.2.99',
-    ]),
+    'bench.test': zone(
+      'bench.test',
+      [
+        // 198.18.0.0/15 (RFC 2544, for benchmarks): not private, so rebinding protection keeps them.
+        ...hitNames.map((n, i) => `${n}. IN A 198.18.${(i >> 8) & 255}.${i & 255}`),
+        '*.miss IN A 192.0.2.99',
+      ],
+      300,
+      BENCH_NS,
+    ),
   });
   const blockedNames = blockedSample(2000);
 

@@ -18,7 +18,7 @@ import { startUnbound } from '../test/helpers/unbound.js';
 import { findProgram } from '../test/helpers/programs.js';
 import { measureLatency } from './loadgen.js';
 import { measureAdmission } from './admission.js';
-import { startDnsmasq, stopAllPeers, waitForAnswer } from './peers.js';
+import { BENCH_NS, startDnsmasq, stopAllPeers, waitForAnswer } from './peers.js';
 
 const { values } = parseArgs({
   options: {
@@ -67,11 +67,16 @@ function dnsperf(port: number, file: string, secs: number, extra: string[] = [])
 
 async function main(): Promise<void> {
   const nsd = await startNsd({
-    'bench.test': zone('bench.test', [
-      // 198.18.0.0/15 (RFC 2544, for benchmarks): not private, so rebinding protection keeps them.
-      ...names.map((n, i) => `${n}. IN A 198.${18 + ((i >> 16) & 1)}.${(i >> 8) & 255}.${i & 255}`),
-      '*.miss IN A 192.0.2.99',
-    ]),
+    'bench.test': zone(
+      'bench.test',
+      [
+        // 198.18.0.0/15 (RFC 2544, for benchmarks): not private, so rebinding protection keeps them.
+        ...names.map((n, i) => `${n}. IN A 198.${18 + ((i >> 16) & 1)}.${(i >> 8) & 255}.${i & 255}`),
+        '*.miss IN A 192.0.2.99',
+      ],
+      300,
+      BENCH_NS,
+    ),
   });
   const queries = join(dir, 'queries.txt');
   writeFileSync(queries, names.map((n) => `${n} A`).join('\n') + '\n');

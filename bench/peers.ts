@@ -38,6 +38,13 @@ export interface PeerOptions {
   extra?: string[];
 }
 
+/**
+ * The bench zones' name server address (test/helpers/nsd.ts zone()): public-looking
+ * (198.18.0.0/15, RFC 2544), so the glue nsd adds to each answer is not a private
+ * address that Gatehouse's rebinding protection would strip from every cache miss.
+ */
+export const BENCH_NS = '198.18.255.254';
+
 /** Every peer started and not stopped yet, so a failed run can stop them (by PID, ours only). */
 const running = new Set<ChildProcess>();
 

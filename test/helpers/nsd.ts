@@ -96,13 +96,19 @@ export async function startNsd(
 }
 
 /** A zone with an SOA, NS, and the records given (relative owner names). */
-export function zone(origin: string, records: string[], soaMinimum = 300): string {
+/**
+ * A zone file: SOA, NS `ns.<origin>` with its address (`nsAddress`, glue nsd
+ * adds to its answers), then `records`. Benchmarks give a public-looking
+ * address: a loopback glue record is private, so rebinding protection would
+ * rewrite every answer that carries it, which no real upstream's answer needs.
+ */
+export function zone(origin: string, records: string[], soaMinimum = 300, nsAddress = '127.0.0.1'): string {
   return [
     `$ORIGIN ${origin}.`,
     '$TTL 3600',
     `@ IN SOA ns.${origin}. admin.${origin}. 1 3600 600 86400 ${soaMinimum}`,
     `@ IN NS ns.${origin}.`,
-    'ns IN A 127.0.0.1',
+    `ns IN A ${nsAddress}`,
     ...records,
     '',
   ].join('\n');
