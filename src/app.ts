@@ -50,6 +50,7 @@ import { EncryptedDns } from './resolver/encrypted.js';
 import { ChangeControl } from './changes/service.js';
 import { changeTester } from './changes/tester.js';
 import { effectiveConfig, unfilteredGroups, unfilteredNetworks, unfilteredPeople, type PolicyDocument } from './changes/document.js';
+import { inServiceSince } from './changes/store.js';
 import { documentProblems } from './changes/validate.js';
 import { ChangeError } from './changes/errors.js';
 
@@ -154,6 +155,7 @@ export class Gatehouse {
       lists: () => this.lists.status(),
       logger: this.logger.child({ part: 'reports' }),
       now,
+      inServiceSince: () => inServiceSince(this.db),
     });
 
     this.identity = new IdentityService({ db: this.db, config, logger: this.logger, now });

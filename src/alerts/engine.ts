@@ -20,7 +20,7 @@ import { NoticeStore, renderNotice } from './notices.js';
 import { silentLogger, type Logger } from '../log.js';
 import { hasTables } from '../store/db.js';
 import { describeIds, type WhoView } from '../store/who.js';
-import { recordSending, sendingMessage, type NewSending } from '../reports/sendings.js';
+import { recordSending, sendingMessage, slotSent, type NewSending } from '../reports/sendings.js';
 
 export interface AlertEngineOptions {
   /** The main database, opened (and so migrated) by store/db.ts openDatabase; the engine never closes it. */
@@ -412,6 +412,11 @@ export class AlertEngine {
    * Record a report's sending and queue it on its channels (those configured
    * here), then start delivering. Returns the sending's id.
    */
+  /** Whether a scheduled report's slot has a sending already (reports/service.ts catches up the others). */
+  reportSlotSent(report: NewSending['report'], slot: number): boolean {
+    return slotSent(this.options.db, report, slot);
+  }
+
   queueReport(sending: NewSending, now: number): number {
     const id = recordSending(
       this.options.db,

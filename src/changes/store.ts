@@ -199,6 +199,15 @@ export function currentVersion(db: Database): PolicyVersion | undefined {
   );
 }
 
+/**
+ * When this database's service first ran: its first policy version, seeded at
+ * the first start and never deleted (the time of the upgrade that brought
+ * change control, for an older database). Undefined before the first start.
+ */
+export function inServiceSince(db: Database): number | undefined {
+  return (db.prepare('SELECT min(at) FROM governed_policy').pluck().get() as number | null) ?? undefined;
+}
+
 export function getVersion(db: Database, version: number): PolicyVersion | undefined {
   return versionOf(
     db.prepare('SELECT version, at, change_id, doc_json FROM governed_policy WHERE version = ?').get(version) as VersionRow | undefined,

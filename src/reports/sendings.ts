@@ -47,6 +47,11 @@ export class SendingError extends Error {
   readonly code = 'GH_ERR_REPORT_SENT';
 }
 
+/** Whether the report for a scheduled slot has been recorded (sent, or queued to be). */
+export function slotSent(db: Database, report: ReportKind, slot: number): boolean {
+  return db.prepare('SELECT 1 FROM report_sendings WHERE report = ? AND slot = ?').get(report, slot) !== undefined;
+}
+
 /**
  * Record a sending and queue one outbox row per channel, in one transaction.
  * A scheduled slot already recorded (two processes, a restart in the same

@@ -25,14 +25,25 @@ import { periodQuery } from './period.js';
 export interface ReportServiceOptions {
   config: Config;
   /** The alert engine of the moment (replaced on a reload that changes alerts). */
-  alerts: () => Pick<AlertEngine, 'queueReport' | 'kick'>;
+  alerts: () => Pick<AlertEngine, 'queueReport' | 'kick' | 'reportSlotSent'>;
   /** The lists as the running service holds them. */
   lists?: () => ListStatus[];
   logger: Logger;
   now?: () => number;
+  /** When the service first ran (changes/store.ts inServiceSince): slots before it are never caught up. Without it, none are. */
+  inServiceSince?: () => number | undefined;
 }
 
 const KICK_EVERY_MS = 60_000;
+/**
+ * A scheduled report the service missed (it was down, or restarting, at the
+ * time) is sent when it starts again if its slot is at most this old: a
+ * restart, an update or a power cut that morning. An older one is only logged
+ * (the next slot's report follows; `gatehouse report KIND --send` sends one by hand).
+ */
+const CATCH_UP_MS = 24 * 3_600_000;
+/** How far back a missed slot is looked for, to be logged. */
+const LOOK_BACK_MS = 7 * 86_400_000;
 
 export function reportZone(config: Config): string {
   return config.reports.timezone ?? config.admin.timezone;
@@ -82,6 +93,8 @@ export class ReportService {
     this.daily.start();
     this.thread.start();
     this.schedule();
+    // After the DNS listeners are open: looking back a week of minutes takes a moment.
+    setImmediate(() => this.catchUp());
     this.kickTimer = setInterval(() => this.opts.alerts().kick(), KICK_EVERY_MS);
     this.kickTimer.unref();
   }
@@ -105,6 +118,29 @@ export class ReportService {
           noOverlap: true,
         }),
       );
+    }
+  }
+
+  /** Send (or log) the last scheduled slot of each report that has no sending: it came while the service was not running. */
+  private catchUp(): void {
+    const now = this.now();
+    // A new installation is not sent the reports of slots before it ran.
+    const since = this.opts.inServiceSince?.();
+    if (since === undefined) return;
+    for (const task of this.tasks) {
+      const kind = REPORT_KINDS.find((k) => task.name === `report-${k}`);
+      if (kind === undefined) continue;
+      const slot = lastSlot(task, now, LOOK_BACK_MS);
+      if (slot === undefined || slot < since || this.opts.alerts().reportSlotSent(kind, slot)) continue;
+      const at = new Date(slot).toISOString();
+      if (now - slot <= CATCH_UP_MS) {
+        this.opts.logger.info({ report: kind, slot: at }, 'sending a scheduled report the service was not running for');
+        void this.sendScheduled(kind, slot);
+      } else
+        this.opts.logger.warn(
+          { report: kind, slot: at },
+          `a scheduled report was missed while the service was not running, over a day ago: not sent now (gatehouse report ${kind} --send sends one)`,
+        );
     }
   }
 
@@ -147,7 +183,9 @@ export class ReportService {
     // The slot is the scheduled minute, so the same slot is never sent twice.
     const slot = Math.floor(at / 60_000) * 60_000;
     try {
-      const id = await this.send(kind, this.period(kind), 'schedule', slot);
+      // The period the slot stands for (a slot caught up later still covers the same days).
+      const period = defaultPeriod(kind, at, reportZone(this.config), this.config.reports.board.months);
+      const id = await this.send(kind, period, 'schedule', slot);
       this.opts.logger.info({ report: kind, sending: id }, 'scheduled report queued');
     } catch (err) {
       if (err instanceof SendingError) return;
@@ -163,4 +201,18 @@ export class ReportService {
     await this.daily.stop();
     await this.thread.stop();
   }
+}
+
+/** The latest time in (now − within, now] a schedule fired at, or undefined (its seconds field, when it has one, read with cron.parse). */
+export function lastSlot(task: Pick<ScheduledTask, 'match' | 'getPattern'>, now: number, within: number): number | undefined {
+  const seconds = cron
+    .parse(task.getPattern())
+    .second.slice()
+    .sort((a, b) => b - a);
+  for (let minute = Math.floor(now / 60_000) * 60_000; minute > now - within; minute -= 60_000)
+    for (const second of seconds) {
+      const t = minute + second * 1000;
+      if (t <= now && task.match(new Date(t))) return t;
+    }
+  return undefined;
 }

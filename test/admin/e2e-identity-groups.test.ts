@@ -68,7 +68,7 @@ groups:
   - { name: year9, networks: ["10.11.0.0/16"], block: [games] }
   - { name: staff, default: true }
 store: { path: gatehouse.db }
-admin: { listen: "127.0.0.1:0", allowedNetworks: ["127.0.0.0/8"] }
+admin: { listen: "127.0.0.1:0", allowedNetworks: ["127.0.0.0/8"], blockPage: { listen: "127.0.0.1:0" } }
 alerts: { enabled: false }
 logging: { level: silent }
 identity:

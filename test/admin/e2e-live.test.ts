@@ -72,7 +72,7 @@ groups:
   - { name: staff, networks: ["127.0.0.3/32"] }
   - { name: guests, default: true, block: [adult, social] }
 store: { path: ${join(dir, 'gatehouse.db')} }
-admin: { listen: "127.0.0.1:0", allowedNetworks: ["127.0.0.0/8"], metrics: { networks: ["127.0.0.0/8"] } }
+admin: { listen: "127.0.0.1:0", allowedNetworks: ["127.0.0.0/8"], metrics: { networks: ["127.0.0.0/8"] }, blockPage: { listen: "127.0.0.1:0" } }
 alerts: { enabled: true }
 checks:
   names: { adult: [adult-test.example], iwf: [iwf-test.example], social: [social-test.example] }

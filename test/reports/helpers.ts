@@ -32,7 +32,7 @@ groups:
   - { name: pupils, networks: ["10.1.0.0/16"], block: [adult, social, vpn] }
   - { name: staff, networks: ["10.2.0.0/16"], default: true, block: [adult] }
 store: { path: ${JSON.stringify(dir + '/gh.db')} }
-admin: { listen: "127.0.0.1:0", timezone: ${ZONE} }
+admin: { listen: "127.0.0.1:0", timezone: ${ZONE}, blockPage: { listen: "127.0.0.1:0" } }
 reports:
   site: "St Åidan’s Academy"
 ${reports}
