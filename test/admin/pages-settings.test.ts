@@ -89,6 +89,22 @@ lists:
     expect(rows['Help and support services']).toContain('Never blocked');
     expect(rows['Exceptions in force']).toMatch(/1 allow, 0 deny none none/);
   });
+
+  it('shows the roster group mappings in force, names escaped, without the change links', async () => {
+    const v = currentVersion(h.db)!;
+    const mappings = [
+      { orgUnit: '/Students/<b>Year 9</b>', group: 'pupils' },
+      { role: 'teacher', group: 'staff' },
+    ];
+    writeVersion(h.db, { ...v.doc, identityGroups: mappings }, v.changeId, 2);
+    const body = (await auditor.get('/settings')).body;
+    const table = body.slice(body.indexOf('id="mappings"'), body.indexOf('</table>', body.indexOf('id="mappings"')));
+    expect(table).toContain('/Students/&lt;b&gt;Year 9&lt;/b&gt;');
+    expect(table).not.toContain('<b>');
+    expect(table).toContain('teacher');
+    expect(table).not.toContain('change or remove');
+    expect(body.indexOf('id="mappings"')).toBeLessThan(body.indexOf('id="settings"'));
+  });
 });
 
 describe('the policy table', () => {

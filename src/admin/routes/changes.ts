@@ -117,8 +117,8 @@ const ATTRIBUTE_LABELS: Record<(typeof MAPPING_ATTRIBUTES)[number], string> = {
   yearGroup: 'year group',
 };
 
-/** The roster group mappings in force, each with a link that fills the form in to change it. */
-function mappingTable(mappings: readonly GroupMapping[]): SafeHtml {
+/** The roster group mappings in force; `editable`: each with a link that fills the change-request form in to change it. */
+export function mappingTable(mappings: readonly GroupMapping[], editable = true): SafeHtml {
   if (mappings.length === 0)
     return html`<p class="muted" id="mappings">No roster group mappings: people are filtered by their network’s group.</p>`;
   return html`<table class="responsive" id="mappings"><thead><tr><th>People with</th><th>Filtered as</th><th></th></tr></thead>
@@ -126,7 +126,7 @@ function mappingTable(mappings: readonly GroupMapping[]): SafeHtml {
       const { attribute, value } = mappingMatch(m);
       const query = new URLSearchParams({ attribute, value }).toString();
       return html`<tr><td data-label="People with">${mappingWords(m)}</td><td data-label="Filtered as">${m.group}</td>
-        <td><a href="/changes/new?${query}#new-mapping">change or remove</a></td></tr>`;
+        <td>${editable ? html`<a href="/changes/new?${query}#new-mapping">change or remove</a>` : ''}</td></tr>`;
     })}</tbody></table>`;
 }
 

@@ -13,6 +13,8 @@ import { html } from '../html.js';
 import { pageAssets } from '../views/assets.js';
 import { renderPage } from '../views/layout.js';
 import { policyTable } from '../views/policy-table.js';
+import { mappingTable } from './changes.js';
+import { mappingsInForce } from '../../changes/store.js';
 import { configRejectedNotice } from '../views/widgets.js';
 
 const requireReader = requireRole('admin', 'auditor');
@@ -49,6 +51,9 @@ export const settingsRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       reload the service (<code>systemctl reload gatehouse</code>); a config with an error is refused and the running one kept.</p>
       <h2>Filtering policy</h2>
       ${policyTable(ctx.config, listExceptions(ctx.db))}
+      <h3>Roster group mappings</h3>
+      <p>The group a person the roster knows is filtered as (changed by a change request, like the rest of the policy).</p>
+      ${mappingTable(mappingsInForce(ctx.db, ctx.config.identity.groups), false)}
       <h2>The configuration file</h2>
       <p>Passwords, tokens and webhook addresses are shown as <code>${REDACTED}</code>.</p>
       <div class="settings"><pre id="settings">${text}</pre></div>`;
