@@ -109,25 +109,30 @@ Exit code 3 when nobody has that name.`,
       run: async (values) => {
         if (typeof values.user !== 'string' || values.user.trim() === '')
           throw new CommandError('GH_ERR_USAGE', 'gatehouse identity export: give --user NAME (see gatehouse identity export --help)');
-        return withDatabase(values, async (db, config) => {
-          const person = personNamed(db, values.user as string);
-          const names = new Map(config.categories.map((c) => [c.id, c.name]));
-          const file =
-            typeof values.out === 'string' ? values.out : `gatehouse-person-${person.id}-${new Date().toISOString().slice(0, 10)}.zip`;
-          try {
-            const r = await exportPersonToFile(db, person, file, { by: actor(), categoryName: (id) => names.get(id) ?? id });
-            process.stdout.write(
-              `${file}: person #${person.id}, ${r.lookups} lookups, ${r.alerts} alerts, ${r.requests} review requests\n`,
-            );
-            return 0;
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-              process.stderr.write(`gatehouse identity export: ${file} exists already; choose another --out\n`);
-              return 1;
+        return withDatabase(
+          values,
+          async (db, config) => {
+            const person = personNamed(db, values.user as string);
+            const names = new Map(config.categories.map((c) => [c.id, c.name]));
+            const file =
+              typeof values.out === 'string' ? values.out : `gatehouse-person-${person.id}-${new Date().toISOString().slice(0, 10)}.zip`;
+            try {
+              const r = await exportPersonToFile(db, person, file, { by: actor(), categoryName: (id) => names.get(id) ?? id });
+              process.stdout.write(
+                `${file}: person #${person.id}, ${r.lookups} lookups, ${r.alerts} alerts, ${r.requests} review requests\n`,
+              );
+              return 0;
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+                process.stderr.write(`gatehouse identity export: ${file} exists already; choose another --out\n`);
+                return 1;
+              }
+              throw err;
             }
-            throw err;
-          }
-        });
+            // Writable: the export is change-logged.
+          },
+          true,
+        );
       },
     },
     erase: {

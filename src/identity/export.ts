@@ -15,6 +15,7 @@
 // the CLI searches its own connection, the admin UI its reader worker, so the
 // service's event loop never runs a year-long scan. ZIP by fflate (streaming:
 // a year of lookups never sits in memory whole).
+import { appendChange } from '../admin/changelog.js';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
@@ -264,5 +265,15 @@ export async function exportPerson(
   readme.end();
   zip.end();
   await done;
-  return { lookups: count, alerts: alerts.length, requests: requests.length };
+  const counts = { lookups: count, alerts: alerts.length, requests: requests.length };
+  // Who exported whose data, and when: by the person's number only, as the change log is never edited (an erasure must leave no name in it).
+  appendChange(db, {
+    actor: options.by,
+    entity: 'person',
+    entityId: person.id,
+    action: 'export',
+    after: { exported: `person #${person.id}`, ...counts },
+    at: now,
+  });
+  return counts;
 }

@@ -5,6 +5,7 @@
 // is refused with the reason shown; an erasure (in its worker, on its own
 // connection) leaves the rows and counts without the name, is change-logged
 // without it, and the person page is gone.
+import { waitFor } from '../alerts/helpers/wait.js';
 import { strFromU8, unzipSync } from 'fflate';
 import { requestReference } from '../../src/admin/exceptions.js';
 import { createReviewRequest } from '../../src/changes/review-request.js';
@@ -63,6 +64,11 @@ describe('subject access export and erasure in the admin UI', () => {
     expect(res.headers['content-disposition']).toMatch(
       new RegExp(`attachment; filename="gatehouse-person-${left}-\\d{4}-\\d\\d-\\d\\d\\.zip"`),
     );
+    // Who exported whose data is change-logged, by the person's number only.
+    // (Written once the ZIP has been written out, which may be just after the response ends.)
+    const exported = () => h.db.prepare("SELECT actor, entity_id FROM change_log WHERE entity = 'person' AND action = 'export'").all();
+    await waitFor(() => exported().length > 0, 5000, 'the export in the change log');
+    expect(exported()).toEqual([{ actor: 'dsl (admin UI)', entity_id: String(left) }]);
     const files = unzipSync(new Uint8Array(res.rawPayload));
     expect(Object.keys(files).sort()).toEqual([
       'README.txt',
@@ -144,7 +150,7 @@ describe('subject access export and erasure in the admin UI', () => {
     expect(log.body).not.toContain('tleaver');
     expect(log.body).not.toContain('Toms-Phone');
     const change = h.db
-      .prepare("SELECT actor, action, approver, reason, after_json FROM change_log WHERE entity = 'person'")
+      .prepare("SELECT actor, action, approver, reason, after_json FROM change_log WHERE entity = 'person' AND action = 'erase'")
       .get() as Record<string, string>;
     expect(change).toMatchObject({ actor: 'itlead', action: 'erase', approver: 'DPO', reason: 'left July 2027; request of 2027-09-01' });
     expect(change.after_json).not.toMatch(/tleaver|Leaver/i);

@@ -181,6 +181,19 @@ describe.skipIf(!havePrograms('strings', 'unzip'))('identity export and erase th
       /R-0000\d\d,[^,]+,games\.example,,pupils,10\.0\.0\.5,Josephine Quartermaine,jquartermaine needs it for homework,draft/,
     );
     expect(text('README.txt')).toContain('data protection officer');
+    // The export is change-logged: who, when, whose (by number only: the log is never edited, and an erasure must leave no name).
+    const d = openDatabase(db, { readonly: true });
+    const logged = d.prepare("SELECT actor, entity_id, after_json FROM change_log WHERE entity = 'person' AND action = 'export'").all() as {
+      actor: string;
+      entity_id: string;
+      after_json: string;
+    }[];
+    d.close();
+    expect(logged).toHaveLength(1);
+    expect(logged[0].entity_id).toBe(String(jo));
+    expect(logged[0].actor).toMatch(/^cli \(/);
+    expect(JSON.parse(logged[0].after_json)).toEqual({ exported: `person #${jo}`, lookups: 90, alerts: 1, requests: 1 });
+    expect(logged[0].after_json).not.toMatch(/quartermaine/i);
     // Never overwritten.
     expect((await runCli(['identity', 'export', '--user', 'jquartermaine', '--out', out, '--config', config])).code).toBe(1);
     expect((await runCli(['identity', 'export', '--user', 'nobody-here', '--out', join(dir, 'x.zip'), '--config', config])).code).toBe(3);
@@ -257,7 +270,7 @@ describe.skipIf(!havePrograms('strings', 'unzip'))('identity export and erase th
         count: number;
       };
       expect(alert).toEqual({ person_id: null, outcome: 'Spoke with the pupil: [erased] said it was a mistake', count: 1 });
-      const change = d.prepare("SELECT * FROM change_log WHERE entity = 'person'").all() as Record<string, string>[];
+      const change = d.prepare("SELECT * FROM change_log WHERE entity = 'person' AND action = 'erase'").all() as Record<string, string>[];
       expect(change).toHaveLength(1);
       expect(change[0]).toMatchObject({
         action: 'erase',
