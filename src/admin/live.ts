@@ -1,6 +1,7 @@
 // What the content pages (dashboard, lists, checks, alerts, /metrics) need of
 // the running service. src/app.ts passes these as `AdminDeps.live`; every
 // field is optional and a page without it says the data is not available.
+import type { EncryptedStatus } from '../resolver/encrypted.js';
 import type { Alert, AlertHistoryEntry, DeliveryAttempt, Notice, OperationalEvent } from '../alerts/types.js';
 import type { ListFilter } from '../alerts/store.js';
 import type { CheckResult } from '../checks/self-test.js';
@@ -86,4 +87,6 @@ export interface LiveDeps {
   configRejected?(): ConfigRejection | undefined;
   /** Identity sources and the address → identity map. */
   identity?: LiveIdentity;
+  /** DoH and DoT: EncryptedDns.status() (absent when neither is configured). */
+  encrypted?(): EncryptedStatus;
 }

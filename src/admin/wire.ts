@@ -1,6 +1,7 @@
 // How src/app.ts hands the running service to the admin UI: one call builds
 // AdminDeps.live from the parts. Every getter reads the part when a page asks,
 // so a part replaced on reload (the alert engine) is picked up.
+import type { EncryptedDns } from '../resolver/encrypted.js';
 import { runSelfTest } from '../checks/self-test.js';
 import type { Config } from '../config.js';
 import type { AlertEngine } from '../alerts/engine.js';
@@ -39,6 +40,8 @@ export interface RunningParts {
   identity?: LiveIdentity;
   /** The governed policy (for the switch-offs the self-test must expect). */
   changes?: { doc: PolicyDocument };
+  /** DoH and DoT, when configured. */
+  encrypted?: Pick<EncryptedDns, 'status'>;
 }
 
 /**
@@ -97,6 +100,7 @@ export function liveDeps(g: RunningParts, blocks?: BlockCounter, now: () => numb
     reports: g.reports,
     ...(blocks ? { blocksByCategory: () => blocks.snapshot() } : {}),
     configRejected: () => g.configRejected,
+    ...(g.encrypted ? { encrypted: () => g.encrypted!.status() } : {}),
     ...(g.identity
       ? {
           identity: {

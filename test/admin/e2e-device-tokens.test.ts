@@ -3,7 +3,8 @@
 // headless Chromium logging in and issuing the token through the form, the
 // Apple profile downloaded from the page's link, then kdig over DoT from
 // "outside the school" with the token as the SNI's first label (answered
-// within the service's 5 s poll), and REFUSED again once revoked on the page.
+// within the service's 5 s poll), and REFUSED again once revoked on the page;
+// then the Identity page's encrypted-DNS section shows those queries.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../src/admin/users.js';
@@ -73,5 +74,15 @@ describe.runIf(havePrograms('kdig', 'nsd', 'openssl', 'chromium'))('a device tok
     await Promise.all([page.waitForURL(/done=revoked/), page.click('#device-tokens button.danger')]);
     const refused = await dotUntil(e, sni, 'www.gh.test', 'REFUSED');
     expect(refused.status, refused.raw).toBe('REFUSED');
+
+    // The Identity page shows what the listeners did: their addresses, the DoT queries just made, the certificate.
+    await page.goto(`${base}/identity`);
+    expect(await page.textContent('#encrypted-hostname')).toMatch(/dns\.test.*valid until .*\(\d+ days\)/s);
+    const dot = (await page.textContent('#encrypted-dot'))!;
+    const queries = Number(/Queries\s*([\d,]+)/.exec(dot)![1].replace(/,/g, ''));
+    expect(queries).toBeGreaterThanOrEqual(2);
+    expect(await page.content()).toContain(`127.0.0.1:${e.dotPort}`);
+    expect(await page.content()).toContain(`127.0.0.1:${e.dohPort}`);
+    expect(await page.textContent('#encrypted-identities')).toMatch(/0 device tokens in force/);
   }, 120_000);
 });

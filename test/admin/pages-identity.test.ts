@@ -200,6 +200,7 @@ describe('identity in the admin pages', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toMatch(/id="identity-dhcp"[\s\S]*dnsmasq\.leases[\s\S]*>1<[\s\S]*\(lines 2\)/);
     expect(page.body).toContain('Not configured (<code>identity.radius</code>)');
+    expect(page.body).toContain('id="encrypted-off"');
     expect((await dsl.get('/devices')).statusCode).toBe(403);
     expect((await auditor.get('/identity')).statusCode).toBe(403);
   });

@@ -1,6 +1,6 @@
 // Identity for IT: the status of every identity source (lease files with their
 // bad lines by line number, the RADIUS counters, reverse DNS, the last roster
-// imports) for admin and DSL, and the Devices page (admin): the devices the
+// imports, the DoH and DoT listeners: views/encrypted-status.ts) for admin and DSL, and the Devices page (admin): the devices the
 // school names (MAC or address → name, asset tag, owner): list, add, edit,
 // unname, and import a CSV from an MDM export (each device's encrypted DNS
 // tokens: device-tokens.ts). Every save is a change-log row
@@ -17,6 +17,7 @@ import { html, type SafeHtml } from '../html.js';
 import { field } from '../security.js';
 import { pageAssets } from '../views/assets.js';
 import { csrfField, messages, renderPage } from '../views/layout.js';
+import { encryptedSection } from '../views/encrypted-status.js';
 import { formatTime } from '../views/time.js';
 import { formatCount, unavailable } from '../views/widgets.js';
 
@@ -97,6 +98,7 @@ export const identityRoutes: AdminRoutePlugin = async (app, { ctx }) => {
             ${formatCount(s.reverseDns.noName)} without a name, ${formatCount(s.reverseDns.failures)} failed.</p>`
       }`
     }
+      ${encryptedSection(ctx.live.encrypted?.(), ctx.now(), zone())}
       <h2>Roster imports</h2>${
         imports.length === 0
           ? html`<p class="muted">No roster imported yet.</p>`
