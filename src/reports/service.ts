@@ -71,7 +71,7 @@ export function listStates(status: ListStatus[]): ListState[] {
 export class ReportService {
   private readonly thread: ReportThread;
   private readonly daily: DailyRollups;
-  private tasks: ScheduledTask[] = [];
+  private tasks: { kind: ReportKind; task: ScheduledTask }[] = [];
   private kickTimer: NodeJS.Timeout | undefined;
   private config: Config;
   private readonly now: () => number;
@@ -106,18 +106,17 @@ export class ReportService {
   }
 
   private schedule(): void {
-    for (const t of this.tasks) void t.stop();
+    for (const t of this.tasks) void t.task.stop();
     this.tasks = [];
     for (const kind of REPORT_KINDS) {
       const when = this.config.reports[kind].schedule;
       if (when === undefined) continue;
-      this.tasks.push(
-        cron.schedule(when, (ctx) => void this.sendScheduled(kind, ctx.triggeredAt.getTime()), {
-          timezone: reportZone(this.config),
-          name: `report-${kind}`,
-          noOverlap: true,
-        }),
-      );
+      const task = cron.schedule(when, (ctx) => void this.sendScheduled(kind, ctx.triggeredAt.getTime()), {
+        timezone: reportZone(this.config),
+        name: `report-${kind}`,
+        noOverlap: true,
+      });
+      this.tasks.push({ kind, task });
     }
   }
 
@@ -127,15 +126,15 @@ export class ReportService {
     // A new installation is not sent the reports of slots before it ran.
     const since = this.opts.inServiceSince?.();
     if (since === undefined) return;
-    for (const task of this.tasks) {
-      const kind = REPORT_KINDS.find((k) => task.name === `report-${k}`);
-      if (kind === undefined) continue;
-      const slot = lastSlot(task, now, LOOK_BACK_MS);
-      if (slot === undefined || slot < since || this.opts.alerts().reportSlotSent(kind, slot)) continue;
+    for (const { kind, task } of this.tasks) {
+      const fired = lastSlot(task, now, LOOK_BACK_MS);
+      if (fired === undefined) continue;
+      const slot = slotOf(fired);
+      if (slot < since || this.opts.alerts().reportSlotSent(kind, slot)) continue;
       const at = new Date(slot).toISOString();
       if (now - slot <= CATCH_UP_MS) {
         this.opts.logger.info({ report: kind, slot: at }, 'sending a scheduled report the service was not running for');
-        void this.sendScheduled(kind, slot);
+        void this.sendScheduled(kind, fired);
       } else
         this.opts.logger.warn(
           { report: kind, slot: at },
@@ -144,9 +143,9 @@ export class ReportService {
     }
   }
 
-  /** The default period of a report at this moment. */
-  period(kind: ReportKind): { from: number; to: number } {
-    return defaultPeriod(kind, this.now(), reportZone(this.config), this.config.reports.board.months);
+  /** The default period of a report made at `at` (now, unless given). */
+  period(kind: ReportKind, at = this.now()): { from: number; to: number } {
+    return defaultPeriod(kind, at, reportZone(this.config), this.config.reports.board.months);
   }
 
   /** Make a report in the report thread. */
@@ -180,12 +179,9 @@ export class ReportService {
   }
 
   private async sendScheduled(kind: ReportKind, at: number): Promise<void> {
-    // The slot is the scheduled minute, so the same slot is never sent twice.
-    const slot = Math.floor(at / 60_000) * 60_000;
     try {
       // The period the slot stands for (a slot caught up later still covers the same days).
-      const period = defaultPeriod(kind, at, reportZone(this.config), this.config.reports.board.months);
-      const id = await this.send(kind, period, 'schedule', slot);
+      const id = await this.send(kind, this.period(kind, at), 'schedule', slotOf(at));
       this.opts.logger.info({ report: kind, sending: id }, 'scheduled report queued');
     } catch (err) {
       if (err instanceof SendingError) return;
@@ -194,13 +190,18 @@ export class ReportService {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.tasks) void t.stop();
+    for (const t of this.tasks) void t.task.stop();
     this.tasks = [];
     clearInterval(this.kickTimer);
     this.kickTimer = undefined;
     await this.daily.stop();
     await this.thread.stop();
   }
+}
+
+/** The slot a scheduled time is recorded under: its minute, so the same slot is never sent twice. */
+function slotOf(at: number): number {
+  return Math.floor(at / 60_000) * 60_000;
 }
 
 /** The latest time in (now − within, now] a schedule fired at, or undefined (its seconds field, when it has one, read with cron.parse). */
