@@ -19,7 +19,7 @@ import { pageAssets } from '../views/assets.js';
 import { csrfField, messages, renderPage } from '../views/layout.js';
 import { encryptedSection } from '../views/encrypted-status.js';
 import { formatTime } from '../views/time.js';
-import { formatCount, unavailable } from '../views/widgets.js';
+import { figuresTable, formatCount, unavailable } from '../views/widgets.js';
 
 const requireStatus = requireRole('admin', 'dsl');
 const requireAdmin = requireRole('admin');
@@ -75,21 +75,17 @@ export const identityRoutes: AdminRoutePlugin = async (app, { ctx }) => {
       <h2>RADIUS accounting</h2>${
         !s.radius
           ? html`<p class="muted">Not configured (<code>identity.radius</code>).</p>`
-          : html`<table class="counts" id="identity-radius"><tbody>${(
-              [
-                ['Listening on UDP port', s.radius.port],
-                ['Packets received', s.radius.received],
-                ['Answered', s.radius.answered],
-                ['Starts / interim updates / stops', `${s.radius.starts} / ${s.radius.interims} / ${s.radius.stops}`],
-                ['Stops of an earlier session (ignored)', s.radius.staleStops],
-                ['From an unknown NAS (dropped)', s.radius.unknownClient],
-                ['Wrong secret (dropped)', s.radius.badAuthenticator],
-                ['Malformed (dropped)', s.radius.malformed],
-                ['Not accounting (dropped)', s.radius.notAccounting],
-              ] as [string, string | number][]
-            ).map(
-              ([k, v]) => html`<tr><td>${k}</td><td class="num">${typeof v === 'number' ? formatCount(v) : v}</td></tr>`,
-            )}</tbody></table>`
+          : figuresTable('identity-radius', [
+              ['Listening on UDP port', s.radius.port],
+              ['Packets received', s.radius.received],
+              ['Answered', s.radius.answered],
+              ['Starts / interim updates / stops', `${s.radius.starts} / ${s.radius.interims} / ${s.radius.stops}`],
+              ['Stops of an earlier session (ignored)', s.radius.staleStops],
+              ['From an unknown NAS (dropped)', s.radius.unknownClient],
+              ['Wrong secret (dropped)', s.radius.badAuthenticator],
+              ['Malformed (dropped)', s.radius.malformed],
+              ['Not accounting (dropped)', s.radius.notAccounting],
+            ])
       }
       <h2>Reverse DNS</h2>${
         !s.reverseDns

@@ -6,15 +6,12 @@
 import type { EncryptedStatus } from '../../resolver/encrypted.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatTime } from './time.js';
-import { formatCount } from './widgets.js';
+import { figuresTable, formatCount } from './widgets.js';
 
 const DAY_MS = 86_400_000;
 
-function counts(rows: [string, number | string][], id: string): SafeHtml {
-  return html`<table class="counts" id="${id}"><tbody>${rows.map(
-    ([k, v]) => html`<tr><td>${k}</td><td class="num">${typeof v === 'number' ? formatCount(v) : v}</td></tr>`,
-  )}</tbody></table>`;
-}
+const listeningOn = (addresses: string[]): SafeHtml =>
+  html`Listening on ${addresses.map((a, i) => html`${i ? ', ' : ''}<code>${a}</code>`)}.`;
 
 function connections(c: NonNullable<EncryptedStatus['dot']>['connections']): [string, number][] {
   return [
@@ -45,32 +42,26 @@ export function encryptedSection(s: EncryptedStatus | undefined, now: number, zo
     }</p>
     ${
       s.doh
-        ? html`<h3>DNS over HTTPS</h3><p>Listening on ${s.doh.listening.map((a, i) => html`${i ? ', ' : ''}<code>${a}</code>`)}.</p>${counts(
+        ? html`<h3>DNS over HTTPS</h3><p>${listeningOn(s.doh.listening)}</p>${figuresTable('encrypted-doh', [
+            ['Requests', s.doh.stats.requests],
+            ['Over HTTP/2 / HTTP/1.1', `${formatCount(s.doh.stats.http2)} / ${formatCount(s.doh.stats.http1)}`],
+            ['Refused from outside without a known identity (403)', s.doh.stats.status[403] ?? 0],
             [
-              ['Requests', s.doh.stats.requests],
-              ['Over HTTP/2 / HTTP/1.1', `${formatCount(s.doh.stats.http2)} / ${formatCount(s.doh.stats.http1)}`],
-              ['Refused from outside without a known identity (403)', s.doh.stats.status[403] ?? 0],
-              [
-                'Other refusals (400, 404, 405, 413, 415, 503)',
-                [400, 404, 405, 408, 413, 415, 503].reduce((n, code) => n + (s.doh!.stats.status[code] ?? 0), 0),
-              ],
-              ['Connections closed for opening streams too fast', s.doh.stats.flooded],
-              ...connections(s.doh.connections),
+              'Other refusals (400, 404, 405, 413, 415, 503)',
+              [400, 404, 405, 408, 413, 415, 503].reduce((n, code) => n + (s.doh!.stats.status[code] ?? 0), 0),
             ],
-            'encrypted-doh',
-          )}`
+            ['Connections closed for opening streams too fast', s.doh.stats.flooded],
+            ...connections(s.doh.connections),
+          ])}`
         : html`<p class="muted">DNS over HTTPS is off (<code>doh</code>).</p>`
     }
     ${
       s.dot
-        ? html`<h3>DNS over TLS</h3><p>Listening on ${s.dot.listening.map((a, i) => html`${i ? ', ' : ''}<code>${a}</code>`)}.</p>${counts(
-            [
-              ['Queries', s.dot.stats.queries],
-              ['Connections naming a token (<token>.' + s.hostname + ')', s.dot.stats.withLabel],
-              ...connections(s.dot.connections),
-            ],
-            'encrypted-dot',
-          )}`
+        ? html`<h3>DNS over TLS</h3><p>${listeningOn(s.dot.listening)}</p>${figuresTable('encrypted-dot', [
+            ['Queries', s.dot.stats.queries],
+            ['Connections naming a token (<token>.' + s.hostname + ')', s.dot.stats.withLabel],
+            ...connections(s.dot.connections),
+          ])}`
         : html`<p class="muted">DNS over TLS is off (<code>dot</code>).</p>`
     }
     <p id="encrypted-identities">Identities recognised: ${formatCount(s.identifiers.tokens)} device tokens in force;

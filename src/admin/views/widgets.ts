@@ -52,6 +52,13 @@ export function dayRange(query: unknown, zone: string): { from?: number; to?: nu
 export function addDays(day: string, days: number): string {
   return new Date(Date.parse(day + 'T00:00:00Z') + days * DAY).toISOString().slice(0, 10);
 }
+/** A table of label / figure rows (a source's counters), numbers formatted. */
+export function figuresTable(id: string, rows: [string, number | string][]): SafeHtml {
+  return html`<table class="counts" id="${id}"><tbody>${rows.map(
+    ([k, v]) => html`<tr><td>${k}</td><td class="num">${typeof v === 'number' ? formatCount(v) : v}</td></tr>`,
+  )}</tbody></table>`;
+}
+
 /** A compact table of label / count rows with a proportional bar (CSS width via a class step). */
 export function countTable(
   id: string,
