@@ -192,50 +192,49 @@ async function waitFor(ok: () => boolean, what: string): Promise<void> {
 
 /** dnsperf -m dot at full speed for `seconds`. */
 function dot(f: Front, file: string, seconds: number): Run {
-  const before = { ms: cpuMs(f.pid), threads: threadCpuMs(f.pid) };
-  const out = loadGenerator(
-    findProgram('dnsperf')!,
-    ['-m', 'dot', '-s', '127.0.0.1', '-p', String(f.dot), '-d', file, '-l', String(seconds), '-c', '2', '-q', '200'],
-    seconds,
-  );
-  const field = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
-  const completed = field(/Queries completed:\s+(\d+)/);
-  const noerror = field(/NOERROR (\d+)/);
-  return run(f, before, completed, field(/Queries per second:\s+([\d.]+)/), completed - noerror + field(/Queries lost:\s+(\d+)/));
+  const args = ['-m', 'dot', '-s', '127.0.0.1', '-p', String(f.dot), '-d', file, '-l', String(seconds), '-c', '2', '-q', '200'];
+  return measure(f, findProgram('dnsperf')!, args, seconds, (out) => {
+    const field = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
+    const completed = field(/Queries completed:\s+(\d+)/);
+    const noerror = field(/NOERROR (\d+)/);
+    return { completed, qps: field(/Queries per second:\s+([\d.]+)/), failed: completed - noerror + field(/Queries lost:\s+(\d+)/) };
+  });
 }
 
 /** h2load: HTTP/2 GETs at full speed for `seconds` over two connections. */
 function doh(f: Front, uris: string, seconds: number): Run {
-  const before = { ms: cpuMs(f.pid), threads: threadCpuMs(f.pid) };
-  const out = loadGenerator(findProgram('h2load')!, ['-D', String(seconds), '-c', '2', '-m', '100', '-t', '1', '-i', uris], seconds);
-  const m = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
-  const ok = /status codes: (\d+) 2xx/.exec(out);
-  if (!m || !ok) throw new Error(`h2load said: ${out}`);
-  const completed = Number(ok[1]);
-  const qps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1] ?? 0);
-  return run(f, before, completed, qps, Number(m[4]) + Number(m[5]) + Number(m[6]));
+  const args = ['-D', String(seconds), '-c', '2', '-m', '100', '-t', '1', '-i', uris];
+  return measure(f, findProgram('h2load')!, args, seconds, (out) => {
+    const m = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+    const ok = /status codes: (\d+) 2xx/.exec(out);
+    if (!m || !ok) throw new Error(`h2load said: ${out}`);
+    const qps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1] ?? 0);
+    return { completed: Number(ok[1]), qps, failed: Number(m[4]) + Number(m[5]) + Number(m[6]) };
+  });
 }
 
-/** Run a load generator: its output; the CPU it used (bash's `times`: its children's user and system time) goes to `clientMs`. */
-function loadGenerator(program: string, args: string[], seconds: number): string {
+/**
+ * One load run against `f`: the load generator's output parsed by `parse`, and
+ * CPU per answered query of the server (all threads, and its main thread) and
+ * of the load generator itself (bash's `times`: its children's user and system time).
+ */
+function measure(
+  f: Front,
+  program: string,
+  args: string[],
+  seconds: number,
+  parse: (out: string) => { completed: number; qps: number; failed: number },
+): Run {
+  const beforeMs = cpuMs(f.pid);
+  const beforeThreads = threadCpuMs(f.pid);
   const out = execFileSync('bash', ['-c', '"$@"; times', '_', program, ...args], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  const { completed, qps, failed } = parse(out);
+  const used = cpuMs(f.pid) - beforeMs;
+  const split = splitThreads(f.pid, beforeThreads, threadCpuMs(f.pid), used);
   // The second line of `times`: the children's "XmY.YYYs XmY.YYYs".
   const t = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(out);
-  clientMs = t ? (Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4])) * 1000 : NaN;
-  return out;
-}
-let clientMs = NaN;
-
-function run(
-  f: Front,
-  before: { ms: number; threads: ReturnType<typeof threadCpuMs> },
-  completed: number,
-  qps: number,
-  failed: number,
-): Run {
+  const clientMs = t ? (Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4])) * 1000 : NaN;
   const per = (ms: number) => (completed > 0 ? (ms * 1000) / completed : NaN);
-  const used = cpuMs(f.pid) - before.ms;
-  const split = splitThreads(f.pid, before.threads, threadCpuMs(f.pid), used);
   return { qps, us: per(used), mainUs: per(split.main), clientUs: per(clientMs), completed, failed };
 }
 
