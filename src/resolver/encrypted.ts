@@ -29,6 +29,8 @@ export interface EncryptedDeps {
 
 export interface EncryptedStatus {
   hostname: string;
+  /** tls.expiryWarningDays: how long before its end the certificate is warned about. */
+  expiryWarningDays: number;
   doh?: { listening: string[]; stats: DohStats; connections: TlsFrontStats };
   dot?: { listening: string[]; stats: DotStats; connections: TlsFrontStats };
   certificate?: {
@@ -157,6 +159,7 @@ export class EncryptedDns {
       f.addresses().map((a) => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`));
     return {
       hostname: this.tls.hostname,
+      expiryWarningDays: this.tls.expiryWarningDays,
       ...(this.doh
         ? { doh: { listening: listening(this.doh.front), stats: this.doh.server.stats, connections: this.doh.front.stats } }
         : {}),

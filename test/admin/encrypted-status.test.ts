@@ -13,6 +13,7 @@ const connections = { evicted: 1, rejected: 2, idleClosed: 3, handshakeFailed: 4
 function status(certificate: Partial<NonNullable<EncryptedStatus['certificate']>> = {}): EncryptedStatus {
   return {
     hostname: 'dns.school.example',
+    expiryWarningDays: 21,
     doh: {
       listening: ['0.0.0.0:443'],
       stats: { requests: 120, http2: 100, http1: 20, status: { 403: 7, 400: 2, 415: 1 }, flooded: 1 },

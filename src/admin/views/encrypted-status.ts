@@ -29,7 +29,8 @@ export function encryptedSection(s: EncryptedStatus | undefined, now: number, zo
   const daysLeft = c ? Math.floor((c.notAfter - now) / DAY_MS) : 0;
   const problems: string[] = [];
   if (c && c.notAfter <= now) problems.push('The certificate has expired: devices refuse to connect.');
-  else if (c && daysLeft < 21) problems.push(`The certificate ends in ${daysLeft} days: renew it (a SIGHUP reads it again).`);
+  else if (c && c.notAfter - now <= s.expiryWarningDays * DAY_MS)
+    problems.push(`The certificate ends in ${daysLeft} days: renew it (a SIGHUP reads it again).`);
   if (c && !c.coversHostname) problems.push(`The certificate does not cover ${s.hostname}.`);
   if (c && !c.coversTokenNames)
     problems.push(`The certificate does not cover *.${s.hostname}: Android Private DNS names with a token fail.`);
