@@ -3,9 +3,13 @@
 // ages the TTLs in place. No decode, no encode. The client's ID and letter
 // case are written by the server's last step (wire.ts finishResponse).
 //
-// Keys: name, type, class, DO and CD bits (as CoreDNS), put together so that
-// no name can pass for another with other flags, whatever bytes its labels
-// hold (RFC 2181 §11; see cacheKey). Negative
+// Keys: name, type, class, DO and CD bits (as CoreDNS). The LRU is keyed by
+// the name alone, each name holding its entries by kind (type, class and bits:
+// kindOf): a fresh name string from the packet is hashed once per query (the
+// policy's look-ups hash it first and the hash stays in the string), where a
+// joined key would be a new string to flatten and hash again. In-flight
+// queries are keyed by cacheKey, unambiguous whatever bytes a label holds
+// (RFC 2181 §11). Negative
 // answers, also behind a CNAME, are cached for min(SOA TTL, SOA MINIMUM)
 // (RFC 2308 §5); truncated answers and server failures never are. Identical
 // questions in flight share one upstream query; entries hit often are
@@ -62,6 +66,12 @@ export interface CacheEntry {
   prefetching: boolean;
 }
 
+/** The entries of one name, by kind (kindOf): a name has a few (A, AAAA, HTTPS; DO or not), so a scan beats a map. */
+interface NameEntries {
+  kinds: number[];
+  entries: CacheEntry[];
+}
+
 export interface CacheStats {
   entries: number;
   hits: number;
@@ -76,7 +86,8 @@ type CacheConfig = Config['cache'];
 const STALE_EDE = edeOption({ code: EDE.STALE_ANSWER, text: 'no internet link answered in time' });
 
 export class CacheHandler implements Handler {
-  private lru: LRUCache<string, CacheEntry> | undefined;
+  /** By name; each name's size is its number of entries, so `cache.maxEntries` bounds entries, not names. */
+  private lru: LRUCache<string, NameEntries> | undefined;
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
   private settings!: CacheConfig;
   private rebindProtection?: Config['dns']['rebindProtection'];
@@ -93,7 +104,7 @@ export class CacheHandler implements Handler {
   /** New settings (SIGHUP). The entries survive unless the size or the rebinding rules change (they were filtered under the old ones). */
   configure(config: Config): void {
     const size = config.cache.maxEntries;
-    if (!this.lru || this.settings.maxEntries !== size) this.lru = size > 0 ? new LRUCache({ max: size }) : undefined;
+    if (!this.lru || this.settings.maxEntries !== size) this.lru = size > 0 ? new LRUCache({ max: size, maxSize: size }) : undefined;
     else if (!isDeepStrictEqual(config.dns.rebindProtection, this.rebindProtection)) this.lru.clear();
     this.rebindProtection = config.dns.rebindProtection;
     this.settings = config.cache;
@@ -104,21 +115,40 @@ export class CacheHandler implements Handler {
     this.lru?.clear();
   }
 
+  /** Entries held (fresh and stale). */
   get size(): number {
-    return this.lru?.size ?? 0;
+    return this.lru?.calculatedSize ?? 0;
   }
 
   resolve(q: Query, next: Next): Answer | Promise<Answer> {
-    const key = cacheKey(q);
-    const entry = this.lru?.get(key);
+    const entry = this.lookup(q);
     const now = this.now();
     if (entry !== undefined && now < entry.expiresAt) {
       this.stats.hits++;
-      if (this.settings.prefetch && ++entry.hits >= this.settings.prefetchMinHits) this.maybePrefetch(entry, key, q, next, now);
+      if (this.settings.prefetch && ++entry.hits >= this.settings.prefetchMinHits) this.maybePrefetch(entry, q, next, now);
       return this.answerFrom(entry, q, now, 'cache');
     }
     this.stats.misses++;
-    return this.miss(q, key, entry, next);
+    return this.miss(q, cacheKey(q), entry, next);
+  }
+
+  private lookup(q: Query): CacheEntry | undefined {
+    const named = this.lru?.get(q.name);
+    if (named === undefined) return undefined;
+    const i = named.kinds.indexOf(kindOf(q));
+    return i < 0 ? undefined : named.entries[i];
+  }
+
+  private store(q: Query, entry: CacheEntry): void {
+    if (this.lru === undefined) return;
+    const kind = kindOf(q);
+    const named = this.lru.get(q.name);
+    if (named === undefined) return void this.lru.set(q.name, { kinds: [kind], entries: [entry] }, { size: 1 });
+    const i = named.kinds.indexOf(kind);
+    if (i >= 0) return void (named.entries[i] = entry);
+    // A new object: lru-cache takes a new size only with a new value. May evict the least recent names.
+    const grown = { kinds: [...named.kinds, kind], entries: [...named.entries, entry] };
+    this.lru.set(q.name, grown, { size: grown.kinds.length });
   }
 
   private async miss(q: Query, key: string, stale: CacheEntry | undefined, next: Next): Promise<Answer> {
@@ -141,7 +171,7 @@ export class CacheHandler implements Handler {
     pending = Promise.resolve(next(q))
       .then((answer) => {
         const entry = this.entryFrom(answer, q);
-        if (entry.expiresAt > entry.storedAt && this.lru) this.lru.set(key, entry);
+        if (entry.expiresAt > entry.storedAt) this.store(q, entry);
         return entry;
       })
       .finally(() => this.inflight.delete(key));
@@ -149,14 +179,14 @@ export class CacheHandler implements Handler {
     return pending;
   }
 
-  private maybePrefetch(entry: CacheEntry, key: string, q: Query, next: Next, now: number): void {
+  private maybePrefetch(entry: CacheEntry, q: Query, next: Next, now: number): void {
     // Refresh in the last tenth of the TTL (at least the last second), once.
     if (entry.prefetching || entry.ttl < 2 || entry.expiresAt - now > Math.max(1000, entry.ttl * 100)) return;
     entry.prefetching = true;
     this.stats.prefetches++;
     // A refresh that failed leaves the entry to be tried again on a later hit.
     const again = () => void (entry.prefetching = false);
-    this.fetch(q, key, next).then((fresh) => {
+    this.fetch(q, cacheKey(q), next).then((fresh) => {
       if (fresh.failed) again();
     }, again);
   }
@@ -268,22 +298,26 @@ export class MalformedAnswerError extends Error {
 const keySuffixes = new Map<number, string>();
 
 /**
- * The cache and in-flight key: the question's name as parseQuery read it,
- * then NUL, then type, class and the DO/CD bits as five fixed-width
- * characters. Unambiguous whatever bytes a label holds (RFC 2181 §11): the
- * name is lower-cased and escaped RFC 1035-style (wire.ts readName), which is
- * one-to-one and turns every byte up to 0x20 into \DDD, so a name never
- * holds NUL and the first NUL ends it. As fast as the name alone: one concat.
+ * The in-flight key (the cache itself holds names, then kinds): the
+ * question's name as parseQuery read it, then NUL, then type, class and the
+ * DO/CD bits as five fixed-width characters. Unambiguous whatever bytes a
+ * label holds (RFC 2181 §11): the name is lower-cased and escaped RFC
+ * 1035-style (wire.ts readName), which is one-to-one and turns every byte up
+ * to 0x20 into \DDD, so a name never holds NUL and the first NUL ends it.
  */
 export function cacheKey(q: Query): string {
-  const bits = (q.dnssecOk ? 1 : 0) | (q.checkingDisabled ? 2 : 0);
-  const id = (q.klass * 0x10000 + q.type) * 4 + bits;
+  const id = kindOf(q);
   let suffix = keySuffixes.get(id);
   if (suffix === undefined) {
-    suffix = String.fromCharCode(0, q.type >> 8, q.type & 0xff, q.klass >> 8, q.klass & 0xff, bits);
+    suffix = String.fromCharCode(0, q.type >> 8, q.type & 0xff, q.klass >> 8, q.klass & 0xff, id & 3);
     if (keySuffixes.size < 4096) keySuffixes.set(id, suffix);
   }
   return q.name + suffix;
+}
+
+/** What, besides the name, tells one cache entry from another: type, class, DO and CD, as one number. */
+export function kindOf(q: Query): number {
+  return (q.klass * 0x10000 + q.type) * 4 + (q.dnssecOk ? 1 : 0) + (q.checkingDisabled ? 2 : 0);
 }
 
 /** The lowest of the first `count` values, or `none` when there are none. */

@@ -98,6 +98,46 @@ describe('cache keys', () => {
   );
 });
 
+describe('cache size', () => {
+  // The LRU holds names, each with its entries by kind; cache.maxEntries counts entries.
+  it('bounds entries, not names: a name with A, AAAA and a DO copy counts three', async () => {
+    const handler = cache('cache: { maxEntries: 4 }');
+    const next = stubNext((q) =>
+      upstream(
+        responseTo(q, { answers: [q.type === 28 ? { type: 'AAAA', name: q.name, ttl: 300, data: '2001:db8::1' } : a(q.name, 300)] }),
+      ),
+    );
+    const ask = (name: string, spec: Partial<QuerySpec> = {}) => handler.resolve(wireQuery({ labels: labels(name), ...spec }), next);
+    await ask('one.example');
+    await ask('one.example', { type: 28 });
+    await ask('one.example', { dnssecOk: true });
+    expect(handler.size).toBe(3);
+    await ask('two.example');
+    expect(handler.size).toBe(4);
+    await ask('three.example'); // over the bound: the least recent name goes, with its three entries
+    expect(handler.size).toBe(2);
+    const before = next.calls.length;
+    await ask('two.example');
+    await ask('three.example');
+    expect(next.calls.length).toBe(before);
+    await ask('one.example', { type: 28 });
+    expect(next.calls.length).toBe(before + 1);
+  });
+
+  it('keeps each kind of a name apart and replaces an entry in place', async () => {
+    const handler = cache();
+    let address = '192.0.2.1';
+    const next = stubNext((q) => upstream(responseTo(q, { answers: [a(q.name, q.type === 1 ? 1 : 300, address)] })));
+    const q = () => wireQuery({ labels: labels('www.example.com') });
+    expect(received(q(), await handler.resolve(q(), next)).answers).toEqual([expect.objectContaining({ data: '192.0.2.1' })]);
+    await handler.resolve(wireQuery({ labels: labels('www.example.com'), checkingDisabled: true }), next);
+    clock += 2000; // the A entry (TTL 1) has expired; the CD one has too, but is not asked
+    address = '192.0.2.9';
+    expect(received(q(), await handler.resolve(q(), next)).answers).toEqual([expect.objectContaining({ data: '192.0.2.9' })]);
+    expect(handler.size).toBe(2);
+  });
+});
+
 describe('cache lifetimes', () => {
   const name = 'www.example.com';
   // [what, config, response, seconds the entry lives (0: never stored), TTLs the client sees at first]
