@@ -5,7 +5,7 @@
 import type { Database } from 'better-sqlite3';
 import { createDay, DAY_MS, KEY_SLOTS, MINUTE_MS, NAME_BUCKET_MINUTES, NAME_BUCKETS } from '../src/store/partitions.js';
 import type { TrafficMix } from './store-mix.js';
-import type { Dictionaries } from '../src/store/batch.js';
+import { clientOf, nameOf, type Dictionaries } from '../src/store/batch.js';
 
 export function bulkBuild(
   db: Database,
@@ -69,8 +69,8 @@ export function bulkBuild(
             s = { id, grp, cat, link, action: b.action[j] };
             shapes.set(key, s);
           }
-          const client = clientIndex.get(b.client[j])!;
-          const name = mix.nameIdOf(b.name[j]);
+          const client = clientIndex.get(clientOf(b, j))!;
+          const name = mix.nameIdOf(nameOf(b, j));
           lastDay[name] = day;
           insQ.run(ms * KEY_SLOTS + slot, client, name, s.id, b.latencyUs[j]);
           const minute = Math.floor(ms / MINUTE_MS);

@@ -4,7 +4,7 @@
 // query-type mix, a few percent blocked, about half served from the cache.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { newBatch, type Batch } from '../src/store/batch.js';
+import { newBatch, putStrings, type Batch } from '../src/store/batch.js';
 
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -135,9 +135,8 @@ export class TrafficMix {
       const c = this.clientIndex();
       const u = r();
       b.ts[j] = times[i];
-      b.client[j] = this.clients[c];
       b.group[j] = c % 10 === 0 ? 0 : c % 10 === 1 ? 2 : 1;
-      b.name[j] = this.name();
+      putStrings(b, j, this.clients[c], this.name());
       b.qtype[j] = u < 0.55 ? 1 : u < 0.85 ? 28 : u < 0.95 ? 65 : u < 0.97 ? 12 : u < 0.99 ? 16 : 33;
       const a = r();
       b.action[j] = a < 0.03 ? 1 : a < 0.035 ? 2 : 0;

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { openDatabase } from '../src/store/db.js';
 import { dayTables, listDays } from '../src/store/partitions.js';
 import { LogWriter } from '../src/store/writer.js';
+import { clientOf, nameOf } from '../src/store/batch.js';
 import { QueryLog } from '../src/store/query-log.js';
 import { search, type SearchFilter } from '../src/store/search.js';
 import { topDomains, topClients } from '../src/store/rollups.js';
@@ -128,9 +129,9 @@ async function endToEnd(rows: number) {
     for (let j = i; j < end; j++) {
       log.record(
         src.ts[j],
-        src.client[j],
+        clientOf(src, j),
         src.group[j],
-        src.name[j],
+        nameOf(src, j),
         src.qtype[j],
         src.action[j],
         src.category[j],

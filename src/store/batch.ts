@@ -1,6 +1,8 @@
 // A batch of query-log rows in columns: typed arrays for the numbers (moved to
-// the worker without copying) and two string arrays. Filling one costs no
-// allocation per row.
+// the worker without copying), and the names and client addresses each held
+// once per batch, the rows pointing at them. Filling one costs no allocation
+// per row; a name asked a thousand times in a batch is posted, and interned by
+// the writer, once.
 
 export interface Batch {
   n: number;
@@ -24,8 +26,13 @@ export interface Batch {
   /** The client's person and device then (identity_people.id, identity_devices.id; 0 = unknown). */
   person: Int32Array;
   device: Int32Array;
-  client: string[];
-  name: string[];
+  /** Row i's client address is clients[clientIx[i]], its name names[nameIx[i]]. */
+  clientIx: Int32Array;
+  nameIx: Int32Array;
+  clients: string[];
+  names: string[];
+  /** Where each of `clients` and `names` is, while the batch is filled (main thread only: sealBatch drops it). */
+  index?: { clients: Map<string, number>; names: Map<string, number> };
 }
 
 export function newBatch(capacity: number): Batch {
@@ -46,9 +53,17 @@ export function newBatch(capacity: number): Batch {
     transport: new Uint8Array(capacity),
     person: new Int32Array(capacity),
     device: new Int32Array(capacity),
-    client: new Array<string>(capacity),
-    name: new Array<string>(capacity),
+    clientIx: new Int32Array(capacity),
+    nameIx: new Int32Array(capacity),
+    clients: [],
+    names: [],
+    index: { clients: new Map(), names: new Map() },
   };
+}
+
+/** Ready to post: the look-up maps stay behind (the writer reads clientIx and nameIx). */
+export function sealBatch(b: Batch): void {
+  b.index = undefined;
 }
 
 /** The buffers to list as transferables when posting a batch. */
@@ -69,6 +84,8 @@ export function transferables(b: Batch): ArrayBuffer[] {
     b.transport,
     b.person,
     b.device,
+    b.clientIx,
+    b.nameIx,
   ].map((a) => a.buffer as ArrayBuffer);
 }
 
@@ -94,10 +111,9 @@ export function pushRow(
   device = 0,
 ): void {
   const i = b.n++;
+  putStrings(b, i, client, name);
   b.ts[i] = ts;
-  b.client[i] = client;
   b.group[i] = group;
-  b.name[i] = name;
   b.qtype[i] = qtype;
   b.action[i] = action;
   b.category[i] = category;
@@ -112,6 +128,20 @@ export function pushRow(
   b.person[i] = person;
   b.device[i] = device;
 }
+
+/** Row i's client address and name, each held once in the batch however many rows share it. */
+export function putStrings(b: Batch, i: number, client: string, name: string): void {
+  const index = b.index!;
+  let at = index.clients.get(client);
+  if (at === undefined) index.clients.set(client, (at = b.clients.push(client) - 1));
+  b.clientIx[i] = at;
+  at = index.names.get(name);
+  if (at === undefined) index.names.set(name, (at = b.names.push(name) - 1));
+  b.nameIx[i] = at;
+}
+
+export const clientOf = (b: Batch, i: number): string => b.clients[b.clientIx[i]];
+export const nameOf = (b: Batch, i: number): string => b.names[b.nameIx[i]];
 
 /** How the query log records the transport a query came over (the shape's `transport`). */
 export const TRANSPORT_CODES = { udp: 1, tcp: 2, doh: 3, dot: 4 } as const;

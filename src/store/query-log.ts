@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { siblingModule, startWorker } from '../util/worker.js';
-import { newBatch, pushRow, transferables, type Batch, type Dictionaries } from './batch.js';
+import { newBatch, pushRow, sealBatch, transferables, type Batch, type Dictionaries } from './batch.js';
 import { StoreError, type StoreErrorCode } from './errors.js';
 import { loadNameHider, type NameHider } from './hidden-names.js';
 import type { WorkerReply, WorkerRequest } from './writer-protocol.js';
@@ -276,8 +276,7 @@ export class QueryLog extends EventEmitter {
   private postBatch(): void {
     const b = this.batch;
     if (b.n === 0 || !this.worker) return;
-    b.client.length = b.n;
-    b.name.length = b.n;
+    sealBatch(b);
     this.inFlight += b.n;
     this.batch = newBatch(this.batchRows);
     this.worker.postMessage({ type: 'batch', batch: b } satisfies WorkerRequest, transferables(b));

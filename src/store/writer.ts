@@ -197,6 +197,8 @@ export class LogWriter {
       order.sort((x, y) => ts[x] - ts[y]);
     }
     let day = -1;
+    const clientIds = new Int32Array(b.clients.length);
+    const nameIds = new Int32Array(b.names.length);
     let st: DayStatements | undefined;
     let agg: Aggregates | undefined;
     for (let j = 0; j < n; j++) {
@@ -206,14 +208,19 @@ export class LogWriter {
       const d = Math.floor(t / DAY_MS);
       if (d !== day) {
         day = d;
+        clientIds.fill(-1);
+        nameIds.fill(-1);
         st = this.statements(d);
         agg = aggs.get(d);
         if (!agg) aggs.set(d, (agg = newAggregates()));
         if (d > this.cacheDay) this.resetCaches(d);
       }
       const ms = t - d * DAY_MS;
-      const clientId = this.clientId(b.client[i], d);
-      const nameId = this.nameId(b.name[i], d);
+      // Each distinct name and address of the batch is interned once a day (the batch holds each once).
+      let clientId = clientIds[b.clientIx[i]];
+      if (clientId < 0) clientId = clientIds[b.clientIx[i]] = this.clientId(b.clients[b.clientIx[i]], d);
+      let nameId = nameIds[b.nameIx[i]];
+      if (nameId < 0) nameId = nameIds[b.nameIx[i]] = this.nameId(b.names[b.nameIx[i]], d);
       const shapeId = this.shapeId(b, i);
       const lat = b.latencyUs[i];
       const whoId = b.person[i] === 0 && b.device[i] === 0 ? 0 : this.whoId(b.person[i], b.device[i], d);

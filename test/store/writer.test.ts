@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from 'better-sqlite3';
 import { openDatabase } from '../../src/store/db.js';
 import { LogWriter } from '../../src/store/writer.js';
-import { newBatch, pushRow } from '../../src/store/batch.js';
+import { newBatch, pushRow, sealBatch } from '../../src/store/batch.js';
 import { dayOf, dayTables, KEY_SLOTS } from '../../src/store/partitions.js';
 import { tempDir } from './helpers.js';
 
@@ -163,5 +163,44 @@ describe('LogWriter rollups', () => {
     expect(byClient).toHaveLength(70);
     expect(byClient).toEqual(fromRows('address', 'client_by_id'));
     expect(byName.reduce((sum, r) => sum + r.n, 0)).toBe(1200);
+  });
+});
+
+describe('a batch holds each name and client address once', () => {
+  it('posts 3 names and 2 addresses for 600 rows, and every row reads back with its own', () => {
+    const b = newBatch(600);
+    const names = ['a.test', 'b.test', 'c.test'];
+    const clients = ['10.0.0.1', '10.0.0.2'];
+    for (let i = 0; i < 600; i++) pushRow(b, T0 + i, clients[i % 2], 0, names[i % 3], 1, 0, -1, 0, 0, 100, false);
+    expect(b.names).toEqual(names);
+    expect(b.clients).toEqual(clients);
+    sealBatch(b);
+    expect(b.index).toBeUndefined(); // the look-up maps are not posted to the writer
+    const w = writer();
+    expect(w.writeBatch(b)).toBe(600);
+    const t = dayTables(DAY);
+    const stored = db!
+      .prepare(
+        `SELECT n.name, c.address FROM ${t.q} AS q JOIN name_by_id AS n ON n.id = q.name JOIN client_by_id AS c ON c.id = q.client ORDER BY q.id`,
+      )
+      .all();
+    expect(stored).toEqual(Array.from({ length: 600 }, (_, i) => ({ name: names[i % 3], address: clients[i % 2] })));
+  });
+
+  it('interns a name again on each day a batch spans (each day keeps its own last_day)', () => {
+    const midnight = (DAY + 1) * 86_400_000;
+    const b = newBatch(4);
+    for (const t of [midnight - 2, midnight - 1, midnight, midnight + 1])
+      pushRow(b, t, '10.0.0.1', 0, 'late.test', 1, 0, -1, 0, 0, 100, false);
+    const w = writer();
+    expect(w.writeBatch(b)).toBe(4);
+    expect(db!.prepare("SELECT last_day FROM name_by_id WHERE name = 'late.test'").pluck().get()).toBe(DAY + 1);
+    const perDay = [DAY, DAY + 1].map((d) =>
+      db!
+        .prepare(`SELECT count(*) FROM ${dayTables(d).q}`)
+        .pluck()
+        .get(),
+    );
+    expect(perDay).toEqual([2, 2]);
   });
 });
