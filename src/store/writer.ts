@@ -217,10 +217,12 @@ export class LogWriter {
       }
       const ms = t - d * DAY_MS;
       // Each distinct name and address of the batch is interned once a day (the batch holds each once).
-      let clientId = clientIds[b.clientIx[i]];
-      if (clientId < 0) clientId = clientIds[b.clientIx[i]] = this.clientId(b.clients[b.clientIx[i]], d);
-      let nameId = nameIds[b.nameIx[i]];
-      if (nameId < 0) nameId = nameIds[b.nameIx[i]] = this.nameId(b.names[b.nameIx[i]], d);
+      const ci = b.clientIx[i];
+      const ni = b.nameIx[i];
+      let clientId = clientIds[ci];
+      if (clientId < 0) clientId = clientIds[ci] = this.clientId(b.clients[ci], d);
+      let nameId = nameIds[ni];
+      if (nameId < 0) nameId = nameIds[ni] = this.nameId(b.names[ni], d);
       const shapeId = this.shapeId(b, i);
       const lat = b.latencyUs[i];
       const whoId = b.person[i] === 0 && b.device[i] === 0 ? 0 : this.whoId(b.person[i], b.device[i], d);
