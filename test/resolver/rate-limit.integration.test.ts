@@ -17,7 +17,13 @@ const FLOODER = '127.0.0.9';
 const NEIGHBOUR = '127.0.0.10';
 
 /** Send queries from `from` as fast as the loop allows for `ms`, and count what comes back. */
-async function flood(port: number, from: string, ms: number): Promise<{ sent: number; tc: number; answered: number }> {
+/** Floods for at least `ms`, and on while `more()` says so (the checks made under the flood), up to 20 s. */
+async function flood(
+  port: number,
+  from: string,
+  ms: number,
+  more: () => boolean = () => false,
+): Promise<{ sent: number; tc: number; answered: number; seconds: number }> {
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((r) => socket.bind(0, from, () => r()));
   const query = dnsPacket.encode({
@@ -26,7 +32,8 @@ async function flood(port: number, from: string, ms: number): Promise<{ sent: nu
     flags: dnsPacket.RECURSION_DESIRED,
     questions: [{ type: 'A', name: 'www.school.test' }],
   });
-  const counts = { sent: 0, tc: 0, answered: 0 };
+  const counts = { sent: 0, tc: 0, answered: 0, seconds: 0 };
+  const start = Date.now();
   socket.on('message', (m) => {
     if (m[2] & 0x02) counts.tc++;
     else counts.answered++;
@@ -35,11 +42,12 @@ async function flood(port: number, from: string, ms: number): Promise<{ sent: nu
   await new Promise<void>((resolve) => {
     const burst = () => {
       for (let i = 0; i < 200; i++, counts.sent++) socket.send(query, port, '127.0.0.1');
-      if (Date.now() < until) setTimeout(burst, 1);
+      if (Date.now() < until || (more() && Date.now() < start + 20_000)) setTimeout(burst, 1);
       else resolve();
     };
     burst();
   });
+  counts.seconds = (Date.now() - start) / 1000;
   await new Promise((r) => setTimeout(r, 200));
   socket.close();
   return counts;
@@ -71,7 +79,9 @@ describe.skipIf(!run)('rate limit and allow-list with real clients', () => {
   });
 
   it('a flooding address gets TC=1 and REFUSED over TCP while another address is answered as usual', async () => {
-    const flooding = flood(gh.port, FLOODER, 2500);
+    // The flood lasts until the checks below are done: on a loaded machine five kdig runs can outlast a fixed one.
+    let checking = true;
+    const flooding = flood(gh.port, FLOODER, 2500, () => checking);
     await new Promise((r) => setTimeout(r, 300));
     // The flooder's own TCP queries, while it is over its limit: REFUSED, not a hang. (Now and
     // then one finds the token that came back since the flood's last packet: that one is answered.)
@@ -83,6 +93,7 @@ describe.skipIf(!run)('rate limit and allow-list with real clients', () => {
       expect(r.flags).not.toContain('tc');
       neighbour.push(`${r.status} ${r.answers.map((a) => a.data).join(',')}`);
     }
+    checking = false;
     const f = await flooding;
 
     expect(neighbour).toEqual(Array(5).fill('NOERROR 192.0.2.80'));
@@ -93,7 +104,7 @@ describe.skipIf(!run)('rate limit and allow-list with real clients', () => {
     expect(f.tc).toBeGreaterThan(10 * f.answered);
     expect(gh.app.admission.stats.rateLimitedUdp).toBeGreaterThanOrEqual(f.tc);
     // Only the burst plus the rate for the flood's duration reached the chain (and the neighbour's queries).
-    const limit = 200 + 50 * 3;
+    const limit = 200 + 50 * Math.max(3, Math.ceil(f.seconds)); // 3 s for the usual 2.5 s flood, as before
     expect(f.answered).toBeLessThanOrEqual(limit);
     expect(gh.app.server.stats.queries).toBeLessThanOrEqual(limit + 20);
 
