@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { ask } from '../helpers/client.js';
 import { spawnServe } from '../helpers/serve-process.js';
+import { eventually } from '../helpers/eventually.js';
 
 const cli = join(import.meta.dirname, '../../dist/cli.js');
 
@@ -55,8 +56,15 @@ describe('gatehouse serve', () => {
     writeFileSync(join(dir, 'gh.yaml'), configText(up.url));
     const p = await serve(join(dir, 'gh.yaml'));
     procs.push(p.child);
+    const before = up.queries;
     const pending = ask(p.port, 'slow.test', 'A', { timeoutMs: 4000 });
-    await new Promise((r) => setTimeout(r, 150));
+    // SIGTERM once the query is in flight upstream (a query that arrives
+    // while draining is dropped by design), however slow the machine is.
+    await eventually(
+      async () => up.queries,
+      (n) => n > before,
+      10_000,
+    );
     const exited = new Promise<number | null>((r) => p.child.on('exit', (code) => r(code)));
     p.child.kill('SIGTERM');
     expect((await pending).addresses).toEqual(['192.0.2.50']);
@@ -81,9 +89,12 @@ describe('gatehouse serve', () => {
     // counts as lost; a dropped query still fails.
     let answered = 0;
     let failed = 0;
+    const reloaded = () => p.lines.some((l) => l.includes('configuration reloaded'));
     const load = (async () => {
-      const until = Date.now() + 1200;
-      while (Date.now() < until) {
+      // Until the reload is done (bounded), and for a while at least.
+      const least = Date.now() + 1200;
+      const most = Date.now() + 15_000;
+      while ((Date.now() < least || !reloaded()) && Date.now() < most) {
         try {
           await ask(p.port, 'which.test', 'A', { timeoutMs: 5000 });
           answered++;
@@ -97,17 +108,18 @@ describe('gatehouse serve', () => {
     p.child.kill('SIGHUP');
     await load;
     expect(failed).toBe(0);
-    expect(answered).toBeGreaterThan(10);
+    expect(answered).toBeGreaterThan(2);
+    expect(reloaded()).toBe(true);
     expect((await ask(p.port, 'which.test')).addresses).toEqual(['192.0.2.2']);
 
     writeFileSync(file, configText(first.url).replace('timeoutMs: 1500', 'timeoutMs: "soon"'));
     p.child.kill('SIGHUP');
-    await new Promise((r) => setTimeout(r, 500));
-    const rejected = p.lines.find((l) => l.includes('new configuration rejected'));
+    const rejectedLine = async () => p.lines.find((l) => l.includes('new configuration rejected'));
+    const rejected = await eventually(rejectedLine, Boolean, 15_000);
     expect(rejected).toMatch(/"path":"links\[0\]\.timeoutMs","line":2/);
     expect((await ask(p.port, 'which.test')).addresses).toEqual(['192.0.2.2']);
     p.child.kill('SIGTERM');
-  });
+  }, 60_000);
 
   it('refuses to start on a bad config, naming the key and the line', async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-serve-'));

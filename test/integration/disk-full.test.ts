@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { baseConfig, startGatehouse, type Running } from '../helpers/gatehouse.js';
 import { ask } from '../helpers/client.js';
+import { eventually } from '../helpers/eventually.js';
 
 describe('a full disk', () => {
   let up: FakeUpstream;
@@ -50,9 +51,10 @@ describe('a full disk', () => {
     // DNS goes on answering, right.
     for (let i = 0; i < 20; i++) expect((await ask(gh.port, 'ok.test')).addresses).toEqual(['192.0.2.1']);
     // IT hears about it (the 'dropped' event is raised at most once per flush interval).
-    await new Promise((r) => setTimeout(r, 600));
-    gh.app.alerts.flush();
-    const ops = gh.app.alerts.list({ kind: 'operational' }).items;
-    expect(ops.some((a) => a.category === 'querylog-dropped')).toBe(true);
+    const raised = async () => {
+      gh.app.alerts.flush();
+      return gh.app.alerts.list({ kind: 'operational' }).items.some((a) => a.category === 'querylog-dropped');
+    };
+    expect(await eventually(raised, Boolean, 10_000)).toBe(true);
   });
 });

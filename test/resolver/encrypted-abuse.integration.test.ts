@@ -14,14 +14,16 @@ import { OUTSIDE, kdigEncrypted, startEncrypted, type EncryptedGatehouse } from 
 
 const enabled = havePrograms('kdig', 'nsd', 'openssl');
 
-/** kdig in school over DoT and DoH: both answer, and quickly (the abuse holds no one up). */
+/**
+ * kdig in school over DoT and DoH: both answer (the abuse holds no one up).
+ * kdig runs with +retry=0 +time=3, so a client held up by the abuse gets no
+ * answer; no wall-clock assertion of our own, which a starved CI machine's
+ * process start-up alone could break.
+ */
 async function othersServed(e: EncryptedGatehouse): Promise<void> {
   for (const how of [{ dot: true }, {}]) {
-    const started = performance.now();
     const r = await kdigEncrypted(e, how, 'www.gh.test');
     expect(r.answers, r.raw).toEqual(['192.0.2.10']);
-    // Far below any timeout in play (handshake 800 ms, request 500 ms, kdig's own 3 s).
-    expect(performance.now() - started).toBeLessThan(2500);
   }
 }
 

@@ -100,7 +100,7 @@ describe.skipIf(!run)('rate limit and allow-list with real clients', () => {
     expect(overTcp.filter((s) => s === 'REFUSED').length).toBeGreaterThanOrEqual(4);
     expect(f.sent).toBeGreaterThan(5000);
     // Under a flood some answers are lost in the sockets' buffers, as on a real network; most that come back are TC.
-    expect(f.tc).toBeGreaterThan(1000);
+    expect(f.tc).toBeGreaterThan(500);
     expect(f.tc).toBeGreaterThan(10 * f.answered);
     expect(gh.app.admission.stats.rateLimitedUdp).toBeGreaterThanOrEqual(f.tc);
     // Only the burst plus the rate for the flood's duration reached the chain (and the neighbour's queries).

@@ -54,7 +54,7 @@ describe.skipIf(!ready)('the reply path', () => {
     nsd = await startNsd({ 'cname.test': zone('cname.test', ['www IN A 192.0.2.30', 'alias 3600 IN CNAME www'], 60) });
     const extra = 'cache: { staleAnswerAfterMs: 200 }\nhealth: { probeIntervalMs: 60000, failAfter: 1000 }';
     gh = await startGatehouse(baseConfig([{ name: 'primary', upstreams: [up.url] }], extra), { now: () => clock });
-    ghNsd = await startGatehouse(baseConfig([{ name: 'primary', upstreams: [`udp://127.0.0.1:${nsd.port}`] }], extra), {
+    ghNsd = await startGatehouse(baseConfig([{ name: 'primary', upstreams: [`udp://127.0.0.1:${nsd.port}`], timeoutMs: 2000 }], extra), {
       now: () => clock,
     });
   });

@@ -22,7 +22,7 @@ describe.skipIf(!ready)('DNS over UDP and TCP with dig, kdig and nsd', () => {
     });
     // Over TCP to nsd: the 4 KB TXT answers need it, and on port 0 nsd's TCP
     // port is not its UDP port (the UDP upstream is tested in udp-modes).
-    gh = await startGatehouse(baseConfig([{ name: 'primary', upstreams: [`tcp://127.0.0.1:${nsd.tcpPort}`] }]));
+    gh = await startGatehouse(baseConfig([{ name: 'primary', upstreams: [`tcp://127.0.0.1:${nsd.tcpPort}`], timeoutMs: 2000 }]));
   });
   afterAll(async () => {
     await gh?.stop();
@@ -94,7 +94,7 @@ describe.skipIf(!ready)('IPv6 listener', () => {
   it('answers on [::1]', async () => {
     const nsd = await startNsd({ 'six.test': zone('six.test', ['www IN A 192.0.2.6']) });
     const gh = await startGatehouse(
-      baseConfig([{ name: 'p', upstreams: [`udp://127.0.0.1:${nsd.port}`] }]).replace('["127.0.0.1:0"]', '["[::1]:0"]'),
+      baseConfig([{ name: 'p', upstreams: [`udp://127.0.0.1:${nsd.port}`], timeoutMs: 2000 }]).replace('["127.0.0.1:0"]', '["[::1]:0"]'),
     );
     try {
       for (const opts of [[], ['+tcp']]) {
