@@ -18,7 +18,8 @@
 //      answer those names themselves (unbound local-data, dnsmasq address=,
 //      a dnsdist SpoofAction rule, kresd hints), as a blocking resolver would
 //   3. cache misses at --miss-rate q/s: names never asked before, answered by nsd
-//   4. p50/p99 at --latency-rate q/s (our load generator, cache hits)
+//   4. p50/p99 at --latency-rate q/s (cache hits; dnsperf -v gives each answer's
+//      time: a C load generator, where ours in Node added its own tail to every server)
 //   5. full speed (dnsperf), then the query-log accounting: rows in the
 //      database against answers, rows the writer dropped (and counted) apart
 //      from rows missing without a trace
@@ -35,8 +36,7 @@ import Database from 'better-sqlite3';
 import { startNsd, zone } from '../test/helpers/nsd.js';
 import { findProgram } from '../test/helpers/programs.js';
 import { ask } from '../test/helpers/client.js';
-import { measureLatency, type LatencyResult } from './loadgen.js';
-import { dnsperf, writeQueryFile } from './dnsperf.js';
+import { dnsperf, dnsperfLatency, writeQueryFile, type DnsperfLatency as LatencyResult } from './dnsperf.js';
 import { cpuTimes, memory, splitThreads, threadCpuMs, type Memory, type ThreadSplit } from './proc.js';
 import { BENCH_NS, startDnsdist, startDnsmasq, startKresd, startUnboundPeer, stopAllPeers, type Peer } from './peers.js';
 import {
@@ -203,11 +203,11 @@ async function main(): Promise<void> {
     }
   }
 
-  console.log(`\nLatency at a fixed ${LATENCY_RATE} q/s (our load generator, cache hits), after 3 s at that rate:`);
+  console.log(`\nLatency at a fixed ${LATENCY_RATE} q/s (cache hits, dnsperf -Q -v: each answer's time), after 3 s at that rate:`);
   const latency = new Map<string, LatencyResult>();
   for (const s of plain) {
-    count(s.port, (await measureLatency({ port: s.port, names: hitNames, rate: LATENCY_RATE, seconds: 3 })).answered);
-    const l = await measureLatency({ port: s.port, names: hitNames, rate: LATENCY_RATE, seconds: Math.min(SECONDS, 5) });
+    count(s.port, dnsperf({ port: s.port, file: hits, seconds: 3, rate: LATENCY_RATE }).completed);
+    const l = dnsperfLatency({ port: s.port, file: hits, seconds: Math.min(SECONDS, 5), rate: LATENCY_RATE });
     count(s.port, l.answered);
     latency.set(s.name, l);
   }
