@@ -25,6 +25,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database.
     if (!options.readonly) mkdirSync(dirname(path), { recursive: true });
     db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     applyPragmas(db, options);
+    if (!options.readonly) lockBeforeReading(db);
     // Reading the schema is what detects a file that is not a database.
     db.prepare('SELECT count(*) FROM sqlite_master').get();
     if (!options.readonly) {
@@ -55,6 +56,32 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database.
     }
   }
   return db;
+}
+
+/**
+ * Make db.transaction(fn)() a BEGIN IMMEDIATE transaction on this connection
+ * (.deferred, .immediate and .exclusive stay as they are). Several connections
+ * write this file at once: the query-log writer thread, the service's own
+ * (alerts, sessions, change control), the daily job, the CLI. A deferred
+ * transaction that reads before it writes cannot become a writer while another
+ * connection holds the write lock: SQLite fails it at once with SQLITE_BUSY,
+ * without the busy wait, and its work is lost (issue 17: a batch of query-log
+ * rows after a restart, while an urgent alert was being written). Taking the
+ * lock at BEGIN waits busy_timeout for it instead. Every transaction in this
+ * code base writes; the one that writes only temp tables (search.ts) asks for
+ * .deferred.
+ */
+function lockBeforeReading(db: Database.Database): void {
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: never[]) => unknown) => {
+    const t = transaction(fn);
+    return Object.assign((...args: never[]) => t.immediate(...args), {
+      default: t.immediate,
+      deferred: t.deferred,
+      immediate: t.immediate,
+      exclusive: t.exclusive,
+    });
+  }) as Database.Database['transaction'];
 }
 
 function applyPragmas(db: Database.Database, options: OpenOptions): void {

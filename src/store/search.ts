@@ -290,10 +290,11 @@ function resolveFilter(db: Database, f: SearchFilter): FilterIds | null {
 function fillIdSet(db: Database, table: 'search_names' | 'search_shapes' | 'search_who', ids: number[]): void {
   ensureIdSets(db);
   const insert = db.prepare(`INSERT OR IGNORE INTO temp.${table} (id) VALUES (?)`);
+  // Temp tables only: no need for the main database's write lock (db.ts lockBeforeReading).
   db.transaction(() => {
     db.prepare(`DELETE FROM temp.${table}`).run();
     for (const id of ids) insert.run(id);
-  })();
+  }).deferred();
 }
 
 function ensureIdSets(db: Database): void {

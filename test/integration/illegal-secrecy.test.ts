@@ -63,9 +63,10 @@ describe.skipIf(!ready)('illegal names stay secret', () => {
   const dbPath = () => join(dir, 'gatehouse.db');
   const answers: string[] = [];
   /**
-   * What the service answered and logged, for a failure message: this file
-   * once failed (1 run in 6) with the new rows missing from every search, and
-   * did not fail again in 20 runs, so a failure says what was on disk.
+   * What the service answered and logged, for a failure message. This file
+   * once failed with the pupils' new rows missing: the writer's first
+   * transaction after the start read before it wrote and lost its batch to
+   * the urgent IWF alerts' commit (fixed in db.ts, lockBeforeReading).
    */
   const diagnostics = () => {
     const tables = gh.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'r[mn]_*'").pluck().all() as string[];

@@ -6,7 +6,7 @@ import { hasTables, openDatabase } from '../../src/store/db.js';
 import { latestVersion, migrate, migrations, type Migration } from '../../src/store/migrations.js';
 import { QueryLog } from '../../src/store/query-log.js';
 import { silentLogger } from '../../src/log.js';
-import { tempDir } from './helpers.js';
+import { holdWriteLock, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir> | undefined;
 afterEach(() => {
@@ -99,6 +99,31 @@ describe('openDatabase', () => {
     }
     expect(error).toMatchObject({ code: 'GH_ERR_STORE_OPEN', path });
     expect((error as Error).message).toContain(path);
+  });
+
+  it('a transaction that reads before it writes waits for the write lock another connection holds', async () => {
+    const tmp = tempDir();
+    const db = openDatabase(tmp.path('gh.db'));
+    try {
+      db.exec('CREATE TABLE counter (n INTEGER)');
+      db.prepare('INSERT INTO counter VALUES (0)').run();
+      const bump = db.transaction(() => {
+        const n = db.prepare('SELECT n FROM counter').pluck().get() as number;
+        db.prepare('UPDATE counter SET n = ?').run(n + 1);
+      });
+      const holder = await holdWriteLock(tmp.path('gh.db'), 300);
+      // A plain (deferred) transaction: SQLITE_BUSY at once, "database is locked".
+      expect(() => bump.deferred()).toThrow(/locked/);
+      await holder.done;
+      const again = await holdWriteLock(tmp.path('gh.db'), 300);
+      // openDatabase's default: BEGIN IMMEDIATE, which waits busy_timeout for the lock.
+      expect(() => bump()).not.toThrow();
+      await again.done;
+      expect(db.prepare('SELECT n FROM counter').pluck().get()).toBe(1);
+    } finally {
+      db.close();
+      tmp.remove();
+    }
   });
 
   it('an unwritable database file: a clear error at start-up, not on the first insert', () => {

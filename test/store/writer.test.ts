@@ -7,7 +7,7 @@ import { openDatabase } from '../../src/store/db.js';
 import { LogWriter } from '../../src/store/writer.js';
 import { newBatch, pushRow, sealBatch } from '../../src/store/batch.js';
 import { dayOf, dayTables, KEY_SLOTS } from '../../src/store/partitions.js';
-import { tempDir } from './helpers.js';
+import { holdWriteLock, tempDir } from './helpers.js';
 
 const T0 = Date.UTC(2026, 10, 23, 9, 0, 0);
 const DAY = dayOf(T0);
@@ -202,5 +202,28 @@ describe('a batch holds each name and client address once', () => {
         .get(),
     );
     expect(perDay).toEqual([2, 2]);
+  });
+});
+
+describe('another connection writing at the same time', () => {
+  it('waits for the write lock another connection holds, and loses nothing', async () => {
+    writer().writeBatch(batchAt([T0], 'before'));
+    // After a restart: today's tables exist, and the new writer has not seen them.
+    const w = new LogWriter(db!);
+    w.setDictionaries(dicts);
+    // Another thread (the service's own connection, writing an urgent alert)
+    // holds the write lock for 300 ms, then commits. The writer's first
+    // transaction on a day reads before it writes (the day's tables and their
+    // last id): as a deferred transaction it failed at once with SQLITE_BUSY
+    // ("database is locked", no busy wait), and the batch's rows were lost.
+    const holder = await holdWriteLock(tmp!.path('gh.db'), 300);
+    expect(w.writeBatch(batchAt([T0 + 10, T0 + 11], 'after'))).toBe(2);
+    await holder.done;
+    expect(
+      db!
+        .prepare(`SELECT count(*) FROM ${dayTables(DAY).q}`)
+        .pluck()
+        .get(),
+    ).toBe(3);
   });
 });
