@@ -36,7 +36,8 @@ import Database from 'better-sqlite3';
 import { startNsd, zone } from '../test/helpers/nsd.js';
 import { findProgram } from '../test/helpers/programs.js';
 import { ask } from '../test/helpers/client.js';
-import { dnsperf, dnsperfLatency, writeQueryFile, type DnsperfLatency as LatencyResult } from './dnsperf.js';
+import { type LatencyResult } from './loadgen.js';
+import { dnsperf, dnsperfLatency, writeQueryFile } from './dnsperf.js';
 import { cpuTimes, memory, splitThreads, threadCpuMs, type Memory, type ThreadSplit } from './proc.js';
 import { BENCH_NS, startDnsdist, startDnsmasq, startKresd, startUnboundPeer, stopAllPeers, type Peer } from './peers.js';
 import {

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { findProgram } from '../test/helpers/programs.js';
+import { latencyResult, type LatencyResult } from './loadgen.js';
 
 export interface DnsperfResult {
   sent: number;
@@ -13,9 +14,7 @@ export interface DnsperfResult {
 }
 
 export function dnsperf(opts: { port: number; file: string; seconds: number; rate?: number }): DnsperfResult {
-  const args = ['-s', '127.0.0.1', '-p', String(opts.port), '-d', opts.file, '-l', String(opts.seconds), '-c', '1', '-q', '200'];
-  if (opts.rate !== undefined) args.push('-Q', String(opts.rate));
-  const out = execFileSync(findProgram('dnsperf')!, args, { encoding: 'utf8' });
+  const out = run(opts);
   const field = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
   return {
     sent: field(/Queries sent:\s+(\d+)/),
@@ -26,17 +25,30 @@ export function dnsperf(opts: { port: number; file: string; seconds: number; rat
   };
 }
 
+function run(opts: { port: number; file: string; seconds: number; rate?: number }, outstanding = 200, extra: string[] = []): string {
+  const args = [
+    '-s',
+    '127.0.0.1',
+    '-p',
+    String(opts.port),
+    '-d',
+    opts.file,
+    '-l',
+    String(opts.seconds),
+    '-c',
+    '1',
+    '-q',
+    String(outstanding),
+  ];
+  if (opts.rate !== undefined) args.push('-Q', String(opts.rate));
+  // -v writes a line per answer: room for a few million.
+  return execFileSync(findProgram('dnsperf')!, [...args, ...extra], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+}
+
 /** A dnsperf data file: one `name A` line per name. */
 export function writeQueryFile(file: string, names: string[]): string {
   writeFileSync(file, names.map((n) => `${n} A\n`).join(''));
   return file;
-}
-
-export interface DnsperfLatency {
-  sent: number;
-  answered: number;
-  p50Ms: number;
-  p99Ms: number;
 }
 
 /**
@@ -45,23 +57,13 @@ export interface DnsperfLatency {
  * a timeout). A load generator in C: our Node one (loadgen.ts) adds its own
  * event-loop delays to every server's tail.
  */
-export function dnsperfLatency(opts: { port: number; file: string; seconds: number; rate: number }): DnsperfLatency {
-  const args = ['-s', '127.0.0.1', '-p', String(opts.port), '-d', opts.file, '-l', String(opts.seconds), '-c', '1', '-q', '500'];
-  args.push('-Q', String(opts.rate), '-v');
-  const out = execFileSync(findProgram('dnsperf')!, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+export function dnsperfLatency(opts: { port: number; file: string; seconds: number; rate: number }): LatencyResult {
+  const out = run(opts, 500, ['-v']);
   const latencies: number[] = [];
-  let timedOut = 0;
   for (const line of out.split('\n')) {
-    if (!line.startsWith('> ')) continue;
-    const fields = line.split(' ');
-    if (fields[1] === 'T') timedOut++;
-    else {
-      const seconds = Number(fields[fields.length - 1]);
-      if (Number.isFinite(seconds)) latencies.push(seconds * 1000);
-    }
+    if (!line.startsWith('> ') || line.startsWith('> T ')) continue;
+    const seconds = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(seconds)) latencies.push(seconds * 1000);
   }
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] : NaN);
-  const sent = Number(/Queries sent:\s+(\d+)/.exec(out)?.[1] ?? latencies.length + timedOut);
-  return { sent, answered: latencies.length, p50Ms: pct(0.5), p99Ms: pct(0.99) };
+  return latencyResult(Number(/Queries sent:\s+(\d+)/.exec(out)?.[1] ?? 0), latencies);
 }

@@ -56,6 +56,11 @@ export async function measureLatency(opts: {
   });
   await new Promise((r) => setTimeout(r, 500)); // stragglers
   socket.close();
+  return latencyResult(sent, latencies);
+}
+
+/** p50 and p99 of the answers' latencies (ms); sorts `latencies`. */
+export function latencyResult(sent: number, latencies: number[]): LatencyResult {
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] : NaN);
   return { sent, answered: latencies.length, p50Ms: pct(0.5), p99Ms: pct(0.99) };

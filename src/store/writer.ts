@@ -2,10 +2,6 @@
 // partitions and their rollups, one transaction per batch, with prepared
 // statements only. Runs inside the writer worker (writer-worker.ts); the bench
 // and the tests also drive it directly.
-//
-// Every transaction here is BEGIN IMMEDIATE, said explicitly since the bench
-// and tests may hand it a connection not opened by openDatabase: see db.ts
-// lockBeforeReading for why (a batch read first and lost its rows).
 import type { Database, Statement } from 'better-sqlite3';
 import type { Batch, Dictionaries } from './batch.js';
 import {
@@ -152,15 +148,13 @@ export class LogWriter {
 
   /** Map the config's group / category / link indexes to stable dict ids. */
   setDictionaries(d: Dictionaries): void {
-    this.db
-      .transaction(() => {
-        this.groupIds = d.groups.map((n) => this.internDict.get('group', n) as number);
-        this.categoryIds = d.categories.map((n) => this.internDict.get('category', n) as number);
-        this.linkIds = d.links.map((n) => this.internDict.get('link', n) as number);
-        this.listIds = (d.lists ?? []).map((n) => this.internDict.get('list', n) as number);
-        this.reasonIds = (d.reasons ?? []).map((n) => this.internDict.get('reason', n) as number);
-      })
-      .immediate();
+    this.db.transaction(() => {
+      this.groupIds = d.groups.map((n) => this.internDict.get('group', n) as number);
+      this.categoryIds = d.categories.map((n) => this.internDict.get('category', n) as number);
+      this.linkIds = d.links.map((n) => this.internDict.get('link', n) as number);
+      this.listIds = (d.lists ?? []).map((n) => this.internDict.get('list', n) as number);
+      this.reasonIds = (d.reasons ?? []).map((n) => this.internDict.get('reason', n) as number);
+    })();
     for (const m of this.shapes) m.clear();
   }
 
@@ -177,14 +171,12 @@ export class LogWriter {
   writeBatches(batches: Batch[]): number {
     let total = 0;
     try {
-      this.db
-        .transaction(() => {
-          const aggs = new Map<number, Aggregates>();
-          for (const b of batches) total += this.writeRows(b, aggs);
-          this.flushStaged();
-          for (const [day, agg] of aggs) this.flushAggregates(this.statements(day), agg);
-        })
-        .immediate();
+      this.db.transaction(() => {
+        const aggs = new Map<number, Aggregates>();
+        for (const b of batches) total += this.writeRows(b, aggs);
+        this.flushStaged();
+        for (const [day, agg] of aggs) this.flushAggregates(this.statements(day), agg);
+      })();
     } catch (err) {
       this.forgetUncommitted();
       throw err;
@@ -284,50 +276,48 @@ export class LogWriter {
   purge(cutoff: number): PurgeResult {
     const cutoffDay = dayOf(cutoff);
     const result: PurgeResult = { droppedDays: [], deletedRows: 0 };
-    this.db
-      .transaction(() => {
-        for (const day of listDays(this.db)) {
-          if (day < cutoffDay) {
-            dropDay(this.db, day);
-            this.days.delete(day);
-            this.db.prepare('DELETE FROM compacted_day WHERE day = ?').run(day);
-            result.droppedDays.push(day);
-          } else if (day === cutoffDay) {
-            const t = dayTables(day);
-            const ms = cutoff - day * DAY_MS;
-            const minute = Math.floor(ms / MINUTE_MS);
-            // Table names come from dayTables (our own format), never from input.
-            result.deletedRows += this.db.prepare(`DELETE FROM ${t.q} WHERE id < ?`).run(ms * KEY_SLOTS).changes;
-            const bucket = Math.floor(minute / NAME_BUCKET_MINUTES);
-            this.db.prepare(`DELETE FROM ${t.rc} WHERE minute <= ?`).run(minute);
-            this.db.prepare(`DELETE FROM ${t.rm} WHERE minute <= ?`).run(minute);
-            this.db.prepare(`DELETE FROM ${t.rn} WHERE bucket <= ?`).run(bucket);
-            const hour = Math.floor(minute / 60);
-            this.db.prepare(`DELETE FROM ${t.rw} WHERE hour <= ?`).run(hour);
-            // The minute and the bucket the cutoff falls in are counted again from
-            // the rows that remain, so the rollups hold nothing older either.
-            this.recount(t, minute * MINUTE_MS * KEY_SLOTS, (minute + 1) * MINUTE_MS * KEY_SLOTS, 'minute');
-            this.recount(
-              t,
-              bucket * NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS,
-              (bucket + 1) * NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS,
-              'bucket',
-            );
-            this.recount(t, hour * 60 * MINUTE_MS * KEY_SLOTS, (hour + 1) * 60 * MINUTE_MS * KEY_SLOTS, 'hour');
-          }
+    this.db.transaction(() => {
+      for (const day of listDays(this.db)) {
+        if (day < cutoffDay) {
+          dropDay(this.db, day);
+          this.days.delete(day);
+          this.db.prepare('DELETE FROM compacted_day WHERE day = ?').run(day);
+          result.droppedDays.push(day);
+        } else if (day === cutoffDay) {
+          const t = dayTables(day);
+          const ms = cutoff - day * DAY_MS;
+          const minute = Math.floor(ms / MINUTE_MS);
+          // Table names come from dayTables (our own format), never from input.
+          result.deletedRows += this.db.prepare(`DELETE FROM ${t.q} WHERE id < ?`).run(ms * KEY_SLOTS).changes;
+          const bucket = Math.floor(minute / NAME_BUCKET_MINUTES);
+          this.db.prepare(`DELETE FROM ${t.rc} WHERE minute <= ?`).run(minute);
+          this.db.prepare(`DELETE FROM ${t.rm} WHERE minute <= ?`).run(minute);
+          this.db.prepare(`DELETE FROM ${t.rn} WHERE bucket <= ?`).run(bucket);
+          const hour = Math.floor(minute / 60);
+          this.db.prepare(`DELETE FROM ${t.rw} WHERE hour <= ?`).run(hour);
+          // The minute and the bucket the cutoff falls in are counted again from
+          // the rows that remain, so the rollups hold nothing older either.
+          this.recount(t, minute * MINUTE_MS * KEY_SLOTS, (minute + 1) * MINUTE_MS * KEY_SLOTS, 'minute');
+          this.recount(
+            t,
+            bucket * NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS,
+            (bucket + 1) * NAME_BUCKET_MINUTES * MINUTE_MS * KEY_SLOTS,
+            'bucket',
+          );
+          this.recount(t, hour * 60 * MINUTE_MS * KEY_SLOTS, (hour + 1) * 60 * MINUTE_MS * KEY_SLOTS, 'hour');
         }
-        this.db.prepare('DELETE FROM check_query WHERE id < ?').run(cutoff * KEY_SLOTS);
-        this.db.prepare('DELETE FROM link_switch WHERE at < ?').run(cutoff);
-        this.db.prepare('DELETE FROM list_refresh WHERE at < ?').run(cutoff);
-        // The daily rollups of the days purged (and of the day the cutoff falls in, rolled up again later).
-        purgeDaily(this.db, cutoff);
-        // Names and addresses last seen on a purged day are personal data too.
-        this.db.prepare('DELETE FROM name_by_id WHERE last_day < ?').run(cutoffDay);
-        this.db.prepare('DELETE FROM client_by_id WHERE last_day < ?').run(cutoffDay);
-        // Who pairs too: the people and devices they point at then go with identity's retention (identity/retention.ts).
-        this.db.prepare('DELETE FROM who_by_id WHERE last_day < ?').run(cutoffDay);
-      })
-      .immediate();
+      }
+      this.db.prepare('DELETE FROM check_query WHERE id < ?').run(cutoff * KEY_SLOTS);
+      this.db.prepare('DELETE FROM link_switch WHERE at < ?').run(cutoff);
+      this.db.prepare('DELETE FROM list_refresh WHERE at < ?').run(cutoff);
+      // The daily rollups of the days purged (and of the day the cutoff falls in, rolled up again later).
+      purgeDaily(this.db, cutoff);
+      // Names and addresses last seen on a purged day are personal data too.
+      this.db.prepare('DELETE FROM name_by_id WHERE last_day < ?').run(cutoffDay);
+      this.db.prepare('DELETE FROM client_by_id WHERE last_day < ?').run(cutoffDay);
+      // Who pairs too: the people and devices they point at then go with identity's retention (identity/retention.ts).
+      this.db.prepare('DELETE FROM who_by_id WHERE last_day < ?').run(cutoffDay);
+    })();
     this.names.clear();
     this.clients.clear();
     this.whos.clear();
@@ -373,12 +363,10 @@ export class LogWriter {
     const mark = this.db.prepare('INSERT OR IGNORE INTO compacted_day (day) VALUES (?)');
     const days = listDays(this.db).filter((d) => d < beforeDay && !done.has(d));
     for (const day of days) {
-      this.db
-        .transaction(() => {
-          compactDay(this.db, day);
-          mark.run(day);
-        })
-        .immediate();
+      this.db.transaction(() => {
+        compactDay(this.db, day);
+        mark.run(day);
+      })();
     }
     return days;
   }
