@@ -54,14 +54,17 @@ export function totpNow(secret: string, at = Date.now()): string {
 /** The last 30-second step used per secret: the server refuses a code from a step already used. */
 const usedSteps = new Map<string, number>();
 
-/** A code from a step not used before with this secret (waits for the next step if need be: at most 30 s). */
+/**
+ * A code from a step not used before with this secret. The server accepts one
+ * step either side of its own (src/admin/totp.ts), so the step after the last
+ * used one serves while it is at most one ahead of now; only a third login
+ * within one 30 s step waits, until the clock reaches the last used step.
+ */
 async function freshCode(secret: string): Promise<string> {
   const last = usedSteps.get(secret) ?? -1;
-  let step = Math.floor(Date.now() / 30_000);
-  if (step <= last) {
-    await new Promise((r) => setTimeout(r, (last + 1) * 30_000 - Date.now() + 50));
-    step = Math.floor(Date.now() / 30_000);
-  }
+  const currentStep = () => Math.floor(Date.now() / 30_000);
+  if (last > currentStep()) await new Promise((r) => setTimeout(r, last * 30_000 - Date.now() + 50));
+  const step = Math.max(currentStep(), last + 1);
   usedSteps.set(secret, step);
   return totpNow(secret, step * 30_000 + 1000);
 }
@@ -107,14 +110,26 @@ export async function loginInBrowser(
 }
 
 /**
- * Log accounts in by turns in one browser (each login clears the cookies
- * first), remembering each account's TOTP secret once it enrolled. The
+ * Log accounts in by turns in one browser, remembering each account's TOTP
+ * secret once it enrolled, and its session: an account whose session is still
+ * good gets it back instead of logging in again (the server takes each TOTP
+ * step once, so a third login within a minute would wait for a new step). The
  * returned function opens a page with `newPage` and ends on the account's home page.
  */
 export function loginsInTurn(browser: Browser, base: string, newPage: () => Promise<Page>) {
   const secrets = new Map<string, string>();
+  const sessions = new Map<string, Awaited<ReturnType<BrowserContext['cookies']>>>();
   return async (name: string, password: string, newPassword: string): Promise<Page> => {
     await browser.context.clearCookies();
+    const session = sessions.get(name);
+    if (session) {
+      await browser.context.addCookies(session);
+      const page = await newPage();
+      await page.goto(`${base}/`);
+      if (!new URL(page.url()).pathname.startsWith('/login')) return page;
+      await page.close();
+      await browser.context.clearCookies();
+    }
     const page = await newPage();
     const known = secrets.get(name);
     const secret = await loginInBrowser(page, base, { name, password, newPassword, ...(known ? { secret: known } : {}) }).catch(
@@ -123,6 +138,7 @@ export function loginsInTurn(browser: Browser, base: string, newPage: () => Prom
       },
     );
     if (secret) secrets.set(name, secret);
+    sessions.set(name, await browser.context.cookies());
     return page;
   };
 }
