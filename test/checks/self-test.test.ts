@@ -41,7 +41,7 @@ groups:
 checks:
   names: { iwf: [iwf-test.example], adult: [adult-test.example], social: [social-test.example] }
   allowed: [fine.example]
-  timeoutMs: 300
+  timeoutMs: 2000
 ${extra}`;
 }
 

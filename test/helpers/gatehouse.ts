@@ -19,7 +19,7 @@ export function baseConfig(links: { name: string; upstreams: string[]; timeoutMs
     'dns:',
     '  listen: ["127.0.0.1:0"]',
     'links:',
-    ...links.map((l) => `  - { name: ${l.name}, upstreams: ${JSON.stringify(l.upstreams)}, timeoutMs: ${l.timeoutMs ?? 300} }`),
+    ...links.map((l) => `  - { name: ${l.name}, upstreams: ${JSON.stringify(l.upstreams)}, timeoutMs: ${l.timeoutMs ?? 2000} }`),
     'groups:',
     '  - { name: everyone, default: true }',
     extra,

@@ -9,7 +9,7 @@ export interface RadclientResult {
 }
 
 /** Send one Accounting-Request made of `attributes` ("Name = value" lines) to 127.0.0.1:port. */
-export function radclientAcct(port: number, secret: string, attributes: string[], timeoutS = 1): Promise<RadclientResult> {
+export function radclientAcct(port: number, secret: string, attributes: string[], timeoutS = 5): Promise<RadclientResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       findProgram('radclient')!,

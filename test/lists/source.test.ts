@@ -85,7 +85,7 @@ describe('http list sources', () => {
   const gambling = 2;
   const config = () =>
     configWithLists([
-      { id: 'remote', category: 'gambling', source: `${base}/list.txt`, format: 'domains', maxBytes: 64 * 1024, timeoutMs: 500 },
+      { id: 'remote', category: 'gambling', source: `${base}/list.txt`, format: 'domains', maxBytes: 64 * 1024, timeoutMs: 2000 },
     ]);
 
   beforeEach(async () => {
@@ -130,7 +130,7 @@ describe('http list sources', () => {
   it.each([
     ['huge-declared', /larger than maxBytes/],
     ['huge-streamed', /larger than maxBytes/],
-    ['stall', /timed out after 500 ms/],
+    ['stall', /timed out after 2000 ms/],
     ['garbage', /not valid for the list's format/],
     ['error', /HTTP 503/],
   ] as const)('a %s download keeps the old list and reports why', async (bad, why) => {

@@ -109,8 +109,9 @@ describe('cache', () => {
     up.records.set('c.test', '192.0.2.33');
     expect((await ask(gh.port, 'c.test')).addresses).toEqual(['192.0.2.3']); // served from cache…
     await expect.poll(() => up.queries).toBe(2); // …while it was refreshed in the background
-    await new Promise((r) => setTimeout(r, 100)); // and its answer stored
-    clock += 30_000; // past the old expiry
+    // …and its answer stored: the cache serves the new one (no second prefetch while one is under way)…
+    await expect.poll(async () => (await ask(gh.port, 'c.test')).addresses).toEqual(['192.0.2.33']);
+    clock += 30_000; // …still after the old expiry
     expect((await ask(gh.port, 'c.test')).addresses).toEqual(['192.0.2.33']);
     expect(up.queries).toBe(2);
   });
