@@ -13,7 +13,10 @@
 //      libuv, V8's GC, SQLite). Two services, because V8's profiler thread
 //      would be in perf's figures.
 //
-//   npm run build && npx tsx bench/profile.ts [--seconds 10] [--rate 30000] [--out DIR]
+//   npm run build && npx tsx bench/profile.ts [--seconds 10] [--rate 30000] [--out DIR] [--misses]
+//
+// --misses: cache misses instead of hits (names never asked before, which
+// nsd's wildcard answers); --rate then defaults to 10,000 q/s, as in cpu.ts.
 //
 // The profiles stay in --out (default: a new directory under /tmp) for a
 // closer look: Chrome DevTools opens .cpuprofile files; `perf report -i`.
@@ -27,18 +30,21 @@ import { findProgram } from '../test/helpers/programs.js';
 import { dnsperf, writeQueryFile } from './dnsperf.js';
 import { cpuMs, splitThreads, threadCpuMs } from './proc.js';
 import { formatSummary, selfTimes, summarise, summarisePerf, type CpuProfile } from './profile-summary.js';
+import { BENCH_NS } from './peers.js';
 import { schoolConfig, seedIdentities, startGatehouse, stopGatehouse } from './school.js';
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
-    rate: { type: 'string', default: '30000' },
+    rate: { type: 'string' },
     out: { type: 'string' },
     identities: { type: 'string', default: '20000' },
+    misses: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(values.seconds);
-const RATE = Number(values.rate);
+const MISSES = values.misses;
+const RATE = Number(values.rate ?? (MISSES ? 10_000 : 30_000));
 const out = values.out ?? mkdtempSync(join(tmpdir(), 'gh-profile-'));
 mkdirSync(out, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'gh-profile-work-'));
@@ -77,13 +83,13 @@ async function profiledRun(
   writeFileSync(file, config.yaml);
   const g = await startGatehouse(label, file, dataDir, nodeArgs);
   try {
-    dnsperf({ port: g.port, file: queries, seconds: 3, rate: RATE }); // warm the cache and the JIT
+    dnsperf({ port: g.port, file: MISSES ? warmQueries : queries, seconds: 3, rate: RATE }); // warm the cache and the JIT
     await sleep(1000);
     const before = cpuMs(g.pid);
     const threads = threadCpuMs(g.pid);
     const stop = await during(g.pid);
     const from = nowUs();
-    const run = dnsperf({ port: g.port, file: queries, seconds: SECONDS, rate: RATE });
+    const run = dnsperf({ port: g.port, file: MISSES ? missQueries : queries, seconds: SECONDS, rate: RATE });
     await sleep(1000); // the writer commits the window's last rows
     const to = nowUs();
     await stop();
@@ -106,6 +112,10 @@ async function profiledRun(
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const names = Array.from({ length: 2000 }, (_, i) => `host${i}.bench.test`);
 const queries = join(work, 'hits.txt');
+// With --misses: names for the warm-up and for the window, none asked twice (dnsperf stops at the file's end).
+const warmQueries = join(work, 'warm.txt');
+const missQueries = join(work, 'misses.txt');
+const missNames = (tag: string, n: number) => Array.from({ length: Math.ceil(n) }, (_, i) => `${tag}-${i}.miss.bench.test`);
 
 async function main(): Promise<void> {
   console.log(
@@ -116,10 +126,16 @@ async function main(): Promise<void> {
   const nsd = await startNsd({
     'bench.test': zone(
       'bench.test',
-      names.map((n, i) => `${n}. IN A 198.18.${(i >> 8) & 255}.${i & 255}`),
+      [...names.map((n, i) => `${n}. IN A 198.18.${(i >> 8) & 255}.${i & 255}`), '*.miss IN A 192.0.2.99'],
+      300,
+      BENCH_NS, // glue outside private space, as a real upstream's (cpu.ts)
     ),
   });
   writeQueryFile(queries, names);
+  if (MISSES) {
+    writeQueryFile(warmQueries, missNames('warm', RATE * 3.5));
+    writeQueryFile(missQueries, missNames('run', RATE * (SECONDS + 0.5)));
+  }
   try {
     // 1. V8's profiler (it samples wall-clock time: shares within a thread, not CPU time).
     const profDir = join(out, 'cpuprofile');

@@ -79,7 +79,9 @@ export class UdpUpstream implements Upstream {
     const index = this.next;
     this.next = (this.next + 1) % POOL_SIZE;
     let slot = this.slots[index];
-    if (!slot || slot.uses >= USES_PER_SOCKET) {
+    // A retired socket (used up, or one that reported an error) takes no new
+    // queries: it is closed once its last answer is in, and a send on it then would throw.
+    if (!slot || slot.retired || slot.uses >= USES_PER_SOCKET) {
       if (slot) {
         slot.retired = true;
         this.maybeCloseRetired(slot);
