@@ -187,6 +187,38 @@ describe('a batch holds each name and client address once', () => {
     expect(stored).toEqual(Array.from({ length: 600 }, (_, i) => ({ name: names[i % 3], address: clients[i % 2] })));
   });
 
+  it('interns new names 64 to a statement: 200 new and 2 known names each read back on their own rows', () => {
+    const w = writer();
+    const first = newBatch(2);
+    pushRow(first, T0, '10.0.0.1', 0, 'known0.test', 1, 0, -1, 0, 0, 100, false);
+    pushRow(first, T0, '10.0.0.1', 0, 'known1.test', 1, 0, -1, 0, 0, 100, false);
+    w.writeBatch(first);
+    // The next day: the known names are interned again (their last_day moves on) among 200 new ones.
+    const next = T0 + 86_400_000;
+    const names = [
+      ...Array.from({ length: 100 }, (_, i) => `new${i}.test`),
+      'known0.test',
+      ...Array.from({ length: 100 }, (_, i) => `new${100 + i}.test`),
+      'known1.test',
+    ];
+    const b = newBatch(names.length * 2);
+    for (let r = 0; r < 2; r++)
+      names.forEach((name, i) => pushRow(b, next + r * 1000 + i, '10.0.0.1', 0, name, 1, 0, -1, 0, 0, 100, false));
+    expect(w.writeBatch(b)).toBe(names.length * 2);
+    const stored = db!
+      .prepare(`SELECT n.name FROM ${dayTables(DAY + 1).q} AS q JOIN name_by_id AS n ON n.id = q.name ORDER BY q.id`)
+      .pluck()
+      .all();
+    expect(stored).toEqual([...names, ...names]);
+    expect(db!.prepare('SELECT count(*) FROM name_by_id').pluck().get()).toBe(202);
+    expect(
+      db!
+        .prepare('SELECT count(*) FROM name_by_id WHERE last_day = ?')
+        .pluck()
+        .get(DAY + 1),
+    ).toBe(202);
+  });
+
   it('interns a name again on each day a batch spans (each day keeps its own last_day)', () => {
     const midnight = (DAY + 1) * 86_400_000;
     const b = newBatch(4);
