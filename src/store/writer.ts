@@ -219,8 +219,7 @@ export class LogWriter {
     let agg: Aggregates | undefined;
     for (let j = 0; j < n; j++) {
       const i = order ? order[j] : j;
-      // A bad timestamp must not sink the whole batch: log the row at the time it is written.
-      const t = ts[i] >= 0 && ts[i] < MAX_TS ? Math.floor(ts[i]) : Date.now();
+      const t = rowTime(ts, i);
       const d = Math.floor(t / DAY_MS);
       if (d !== day) {
         day = d;
@@ -605,13 +604,7 @@ export class LogWriter {
    */
   private internNamesOf(names: string[], ids: Int32Array, day: number): void {
     const fresh: number[] = [];
-    const seen = new Set<string>(); // a batch holds each name once, but a repeat in one statement must not happen
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i];
-      if (typeof name !== 'string' || this.names.has(name) || seen.has(name)) continue;
-      seen.add(name);
-      fresh.push(i);
-    }
+    for (let i = 0; i < names.length; i++) if (typeof names[i] === 'string' && !this.names.has(names[i])) fresh.push(i);
     const params = new Array<string | number>(NAMES_PER_INTERN * 2);
     for (let at = 0; at + NAMES_PER_INTERN <= fresh.length; at += NAMES_PER_INTERN) {
       for (let j = 0; j < NAMES_PER_INTERN; j++) {
@@ -623,10 +616,7 @@ export class LogWriter {
         const name = names[fresh[at + j]];
         const id = byName.get(name)!;
         ids[fresh[at + j]] = id;
-        if (day === this.cacheDay) {
-          if (this.names.size >= INTERN_CACHE_MAX) this.names.clear();
-          this.names.set(name, id);
-        }
+        this.rememberName(name, id, day);
       }
     }
   }
@@ -636,12 +626,16 @@ export class LogWriter {
     let id = this.names.get(name);
     if (id === undefined) {
       id = this.internName.get(name, day) as number;
-      if (day === this.cacheDay) {
-        if (this.names.size >= INTERN_CACHE_MAX) this.names.clear();
-        this.names.set(name, id);
-      }
+      this.rememberName(name, id, day);
     }
     return id;
+  }
+
+  /** Cache a name's id for the rest of the day (only the cache's own day: a late row's day must bump last_day again). */
+  private rememberName(name: string, id: number, day: number): void {
+    if (day !== this.cacheDay) return;
+    if (this.names.size >= INTERN_CACHE_MAX) this.names.clear();
+    this.names.set(name, id);
   }
 
   private clientId(address: string, day: number): number {
@@ -707,12 +701,16 @@ function rollupUpsert(table: string, keyColumns: string, rows: number): string {
     ON CONFLICT DO UPDATE SET n = n + excluded.n, blocked = blocked + excluded.blocked`;
 }
 
-/** The day every row of `b` is logged under (writeRows' rule for each row's time), or -1 when they span more than one. */
+/** The time row i is logged at: a bad timestamp must not sink the whole batch, so such a row is logged at the time it is written. */
+function rowTime(ts: Float64Array, i: number): number {
+  return ts[i] >= 0 && ts[i] < MAX_TS ? Math.floor(ts[i]) : Date.now();
+}
+
+/** The day every row of `b` is logged under, or -1 when they span more than one. */
 function batchDay(b: Batch): number {
   let day = -1;
   for (let i = 0; i < b.n; i++) {
-    const t = b.ts[i] >= 0 && b.ts[i] < MAX_TS ? b.ts[i] : Date.now();
-    const d = Math.floor(t / DAY_MS);
+    const d = Math.floor(rowTime(b.ts, i) / DAY_MS);
     if (day === -1) day = d;
     else if (d !== day) return -1;
   }
