@@ -32,6 +32,18 @@ export function serveFramed(socket: net.Socket, conn: TcpConnection, onMessage: 
   };
   socket.on('data', (chunk: Buffer) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    // Answers given while this chunk is read (cache hits, blocks) leave together:
+    // one write, and over TLS one record, instead of one each. Later answers are
+    // written as they come, after the uncork.
+    socket.cork();
+    try {
+      readMessages();
+    } finally {
+      socket.uncork();
+    }
+    if (buffered.length > MAX_MESSAGE + 2) socket.destroy();
+  });
+  const readMessages = () => {
     while (buffered.length >= 2) {
       const length = buffered.readUInt16BE(0);
       if (buffered.length < 2 + length) break;
@@ -41,8 +53,7 @@ export function serveFramed(socket: net.Socket, conn: TcpConnection, onMessage: 
       conn.queryStarted();
       if (!onMessage(message, reply)) conn.queryFinished();
     }
-    if (buffered.length > MAX_MESSAGE + 2) socket.destroy();
-  });
+  };
   const closed = () => {
     if (!open) return;
     open = false;

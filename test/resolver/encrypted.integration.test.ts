@@ -7,7 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { havePrograms, findProgram } from '../helpers/programs.js';
 import { INSIDE, OUTSIDE, SALT, kdigEncrypted, startEncrypted, type EncryptedGatehouse } from '../helpers/encrypted.js';
@@ -58,6 +61,54 @@ async function curlStatus(e: EncryptedGatehouse, path: string, args: string[] = 
   return code;
 }
 
+/**
+ * A TCP relay from loopback to the DoT port (connecting from INSIDE) that
+ * counts the TLS application-data records the server sends back.
+ */
+async function recordCountingRelay(dotPort: number): Promise<{ port: number; records: () => number; close: () => void }> {
+  let records = 0;
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ host: '127.0.0.1', port: dotPort, localAddress: INSIDE });
+    let pending = Buffer.alloc(0);
+    upstream.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      // TLS records: type (23 = application data), version, 2-byte length.
+      while (pending.length >= 5 && pending.length >= 5 + pending.readUInt16BE(3)) {
+        if (pending[0] === 23) records++;
+        pending = pending.subarray(5 + pending.readUInt16BE(3));
+      }
+      client.write(chunk);
+    });
+    client.pipe(upstream);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as net.AddressInfo).port, records: () => records, close: () => server.close() };
+}
+
+/** Read `count` length-prefixed DNS messages from a stream. */
+function readFramed(socket: tls.TLSSocket, count: number): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const messages: Buffer[] = [];
+    let pending = Buffer.alloc(0);
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+        messages.push(pending.subarray(2, 2 + pending.readUInt16BE(0)));
+        pending = pending.subarray(2 + pending.readUInt16BE(0));
+      }
+      if (messages.length >= count) resolve(messages);
+    });
+  });
+}
+
+const framed = (message: Buffer) => Buffer.concat([Buffer.from([message.length >> 8, message.length & 0xff]), message]);
+
 describe.runIf(enabled)('DoH and DoT with real clients', () => {
   let e: EncryptedGatehouse;
   let page: http.Server;
@@ -87,6 +138,37 @@ describe.runIf(enabled)('DoH and DoT with real clients', () => {
     const blocked = await kdigEncrypted(e, {}, 'adult.gh.test');
     expect(blocked.answers).toEqual(['127.0.0.1']);
     expect(blocked.raw).toMatch(/EDE: 15 \(Blocked\)/);
+  });
+
+  it('sends the answers to pipelined DoT queries read together in one TLS record, not one record each', async () => {
+    const relay = await recordCountingRelay(e.dotPort);
+    // TLS 1.2: after the handshake every application-data record is an answer (1.3 adds session tickets).
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: relay.port,
+      servername: 'dns.test',
+      ca: readFileSync(e.certs.ca),
+      maxVersion: 'TLSv1.2',
+    });
+    try {
+      await once(socket, 'secureConnect');
+      // A cached name (warmed by the first query) and a blocked one: both answered at once, while the chunk is read.
+      socket.write(framed(query('www.gh.test', 1)));
+      await readFramed(socket, 1);
+      socket.removeAllListeners('data');
+      const before = relay.records();
+      const names = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'www.gh.test' : 'adult.gh.test'));
+      const answers = readFramed(socket, names.length);
+      socket.write(Buffer.concat(names.map((n, i) => framed(query(n, 100 + i)))));
+      const got = await answers;
+      expect(got.map((a) => a.readUInt16BE(0)).sort((a, b) => a - b)).toEqual(names.map((_, i) => 100 + i));
+      // The 20 queries arrive in one TLS record, so the server reads them as one chunk. Uncorked, the
+      // first answer went out alone and the other 19 queued behind it: 2 records.
+      expect(relay.records() - before).toBe(1);
+    } finally {
+      socket.destroy();
+      relay.close();
+    }
   });
 
   it('resolves for curl --doh-url, which then loads a page whose name only Gatehouse knows', async () => {
