@@ -264,7 +264,7 @@ export class CacheHandler implements Handler {
     const length = cut === undefined ? src.length : cut.end;
     const option = stale ? STALE_EDE : entry.ede;
     const out = Buffer.allocUnsafe(length + (q.edns ? optSize(option) : 0));
-    src.copy(out, 0, 0, length);
+    out.set(length === src.length ? src : src.subarray(0, length));
     out[2] = 0x80 | (q.recursionDesired ? 0x01 : 0);
     out[3] = FLAG_RA | (src[3] & (wantsAuthenticData(q) ? 0x2f : 0x0f)) | (q.checkingDisabled ? FLAG_CD : 0);
     if (cut !== undefined) {

@@ -67,6 +67,8 @@ export function listenUdpBatch(native: BatchAddon, host: string, port: number, o
   });
   const meta = new Uint32Array(shared.buffer, shared.byteOffset + BATCH * SLOT, BATCH * META);
   const metaBytes = new Uint8Array(shared.buffer, shared.byteOffset + BATCH * SLOT, BATCH * META * 4);
+  // The slots as a plain byte array: TypedArray set() copies without Buffer.copy's trip into C++ (about 0.2 µs a packet each way).
+  const slots = new Uint8Array(shared.buffer, shared.byteOffset, BATCH * SLOT);
 
   function readBatch(count: number): void {
     for (let i = 0; i < count && !closed; i++) {
@@ -75,13 +77,13 @@ export function listenUdpBatch(native: BatchAddon, host: string, port: number, o
       if (length === 0) continue; // too long for a slot: no real query is
       const start = i * SLOT;
       const packet = Buffer.allocUnsafe(length);
-      shared.copy(packet, 0, start, start + length);
+      packet.set(slots.subarray(start, start + length));
       const address = addressAt(m);
       const clientPort = meta[m + PORT];
       const open = batch;
       onPacket(packet, address, clientPort, (answer) => {
         if (batch === open && answer.length <= SLOT) {
-          answer.copy(shared, start);
+          slots.set(answer, start);
           meta[m + ANSWER_LENGTH] = answer.length;
         } else if (!closed) {
           // A refused send (full socket buffer) loses the answer, as a lost packet would; the client retries.
