@@ -82,12 +82,7 @@ export function exchange(port: number, packet: Buffer, opts: AskOptions = {}): P
       const socket = net.connect({ host: server, port, localAddress: opts.from });
       const timer = setTimeout(() => (socket.destroy(), reject(new Error('timeout'))), timeoutMs);
       let buf = Buffer.alloc(0);
-      socket.on('connect', () => {
-        const framed = Buffer.alloc(packet.length + 2);
-        framed.writeUInt16BE(packet.length);
-        packet.copy(framed, 2);
-        socket.write(framed);
-      });
+      socket.on('connect', () => socket.write(frame(packet)));
       socket.on('data', (d) => {
         buf = Buffer.concat([buf, d]);
         if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
@@ -108,5 +103,34 @@ export function exchange(port: number, packet: Buffer, opts: AskOptions = {}): P
       resolve(msg);
     });
     socket.bind(0, opts.from, () => socket.send(packet, port, server));
+  });
+}
+
+/** A DNS message with its two-byte length in front, as TCP and DNS over TLS carry it (RFC 1035 §4.2.2). */
+export function frame(packet: Buffer): Buffer {
+  const out = Buffer.alloc(packet.length + 2);
+  out.writeUInt16BE(packet.length);
+  packet.copy(out, 2);
+  return out;
+}
+
+/** The next `count` length-prefixed messages from a stream (TCP or TLS); stops listening once it has them. */
+export function readFramed(socket: net.Socket, count: number): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const messages: Buffer[] = [];
+    let pending = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+        messages.push(pending.subarray(2, 2 + pending.readUInt16BE(0)));
+        pending = pending.subarray(2 + pending.readUInt16BE(0));
+      }
+      if (messages.length < count) return;
+      socket.off('data', onData);
+      socket.off('error', reject);
+      resolve(messages);
+    };
+    socket.on('data', onData);
+    socket.on('error', reject);
   });
 }

@@ -4,6 +4,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
+import { frame } from './client.js';
 
 export type Behaviour = 'answer' | 'drop' | 'servfail' | 'bogus' | 'wrong-id' | 'wrong-question' | 'truncate';
 
@@ -44,9 +45,7 @@ export async function startFakeUpstream(records: Record<string, string> = {}, ho
         fake.tcpQueries++;
         const answer = respond(msg, false);
         if (!answer) continue;
-        const framed = Buffer.alloc(answer.length + 2);
-        framed.writeUInt16BE(answer.length);
-        answer.copy(framed, 2);
+        const framed = frame(answer);
         setTimeout(() => socket.writable && socket.write(framed), fake.delayMs);
       }
     });

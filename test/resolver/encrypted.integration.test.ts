@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { havePrograms, findProgram } from '../helpers/programs.js';
+import { frame, readFramed } from '../helpers/client.js';
 import { INSIDE, OUTSIDE, SALT, kdigEncrypted, startEncrypted, type EncryptedGatehouse } from '../helpers/encrypted.js';
 import { saveDevice } from '../../src/identity/devices.js';
 import { issueToken, revokeToken } from '../../src/identity/device-tokens.js';
@@ -90,25 +91,6 @@ async function recordCountingRelay(dotPort: number): Promise<{ port: number; rec
   return { port: (server.address() as net.AddressInfo).port, records: () => records, close: () => server.close() };
 }
 
-/** Read `count` length-prefixed DNS messages from a stream. */
-function readFramed(socket: tls.TLSSocket, count: number): Promise<Buffer[]> {
-  return new Promise((resolve, reject) => {
-    const messages: Buffer[] = [];
-    let pending = Buffer.alloc(0);
-    socket.on('error', reject);
-    socket.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
-        messages.push(pending.subarray(2, 2 + pending.readUInt16BE(0)));
-        pending = pending.subarray(2 + pending.readUInt16BE(0));
-      }
-      if (messages.length >= count) resolve(messages);
-    });
-  });
-}
-
-const framed = (message: Buffer) => Buffer.concat([Buffer.from([message.length >> 8, message.length & 0xff]), message]);
-
 describe.runIf(enabled)('DoH and DoT with real clients', () => {
   let e: EncryptedGatehouse;
   let page: http.Server;
@@ -153,13 +135,12 @@ describe.runIf(enabled)('DoH and DoT with real clients', () => {
     try {
       await once(socket, 'secureConnect');
       // A cached name (warmed by the first query) and a blocked one: both answered at once, while the chunk is read.
-      socket.write(framed(query('www.gh.test', 1)));
+      socket.write(frame(query('www.gh.test', 1)));
       await readFramed(socket, 1);
-      socket.removeAllListeners('data');
       const before = relay.records();
       const names = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'www.gh.test' : 'adult.gh.test'));
       const answers = readFramed(socket, names.length);
-      socket.write(Buffer.concat(names.map((n, i) => framed(query(n, 100 + i)))));
+      socket.write(Buffer.concat(names.map((n, i) => frame(query(n, 100 + i)))));
       const got = await answers;
       expect(got.map((a) => a.readUInt16BE(0)).sort((a, b) => a - b)).toEqual(names.map((_, i) => 100 + i));
       // The 20 queries arrive in one TLS record, so the server reads them as one chunk. Uncorked, the

@@ -4,15 +4,8 @@ import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { baseConfig, startGatehouse, type Running } from '../helpers/gatehouse.js';
-import { ask, buildQuery, recordData } from '../helpers/client.js';
+import { ask, buildQuery, frame, readFramed, recordData } from '../helpers/client.js';
 import { dig } from '../helpers/dig.js';
-
-function frame(packet: Buffer): Buffer {
-  const out = Buffer.alloc(packet.length + 2);
-  out.writeUInt16BE(packet.length);
-  packet.copy(out, 2);
-  return out;
-}
 
 describe('TCP listener', () => {
   let up: FakeUpstream;
@@ -35,18 +28,7 @@ describe('TCP listener', () => {
     const socket = net.connect(gh.port, '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
     socket.write(Buffer.concat([frame(buildQuery('a.test', 'A', { id: 1 })), frame(buildQuery('b.test', 'A', { id: 2 }))]));
-    const answers = await new Promise<dnsPacket.DecodedPacket[]>((resolve) => {
-      let buf = Buffer.alloc(0);
-      const got: dnsPacket.DecodedPacket[] = [];
-      socket.on('data', (d) => {
-        buf = Buffer.concat([buf, d]);
-        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-          got.push(dnsPacket.decode(buf.subarray(2, 2 + buf.readUInt16BE(0))));
-          buf = buf.subarray(2 + buf.readUInt16BE(0));
-        }
-        if (got.length === 2) resolve(got);
-      });
-    });
+    const answers = (await readFramed(socket, 2)).map((m) => dnsPacket.decode(m));
     socket.destroy();
     const byId = new Map(answers.map((a) => [a.id, recordData(a.answers![0])]));
     expect(byId.get(1)).toBe('192.0.2.1');
