@@ -1,6 +1,8 @@
 // The cache handler alone, with a stub `next` and a clock we move (as
 // CoreDNS's TestCacheInsertion): keys, lifetimes, flags, serve-stale,
 // prefetch and ANY, table by table. cache.test.ts runs it in the real server.
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import dnsPacket from 'dns-packet';
 import { decodeReply, type DecodedReply } from '../helpers/client.js';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -449,5 +451,33 @@ describe('configure (a new config)', () => {
     changed.dns.rebindProtection = { ...changed.dns.rebindProtection, allowDomains: ['school.internal'] };
     handler.configure(changed);
     expect(handler.size).toBe(0);
+  });
+});
+
+describe('memory', () => {
+  // An entry stays for its TTL while the answers made around it go at once.
+  // Were an entry a slice of Node's shared 8 KiB Buffer pool, it would keep
+  // that whole pool alive: 4,000 entries, each stored between enough hits to
+  // fill a pool, held 27 MiB here before entries got their own memory.
+  it('keeps each entry in memory of its own size, not in a shared pool it would pin', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const handler = cache();
+    const next = stubNext((q) => upstream(responseTo(q, { answers: [a(q.name, 300)] })));
+    const hot = wireQuery({ labels: labels('hot.example') });
+    await handler.resolve(hot, next);
+    // Both: V8 keeps an array of up to 64 bytes on its own heap, a larger one's memory outside it.
+    const used = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+    gc();
+    const before = used();
+    for (let i = 0; i < 4000; i++) {
+      await handler.resolve(wireQuery({ labels: labels(`n${i}.example`) }), next);
+      for (let hit = 0; hit < 100; hit++) handler.resolve(hot, next); // short-lived answers, ~80 bytes each
+    }
+    gc();
+    const held = used() - before;
+    expect(handler.size).toBe(4001);
+    // About 7 MiB measured with the entries' own memory: they, the LRU's records and the stub's copy of every query asked.
+    expect(held).toBeLessThan(12 * 1024 * 1024);
   });
 });
