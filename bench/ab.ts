@@ -1,12 +1,13 @@
 // Two builds of Gatehouse side by side, as a school runs them (bench/school.ts:
 // the site config's real lists, 20,000 identities, the limiter, every query
-// logged), under the same fixed cache-hit load in alternating rounds: CPU per
-// answered query of each, read from /proc. On a shared, noisy machine the
+// logged), under the same fixed cache-hit load in alternating rounds (or, with
+// --blocked, 2,000 names of the gambling list the pupil's group blocks): CPU
+// per answered query of each, read from /proc. On a shared, noisy machine the
 // difference between two builds measured in one run, round by round, is
 // steadier than two runs of bench/cpu.ts compared afterwards.
 //
 //   npm run build && npx tsx bench/ab.ts --base /path/to/other/checkout [--rounds 8] [--seconds 4] [--rate 30000]
-//                                        [--node-args "..."] [--base-node-args "..."]
+//                                        [--blocked] [--node-args "..."] [--base-node-args "..."]
 //
 // --node-args / --base-node-args: flags for node itself on one side (V8's GC
 // flags, say); with --base naming this same checkout, they compare two ways of
@@ -20,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { startNsd, zone } from '../test/helpers/nsd.js';
 import { dnsperf, writeQueryFile } from './dnsperf.js';
 import { cpuMs } from './proc.js';
-import { schoolConfig, seedIdentities, startGatehouse, stopGatehouse, type RunningGatehouse } from './school.js';
+import { blockedSample, schoolConfig, seedIdentities, startGatehouse, stopGatehouse, type RunningGatehouse } from './school.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     identities: { type: 'string', default: '20000' },
     'node-args': { type: 'string', default: '' },
     'base-node-args': { type: 'string', default: '' },
+    blocked: { type: 'boolean', default: false },
   },
 });
 if (!values.base) {
@@ -42,6 +44,8 @@ const SECONDS = Number(values.seconds);
 const RATE = Number(values.rate);
 const dir = mkdtempSync(join(tmpdir(), 'gh-bench-ab-'));
 const names = Array.from({ length: 2000 }, (_, i) => `host${i}.bench.test`);
+const blockedNames = values.blocked ? blockedSample(2000) : [];
+const what = values.blocked ? 'blocked query' : 'cache hit';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
@@ -69,12 +73,12 @@ async function main(): Promise<void> {
     for (const [i, b] of builds.entries()) {
       const dataDir = join(dir, `g${i}`);
       const leases = seedIdentities(dataDir, Number(values.identities));
-      const config = schoolConfig({ dir, dataDir, upstream: nsd.port, queryLog: true, leases, fallbackBlocked: [] });
+      const config = schoolConfig({ dir, dataDir, upstream: nsd.port, queryLog: true, leases, fallbackBlocked: blockedNames });
       const file = join(dir, `g${i}.yaml`);
       writeFileSync(file, config.yaml);
       running.push(await startGatehouse(`g${i}`, file, dataDir, b.nodeArgs, b.root));
     }
-    const hits = writeQueryFile(join(dir, 'hits.txt'), names);
+    const hits = writeQueryFile(join(dir, 'hits.txt'), values.blocked ? blockedNames : names);
     for (const g of running) dnsperf({ port: g.port, file: hits, seconds: 3, rate: RATE }); // warm the caches
     const perQuery: number[][] = builds.map(() => []);
     for (let r = 0; r < ROUNDS; r++) {
@@ -93,7 +97,7 @@ async function main(): Promise<void> {
       console.log(`round ${r + 1}: ${line.join('  ')}  (load ${loadavg()[0].toFixed(2)})`);
     }
     const ratios = perQuery[1].map((t, r) => t / perQuery[0][r]);
-    console.log(`\nCPU per cache hit at ${RATE} q/s, every query logged, ${ROUNDS} rounds of ${SECONDS} s (median, min-max):`);
+    console.log(`\nCPU per ${what} at ${RATE} q/s, every query logged, ${ROUNDS} rounds of ${SECONDS} s (median, min-max):`);
     for (const [i, b] of builds.entries())
       console.log(
         `  ${b.label}: ${median(perQuery[i]).toFixed(2)} µs (${Math.min(...perQuery[i]).toFixed(2)}-${Math.max(...perQuery[i]).toFixed(2)})`,

@@ -28,7 +28,7 @@
 //   npm run build && npx tsx bench/cpu.ts [--seconds 5] [--repeat 3] [--rate 30000]
 //
 // Everything runs on loopback and every load is bounded in time.
-import { readFileSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -43,6 +43,7 @@ import { BENCH_NS, startDnsdist, startDnsmasq, startKresd, startUnboundPeer, sto
 import {
   BLOCK_ADDRESS,
   SHARED_LISTS,
+  blockedSample,
   schoolConfig,
   seedIdentities,
   startGatehouse,
@@ -278,17 +279,6 @@ function uniqueNames(tag: string, n: number): string {
     join(dir, `miss-${tag}.txt`),
     Array.from({ length: Math.ceil(n) }, (_, i) => `${tag}-${i}.miss.bench.test`),
   );
-}
-
-/** Names from the real gambling list (pupils' groups block it), or made-up ones when ../shared/lists is absent. */
-function blockedSample(n: number): string[] {
-  const file = join(SHARED_LISTS, 'ut1/gambling.domains');
-  if (!existsSync(file)) return Array.from({ length: n }, (_, i) => `casino${i}.blocked.test`);
-  const names = readFileSync(file, 'utf8')
-    .split('\n')
-    .map((l) => l.trim().toLowerCase())
-    .filter((l) => /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(l) && !/^[\d.]+$/.test(l));
-  return names.slice(0, n);
 }
 
 /** Ask until `s` answers `name` with `address` (Gatehouse reads its leases and sessions in the first seconds). */

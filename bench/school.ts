@@ -198,3 +198,14 @@ export async function stopGatehouse(g: RunningGatehouse): Promise<void> {
   g.child.kill('SIGTERM');
   await exited;
 }
+
+/** Names from the real gambling list (pupils' groups block it), or made-up ones when ../shared/lists is absent. */
+export function blockedSample(n: number): string[] {
+  const file = join(SHARED_LISTS, 'ut1/gambling.domains');
+  if (!existsSync(file)) return Array.from({ length: n }, (_, i) => `casino${i}.blocked.test`);
+  const names = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim().toLowerCase())
+    .filter((l) => /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(l) && !/^[\d.]+$/.test(l));
+  return names.slice(0, n);
+}
