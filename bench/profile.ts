@@ -13,8 +13,10 @@
 //      libuv, V8's GC, SQLite). Two services, because V8's profiler thread
 //      would be in perf's figures.
 //
-//   npm run build && npx tsx bench/profile.ts [--seconds 10] [--rate 30000] [--out DIR] [--misses]
+//   npm run build && npx tsx bench/profile.ts [--seconds 10] [--rate 30000] [--out DIR] [--misses | --blocked]
 //
+// --blocked: 2,000 names of the real gambling list the pupil's group blocks
+// instead of cache hits.
 // --misses: cache misses instead of hits (names never asked before, which
 // nsd's wildcard answers); --rate then defaults to 10,000 q/s, as in cpu.ts.
 //
@@ -31,7 +33,7 @@ import { dnsperf, writeQueryFile } from './dnsperf.js';
 import { cpuMs, splitThreads, threadCpuMs } from './proc.js';
 import { formatSummary, selfTimes, summarise, summarisePerf, type CpuProfile } from './profile-summary.js';
 import { BENCH_NS } from './peers.js';
-import { schoolConfig, seedIdentities, startGatehouse, stopGatehouse } from './school.js';
+import { blockedSample, schoolConfig, seedIdentities, startGatehouse, stopGatehouse } from './school.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,10 +42,12 @@ const { values } = parseArgs({
     out: { type: 'string' },
     identities: { type: 'string', default: '20000' },
     misses: { type: 'boolean', default: false },
+    blocked: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(values.seconds);
 const MISSES = values.misses;
+const blockedNames = values.blocked ? blockedSample(2000) : [];
 const RATE = Number(values.rate ?? (MISSES ? 10_000 : 30_000));
 const out = values.out ?? mkdtempSync(join(tmpdir(), 'gh-profile-'));
 mkdirSync(out, { recursive: true });
@@ -78,7 +82,7 @@ async function profiledRun(
 ): Promise<void> {
   const dataDir = join(work, label);
   const leases = seedIdentities(dataDir, Number(values.identities));
-  const config = schoolConfig({ dir: work, dataDir, upstream, queryLog: true, leases, fallbackBlocked: [] });
+  const config = schoolConfig({ dir: work, dataDir, upstream, queryLog: true, leases, fallbackBlocked: blockedNames });
   const file = join(work, `${label}.yaml`);
   writeFileSync(file, config.yaml);
   const g = await startGatehouse(label, file, dataDir, nodeArgs);
@@ -131,7 +135,7 @@ async function main(): Promise<void> {
       BENCH_NS, // glue outside private space, as a real upstream's (cpu.ts)
     ),
   });
-  writeQueryFile(queries, names);
+  writeQueryFile(queries, values.blocked ? blockedNames : names);
   if (MISSES) {
     writeQueryFile(warmQueries, missNames('warm', RATE * 3.5));
     writeQueryFile(missQueries, missNames('run', RATE * (SECONDS + 0.5)));
