@@ -25,7 +25,7 @@ import {
   QueryLogObserver,
   loggedLinkNames,
 } from './resolver/observers.js';
-import { INTERNATIONAL_NAME, asciiSkeleton, nameKind } from './lists/fold.js';
+import { BlockingListFinder } from './lists/blocking-list.js';
 import { illegalPart } from './lists/illegal-names.js';
 import { ListManager, type RefreshEvent } from './lists/manager.js';
 import { openDatabase } from './store/db.js';
@@ -103,6 +103,8 @@ export class Gatehouse {
   /** Query-log searches and reports for the admin UI, in their own thread. */
   private reader: StoreReader | undefined;
   private readonly logIndexes = new LogIndexes();
+  /** The list behind each list-based block, for the query log's "why". */
+  private readonly blockingLists = new BlockingListFinder(() => this.lists.matcher);
   private readonly alertObserver: AlertObserver;
   /** Hides illegal-category names before they are logged (store/hidden-names.ts). */
   private readonly hider: NameHider;
@@ -188,7 +190,9 @@ export class Gatehouse {
     // First: the self-test's queries are marked before anything records or alerts them.
     this.server.addObserver(new CheckTrafficMarker(this.checkToken));
     if (config.store.queryLog)
-      this.server.addObserver(new QueryLogObserver(this.queryLog, this.logIndexes, now, (name, category) => this.listOf(name, category)));
+      this.server.addObserver(
+        new QueryLogObserver(this.queryLog, this.logIndexes, now, (name, category) => this.blockingLists.find(name, category)),
+      );
     else this.logger.warn('store.queryLog is off: queries are not being logged');
     this.server.addObserver(this.alertObserver);
     this.server.addObserver(this.blocks);
@@ -258,16 +262,6 @@ export class Gatehouse {
       reasons: [...DECISION_REASONS],
       illegal: config.categories.map((c) => c.illegal),
     };
-  }
-
-  /** The list of `category` that blocks `name` (or its look-alike skeleton), for the query log's "why". */
-  private listOf(name: string, category: string): string | undefined {
-    const matcher = this.lists.matcher;
-    const find = (n: string) => matcher.explain(n).find((e) => e.effect === 'block' && e.category === category)?.listId;
-    const found = find(name);
-    if (found !== undefined || nameKind(name) !== INTERNATIONAL_NAME) return found;
-    const skeleton = asciiSkeleton(name);
-    return skeleton !== null && skeleton !== name ? find(skeleton) : undefined;
   }
 
   /** The reader thread's copy of the illegal categories' list entries, so name searches leave them out (store/search.ts). */
