@@ -1,13 +1,15 @@
 // Two builds of Gatehouse side by side, as a school runs them (bench/school.ts:
 // the site config's real lists, 20,000 identities, the limiter, every query
 // logged), under the same fixed cache-hit load in alternating rounds (or, with
-// --blocked, 2,000 names of the gambling list the pupil's group blocks): CPU
-// per answered query of each, read from /proc. On a shared, noisy machine the
+// --blocked, 2,000 names of the gambling list the pupil's group blocks; with
+// --misses, names never asked before, which nsd's wildcard answers, at 10,000
+// q/s unless --rate says otherwise): CPU per answered query of each, read from
+// /proc. On a shared, noisy machine the
 // difference between two builds measured in one run, round by round, is
 // steadier than two runs of bench/cpu.ts compared afterwards.
 //
 //   npm run build && npx tsx bench/ab.ts --base /path/to/other/checkout [--rounds 8] [--seconds 4] [--rate 30000]
-//                                        [--blocked] [--node-args "..."] [--base-node-args "..."]
+//                                        [--blocked | --misses] [--node-args "..."] [--base-node-args "..."]
 //
 // --node-args / --base-node-args: flags for node itself on one side (V8's GC
 // flags, say); with --base naming this same checkout, they compare two ways of
@@ -21,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { startNsd, zone } from '../test/helpers/nsd.js';
 import { dnsperf, writeQueryFile } from './dnsperf.js';
 import { cpuMs } from './proc.js';
+import { BENCH_NS } from './peers.js';
 import { blockedSample, schoolConfig, seedIdentities, startGatehouse, stopGatehouse, type RunningGatehouse } from './school.js';
 
 const { values } = parseArgs({
@@ -28,11 +31,12 @@ const { values } = parseArgs({
     base: { type: 'string' },
     rounds: { type: 'string', default: '8' },
     seconds: { type: 'string', default: '4' },
-    rate: { type: 'string', default: '30000' },
+    rate: { type: 'string' },
     identities: { type: 'string', default: '20000' },
     'node-args': { type: 'string', default: '' },
     'base-node-args': { type: 'string', default: '' },
     blocked: { type: 'boolean', default: false },
+    misses: { type: 'boolean', default: false },
   },
 });
 if (!values.base) {
@@ -41,18 +45,26 @@ if (!values.base) {
 }
 const ROUNDS = Number(values.rounds);
 const SECONDS = Number(values.seconds);
-const RATE = Number(values.rate);
+const RATE = Number(values.rate ?? (values.misses ? 10_000 : 30_000));
 const dir = mkdtempSync(join(tmpdir(), 'gh-bench-ab-'));
 const names = Array.from({ length: 2000 }, (_, i) => `host${i}.bench.test`);
 const blockedNames = values.blocked ? blockedSample(2000) : [];
-const what = values.blocked ? 'blocked query' : 'cache hit';
+const what = values.blocked ? 'blocked query' : values.misses ? 'cache miss' : 'cache hit';
+/** With --misses, a file of names nobody asked before, enough for `seconds` at RATE. */
+const missFile = (tag: string, seconds: number) =>
+  writeQueryFile(
+    join(dir, `miss-${tag}.txt`),
+    Array.from({ length: Math.ceil(RATE * seconds * 1.2) }, (_, i) => `${tag}-${i}.miss.bench.test`),
+  );
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   const nsd = await startNsd({
     'bench.test': zone(
       'bench.test',
-      names.map((n, i) => `${n}. IN A 198.18.${(i >> 8) & 255}.${i & 255}`),
+      [...names.map((n, i) => `${n}. IN A 198.18.${(i >> 8) & 255}.${i & 255}`), '*.miss IN A 192.0.2.99'],
+      300,
+      BENCH_NS, // glue outside private space, as a real upstream's (cpu.ts)
     ),
   });
   const args = (flags: string) => flags.split(' ').filter((a) => a.length > 0);
@@ -79,7 +91,8 @@ async function main(): Promise<void> {
       running.push(await startGatehouse(`g${i}`, file, dataDir, b.nodeArgs, b.root));
     }
     const hits = writeQueryFile(join(dir, 'hits.txt'), values.blocked ? blockedNames : names);
-    for (const g of running) dnsperf({ port: g.port, file: hits, seconds: 3, rate: RATE }); // warm the caches
+    for (const [i, g] of running.entries())
+      dnsperf({ port: g.port, file: values.misses ? missFile(`w${i}`, 3) : hits, seconds: 3, rate: RATE }); // warm the caches
     const perQuery: number[][] = builds.map(() => []);
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate who goes first, so a load change inside a round weighs on both alike.
@@ -88,7 +101,8 @@ async function main(): Promise<void> {
       for (const i of order) {
         const g = running[i];
         const before = cpuMs(g.pid);
-        const result = dnsperf({ port: g.port, file: hits, seconds: SECONDS, rate: RATE });
+        const file = values.misses ? missFile(`r${r}g${i}`, SECONDS) : hits;
+        const result = dnsperf({ port: g.port, file, seconds: SECONDS, rate: RATE });
         await new Promise((res) => setTimeout(res, 500)); // the writer commits what it was given
         const us = ((cpuMs(g.pid) - before) * 1000) / Math.max(1, result.completed);
         perQuery[i].push(us);
