@@ -56,7 +56,10 @@ export interface SchoolConfig {
  * when it is absent, one list of `fallbackBlocked` in the gambling category),
  * identity from `leases` with the roster's /Students as pupils, and the
  * benchmark's address (127.0.0.1) on the staff network, so only its identity
- * makes it a pupil.
+ * makes it a pupil. The links' health probe asks the bench's own zone
+ * (bench.test, which every bench's nsd serves): the site config's `. NS`
+ * would be REFUSED by an nsd that serves no root, and every link would go
+ * down and come back, with its alerts and log lines, in the middle of a load.
  */
 export function schoolConfig(o: {
   dir: string;
@@ -99,6 +102,7 @@ export function schoolConfig(o: {
       upstreams: [`udp://127.0.0.1:${o.upstream}`],
       timeoutMs: l.timeoutMs,
     })),
+    health: { ...site.health, probeName: 'bench.test', probeType: 'SOA' },
     lists,
     groups: (site.groups as { name: string; networks?: string[] }[]).map((g) =>
       g.name === 'staff' ? { ...g, networks: [...(g.networks ?? []), '127.0.0.0/8'] } : g,
