@@ -64,6 +64,8 @@ function opKey(kind: string, client: string | null | undefined, details: Record<
 }
 
 const SWEEP_EVERY_MS = 60_000;
+/** Safeguarding throttle keys remembered before the memo starts again (bounded memory). */
+const KEY_MEMO_LIMIT = 65_536;
 /** Alerts listed in one digest message. */
 const DIGEST_MAX = 500;
 
@@ -72,6 +74,8 @@ export class AlertEngine {
   private readonly outbox: Outbox;
   private readonly rules: Rules;
   private readonly tracker: Tracker;
+  private keys = new Map<string, Map<string, string>>();
+  private keyCount = 0;
   private readonly channels: Map<ChannelName, Channel>;
   private readonly dispatcher: Dispatcher;
   private readonly log: Logger;
@@ -204,7 +208,7 @@ export class AlertEngine {
       return;
     }
     if (e.at > this.latestAt) this.latestAt = e.at;
-    const key = e.client + '\0' + e.category;
+    const key = this.safeguardingKey(e.client, e.category);
     const t = this.tracker.track(key, e.at, rule.threshold.count, rule.withinMs);
     if (t.kind === 'repeat') {
       this.counters.repeats++;
@@ -341,6 +345,29 @@ export class AlertEngine {
     }
     const alerts = (row.alertIds ?? []).map((id) => this.store.get(id)).filter((a): a is Alert => a !== undefined);
     return alerts.length > 0 ? renderDigest(alerts, key, this.names, this.who) : null;
+  }
+
+  /**
+   * The throttle key of a safeguarding alert: its client, NUL, its category.
+   * Made once per pair and kept (by client, then category): a key joined on
+   * every lookup is a new string the tracker's Map must flatten and hash.
+   * The same text as the joins of reloadWindows and close (rare: not kept).
+   */
+  private safeguardingKey(client: string, category: string): string {
+    let byCategory = this.keys.get(client);
+    let key = byCategory?.get(category);
+    if (key === undefined) {
+      key = client + '\0' + category;
+      if (this.keyCount >= KEY_MEMO_LIMIT) {
+        this.keys = new Map();
+        this.keyCount = 0;
+        byCategory = undefined;
+      }
+      if (byCategory === undefined) this.keys.set(client, (byCategory = new Map()));
+      byCategory.set(category, key);
+      this.keyCount++;
+    }
+    return key;
   }
 
   private reloadWindows(now: number): void {

@@ -52,6 +52,22 @@ describe('throttling', () => {
     ]);
   });
 
+  it('keeps each client and category apart past the bound of its remembered throttle keys', () => {
+    site = new TestSite();
+    const engine = site.start({ rules: [{ category: 'vpn-proxy', threshold: { count: 2, withinMinutes: 10 } }] });
+    const t0 = Date.UTC(2026, 10, 23, 9, 0, 0);
+    const vpn = (client: string, at: number) => engine.observe(event({ category: 'vpn-proxy', client, at }));
+    // 70,000 devices once each (below the threshold of 2): more keys than the engine remembers (65,536).
+    vpn('10.200.0.1', t0);
+    for (let i = 0; i < 70_000; i++) vpn(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, t0 + 1);
+    expect(engine.list().total).toBe(0);
+    // The first device's second lookup, and a new device's first, after the memo started again.
+    vpn('10.200.0.1', t0 + 2);
+    vpn('10.200.0.2', t0 + 2);
+    const { items } = engine.list();
+    expect(items.map((a) => `${a.client} ${a.count}`)).toEqual(['10.200.0.1 2']);
+  });
+
   it('keeps counting into the same alert after a restart', async () => {
     site = new TestSite();
     let engine = site.start({});
