@@ -14,6 +14,7 @@ import { renderAlert, renderDigest } from './render.js';
 import { Rules } from './rules.js';
 import { AlertStore, type ListFilter, type NewAlert } from './store.js';
 import { Tracker, type PendingAlert } from './tracker.js';
+import { PairMemo } from '../util/pair-memo.js';
 import { AlertWriter } from './writer.js';
 import type { Alert, AlertEvent, AlertHistoryEntry, Channel, DeliveryAttempt, Notice, OperationalEvent, OutgoingMessage } from './types.js';
 import { NoticeStore, renderNotice } from './notices.js';
@@ -63,6 +64,11 @@ function opKey(kind: string, client: string | null | undefined, details: Record<
   return 'op\0' + kind + (client ? '\0' + client : '') + (typeof subject === 'string' ? '\0\0' + subject : '');
 }
 
+/** The throttle key of a safeguarding alert: its client, then its category. The same from an event, a reloaded alert and a closed one. */
+function safeguardingKey(client: string | null, category: string): string {
+  return client + '\0' + category;
+}
+
 const SWEEP_EVERY_MS = 60_000;
 /** Safeguarding throttle keys remembered before the memo starts again (bounded memory). */
 const KEY_MEMO_LIMIT = 65_536;
@@ -74,8 +80,8 @@ export class AlertEngine {
   private readonly outbox: Outbox;
   private readonly rules: Rules;
   private readonly tracker: Tracker;
-  private keys = new Map<string, Map<string, string>>();
-  private keyCount = 0;
+  /** Safeguarding throttle keys, made once per client and category rather than joined on every blocked lookup. */
+  private readonly keys = new PairMemo<string>(KEY_MEMO_LIMIT);
   private readonly channels: Map<ChannelName, Channel>;
   private readonly dispatcher: Dispatcher;
   private readonly log: Logger;
@@ -208,7 +214,7 @@ export class AlertEngine {
       return;
     }
     if (e.at > this.latestAt) this.latestAt = e.at;
-    const key = this.safeguardingKey(e.client, e.category);
+    const key = this.keys.get(e.client, e.category) ?? this.keys.set(e.client, e.category, safeguardingKey(e.client, e.category));
     const t = this.tracker.track(key, e.at, rule.threshold.count, rule.withinMs);
     if (t.kind === 'repeat') {
       this.counters.repeats++;
@@ -347,32 +353,9 @@ export class AlertEngine {
     return alerts.length > 0 ? renderDigest(alerts, key, this.names, this.who) : null;
   }
 
-  /**
-   * The throttle key of a safeguarding alert: its client, NUL, its category.
-   * Made once per pair and kept (by client, then category): a key joined on
-   * every lookup is a new string the tracker's Map must flatten and hash.
-   * The same text as the joins of reloadWindows and close (rare: not kept).
-   */
-  private safeguardingKey(client: string, category: string): string {
-    let byCategory = this.keys.get(client);
-    let key = byCategory?.get(category);
-    if (key === undefined) {
-      key = client + '\0' + category;
-      if (this.keyCount >= KEY_MEMO_LIMIT) {
-        this.keys = new Map();
-        this.keyCount = 0;
-        byCategory = undefined;
-      }
-      if (byCategory === undefined) this.keys.set(client, (byCategory = new Map()));
-      byCategory.set(category, key);
-      this.keyCount++;
-    }
-    return key;
-  }
-
   private reloadWindows(now: number): void {
     for (const a of this.store.recent('safeguarding', now - this.windowMs)) {
-      const key = a.client + '\0' + a.category;
+      const key = safeguardingKey(a.client, a.category);
       this.tracker.open(key, this.reloaded(a, key), a.createdAt + this.windowMs);
     }
     if (this.opWindowMs > 0) {
@@ -429,7 +412,7 @@ export class AlertEngine {
     this.flush();
     const alert = this.store.close(id, user, outcome);
     this.tracker.forget(
-      alert.kind === 'operational' ? opKey(alert.category, alert.client, alert.details) : alert.client + '\0' + alert.category,
+      alert.kind === 'operational' ? opKey(alert.category, alert.client, alert.details) : safeguardingKey(alert.client, alert.category),
       id,
     );
     return alert;

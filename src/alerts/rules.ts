@@ -1,6 +1,7 @@
 // Which severity and threshold apply to a lookup, by group and category. The
 // most specific rule wins (group+category, then category, then group, then
 // the defaults); answers are cached per pair so the hot path does two Map gets.
+import { PairMemo } from '../util/pair-memo.js';
 import type { AlertsConfig, Severity, Threshold } from './config.js';
 
 export interface Rule {
@@ -12,25 +13,13 @@ export interface Rule {
 }
 
 export class Rules {
-  /** Group, then category (no key joined per lookup: two gets of strings whose hashes V8 keeps). */
-  private readonly cache = new Map<string, Map<string, Rule>>();
-  private pairs = 0;
+  /** Bounded: groups and categories come from the config, so the pairs are few. */
+  private readonly cache = new PairMemo<Rule>(10_000);
 
   constructor(private readonly config: Pick<AlertsConfig, 'rules' | 'threshold'>) {}
 
   for(group: string, category: string): Rule {
-    let byCategory = this.cache.get(group);
-    let rule = byCategory?.get(category);
-    if (rule === undefined) {
-      rule = this.resolve(group, category);
-      // Bounded: groups and categories come from the config, so the pairs are few.
-      if (this.pairs < 10_000) {
-        if (byCategory === undefined) this.cache.set(group, (byCategory = new Map()));
-        byCategory.set(category, rule);
-        this.pairs++;
-      }
-    }
-    return rule;
+    return this.cache.get(group, category) ?? this.cache.set(group, category, this.resolve(group, category));
   }
 
   private resolve(group: string, category: string): Rule {

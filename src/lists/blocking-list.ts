@@ -8,14 +8,14 @@
 // replaces the matcher (each rebuild).
 import { INTERNATIONAL_NAME, asciiSkeleton, nameKind } from './fold.js';
 import type { DomainMatcher } from './matcher.js';
+import { PairMemo } from '../util/pair-memo.js';
 
 /** Names remembered, over every category, before the memo starts again (bounded memory). */
 const MEMO_LIMIT = 32_768;
 
 export class BlockingListFinder {
   /** Category, then name: the list id, or null when no list of the category blocks the name. */
-  private memo = new Map<string, Map<string, string | null>>();
-  private size = 0;
+  private readonly memo = new PairMemo<string | null>(MEMO_LIMIT);
   private matcher: DomainMatcher | undefined;
 
   constructor(private readonly currentMatcher: () => DomainMatcher) {}
@@ -25,24 +25,11 @@ export class BlockingListFinder {
     const matcher = this.currentMatcher();
     if (matcher !== this.matcher) {
       this.matcher = matcher;
-      this.clear();
+      this.memo.clear();
     }
-    let byName = this.memo.get(category);
-    if (byName === undefined) this.memo.set(category, (byName = new Map()));
-    let id = byName.get(name);
-    if (id === undefined) {
-      id = blockingList(matcher, name, category) ?? null;
-      if (this.size >= MEMO_LIMIT) this.clear();
-      byName.set(name, id);
-      this.size++;
-    }
+    let id = this.memo.get(category, name);
+    if (id === undefined) id = this.memo.set(category, name, blockingList(matcher, name, category) ?? null); // null: remembered as none
     return id ?? undefined;
-  }
-
-  /** Each category's map stays (emptied): a school's categories are few. */
-  private clear(): void {
-    for (const byName of this.memo.values()) byName.clear();
-    this.size = 0;
   }
 }
 
